@@ -1,0 +1,14 @@
+// Command bench holds edgeswarm's load benchmarks. Each benchmark is a
+// subcommand:
+//
+//	go run ./bench cache [flags]   cache-hit serving: the node against nginx proxy_cache
+//
+// A benchmark starts everything it measures itself (the demo origin, the
+// node, the reference server) on loopback addresses only, bounds every step
+// in time and stops every process it started when it ends, fails or is
+// interrupted. It prints a markdown table on stdout, progress on stderr, and
+// writes the full results as JSON.
+//
+// The benchmarks are not tests: they need external tools (nginx, wrk) and a
+// quiet machine, and `go test ./bench` only tests their pure parts.
+package main

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Server names as they appear in tables and JSON.
+const (
+	serverNode  = "edgeswarm"
+	serverNginx = "nginx"
+)
+
+// cacheReport is the JSON the cache benchmark writes.
+type cacheReport struct {
+	Started     time.Time        `json:"started"`
+	Host        hostInfo         `json:"host"`
+	Settings    cacheSettings    `json:"settings"`
+	NginxConfig string           `json:"nginx_config"`
+	Workloads   []workloadReport `json:"workloads"`
+	Floors      []floorResult    `json:"floors"`
+	Pass        bool             `json:"pass"`
+}
+
+type hostInfo struct {
+	CPUs  int    `json:"cpus"`
+	OS    string `json:"os"`
+	Arch  string `json:"arch"`
+	Nginx string `json:"nginx"`
+	Wrk   string `json:"wrk"`
+}
+
+type cacheSettings struct {
+	Duration      string `json:"duration"`
+	Warmup        string `json:"warmup"`
+	Connections   int    `json:"connections"`
+	Threads       int    `json:"threads"`
+	Rounds        int    `json:"rounds"`
+	Segments      int    `json:"segments"`
+	SegmentSize   string `json:"segment_size"`
+	CacheSize     string `json:"cache_size"`
+	NodeBin       string `json:"node_bin,omitempty"` // empty: built from the module
+	NginxSendfile bool   `json:"nginx_sendfile"`
+}
+
+// workloadReport holds one workload's runs on both servers.
+type workloadReport struct {
+	Name        string          `json:"name"`
+	Paths       []string        `json:"paths"`
+	ObjectBytes int64           `json:"object_bytes"` // mean body size
+	Servers     []serverReport  `json:"servers"`      // node first, then nginx
+	Ratio       ratios          `json:"ratio"`        // node / nginx, of the medians
+	WarmAfter   map[string]bool `json:"still_warm_after_runs"`
+}
+
+// serverReport is one server's runs of a workload and their per-metric
+// medians.
+type serverReport struct {
+	Name   string     `json:"name"`
+	Median runStats   `json:"median"`
+	Runs   []runStats `json:"runs"`
+}
+
+type ratios struct {
+	ReqPerSec float64 `json:"req_per_sec"`
+	MBPerSec  float64 `json:"mb_per_sec"`
+	P50       float64 `json:"p50"`
+	P99       float64 `json:"p99"`
+}
+
+// floor is a bound the node must meet against nginx on one workload.
+type floor struct {
+	Workload string
+	Metric   string  // "req/s", "MB/s" or "p99"
+	AtLeast  bool    // the ratio must be >= Ratio, else <= Ratio
+	Ratio    float64 // node / nginx
+}
+
+// cacheFloors are the cache benchmark's acceptance floors.
+func cacheFloors() []floor {
+	return []floor{
+		{Workload: "playlists", Metric: "req/s", AtLeast: true, Ratio: 1.2},
+		{Workload: "segments", Metric: "MB/s", AtLeast: true, Ratio: 1.0},
+		{Workload: "segments", Metric: "p99", AtLeast: false, Ratio: 1.0},
+	}
+}
+
+func (f floor) String() string {
+	if f.AtLeast {
+		return fmt.Sprintf("%s: %s >= %.2fx nginx", f.Workload, f.Metric, f.Ratio)
+	}
+	return fmt.Sprintf("%s: %s <= %.2fx nginx", f.Workload, f.Metric, f.Ratio)
+}
+
+type floorResult struct {
+	Floor  string  `json:"floor"`
+	Ratio  float64 `json:"ratio"`
+	Pass   bool    `json:"pass"`
+	Reason string  `json:"reason,omitempty"`
+}
+
+// check evaluates f against the workload reports; a workload that was not
+// run is not judged (ok is false).
+func (f floor) check(ws []workloadReport) (r floorResult, ok bool) {
+	for _, w := range ws {
+		if w.Name != f.Workload {
+			continue
+		}
+		r = floorResult{Floor: f.String()}
+		switch f.Metric {
+		case "req/s":
+			r.Ratio = w.Ratio.ReqPerSec
+		case "MB/s":
+			r.Ratio = w.Ratio.MBPerSec
+		case "p99":
+			r.Ratio = w.Ratio.P99
+		}
+		if f.AtLeast {
+			r.Pass = r.Ratio >= f.Ratio
+		} else {
+			r.Pass = r.Ratio <= f.Ratio
+		}
+		for _, s := range w.Servers {
+			for i, run := range s.Runs {
+				if n := run.Errors.total(); n > 0 {
+					r.Pass = false
+					r.Reason = fmt.Sprintf("%s had %d errors in run %d", s.Name, n, i+1)
+				}
+			}
+		}
+		return r, true
+	}
+	return floorResult{}, false
+}
+
+// summarize computes the medians and ratios of a workload whose runs are
+// filled in.
+func (w *workloadReport) summarize() {
+	for i := range w.Servers {
+		w.Servers[i].Median = medianStats(w.Servers[i].Runs)
+	}
+	if len(w.Servers) != 2 {
+		return
+	}
+	n, x := w.Servers[0].Median, w.Servers[1].Median
+	w.Ratio = ratios{
+		ReqPerSec: ratio(n.ReqPerSec, x.ReqPerSec),
+		MBPerSec:  ratio(n.MBPerSec, x.MBPerSec),
+		P50:       ratio(n.P50Ms, x.P50Ms),
+		P99:       ratio(n.P99Ms, x.P99Ms),
+	}
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// medianStats takes the median of every metric on its own, so one noisy
+// run moves no figure, and sums the errors.
+func medianStats(runs []runStats) runStats {
+	if len(runs) == 0 {
+		return runStats{}
+	}
+	pick := func(f func(runStats) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	m := runStats{
+		Requests:    int64(pick(func(r runStats) float64 { return float64(r.Requests) })),
+		Bytes:       int64(pick(func(r runStats) float64 { return float64(r.Bytes) })),
+		DurationSec: pick(func(r runStats) float64 { return r.DurationSec }),
+		ReqPerSec:   pick(func(r runStats) float64 { return r.ReqPerSec }),
+		MBPerSec:    pick(func(r runStats) float64 { return r.MBPerSec }),
+		P50Ms:       pick(func(r runStats) float64 { return r.P50Ms }),
+		P75Ms:       pick(func(r runStats) float64 { return r.P75Ms }),
+		P90Ms:       pick(func(r runStats) float64 { return r.P90Ms }),
+		P99Ms:       pick(func(r runStats) float64 { return r.P99Ms }),
+	}
+	for _, r := range runs {
+		m.Errors.Connect += r.Errors.Connect
+		m.Errors.Read += r.Errors.Read
+		m.Errors.Write += r.Errors.Write
+		m.Errors.Timeout += r.Errors.Timeout
+		m.Errors.Status += r.Errors.Status
+	}
+	return m
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// writeMarkdown prints the side-by-side table and the floors.
+func (r *cacheReport) writeMarkdown(w io.Writer) {
+	s := r.Settings
+	fmt.Fprintf(w, "## edgeswarm vs nginx proxy_cache: cache hits\n\n")
+	sendfile := "sendfile on"
+	if !s.NginxSendfile {
+		sendfile = "sendfile off"
+	}
+	fmt.Fprintf(w, "wrk --latency, %d connections, %d threads, %s per run, median of %d round%s (alternating order); %d CPUs; %s (%s); %s\n\n",
+		s.Connections, s.Threads, s.Duration, s.Rounds, plural(s.Rounds), r.Host.CPUs, r.Host.Nginx, sendfile, r.Host.Wrk)
+	fmt.Fprintln(w, "| workload | server | req/s | MB/s | p50 | p99 | errors |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|")
+	for _, wl := range r.Workloads {
+		label := fmt.Sprintf("%s (%d URL%s, %s each)", wl.Name, len(wl.Paths), plural(len(wl.Paths)), formatBytes(wl.ObjectBytes))
+		for _, sv := range wl.Servers {
+			m := sv.Median
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %s | %s | %d |\n",
+				label, sv.Name, m.ReqPerSec, m.MBPerSec, formatMs(m.P50Ms), formatMs(m.P99Ms), m.Errors.total())
+			label = ""
+		}
+		fmt.Fprintf(w, "| | %s / %s | %.2fx | %.2fx | %.2fx | %.2fx | |\n",
+			serverNode, serverNginx, wl.Ratio.ReqPerSec, wl.Ratio.MBPerSec, wl.Ratio.P50, wl.Ratio.P99)
+	}
+	for _, wl := range r.Workloads {
+		for name, warm := range wl.WarmAfter {
+			if !warm {
+				fmt.Fprintf(w, "\nWARNING: %s no longer served every %s URL from cache after the runs.\n", name, wl.Name)
+			}
+		}
+	}
+	if len(r.Floors) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| floor | edgeswarm / nginx | result |")
+	fmt.Fprintln(w, "|---|--:|---|")
+	for _, f := range r.Floors {
+		res := "PASS"
+		if !f.Pass {
+			res = "FAIL"
+			if f.Reason != "" {
+				res += " (" + f.Reason + ")"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %.2fx | %s |\n", f.Floor, f.Ratio, res)
+	}
+	verdict := "PASS"
+	if !r.Pass {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "\n%s\n", verdict)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func formatMs(ms float64) string {
+	if ms < 1 {
+		return fmt.Sprintf("%.0f µs", ms*1e3)
+	}
+	return fmt.Sprintf("%.2f ms", ms)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// parseSize reads sizes as the node's flags write them: "1MiB", "4GiB",
+// "512KiB", "1.5MB" (KB, MB, GB are powers of 1000), or plain bytes.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return !(unicode.IsDigit(r) || r == '.') })
+	num, unit := t, ""
+	if i >= 0 {
+		num, unit = t[:i], strings.TrimSpace(t[i:])
+	}
+	mult := map[string]float64{
+		"": 1, "b": 1,
+		"k": 1 << 10, "kib": 1 << 10, "kb": 1e3,
+		"m": 1 << 20, "mib": 1 << 20, "mb": 1e6,
+		"g": 1 << 30, "gib": 1 << 30, "gb": 1e9,
+		"t": 1 << 40, "tib": 1 << 40, "tb": 1e12,
+	}[strings.ToLower(unit)]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || v <= 0 {
+		return 0, fmt.Errorf("size %q: want a positive number of bytes like 1MiB or 4GiB", s)
+	}
+	return int64(v * mult), nil
+}

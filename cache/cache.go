@@ -1,0 +1,570 @@
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
+
+// Config configures a Cache.
+type Config struct {
+	// Size bounds the bytes held by all stores together.
+	Size int64
+	// StaleGrace is how long an expired object may still be served when the
+	// origin fails (stale-if-error).
+	StaleGrace time.Duration
+	// FillTimeout bounds one origin fill, from request to last byte.
+	FillTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults: 1 GiB, one minute of grace, 60 s fills.
+func DefaultConfig() Config {
+	return Config{Size: 1 << 30, StaleGrace: time.Minute, FillTimeout: 60 * time.Second}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.Size < 1<<20:
+		return fmt.Errorf("cache_size: %d bytes is too small (at least 1MiB)", c.Size)
+	case c.StaleGrace < 0:
+		return fmt.Errorf("cache.stale_grace: must not be negative")
+	case c.FillTimeout <= 0:
+		return fmt.Errorf("cache.fill_timeout: must be positive")
+	}
+	return nil
+}
+
+// Result says how a lookup was answered.
+type Result uint8
+
+const (
+	// Hit: a fresh stored object.
+	Hit Result = iota
+	// Miss: fetched from the origin (possibly joining another viewer's fill).
+	Miss
+	// Stale: the origin failed and an expired copy within grace was served.
+	Stale
+)
+
+func (r Result) String() string {
+	switch r {
+	case Hit:
+		return "hit"
+	case Miss:
+		return "miss"
+	default:
+		return "stale"
+	}
+}
+
+// Lookup describes how Get answered.
+type Lookup struct {
+	Result Result
+	// Collapsed is set on a miss that joined a fill another request started.
+	Collapsed bool
+	// Stored is set on a miss whose object will be kept.
+	Stored bool
+	// Err is the origin error that made a Stale answer necessary.
+	Err error
+}
+
+// OriginStatusError reports an origin 5xx answer when no stale copy could
+// stand in for it.
+type OriginStatusError struct{ Status int }
+
+func (e *OriginStatusError) Error() string { return fmt.Sprintf("origin answered %d", e.Status) }
+
+// FillInfo describes a completed fill, for observers (digest publishing).
+type FillInfo struct {
+	Key    string
+	Kind   Kind
+	Status int
+	Size   int
+	SHA256 [sha256.Size]byte
+}
+
+// Options are the optional parts of a Cache.
+type Options struct {
+	Log   *slog.Logger
+	Clock func() time.Time
+	// OnFill, when set, is called once per completed, successful fill.
+	OnFill func(FillInfo)
+}
+
+// Stats is a snapshot of what the stores hold.
+type Stats struct {
+	LiveBytes, LiveObjects int64
+	RistrettoBytes         int64
+	RistrettoObjects       int64
+	// Flights is the number of origin fills in flight; Waiting the number
+	// of requests waiting for one of them to answer.
+	Flights, Waiting int64
+}
+
+// liveRec is an object in the always-admit store.
+type liveRec struct {
+	e    *Entry
+	cost int64
+}
+
+// Cache is the node's object store. It is safe for concurrent use.
+type Cache struct {
+	cfg   Config
+	fetch Fetcher
+	log   *slog.Logger
+	now   func() time.Time
+	onFil func(FillInfo)
+
+	rist *ristretto.Cache[string, *Entry]
+
+	mu      sync.Mutex
+	flights map[string]*flight
+	// live is the always-admit store: live playlists and every segment a
+	// live playlist references, plus objects whose fill is in flight.
+	live      map[string]liveRec
+	liveBytes int64
+	// windows maps a live playlist key to the segment keys it references;
+	// refs counts, per segment key, how many windows reference it.
+	windows map[string][]string
+	refs    map[string]int
+	// ristKeys tracks what was handed to ristretto, so the cache can keep
+	// the total under Size even while live windows grow. It has its own
+	// lock because ristretto reports exits from its own goroutine and from
+	// inside Set and Del: lock order is mu, then rmu; rmu is never held
+	// while calling into ristretto.
+	rmu       sync.Mutex
+	ristKeys  map[string]ristRec
+	ristBytes int64
+	ristSeq   uint64
+
+	waiting atomic.Int64
+}
+
+type ristRec struct {
+	e    *Entry
+	cost int64
+	seq  uint64
+}
+
+type flight struct {
+	ready chan struct{} // closed when e or err is set
+	e     *Entry        // set under Cache.mu
+	err   error
+	stale *Entry
+}
+
+// New returns a cache that fills misses through f.
+func New(cfg Config, f Fetcher, opt Options) (*Cache, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	c := &Cache{
+		cfg:      cfg,
+		fetch:    f,
+		log:      opt.Log,
+		now:      opt.Clock,
+		onFil:    opt.OnFill,
+		flights:  make(map[string]*flight),
+		live:     make(map[string]liveRec),
+		windows:  make(map[string][]string),
+		refs:     make(map[string]int),
+		ristKeys: make(map[string]ristRec),
+	}
+	// About ten counters per expected object; objects are assumed to be
+	// at least 16 KiB on average for sizing the admission sketch.
+	counters := max(cfg.Size/(16<<10)*10, 1000)
+	rist, err := ristretto.NewCache(&ristretto.Config[string, *Entry]{
+		NumCounters:        counters,
+		MaxCost:            cfg.Size,
+		BufferItems:        64,
+		IgnoreInternalCost: true,
+		OnExit:             c.ristExit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	c.rist = rist
+	return c, nil
+}
+
+// Close releases the ristretto goroutines. In-flight fills finish on their own.
+func (c *Cache) Close() { c.rist.Close() }
+
+// Get returns the object for req.Key, from the stores when fresh, else
+// from one origin fill shared by every concurrent caller. The returned
+// entry may still be filling: read it with NewReader or Wait.
+func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
+	now := c.now()
+	stale := c.lookup(req.Key)
+	if stale != nil && stale.fresh(now) {
+		return stale, Lookup{Result: Hit}, nil
+	}
+
+	c.mu.Lock()
+	f, joined := c.flights[req.Key]
+	if joined && f.e != nil && !f.e.filling() {
+		// The fill has landed and is only being put away.
+		if f.e.fresh(now) && f.e.ttl > 0 {
+			e := f.e
+			c.mu.Unlock()
+			return e, Lookup{Result: Hit}, nil
+		}
+		joined = false // landed, but not reusable: start anew
+		if f.e.ttl > 0 {
+			stale = f.e // it may not be put away yet
+		}
+	}
+	if !joined {
+		// Re-check inside the flight lock: a fill may have just landed.
+		if e := c.lookupLocked(req.Key); e != nil && e != stale {
+			if e.fresh(now) {
+				c.mu.Unlock()
+				return e, Lookup{Result: Hit}, nil
+			}
+			stale = e
+		}
+		f = &flight{ready: make(chan struct{}), stale: stale}
+		c.flights[req.Key] = f
+	}
+	c.mu.Unlock()
+	if !joined {
+		go c.fill(f, cloneRequest(req))
+	}
+
+	c.waiting.Add(1)
+	select {
+	case <-f.ready:
+		c.waiting.Add(-1)
+	case <-ctx.Done():
+		c.waiting.Add(-1)
+		return nil, Lookup{}, ctx.Err()
+	}
+	if f.err != nil {
+		if f.stale != nil && now.Before(f.stale.expires.Add(c.cfg.StaleGrace)) {
+			return f.stale, Lookup{Result: Stale, Err: f.err}, nil
+		}
+		return nil, Lookup{Result: Miss, Collapsed: joined}, f.err
+	}
+	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.ttl > 0}, nil
+}
+
+func cloneRequest(r *Request) *Request {
+	cp := *r
+	cp.Header = append([]Header(nil), r.Header...)
+	return &cp
+}
+
+func (c *Cache) lookup(key string) *Entry {
+	c.mu.Lock()
+	e := c.lookupLocked(key)
+	c.mu.Unlock()
+	return e
+}
+
+func (c *Cache) lookupLocked(key string) *Entry {
+	if r, ok := c.live[key]; ok {
+		return r.e
+	}
+	if e, ok := c.rist.Get(key); ok {
+		return e
+	}
+	return nil
+}
+
+// fill runs one origin request and publishes its entry to the flight's
+// waiters as soon as the headers are known, then streams the body in.
+func (c *Cache) fill(f *flight, req *Request) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.FillTimeout)
+	defer cancel()
+
+	obj, err := c.fetch.Fetch(ctx, req)
+	if err == nil && obj.Status >= 500 {
+		obj.Body.Close()
+		err = &OriginStatusError{Status: obj.Status}
+	}
+	if err != nil {
+		c.endFlight(f, req.Key)
+		f.err = err
+		close(f.ready)
+		return
+	}
+	defer obj.Body.Close()
+
+	e := newEntry(req.Key, obj, c.now())
+	if obj.Size > 0 && obj.Size <= c.cfg.Size {
+		e.body = make([]byte, 0, obj.Size)
+	}
+	// The entry becomes visible to the flight's waiters right away and to
+	// new lookups through the flight map, which keeps it until the fill ends.
+	c.mu.Lock()
+	f.e = e
+	c.mu.Unlock()
+	close(f.ready)
+
+	if err := copyInto(e, obj.Body); err != nil {
+		// Leave the flight first so that nobody joins a failed fill.
+		c.endFlight(f, req.Key)
+		e.finish(err)
+		c.log.Warn("origin fill aborted", "key", req.Key, "err", err)
+		return
+	}
+	e.finish(nil)
+	if c.onFil != nil && obj.Status == 200 {
+		sum, _ := e.Digest()
+		c.onFil(FillInfo{Key: e.key, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum})
+	}
+	c.mu.Lock()
+	if obj.TTL > 0 && e.cost() <= c.cfg.Size {
+		c.placeLocked(e, obj)
+	}
+	c.mu.Unlock()
+	// Ristretto applies sets asynchronously; the flight stays findable until
+	// the entry is, so no request falls between the two and refetches.
+	c.rist.Wait()
+	c.endFlight(f, req.Key)
+}
+
+func (c *Cache) endFlight(f *flight, key string) {
+	c.mu.Lock()
+	if c.flights[key] == f {
+		delete(c.flights, key)
+	}
+	c.mu.Unlock()
+}
+
+func copyInto(e *Entry, r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			e.write(buf[:n])
+		}
+		if errors.Is(err, io.EOF) {
+			if e.size >= 0 && int64(len(e.body)) != e.size {
+				return fmt.Errorf("origin sent %d of %d bytes", len(e.body), e.size)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// placeLocked stores a completed entry in the store its kind calls for.
+func (c *Cache) placeLocked(e *Entry, obj *Object) {
+	switch {
+	case obj.Kind == KindLivePlaylist:
+		c.setWindowLocked(e.key, obj.Window)
+		c.putLiveLocked(e)
+	case obj.Kind.IsPlaylist():
+		// Playlists are tiny and hot: TinyLFU admission must never turn one
+		// away, so all of them live in the always-admit store until expiry.
+		c.putLiveLocked(e)
+	case c.refs[e.key] > 0:
+		c.putLiveLocked(e)
+	default:
+		c.putRistLocked(e)
+	}
+}
+
+func (c *Cache) putLiveLocked(e *Entry) {
+	c.dropLocked(e.key)
+	cost := e.cost()
+	c.makeRoomLocked(cost)
+	c.live[e.key] = liveRec{e: e, cost: cost}
+	c.liveBytes += cost
+}
+
+func (c *Cache) putRistLocked(e *Entry) {
+	c.dropLocked(e.key)
+	cost := e.cost()
+	ttl := e.expires.Sub(c.now()) + c.cfg.StaleGrace
+	if ttl <= 0 {
+		return
+	}
+	c.makeRoomLocked(cost)
+	c.rmu.Lock()
+	c.ristSeq++
+	c.ristKeys[e.key] = ristRec{e: e, cost: cost, seq: c.ristSeq}
+	c.ristBytes += cost
+	c.rmu.Unlock()
+	if !c.rist.SetWithTTL(e.key, e, cost, ttl) {
+		c.untrackRist(e)
+	}
+}
+
+// dropLocked removes key from both stores.
+func (c *Cache) dropLocked(key string) {
+	if r, ok := c.live[key]; ok {
+		delete(c.live, key)
+		c.liveBytes -= r.cost
+	}
+	if e := c.ristEntry(key); e != nil {
+		c.untrackRist(e)
+		c.rist.Del(key)
+	}
+}
+
+func (c *Cache) ristEntry(key string) *Entry {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.ristKeys[key].e
+}
+
+func (c *Cache) untrackRist(e *Entry) {
+	c.rmu.Lock()
+	if r, ok := c.ristKeys[e.key]; ok && r.e == e {
+		delete(c.ristKeys, e.key)
+		c.ristBytes -= r.cost
+	}
+	c.rmu.Unlock()
+}
+
+// ristExit is ristretto's OnExit: a value left it (evicted, rejected,
+// replaced or deleted).
+func (c *Cache) ristExit(e *Entry) {
+	if e != nil {
+		c.untrackRist(e)
+	}
+}
+
+// setWindowLocked records the segments a live playlist references now.
+// Segments that entered a window move into the live store; segments that
+// left every window move out of it, to ristretto (DVR and late viewers).
+func (c *Cache) setWindowLocked(playlist string, window []string) {
+	old := c.windows[playlist]
+	for _, k := range window {
+		c.refs[k]++
+	}
+	if len(window) > 0 {
+		c.windows[playlist] = append([]string(nil), window...)
+	} else {
+		delete(c.windows, playlist)
+	}
+	for _, k := range old {
+		c.refs[k]--
+		if c.refs[k] <= 0 {
+			delete(c.refs, k)
+			if r, ok := c.live[k]; ok && !r.e.kind.IsPlaylist() {
+				c.putRistLocked(r.e)
+			}
+		}
+	}
+	for _, k := range window {
+		if _, ok := c.live[k]; ok {
+			continue
+		}
+		if e := c.ristEntry(k); e != nil {
+			c.putLiveLocked(e)
+		}
+	}
+}
+
+// makeRoomLocked keeps the stores under Size before cost more bytes are
+// added. Ristretto runs with an eighth of headroom below what the live
+// store leaves it, so it normally evicts by its own policy; objects are
+// dropped here, oldest first, only when live windows grow into that room.
+// Live segments themselves are trimmed only when live windows alone
+// exceed Size: a misconfiguration, logged.
+func (c *Cache) makeRoomLocked(cost int64) {
+	for c.liveBytes+cost > c.cfg.Size-c.ristTotal() {
+		if victim := c.oldestRist(); victim != nil {
+			c.untrackRist(victim)
+			c.rist.Del(victim.key)
+			continue
+		}
+		var victim *Entry
+		for _, r := range c.live {
+			if !r.e.kind.IsPlaylist() && (victim == nil || r.e.stored.Before(victim.stored)) {
+				victim = r.e
+			}
+		}
+		if victim == nil {
+			break
+		}
+		c.log.Warn("live windows exceed the cache size; evicting a live segment", "key", victim.key, "live_bytes", c.liveBytes, "size", c.cfg.Size)
+		c.dropLocked(victim.key)
+	}
+	budget := c.cfg.Size - c.liveBytes - cost
+	c.rist.UpdateMaxCost(max(budget-budget/8, 1))
+}
+
+func (c *Cache) ristTotal() int64 {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.ristBytes
+}
+
+// oldestRist returns the object handed to ristretto longest ago.
+func (c *Cache) oldestRist() *Entry {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	var victim ristRec
+	for _, r := range c.ristKeys {
+		if victim.e == nil || r.seq < victim.seq {
+			victim = r
+		}
+	}
+	return victim.e
+}
+
+// Sweep drops live-store objects that expired longer ago than the stale
+// grace, and the windows of such playlists. The node calls it periodically.
+func (c *Cache) Sweep() {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, r := range c.live {
+		if !now.After(r.e.expires.Add(c.cfg.StaleGrace)) {
+			continue
+		}
+		if r.e.kind == KindLivePlaylist {
+			c.setWindowLocked(k, nil)
+		}
+		if cur, ok := c.live[k]; ok && cur.e == r.e {
+			delete(c.live, k)
+			c.liveBytes -= r.cost
+		}
+	}
+}
+
+// Stats returns what the stores hold now.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return Stats{
+		LiveBytes:        c.liveBytes,
+		LiveObjects:      int64(len(c.live)),
+		RistrettoBytes:   c.ristBytes,
+		RistrettoObjects: int64(len(c.ristKeys)),
+		Flights:          int64(len(c.flights)),
+		Waiting:          c.waiting.Load(),
+	}
+}
+
+// Peek returns a stored, complete entry without filling, fresh or not.
+func (c *Cache) Peek(key string) (*Entry, bool) {
+	e := c.lookup(key)
+	if e == nil || e.filling() {
+		return nil, false
+	}
+	return e, true
+}

@@ -1,0 +1,97 @@
+package cache
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Kind says what an object is, as far as caching is concerned. The fetcher
+// decides it (it understands playlists); the cache only acts on it.
+type Kind uint8
+
+const (
+	// KindOther is anything that is neither a playlist nor a media segment.
+	KindOther Kind = iota
+	// KindSegment is a media segment (or init segment, key, subtitle chunk).
+	KindSegment
+	// KindMasterPlaylist is an HLS multivariant playlist.
+	KindMasterPlaylist
+	// KindLivePlaylist is a media playlist without ENDLIST: it slides.
+	KindLivePlaylist
+	// KindVODPlaylist is a media playlist with ENDLIST: it never changes.
+	KindVODPlaylist
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindSegment:
+		return "segment"
+	case KindMasterPlaylist:
+		return "master"
+	case KindLivePlaylist:
+		return "live"
+	case KindVODPlaylist:
+		return "vod"
+	default:
+		return "other"
+	}
+}
+
+// IsPlaylist reports whether k is any kind of playlist.
+func (k Kind) IsPlaylist() bool {
+	return k == KindMasterPlaylist || k == KindLivePlaylist || k == KindVODPlaylist
+}
+
+// Header is one response or request header field. A slice keeps order and
+// duplicates and costs one allocation.
+type Header struct {
+	Name, Value string
+}
+
+// Request is what the cache asks its Fetcher for on a miss.
+type Request struct {
+	// Key is the content key: the identity of the object in the cache.
+	Key string
+	// Path is the request path as the viewer sent it (not the key).
+	Path string
+	// RawQuery is the viewer's query string, forwarded unchanged.
+	RawQuery string
+	// Header holds the viewer's end-to-end request headers (Authorization,
+	// Cookie, ...), forwarded unchanged. Hop-by-hop headers are already gone.
+	Header []Header
+}
+
+// Object is the origin's answer. Body streams: the cache copies it into the
+// entry as it arrives and lets every waiter read what has arrived so far.
+type Object struct {
+	// Status is the origin's HTTP status code.
+	Status int
+	// Header holds the response headers worth replaying to viewers
+	// (Content-Type, ETag, Last-Modified, Cache-Control, ...).
+	Header []Header
+	// Kind classifies the object (see Kind).
+	Kind Kind
+	// TTL is how long the object stays fresh. Zero or negative: do not cache.
+	TTL time.Duration
+	// Window lists, for a live media playlist, the content keys of the
+	// segments it references: they stay in the always-admit live store
+	// while any live playlist references them.
+	Window []string
+	// Size is the body length when known, else -1.
+	Size int64
+	// Body is the body; the cache closes it.
+	Body io.ReadCloser
+}
+
+// Fetcher fills the cache on a miss. It is defined here, by its consumer;
+// package origin satisfies it.
+type Fetcher interface {
+	Fetch(ctx context.Context, req *Request) (*Object, error)
+}
+
+// FetcherFunc adapts a function to Fetcher.
+type FetcherFunc func(ctx context.Context, req *Request) (*Object, error)
+
+// Fetch calls f.
+func (f FetcherFunc) Fetch(ctx context.Context, req *Request) (*Object, error) { return f(ctx, req) }

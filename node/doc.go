@@ -1,0 +1,8 @@
+// Package node wires an edgeswarm node together and owns everything that
+// touches the outside: configuration, listeners (HTTP/1.1 through fasthttp,
+// HTTP/3 through quic-go, the admin port), TLS, metrics and shutdown.
+//
+// The proxy logic is written once against the node's own request and
+// response form; the two HTTP fronts only translate. Only this package
+// imports the others, and only it opens listeners.
+package node

@@ -1,0 +1,134 @@
+package node
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/edgeswarm/edgeswarm/cache"
+)
+
+// The two fronts below translate their server's request into the node's
+// request form and its response back. Nothing else belongs here.
+
+// handleH1 is the fasthttp (HTTP/1.1) front.
+func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Request.Header
+	req := request{
+		method:          string(ctx.Method()),
+		path:            string(ctx.URI().PathOriginal()), // raw: the origin side normalises it
+		rawQuery:        string(ctx.URI().QueryString()),
+		host:            string(ctx.Host()),
+		proto:           protoH1,
+		rangeHdr:        string(h.Peek("Range")),
+		ifRange:         string(h.Peek("If-Range")),
+		ifNoneMatch:     string(h.Peek("If-None-Match")),
+		ifModifiedSince: string(h.Peek("If-Modified-Since")),
+		acceptEncoding:  string(h.Peek("Accept-Encoding")),
+		origin:          string(h.Peek("Origin")),
+		acrHeaders:      string(h.Peek("Access-Control-Request-Headers")),
+		forward: func() []cache.Header {
+			conn := string(h.Peek("Connection"))
+			var out []cache.Header
+			for k, v := range h.All() {
+				if name := string(k); forwardable(name, conn) {
+					out = append(out, cache.Header{Name: name, Value: string(v)})
+				}
+			}
+			return out
+		},
+	}
+	// fasthttp's RequestCtx is a context that ends when the server shuts
+	// down, which would cut in-flight responses short during the drain;
+	// it never reports a viewer leaving either. A failed write ends a
+	// stream instead, and fills have their own timeout.
+	resp := n.serve(context.Background(), &req)
+
+	rh := &ctx.Response.Header
+	ctx.SetStatusCode(resp.status)
+	for _, hd := range resp.header {
+		rh.Add(hd.Name, hd.Value)
+	}
+	switch {
+	case resp.noBody:
+		ctx.Response.SkipBody = true
+		if resp.length >= 0 {
+			rh.SetContentLength(int(resp.length))
+		}
+	case resp.stream != nil:
+		// A body still filling goes out chunked: fasthttp flushes each
+		// chunk, so bytes reach the viewer as they reach the node (with a
+		// fixed length it would hold small pieces in its write buffer).
+		ctx.SetBodyStream(&countingReader{r: resp.stream, m: n.metrics}, -1)
+	default:
+		ctx.Response.SetBodyRaw(resp.body)
+		n.metrics.bytesSent.Add(float64(len(resp.body)))
+	}
+	n.metrics.observe(protoH1, resp.status, 0)
+}
+
+// handleH3 is the quic-go (HTTP/3) front.
+func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
+	req := request{
+		method:          r.Method,
+		path:            r.URL.EscapedPath(),
+		rawQuery:        r.URL.RawQuery,
+		host:            r.Host,
+		proto:           protoH3,
+		rangeHdr:        r.Header.Get("Range"),
+		ifRange:         r.Header.Get("If-Range"),
+		ifNoneMatch:     r.Header.Get("If-None-Match"),
+		ifModifiedSince: r.Header.Get("If-Modified-Since"),
+		acceptEncoding:  r.Header.Get("Accept-Encoding"),
+		origin:          r.Header.Get("Origin"),
+		acrHeaders:      r.Header.Get("Access-Control-Request-Headers"),
+		forward: func() []cache.Header {
+			conn := r.Header.Get("Connection")
+			var out []cache.Header
+			for name, vs := range r.Header {
+				if forwardable(name, conn) {
+					for _, v := range vs {
+						out = append(out, cache.Header{Name: name, Value: v})
+					}
+				}
+			}
+			return out
+		},
+	}
+	resp := n.serve(r.Context(), &req)
+	h := w.Header()
+	for _, hd := range resp.header {
+		h.Add(hd.Name, hd.Value)
+	}
+	if resp.length >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(resp.length, 10))
+	}
+	w.WriteHeader(resp.status)
+	var sent int64
+	switch {
+	case resp.noBody:
+	case resp.stream != nil:
+		sent, _ = io.Copy(w, resp.stream)
+	default:
+		m, _ := w.Write(resp.body)
+		sent = int64(m)
+	}
+	n.metrics.observe(protoH3, resp.status, sent)
+}
+
+// countingReader counts streamed body bytes as they are sent.
+type countingReader struct {
+	r io.Reader
+	m *metrics
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if k > 0 {
+		c.m.bytesSent.Add(float64(k))
+	}
+	return k, err
+}

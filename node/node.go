@@ -1,0 +1,259 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/quic-go/quic-go/http3"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/edgeswarm/edgeswarm/cache"
+	"github.com/edgeswarm/edgeswarm/origin"
+	"github.com/edgeswarm/edgeswarm/origin/demo"
+)
+
+// Options are the parts of a node that tests replace.
+type Options struct {
+	Log   *slog.Logger
+	Clock func() time.Time
+}
+
+// Node is one edgeswarm node: its listeners, its cache and its origins.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	origin  *origin.Client
+	cache   *cache.Cache
+	metrics *metrics
+
+	corsAny     bool
+	corsAllowed map[string]bool
+	alt         string // Alt-Svc value when HTTP/3 runs
+
+	pubLn   net.Listener
+	udp     net.PacketConn
+	adminLn net.Listener
+	demoLn  net.Listener
+
+	h1    *fasthttp.Server
+	h3    *http3.Server
+	admin *http.Server
+	demo  *http.Server
+
+	ready   atomic.Bool
+	lastLog atomic.Int64
+}
+
+// New builds a node and binds its listeners, so that its addresses are
+// known and connections queue until Run serves them.
+func New(cfg Config, opt Options) (n *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	n = &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}}
+	defer func() {
+		if err != nil {
+			n.closeListeners()
+		}
+	}()
+	for _, o := range cfg.CORS.AllowOrigins {
+		if o == "*" {
+			n.corsAny = true
+		}
+		n.corsAllowed[o] = true
+	}
+
+	demoURL := ""
+	if cfg.usesDemo() {
+		d, err := demo.New(cfg.Demo, opt.Clock)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		if n.demoLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("demo origin listener: %w", err)
+		}
+		demoURL = "http://" + n.demoLn.Addr().String()
+		n.demo = &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
+	}
+	if n.origin, err = origin.NewClient(cfg.upstream(demoURL), opt.Log); err != nil {
+		return nil, err
+	}
+	n.metrics = newMetrics(func() cache.Stats { return n.cache.Stats() })
+	fetch := cache.FetcherFunc(func(ctx context.Context, req *cache.Request) (*cache.Object, error) {
+		n.metrics.originReqs.Inc()
+		obj, err := n.origin.Fetch(ctx, req)
+		if err != nil || obj.Status >= 500 {
+			n.metrics.originErrs.Inc()
+		}
+		return obj, err
+	})
+	ccfg := cache.DefaultConfig()
+	ccfg.Size = int64(cfg.CacheSize)
+	ccfg.StaleGrace = cfg.StaleGrace
+	ccfg.FillTimeout = max(cfg.Upstream.Timeout, time.Second)
+	if n.cache, err = cache.New(ccfg, fetch, cache.Options{Log: opt.Log, Clock: opt.Clock}); err != nil {
+		return nil, err
+	}
+
+	if n.pubLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	n.h1 = &fasthttp.Server{
+		Handler:                      n.handleH1,
+		Name:                         "edgeswarm",
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 10 * time.Minute,
+		IdleTimeout:                  2 * time.Minute,
+		MaxRequestBodySize:           4 << 10,
+		ReadBufferSize:               8 << 10,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{n},
+		StreamRequestBody:            false,
+		DisablePreParseMultipartForm: true,
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls_cert, tls_key: %w", err)
+		}
+		port := n.pubLn.Addr().(*net.TCPAddr).Port
+		host, _, _ := net.SplitHostPort(cfg.Listen)
+		if n.udp, err = net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
+			return nil, fmt.Errorf("listen (HTTP/3, UDP): %w", err)
+		}
+		tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+		n.pubLn = tls.NewListener(n.pubLn, tlsCfg)
+		n.h3 = &http3.Server{
+			Handler:   http.HandlerFunc(n.handleH3),
+			TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}),
+		}
+		n.alt = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
+	}
+
+	if n.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !n.ready.Load() {
+			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
+	n.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return n, nil
+}
+
+// Addr is the public listener's address.
+func (n *Node) Addr() string { return n.pubLn.Addr().String() }
+
+// AdminAddr is the admin listener's address.
+func (n *Node) AdminAddr() string { return n.adminLn.Addr().String() }
+
+// Run serves until ctx is cancelled, then stops accepting, lets in-flight
+// responses finish within the shutdown timeout, and returns.
+func (n *Node) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	serve := func(name string, f func() error) {
+		g.Go(func() error {
+			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		})
+	}
+	serve("public", func() error { return n.h1.Serve(n.pubLn) })
+	serve("admin", func() error { return n.admin.Serve(n.adminLn) })
+	if n.h3 != nil {
+		serve("http3", func() error { return n.h3.Serve(n.udp) })
+	}
+	if n.demo != nil {
+		serve("demo origin", func() error { return n.demo.Serve(n.demoLn) })
+	}
+	g.Go(func() error {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				n.cache.Sweep()
+			case <-gctx.Done():
+				return nil
+			}
+		}
+	})
+	n.ready.Store(true)
+	n.log.Info("node serving", "listen", n.Addr(), "admin", n.AdminAddr(), "http3", n.h3 != nil, "demo_origin", n.demo != nil)
+
+	<-gctx.Done()
+	n.ready.Store(false)
+	// The drain gets a fresh context: ctx is already cancelled.
+	drain, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+	defer cancel()
+	errs := []error{n.h1.ShutdownWithContext(drain)}
+	if n.h3 != nil {
+		errs = append(errs, n.h3.Shutdown(drain))
+	}
+	errs = append(errs, n.admin.Shutdown(drain))
+	if n.demo != nil {
+		errs = append(errs, n.demo.Shutdown(drain))
+	}
+	n.cache.Close()
+	errs = append(errs, g.Wait())
+	if err := errors.Join(errs...); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func (n *Node) closeListeners() {
+	for _, l := range []net.Listener{n.pubLn, n.adminLn, n.demoLn} {
+		if l != nil {
+			_ = l.Close()
+		}
+	}
+	if n.udp != nil {
+		_ = n.udp.Close()
+	}
+	if n.cache != nil {
+		n.cache.Close()
+	}
+}
+
+// logLimited logs at most one message per second: it is used on
+// per-request paths, where a failing origin would otherwise flood the log.
+func (n *Node) logLimited(msg string, args ...any) {
+	now := n.now().UnixNano()
+	last := n.lastLog.Load()
+	if now-last < int64(time.Second) || !n.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	n.log.Warn(msg, args...)
+}
+
+type fasthttpLogger struct{ n *Node }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.n.logLimited("http server", "msg", fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,334 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgeswarm/edgeswarm/cache"
+)
+
+// request is the transport-neutral form of a viewer request. The fronts
+// (fasthttp for HTTP/1.1, quic-go for HTTP/3) fill it; the proxy logic
+// below exists once.
+type request struct {
+	method   string
+	path     string // decoded and normalised by the front
+	rawQuery string
+	host     string
+	proto    proto
+
+	rangeHdr        string
+	ifRange         string
+	ifNoneMatch     string
+	ifModifiedSince string
+	acceptEncoding  string
+	origin          string
+	acrHeaders      string // Access-Control-Request-Headers (preflight)
+
+	// forward returns the end-to-end headers to send to the origin on a
+	// miss; called only then, so hits do not pay for it.
+	forward func() []cache.Header
+}
+
+type proto uint8
+
+const (
+	protoH1 proto = iota
+	protoH3
+	numProtos
+)
+
+func (p proto) String() string {
+	if p == protoH3 {
+		return "h3"
+	}
+	return "h1"
+}
+
+// response is the transport-neutral answer. Exactly one of body and stream
+// is used; body is shared and immutable (fronts send it without copying).
+type response struct {
+	status  int
+	header  []cache.Header
+	body    []byte
+	stream  io.Reader
+	length  int64 // Content-Length; -1 for unknown (chunked)
+	noBody  bool  // HEAD: headers (with length) only
+	entry   *cache.Entry
+	lookupR cache.Result
+}
+
+func (r *response) add(name, value string) {
+	r.header = append(r.header, cache.Header{Name: name, Value: value})
+}
+
+// hopByHop are the headers that never cross a proxy (RFC 9110 7.6.1), plus
+// those the node handles itself and must not forward.
+var notForwarded = map[string]bool{
+	"connection": true, "keep-alive": true, "proxy-connection": true, "proxy-authenticate": true,
+	"proxy-authorization": true, "te": true, "trailer": true, "transfer-encoding": true,
+	"upgrade": true, "host": true, "range": true, "if-range": true, "if-none-match": true,
+	"if-modified-since": true, "if-match": true, "if-unmodified-since": true,
+	"accept-encoding": true, "content-length": true,
+}
+
+// forwardable reports whether a request header goes to the origin; named
+// lists the tokens of the request's Connection header.
+func forwardable(name string, connection string) bool {
+	l := strings.ToLower(name)
+	if notForwarded[l] {
+		return false
+	}
+	if connection != "" {
+		for tok := range strings.SplitSeq(connection, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), l) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// exposeHeaders are the response headers the browser script reads.
+const exposeHeaders = "Age, Cache-Status, Content-Length, Content-Range, ETag, Edgeswarm-Ticket"
+
+// serve answers one viewer request.
+func (n *Node) serve(ctx context.Context, req *request) *response {
+	resp := &response{length: -1}
+	n.cors(req, resp)
+	switch req.method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		return n.preflight(req, resp)
+	default:
+		resp.add("Allow", "GET, HEAD, OPTIONS")
+		return plain(resp, http.StatusMethodNotAllowed, "method not allowed\n")
+	}
+	if n.alt != "" {
+		resp.add("Alt-Svc", n.alt)
+	}
+	if !n.origin.Route(req.path) {
+		return plain(resp, http.StatusNotFound, "not found: no origin serves this path\n")
+	}
+	key := n.origin.Keyer().Key(req.host, req.path, req.rawQuery)
+	creq := &cache.Request{Key: key, Path: req.path, RawQuery: req.rawQuery}
+	if req.forward != nil {
+		creq.Header = req.forward()
+	}
+	e, lk, err := n.cache.Get(ctx, creq)
+	n.metrics.cacheReq[lk.Result].Inc()
+	if err != nil {
+		return n.fillError(resp, err)
+	}
+	resp.entry, resp.lookupR = e, lk.Result
+	resp.add("Cache-Status", cacheStatus(lk))
+	return n.fromEntry(ctx, req, resp, e)
+}
+
+func cacheStatus(lk cache.Lookup) string {
+	switch {
+	case lk.Result == cache.Hit:
+		return "edgeswarm; hit"
+	case lk.Result == cache.Stale:
+		return "edgeswarm; hit; detail=stale"
+	case lk.Collapsed && lk.Stored:
+		return "edgeswarm; fwd=miss; stored; collapsed"
+	case lk.Collapsed:
+		return "edgeswarm; fwd=miss; collapsed"
+	case lk.Stored:
+		return "edgeswarm; fwd=miss; stored"
+	default:
+		return "edgeswarm; fwd=miss"
+	}
+}
+
+func (n *Node) fillError(resp *response, err error) *response {
+	var se *cache.OriginStatusError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		resp.add("Cache-Status", "edgeswarm; fwd=miss; detail=origin-timeout")
+		return plain(resp, http.StatusGatewayTimeout, "origin timed out\n")
+	case errors.As(err, &se):
+		resp.add("Cache-Status", "edgeswarm; fwd=miss; detail=origin-error")
+		return plain(resp, http.StatusBadGateway, "origin failed: answered "+strconv.Itoa(se.Status)+"\n")
+	case errors.Is(err, context.Canceled):
+		return plain(resp, 499, "client went away\n")
+	default:
+		n.logLimited("origin fetch failed", "err", err)
+		resp.add("Cache-Status", "edgeswarm; fwd=miss; detail=origin-unreachable")
+		return plain(resp, http.StatusBadGateway, "origin unreachable\n")
+	}
+}
+
+// fromEntry builds the response for a cached (or filling) object.
+func (n *Node) fromEntry(ctx context.Context, req *request, resp *response, e *cache.Entry) *response {
+	now := n.now()
+	resp.status = e.Status()
+	etag := e.HeaderValue("ETag")
+	for _, h := range e.Header() {
+		switch {
+		case strings.EqualFold(h.Name, "Cache-Control") && e.TTL() > 0:
+			// Replaced below by what is left of the node's freshness.
+		default:
+			resp.header = append(resp.header, h)
+		}
+	}
+	if e.TTL() > 0 {
+		left := max(e.Expires().Sub(now), 0)
+		resp.add("Cache-Control", "public, max-age="+strconv.Itoa(int(left/time.Second)))
+	}
+	resp.add("Age", strconv.Itoa(int(max(now.Sub(e.Stored()), 0)/time.Second)))
+
+	body, complete := e.Complete()
+	if !complete {
+		// Still filling: stream what has arrived and the rest as it comes.
+		// Range and conditionals are answered on complete objects; wait for
+		// the fill for those (rare for in-flight objects).
+		if req.rangeHdr == "" && req.ifNoneMatch == "" {
+			resp.length = e.Size()
+			if req.method == http.MethodHead {
+				resp.noBody = true
+				return resp
+			}
+			resp.stream = e.NewReader(ctx)
+			return resp
+		}
+		var err error
+		if body, err = e.Wait(ctx); err != nil {
+			return plain(resp, http.StatusBadGateway, "origin fill failed\n")
+		}
+	}
+	if etag == "" && resp.status == http.StatusOK {
+		if sum, ok := e.Digest(); ok {
+			etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+			resp.add("ETag", etag)
+		}
+	}
+	if resp.status != http.StatusOK {
+		return withBody(req, resp, body)
+	}
+	if notModified(req, etag, e.HeaderValue("Last-Modified")) {
+		resp.status = http.StatusNotModified
+		resp.header = dropHeaders(resp.header, "Content-Length", "Content-Encoding")
+		return resp
+	}
+	resp.add("Accept-Ranges", "bytes")
+	if req.rangeHdr != "" && (req.ifRange == "" || req.ifRange == etag) {
+		r, ok, err := parseRange(req.rangeHdr, int64(len(body)))
+		switch {
+		case err != nil:
+			resp.add("Content-Range", "bytes */"+strconv.Itoa(len(body)))
+			return plain(resp, http.StatusRequestedRangeNotSatisfiable, "range not satisfiable\n")
+		case ok:
+			resp.status = http.StatusPartialContent
+			resp.add("Content-Range", "bytes "+strconv.FormatInt(r.start, 10)+"-"+strconv.FormatInt(r.end-1, 10)+"/"+strconv.Itoa(len(body)))
+			return withBody(req, resp, body[r.start:r.end])
+		}
+	}
+	if e.Kind().IsPlaylist() {
+		resp.add("Vary", "Accept-Encoding")
+		if len(body) > 512 && acceptsGzip(req.acceptEncoding) {
+			resp.add("Content-Encoding", "gzip")
+			return withBody(req, resp, e.Gzip())
+		}
+	}
+	return withBody(req, resp, body)
+}
+
+func withBody(req *request, resp *response, body []byte) *response {
+	resp.body = body
+	resp.length = int64(len(body))
+	resp.noBody = req.method == http.MethodHead
+	return resp
+}
+
+func plain(resp *response, status int, msg string) *response {
+	resp.status = status
+	resp.add("Content-Type", "text/plain; charset=utf-8")
+	resp.add("Cache-Control", "no-store")
+	resp.body = []byte(msg)
+	resp.length = int64(len(msg))
+	return resp
+}
+
+func dropHeaders(hs []cache.Header, names ...string) []cache.Header {
+	out := hs[:0]
+	for _, h := range hs {
+		drop := false
+		for _, n := range names {
+			if strings.EqualFold(h.Name, n) {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// notModified evaluates If-None-Match, then If-Modified-Since (RFC 9110 13.2.2).
+func notModified(req *request, etag, lastModified string) bool {
+	if req.ifNoneMatch != "" {
+		if etag == "" {
+			return false
+		}
+		for tok := range strings.SplitSeq(req.ifNoneMatch, ",") {
+			tok = strings.TrimPrefix(strings.TrimSpace(tok), "W/")
+			if tok == "*" || tok == strings.TrimPrefix(etag, "W/") {
+				return true
+			}
+		}
+		return false
+	}
+	if req.ifModifiedSince != "" && lastModified != "" {
+		ims, err1 := http.ParseTime(req.ifModifiedSince)
+		lm, err2 := http.ParseTime(lastModified)
+		return err1 == nil && err2 == nil && !lm.After(ims)
+	}
+	return false
+}
+
+func acceptsGzip(ae string) bool {
+	for tok := range strings.SplitSeq(ae, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(tok), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+// cors adds the CORS response headers for the request's Origin.
+func (n *Node) cors(req *request, resp *response) {
+	if n.corsAny {
+		resp.add("Access-Control-Allow-Origin", "*")
+	} else if req.origin != "" && n.corsAllowed[req.origin] {
+		resp.add("Access-Control-Allow-Origin", req.origin)
+		resp.add("Vary", "Origin")
+	} else {
+		return
+	}
+	if req.method != http.MethodOptions {
+		resp.add("Access-Control-Expose-Headers", exposeHeaders)
+	}
+}
+
+func (n *Node) preflight(req *request, resp *response) *response {
+	resp.status = http.StatusNoContent
+	resp.length = 0
+	resp.add("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	if req.acrHeaders != "" {
+		resp.add("Access-Control-Allow-Headers", req.acrHeaders)
+	}
+	resp.add("Access-Control-Max-Age", strconv.Itoa(int(n.cfg.CORS.MaxAge/time.Second)))
+	resp.add("Allow", "GET, HEAD, OPTIONS")
+	return resp
+}

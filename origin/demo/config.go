@@ -1,0 +1,63 @@
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config configures the demo origin. The zero value is not valid; start from
+// DefaultConfig.
+type Config struct {
+	// Window is the number of segments in a live media playlist (>= 10, default 12).
+	Window int `yaml:"window"`
+	// Synthetic switches to synthetic segments (bytes are not playable media).
+	// SegmentSize, SegmentDuration and Renditions apply only in this mode; the
+	// real clip always has three renditions of 2 s segments.
+	Synthetic bool `yaml:"synthetic"`
+	// SegmentSize is the synthetic segment size in bytes (default 1 MiB).
+	SegmentSize int `yaml:"segment_size"`
+	// SegmentDuration is the synthetic segment duration (default 2s).
+	SegmentDuration time.Duration `yaml:"segment_duration"`
+	// Renditions is the number of synthetic renditions (default 3).
+	Renditions int `yaml:"renditions"`
+}
+
+// Limits checked by Validate.
+const (
+	minWindow          = 10
+	maxWindow          = 1000
+	maxSegmentSize     = 64 << 20
+	minSegmentDuration = 100 * time.Millisecond
+	maxSegmentDuration = time.Minute
+	maxRenditions      = 16
+)
+
+// DefaultConfig returns the configuration used when none is given: the real
+// clip, a 12-segment live window.
+func DefaultConfig() Config {
+	return Config{
+		Window:          12,
+		SegmentSize:     1 << 20,
+		SegmentDuration: 2 * time.Second,
+		Renditions:      3,
+	}
+}
+
+// Validate reports every invalid field; each message names its yaml key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Window < minWindow || c.Window > maxWindow {
+		errs = append(errs, fmt.Errorf("window: must be between %d and %d segments, got %d", minWindow, maxWindow, c.Window))
+	}
+	if c.SegmentSize < 1 || c.SegmentSize > maxSegmentSize {
+		errs = append(errs, fmt.Errorf("segment_size: must be between 1 and %d bytes, got %d", maxSegmentSize, c.SegmentSize))
+	}
+	if c.SegmentDuration < minSegmentDuration || c.SegmentDuration > maxSegmentDuration {
+		errs = append(errs, fmt.Errorf("segment_duration: must be between %v and %v, got %v", minSegmentDuration, maxSegmentDuration, c.SegmentDuration))
+	}
+	if c.Renditions < 1 || c.Renditions > maxRenditions {
+		errs = append(errs, fmt.Errorf("renditions: must be between 1 and %d, got %d", maxRenditions, c.Renditions))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,20 @@
+// Package demo implements the built-in demo origin: a live HLS stream and the
+// same stream as VOD, made from a short committed H.264/AAC clip, plus a
+// synthetic mode with configurable segment size and duration for benchmarks.
+//
+// Paths (the same under /vod/):
+//
+//	/live/master.m3u8             multivariant playlist (low, mid, high)
+//	/live/<rendition>/index.m3u8  media playlist
+//	/live/<rendition>/<seq>.ts    segment
+//
+// The live stream is computed from the clock alone: segment n covers
+// [n*d, (n+1)*d) after the Unix epoch, so every process agrees on the live edge
+// and a sequence number always yields the same bytes. The clip (media/, made
+// by media/generate.sh) is looped with its MPEG-TS timestamps and continuity
+// counters moved on by whole clip durations, so players see one continuous
+// stream without discontinuities.
+//
+// It is a plain http.Handler: it never opens a listener of its own, never
+// logs, and never needs ffmpeg at run time.
+package demo

@@ -1,0 +1,436 @@
+package origin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgeswarm/edgeswarm/cache"
+	"github.com/grafov/m3u8"
+)
+
+// PlaylistInfo is what the node needs to know about an HLS playlist.
+//
+// URIs are public references: a path (still percent-encoded, dot segments
+// removed) with the query of the reference if it had one ("/live/low/12.ts",
+// "/live/low/12.ts?t=1"). They are resolved against the playlist's public
+// path, so they are what a player would request from the node.
+type PlaylistInfo struct {
+	// Kind is cache.KindMasterPlaylist, cache.KindLivePlaylist (no
+	// EXT-X-ENDLIST, EVENT playlists included) or cache.KindVODPlaylist.
+	Kind cache.Kind
+	// TargetDuration is EXT-X-TARGETDURATION (media playlists), 0 if absent.
+	TargetDuration time.Duration
+	// PartTarget is the LL-HLS EXT-X-PART-INF PART-TARGET, 0 if absent.
+	PartTarget time.Duration
+	// MediaSequence is the media sequence number of Segments[0]: the
+	// EXT-X-MEDIA-SEQUENCE plus the segments an LL-HLS delta update skipped.
+	MediaSequence uint64
+	// Segments lists the media segments in order: Segments[i] has media
+	// sequence number MediaSequence+i. Byte-range segments of one file
+	// repeat its URI.
+	Segments []string
+	// Init lists the initialisation sections (EXT-X-MAP), without
+	// duplicates.
+	Init []string
+	// Parts lists the LL-HLS partial segments (EXT-X-PART) and preload hints
+	// (EXT-X-PRELOAD-HINT), in order.
+	Parts []string
+	// Variants lists, for a master playlist, the media playlists it
+	// references (variant streams, I-frame streams, renditions), without
+	// duplicates.
+	Variants []string
+}
+
+// Encryption keys (EXT-X-KEY, EXT-X-SESSION-KEY) are never listed: they must
+// not be seeded or shared between peers.
+
+// URLMapper maps an absolute http(s) URL found in a playlist to the public
+// path the node serves it under, or reports false when the URL is not one of
+// the node's origins. scheme is lower-case, host as written (it may carry a
+// port), path is the raw path of the URL (percent-encoded, possibly empty).
+type URLMapper func(scheme, host, path string) (publicPath string, ok bool)
+
+// maxPlaylistURIs bounds how many URIs one playlist may list; more is
+// treated as malformed (a 6 s segment playlist of 24 hours has 14400).
+const maxPlaylistURIs = 1 << 17
+
+// ParsePlaylist parses an HLS playlist served under publicPath. Absolute
+// http(s) URIs are skipped; use ParsePlaylistWith to keep those that point at
+// a configured origin.
+func ParsePlaylist(publicPath string, body []byte) (*PlaylistInfo, error) {
+	return ParsePlaylistWith(publicPath, body, nil)
+}
+
+// ParsePlaylistWith is ParsePlaylist with a mapper for absolute URIs. URIs
+// with another scheme (data:, skd:, ...) and absolute URIs the mapper refuses
+// are skipped. A malformed playlist is an error.
+func ParsePlaylistWith(publicPath string, body []byte, mapURL URLMapper) (*PlaylistInfo, error) {
+	sc, err := scanPlaylist(body)
+	if err != nil {
+		return nil, err
+	}
+	pl, listType, err := decodeM3U8(body)
+	if err != nil {
+		return nil, err
+	}
+	if !sc.master && !sc.media {
+		return nil, errors.New("playlist: neither a master nor a media playlist")
+	}
+	if !strings.HasPrefix(publicPath, "/") {
+		publicPath = "/" + publicPath
+	}
+	r := resolver{base: publicPath, mapURL: mapURL}
+	info := &PlaylistInfo{}
+	switch listType {
+	case m3u8.MASTER:
+		if sc.media {
+			return nil, errors.New("playlist: mixes master and media playlist tags")
+		}
+		master, ok := pl.(*m3u8.MasterPlaylist)
+		if !ok {
+			return nil, errors.New("playlist: parser returned no master playlist")
+		}
+		info.Kind = cache.KindMasterPlaylist
+		seen := make(map[string]struct{})
+		add := func(uri string) {
+			if p, ok := r.resolve(uri); ok {
+				if _, dup := seen[p]; !dup {
+					seen[p] = struct{}{}
+					info.Variants = append(info.Variants, p)
+				}
+			}
+		}
+		for _, v := range master.Variants {
+			if v == nil {
+				continue
+			}
+			add(v.URI)
+			for _, a := range v.Alternatives {
+				if a != nil {
+					add(a.URI)
+				}
+			}
+		}
+		for _, u := range sc.renditions {
+			add(u)
+		}
+	case m3u8.MEDIA:
+		if sc.master {
+			return nil, errors.New("playlist: mixes master and media playlist tags")
+		}
+		media, ok := pl.(*m3u8.MediaPlaylist)
+		if !ok {
+			return nil, errors.New("playlist: parser returned no media playlist")
+		}
+		info.Kind = cache.KindLivePlaylist
+		if media.Closed || media.MediaType == m3u8.VOD {
+			info.Kind = cache.KindVODPlaylist
+		}
+		// The parser raises the target duration to the longest segment;
+		// the tag's own value is what the origin refreshes by.
+		info.TargetDuration = seconds(sc.targetDuration)
+		info.PartTarget = seconds(sc.partTarget)
+		info.MediaSequence = media.SeqNo + sc.skipped
+		segs := media.GetAllSegments()
+		if len(segs)+len(sc.parts) > maxPlaylistURIs {
+			return nil, fmt.Errorf("playlist: more than %d URIs", maxPlaylistURIs)
+		}
+		info.Segments = make([]string, 0, len(segs))
+		seenInit := make(map[string]struct{})
+		addInit := func(m *m3u8.Map) {
+			if m == nil {
+				return
+			}
+			if p, ok := r.resolve(m.URI); ok {
+				if _, dup := seenInit[p]; !dup {
+					seenInit[p] = struct{}{}
+					info.Init = append(info.Init, p)
+				}
+			}
+		}
+		addInit(media.Map)
+		for _, s := range segs {
+			if s == nil {
+				continue
+			}
+			addInit(s.Map)
+			if p, ok := r.resolve(s.URI); ok {
+				info.Segments = append(info.Segments, p)
+			}
+		}
+		for _, u := range sc.parts {
+			if p, ok := r.resolve(u); ok {
+				info.Parts = append(info.Parts, p)
+			}
+		}
+	default:
+		return nil, errors.New("playlist: neither a master nor a media playlist")
+	}
+	return info, nil
+}
+
+// decodeM3U8 runs the m3u8 parser. The parser indexes its own slices with
+// values taken from the input; a bad playlist must be an error, not a crash.
+func decodeM3U8(body []byte) (pl m3u8.Playlist, lt m3u8.ListType, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pl, err = nil, fmt.Errorf("playlist: parser failed: %v", r)
+		}
+	}()
+	// Decode takes a bytes.Buffer by value; the bytes are only read.
+	pl, lt, err = m3u8.Decode(*bytes.NewBuffer(body), false)
+	if err != nil {
+		return nil, 0, fmt.Errorf("playlist: %w", err)
+	}
+	return pl, lt, nil
+}
+
+// seconds converts a playlist duration, refusing nonsense values.
+func seconds(s float64) time.Duration {
+	if !(s > 0) || s > 366*24*3600 || math.IsInf(s, 0) {
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// playlistScan is what a line scan finds that the m3u8 parser does not keep.
+type playlistScan struct {
+	master, media  bool     // tags only allowed in one kind of playlist were seen
+	renditions     []string // EXT-X-MEDIA URIs
+	parts          []string // EXT-X-PART and EXT-X-PRELOAD-HINT URIs
+	partTarget     float64
+	targetDuration float64
+	skipped        uint64
+}
+
+// scanPlaylist checks the header and collects the LL-HLS tags.
+func scanPlaylist(body []byte) (playlistScan, error) {
+	var sc playlistScan
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	first := true
+	for len(body) > 0 {
+		var line []byte
+		line, body, _ = bytes.Cut(body, []byte("\n"))
+		l := strings.TrimSpace(string(line))
+		if first {
+			if l != "#EXTM3U" {
+				return sc, errors.New("playlist: does not start with #EXTM3U")
+			}
+			first = false
+			continue
+		}
+		if len(l) == 0 || l[0] != '#' {
+			continue
+		}
+		tag, attrs, _ := strings.Cut(l, ":")
+		switch tag {
+		case "#EXT-X-STREAM-INF", "#EXT-X-I-FRAME-STREAM-INF", "#EXT-X-SESSION-DATA", "#EXT-X-SESSION-KEY":
+			sc.master = true
+		case "#EXT-X-MEDIA":
+			sc.master = true
+			if u, ok := attribute(attrs, "URI"); ok {
+				sc.renditions = append(sc.renditions, u)
+			}
+		case "#EXTINF", "#EXT-X-TARGETDURATION", "#EXT-X-MEDIA-SEQUENCE", "#EXT-X-ENDLIST",
+			"#EXT-X-PLAYLIST-TYPE", "#EXT-X-PART-INF", "#EXT-X-SERVER-CONTROL":
+			sc.media = true
+		case "#EXT-X-PART", "#EXT-X-PRELOAD-HINT":
+			sc.media = true
+			if u, ok := attribute(attrs, "URI"); ok {
+				sc.parts = append(sc.parts, u)
+			}
+		case "#EXT-X-SKIP":
+			sc.media = true
+			if v, ok := attribute(attrs, "SKIPPED-SEGMENTS"); ok {
+				n, err := strconv.ParseUint(v, 10, 32)
+				if err != nil {
+					return sc, fmt.Errorf("playlist: EXT-X-SKIP: bad SKIPPED-SEGMENTS %q", v)
+				}
+				sc.skipped = n
+			}
+		}
+		if tag == "#EXT-X-TARGETDURATION" {
+			f, err := strconv.ParseFloat(strings.TrimSpace(attrs), 64)
+			if err != nil {
+				return sc, fmt.Errorf("playlist: bad EXT-X-TARGETDURATION %q", attrs)
+			}
+			sc.targetDuration = f
+		}
+		if tag == "#EXT-X-PART-INF" {
+			if v, ok := attribute(attrs, "PART-TARGET"); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return sc, fmt.Errorf("playlist: EXT-X-PART-INF: bad PART-TARGET %q", v)
+				}
+				sc.partTarget = f
+			}
+		}
+		if len(sc.parts) > maxPlaylistURIs {
+			return sc, fmt.Errorf("playlist: more than %d URIs", maxPlaylistURIs)
+		}
+	}
+	if first {
+		return sc, errors.New("playlist: empty")
+	}
+	return sc, nil
+}
+
+// attribute returns the value of name in an HLS attribute list
+// (NAME=value,NAME="quoted, value",...), quotes removed.
+func attribute(list, name string) (string, bool) {
+	for list != "" {
+		var n string
+		n, list, _ = strings.Cut(list, "=")
+		n = strings.TrimSpace(n)
+		var v string
+		if strings.HasPrefix(list, `"`) {
+			end := strings.IndexByte(list[1:], '"')
+			if end < 0 {
+				return "", false
+			}
+			v = list[1 : end+1]
+			list = list[end+2:]
+			_, list, _ = strings.Cut(list, ",")
+		} else {
+			v, list, _ = strings.Cut(list, ",")
+			v = strings.TrimSpace(v)
+		}
+		if n == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// resolver turns URI references found in a playlist into public paths.
+type resolver struct {
+	base   string // the playlist's public path
+	mapURL URLMapper
+}
+
+// resolve returns the public reference for uri, or false when it must be
+// skipped (empty, foreign absolute URL, other scheme).
+func (r resolver) resolve(uri string) (string, bool) {
+	uri = strings.TrimSpace(uri)
+	if i := strings.IndexByte(uri, '#'); i >= 0 {
+		uri = uri[:i]
+	}
+	if uri == "" {
+		return "", false
+	}
+	if scheme, rest, ok := splitScheme(uri); ok {
+		if scheme != "http" && scheme != "https" {
+			return "", false
+		}
+		if !strings.HasPrefix(rest, "//") {
+			return "", false
+		}
+		return r.mapAbsolute(scheme, rest[2:])
+	}
+	if strings.HasPrefix(uri, "//") {
+		// Network-path reference: same scheme as the playlist, another host.
+		return r.mapAbsolute("", uri[2:])
+	}
+	p, q, hasQuery := strings.Cut(uri, "?")
+	if !strings.HasPrefix(p, "/") {
+		dir := r.base[:strings.LastIndexByte(r.base, '/')+1]
+		if dir == "" {
+			dir = "/"
+		}
+		if p == "" {
+			p = r.base
+		} else {
+			p = dir + p
+		}
+	}
+	p = removeDotSegments(p)
+	if hasQuery {
+		return p + "?" + q, true
+	}
+	return p, true
+}
+
+func (r resolver) mapAbsolute(scheme, authorityAndPath string) (string, bool) {
+	if r.mapURL == nil {
+		return "", false
+	}
+	end := strings.IndexAny(authorityAndPath, "/?")
+	if end < 0 {
+		end = len(authorityAndPath)
+	}
+	host, rest := authorityAndPath[:end], authorityAndPath[end:]
+	p, q, hasQuery := strings.Cut(rest, "?")
+	if p != "" {
+		// Resolve dot segments in the origin's path space, so that a URL
+		// cannot climb out of a route's base path after mapping.
+		p = removeDotSegments(p)
+	}
+	pub, ok := r.mapURL(scheme, host, p)
+	if !ok {
+		return "", false
+	}
+	if hasQuery {
+		return pub + "?" + q, true
+	}
+	return pub, true
+}
+
+// splitScheme splits "scheme:rest" when uri starts with an RFC 3986 scheme.
+func splitScheme(uri string) (scheme, rest string, ok bool) {
+	for i := 0; i < len(uri); i++ {
+		c := uri[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.':
+			if i == 0 {
+				return "", "", false
+			}
+		case c == ':':
+			if i == 0 {
+				return "", "", false
+			}
+			return strings.ToLower(uri[:i]), uri[i+1:], true
+		default:
+			return "", "", false
+		}
+	}
+	return "", "", false
+}
+
+// removeDotSegments resolves "." and ".." segments of an absolute path
+// (RFC 3986 section 5.2.4); ".." never climbs above the root.
+func removeDotSegments(p string) string {
+	if !strings.Contains(p, "/.") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch s {
+		case ".":
+			if last {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	r := strings.Join(out, "/")
+	if !strings.HasPrefix(r, "/") {
+		r = "/" + r
+	}
+	return r
+}

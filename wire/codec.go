@@ -1,0 +1,316 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Encode returns the canonical JSON encoding of m:
+// {"v":1,"type":"<type>",<fields in declaration order>}, optional fields
+// omitted when zero, no insignificant white space, no HTML escaping.
+// It validates m first and fails with a bad_request *Error if m breaks a
+// rule of the protocol, or too_large if the result exceeds MaxMessageSize.
+func Encode(m Message) ([]byte, error) {
+	if m == nil {
+		return nil, Errorf(CodeBadRequest, "nil message")
+	}
+	if err := m.validate(); err != nil {
+		return nil, prefix(m.Type(), err)
+	}
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, Errorf(CodeInternal, "%s: %v", m.Type(), err)
+	}
+	b := bytes.TrimSuffix(body.Bytes(), []byte("\n")) // "{...}"
+	out := make([]byte, 0, len(b)+32)
+	out = append(out, `{"v":`...)
+	out = strconv.AppendInt(out, SignalVersion, 10)
+	out = append(out, `,"type":"`...)
+	out = append(out, m.Type()...)
+	out = append(out, '"')
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, b[1:]...)
+	if len(out) > MaxMessageSize {
+		return nil, Errorf(CodeTooLarge, "%s: %d bytes, limit %d", m.Type(), len(out), MaxMessageSize)
+	}
+	return out, nil
+}
+
+// Decode parses one signaling message of either direction. It returns one
+// of the message pointers of this package, or an *Error whose code is
+// too_large, bad_request, unsupported_version or unknown_type.
+//
+// Decoding is strict where implementations could otherwise disagree: the
+// input must be valid UTF-8 and one JSON object; keys must be lower-case
+// ASCII ([a-z0-9_]) and unique in their object; null is not a value;
+// nesting is at most MaxDepth. Unknown keys are ignored, so that later
+// minor revisions may add optional fields.
+func Decode(data []byte) (Message, error) {
+	return decode(data, Client|Server)
+}
+
+// DecodeFromClient is Decode for the server: it also rejects, with
+// bad_request, messages a client may not send (such as welcome, or a
+// relay carrying "from").
+func DecodeFromClient(data []byte) (Message, error) {
+	return decode(data, Client)
+}
+
+// DecodeFromServer is Decode for a client: it also rejects, with
+// bad_request, messages the server does not send (such as join, or a
+// relay carrying "to").
+func DecodeFromServer(data []byte) (Message, error) {
+	return decode(data, Server)
+}
+
+func decode(data []byte, from Side) (Message, error) {
+	if len(data) > MaxMessageSize {
+		return nil, Errorf(CodeTooLarge, "%d bytes, limit %d", len(data), MaxMessageSize)
+	}
+	if !utf8.Valid(data) {
+		return nil, Errorf(CodeBadRequest, "message is not valid UTF-8")
+	}
+	env, err := scan(data)
+	if err != nil {
+		return nil, err
+	}
+	t := Type(env.typ)
+	m := newMessage(t)
+	if m == nil {
+		return nil, Errorf(CodeUnknownType, "unknown message type %q", truncate(env.typ, 32))
+	}
+	if t.Sender()&from == 0 {
+		return nil, Errorf(CodeBadRequest, "%s is not sent by the %s", t, sideName(from))
+	}
+	if err := json.Unmarshal(data, m); err != nil {
+		return nil, prefix(t, describe(err))
+	}
+	normalize(m)
+	if err := m.validate(); err != nil {
+		return nil, prefix(t, err)
+	}
+	if r, ok := m.(*Relay); ok {
+		switch {
+		case from == Client && r.To == "":
+			return nil, Errorf(CodeBadRequest, "relay: from a client it needs to, not from")
+		case from == Server && r.From == "":
+			return nil, Errorf(CodeBadRequest, "relay: from the server it needs from, not to")
+		}
+	}
+	return m, nil
+}
+
+// normalize makes an empty optional array decode like an absent one.
+func normalize(m Message) {
+	switch m := m.(type) {
+	case *Have:
+		if len(m.Ranges) == 0 {
+			m.Ranges = nil
+		}
+	case *Welcome:
+		if len(m.Config.ICEServers) == 0 {
+			m.Config.ICEServers = nil
+		}
+		if len(m.Config.Keys.Rewrites) == 0 {
+			m.Config.Keys.Rewrites = nil
+		}
+	}
+}
+
+func sideName(s Side) string {
+	if s == Client {
+		return "client"
+	}
+	return "server"
+}
+
+// prefix adds the message type to an error's human message.
+func prefix(t Type, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return &Error{Code: e.Code, Message: truncate(string(t)+": "+e.Message, MaxErrorMessageLen), RetryMs: e.RetryMs}
+	}
+	return Errorf(CodeBadRequest, "%s: %v", t, err)
+}
+
+// describe turns an encoding/json error into a bad_request naming the field.
+func describe(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return badField(te.Field, "%s is not a valid %s", te.Value, jsonKind(te.Type.Kind().String()))
+		}
+		return Errorf(CodeBadRequest, "%s is not a valid %s", te.Value, jsonKind(te.Type.Kind().String()))
+	}
+	return Errorf(CodeBadRequest, "%v", err)
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "int", "int64", "uint64", "uint8", "uint16", "uint32":
+		return "non-negative integer"
+	case "slice", "array":
+		return "array"
+	case "struct", "map":
+		return "object"
+	}
+	return k
+}
+
+// envelope is what scan extracts from the top-level object.
+type envelope struct {
+	typ string
+}
+
+// scan checks the structure of a message token by token (one object, key
+// rules, no null, depth) and extracts "v" and "type".
+func scan(data []byte) (envelope, error) {
+	var env envelope
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []scanLevel
+	var version json.Number
+	haveVersion, haveType, done := false, false, false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return env, Errorf(CodeBadRequest, "malformed JSON: %v", err)
+		}
+		if done {
+			return env, Errorf(CodeBadRequest, "data after the message object")
+		}
+		if len(stack) == 0 {
+			if d, ok := tok.(json.Delim); !ok || d != '{' {
+				return env, Errorf(CodeBadRequest, "a message is a JSON object")
+			}
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			top := &stack[n-1]
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:n-1]
+				done = afterValue(stack)
+				continue
+			}
+			key, _ := tok.(string)
+			if err := checkJSONKey(key); err != nil {
+				return env, err
+			}
+			if _, dup := top.keys[key]; dup {
+				return env, Errorf(CodeBadRequest, "duplicate key %q", key)
+			}
+			top.keys[key] = struct{}{}
+			top.key, top.wantKey = key, false
+			continue
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				if len(stack) == MaxDepth {
+					return env, Errorf(CodeBadRequest, "nesting deeper than %d", MaxDepth)
+				}
+				l := scanLevel{object: v == '{', wantKey: v == '{'}
+				if l.object {
+					l.keys = make(map[string]struct{}, 8)
+				}
+				stack = append(stack, l)
+				continue
+			default: // ']'; '}' is handled above
+				stack = stack[:len(stack)-1]
+			}
+		case nil:
+			if top := stack[len(stack)-1]; top.object {
+				return env, Errorf(CodeBadRequest, "%s: null is not a value", top.key)
+			}
+			return env, Errorf(CodeBadRequest, "null is not a value")
+		default:
+			if len(stack) == 1 {
+				switch stack[0].key {
+				case "v":
+					version, haveVersion = v.(json.Number)
+					if !haveVersion {
+						return env, Errorf(CodeBadRequest, "v: not a number")
+					}
+				case "type":
+					env.typ, haveType = v.(string)
+					if !haveType {
+						return env, Errorf(CodeBadRequest, "type: not a string")
+					}
+				}
+			}
+		}
+		done = afterValue(stack)
+	}
+	if !done {
+		return env, Errorf(CodeBadRequest, "malformed JSON: unexpected end")
+	}
+	if !haveVersion {
+		return env, Errorf(CodeBadRequest, "v: missing")
+	}
+	if !isDigits(version.String()) {
+		return env, Errorf(CodeBadRequest, "v: %q is not a non-negative integer", truncate(version.String(), 32))
+	}
+	if version.String() != strconv.Itoa(SignalVersion) {
+		return env, &Error{Code: CodeUnsupportedVersion,
+			Message: truncate(fmt.Sprintf("version %s is not supported; supported: %d", version, SignalVersion), MaxErrorMessageLen)}
+	}
+	if !haveType || env.typ == "" {
+		return env, Errorf(CodeBadRequest, "type: missing")
+	}
+	return env, nil
+}
+
+// scanLevel is one open object or array during scan.
+type scanLevel struct {
+	object  bool                // an object, else an array
+	wantKey bool                // the next token is a key or '}'
+	key     string              // the object's current key
+	keys    map[string]struct{} // the object's keys so far
+}
+
+// afterValue marks that a value ended in the innermost container and
+// reports whether the top-level object is complete.
+func afterValue(stack []scanLevel) bool {
+	if len(stack) == 0 {
+		return true
+	}
+	if top := &stack[len(stack)-1]; top.object {
+		top.wantKey = true
+	}
+	return false
+}
+
+// checkJSONKey enforces the key alphabet: 1..64 bytes of [a-z0-9_].
+func checkJSONKey(k string) error {
+	if k == "" || len(k) > 64 {
+		return Errorf(CodeBadRequest, "key %q: empty or longer than 64 bytes", truncate(k, 64))
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return Errorf(CodeBadRequest, "key %q: keys are lower-case [a-z0-9_]", truncate(k, 64))
+		}
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
