@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,7 +127,7 @@ type Cache struct {
 
 	rist *ristretto.Cache[string, *Entry]
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	flights map[string]*flight
 	// live is the always-admit store: live playlists and every segment a
 	// live playlist references, plus objects whose fill is in flight.
@@ -239,12 +240,11 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 			stale = e
 		}
 		f = &flight{ready: make(chan struct{}), stale: stale}
-		c.flights[req.Key] = f
+		fr := cloneRequest(req)
+		c.flights[fr.Key] = f
+		go c.fill(f, fr)
 	}
 	c.mu.Unlock()
-	if !joined {
-		go c.fill(f, cloneRequest(req))
-	}
 
 	c.waiting.Add(1)
 	select {
@@ -263,16 +263,29 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.ttl > 0}, nil
 }
 
+// cloneRequest copies what the fill needs: the caller's strings may alias
+// buffers that its HTTP server reuses once the handler returns.
 func cloneRequest(r *Request) *Request {
-	cp := *r
-	cp.Header = append([]Header(nil), r.Header...)
-	return &cp
+	hs := r.Header
+	if r.Headers != nil {
+		hs = r.Headers()
+	}
+	cp := &Request{
+		Key:      strings.Clone(r.Key),
+		Path:     strings.Clone(r.Path),
+		RawQuery: strings.Clone(r.RawQuery),
+		Header:   make([]Header, len(hs)),
+	}
+	for i, h := range hs {
+		cp.Header[i] = Header{Name: strings.Clone(h.Name), Value: strings.Clone(h.Value)}
+	}
+	return cp
 }
 
 func (c *Cache) lookup(key string) *Entry {
-	c.mu.Lock()
+	c.mu.RLock()
 	e := c.lookupLocked(key)
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	return e
 }
 

@@ -329,7 +329,7 @@ func TestEveryNewLiveSegmentIsAdmitted(t *testing.T) {
 			get(t, c, key)
 		}
 	}
-	c.rist.Wait()
+	settle(t, c)
 	if st := c.Stats(); st.LiveBytes+st.RistrettoBytes < cfg.Size*3/4 {
 		t.Fatalf("cache not near its limit before the live part: %+v", st)
 	}
@@ -361,10 +361,25 @@ func TestEveryNewLiveSegmentIsAdmitted(t *testing.T) {
 		t.Fatalf("live segments served from cache on second request: %d of %d, want all", hits, total)
 	}
 	// Segments that left the window left the live store.
+	settle(t, c)
 	st := c.Stats()
 	if st.LiveObjects > window+1 {
 		t.Fatalf("live store holds %d objects, want at most the window (%d) and its playlist", st.LiveObjects, window)
 	}
+}
+
+// settle waits until every fill has been put away: a fill hands its
+// complete body to viewers before it files the entry in a store.
+func settle(tb testing.TB, c *Cache) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().Flights > 0 {
+		if time.Now().After(deadline) {
+			tb.Fatal("fills never settled")
+		}
+		runtime.Gosched()
+	}
+	c.rist.Wait()
 }
 
 func waitExpired(tb testing.TB, c *Cache, key string) {
@@ -391,13 +406,14 @@ func TestSegmentLeavingEveryWindowIsDemoted(t *testing.T) {
 	get(t, c, "/l/b.m3u8")
 	get(t, c, "/l/0.ts")
 	get(t, c, "/l/1.ts")
+	settle(t, c)
 	if st := c.Stats(); st.LiveObjects != 4 || st.RistrettoObjects != 0 {
 		t.Fatalf("stats = %+v, want 2 playlists + 2 segments live", st)
 	}
 	clk.Advance(2 * time.Second)
 	o.set("/l/a.m3u8", testObject{body: []byte("a2"), kind: KindLivePlaylist, ttl: time.Second, window: []string{"/l/1.ts", "/l/2.ts"}})
 	get(t, c, "/l/a.m3u8")
-	c.rist.Wait()
+	settle(t, c)
 	st := c.Stats()
 	if st.LiveObjects != 3 || st.RistrettoObjects != 1 {
 		t.Fatalf("stats = %+v, want /l/0.ts demoted to ristretto, /l/1.ts still live (window b)", st)

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"hash"
 	"io"
@@ -43,6 +44,7 @@ type Entry struct {
 
 	gzOnce sync.Once
 	gz     []byte
+	etag   string
 }
 
 func newEntry(key string, obj *Object, now time.Time) *Entry {
@@ -119,6 +121,14 @@ func (e *Entry) Digest() ([sha256.Size]byte, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.sum, e.done && e.err == nil
+}
+
+// ETag returns the entity tag of a complete entry: the origin's, or one
+// derived from the body's digest for 200 answers. "" while filling.
+func (e *Entry) ETag() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.etag
 }
 
 // Wait blocks until the fill has finished and returns the whole body.
@@ -215,6 +225,9 @@ func (e *Entry) finish(err error) {
 			e.body = append([]byte(nil), e.body...)
 		}
 		e.hasher.Sum(e.sum[:0])
+		if e.etag = e.HeaderValue("ETag"); e.etag == "" && e.status == 200 {
+			e.etag = `"` + hex.EncodeToString(e.sum[:12]) + `"`
+		}
 	}
 	e.hasher = nil
 	e.done = true

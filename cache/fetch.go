@@ -60,6 +60,9 @@ type Request struct {
 	// Header holds the viewer's end-to-end request headers (Authorization,
 	// Cookie, ...), forwarded unchanged. Hop-by-hop headers are already gone.
 	Header []Header
+	// Headers, when set, produces Header. The cache calls it only when it
+	// starts a fill, so hits never pay for collecting headers.
+	Headers func() []Header
 }
 
 // Object is the origin's answer. Body streams: the cache copies it into the

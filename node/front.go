@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
@@ -17,25 +18,29 @@ import (
 // handleH1 is the fasthttp (HTTP/1.1) front.
 func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
+	// The strings alias fasthttp's buffers and live only for this handler:
+	// the cache copies what it keeps (see cache.Request).
 	req := request{
-		method:          string(ctx.Method()),
-		path:            string(ctx.URI().PathOriginal()), // raw: the origin side normalises it
-		rawQuery:        string(ctx.URI().QueryString()),
-		host:            string(ctx.Host()),
+		method:          b2s(ctx.Method()),
+		path:            b2s(ctx.URI().PathOriginal()), // raw: the origin side normalises it
+		rawQuery:        b2s(ctx.URI().QueryString()),
+		host:            b2s(ctx.Host()),
 		proto:           protoH1,
-		rangeHdr:        string(h.Peek("Range")),
-		ifRange:         string(h.Peek("If-Range")),
-		ifNoneMatch:     string(h.Peek("If-None-Match")),
-		ifModifiedSince: string(h.Peek("If-Modified-Since")),
-		acceptEncoding:  string(h.Peek("Accept-Encoding")),
-		origin:          string(h.Peek("Origin")),
-		acrHeaders:      string(h.Peek("Access-Control-Request-Headers")),
+		rangeHdr:        b2s(h.Peek("Range")),
+		ifRange:         b2s(h.Peek("If-Range")),
+		ifNoneMatch:     b2s(h.Peek("If-None-Match")),
+		ifModifiedSince: b2s(h.Peek("If-Modified-Since")),
+		acceptEncoding:  b2s(h.Peek("Accept-Encoding")),
+		origin:          b2s(h.Peek("Origin")),
+		acrHeaders:      b2s(h.Peek("Access-Control-Request-Headers")),
 		forward: func() []cache.Header {
-			conn := string(h.Peek("Connection"))
-			var out []cache.Header
+			conn := b2s(h.Peek("Connection"))
+			// Host is never sent upstream; the origin side reads it for
+			// keys when keep_host is on.
+			out := []cache.Header{{Name: "Host", Value: b2s(ctx.Host())}}
 			for k, v := range h.All() {
-				if name := string(k); forwardable(name, conn) {
-					out = append(out, cache.Header{Name: name, Value: string(v)})
+				if name := b2s(k); forwardable(name, conn) {
+					out = append(out, cache.Header{Name: name, Value: b2s(v)})
 				}
 			}
 			return out
@@ -48,6 +53,7 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 	resp := n.serve(context.Background(), &req)
 
 	rh := &ctx.Response.Header
+	rh.DisableNormalizing() // the node writes canonical names already
 	ctx.SetStatusCode(resp.status)
 	for _, hd := range resp.header {
 		rh.Add(hd.Name, hd.Value)
@@ -87,7 +93,7 @@ func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
 		acrHeaders:      r.Header.Get("Access-Control-Request-Headers"),
 		forward: func() []cache.Header {
 			conn := r.Header.Get("Connection")
-			var out []cache.Header
+			out := []cache.Header{{Name: "Host", Value: r.Host}}
 			for name, vs := range r.Header {
 				if forwardable(name, conn) {
 					for _, v := range vs {
@@ -117,6 +123,15 @@ func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
 		sent = int64(m)
 	}
 	n.metrics.observe(protoH3, resp.status, sent)
+}
+
+// b2s views b as a string without copying. The string is valid only while
+// b is: for fasthttp, until the handler returns.
+func b2s(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // countingReader counts streamed body bytes as they are sent.

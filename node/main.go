@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -36,6 +37,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		}
 		fmt.Fprintln(stderr, "edgeswarm:", err)
 		return 2
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		// The cache is most of the heap. Without a limit the collector lets
+		// the heap grow to twice the live data, which for a full cache is
+		// twice --cache-size; the limit keeps the process near what the
+		// operator sized it for.
+		limit := int64(cfg.CacheSize) + max(int64(cfg.CacheSize)/4, 256<<20)
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit set from cache_size", "limit", ByteSize(limit).String())
 	}
 	n, err := New(cfg, Options{Log: log})
 	if err != nil {

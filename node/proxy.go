@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -100,7 +99,7 @@ const exposeHeaders = "Age, Cache-Status, Content-Length, Content-Range, ETag, E
 
 // serve answers one viewer request.
 func (n *Node) serve(ctx context.Context, req *request) *response {
-	resp := &response{length: -1}
+	resp := &response{length: -1, header: make([]cache.Header, 0, 16)}
 	n.cors(req, resp)
 	switch req.method {
 	case http.MethodGet, http.MethodHead:
@@ -117,10 +116,7 @@ func (n *Node) serve(ctx context.Context, req *request) *response {
 		return plain(resp, http.StatusNotFound, "not found: no origin serves this path\n")
 	}
 	key := n.origin.Keyer().Key(req.host, req.path, req.rawQuery)
-	creq := &cache.Request{Key: key, Path: req.path, RawQuery: req.rawQuery}
-	if req.forward != nil {
-		creq.Header = req.forward()
-	}
+	creq := &cache.Request{Key: key, Path: req.path, RawQuery: req.rawQuery, Headers: req.forward}
 	e, lk, err := n.cache.Get(ctx, creq)
 	n.metrics.cacheReq[lk.Result].Inc()
 	if err != nil {
@@ -204,9 +200,8 @@ func (n *Node) fromEntry(ctx context.Context, req *request, resp *response, e *c
 			return plain(resp, http.StatusBadGateway, "origin fill failed\n")
 		}
 	}
-	if etag == "" && resp.status == http.StatusOK {
-		if sum, ok := e.Digest(); ok {
-			etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	if etag == "" {
+		if etag = e.ETag(); etag != "" {
 			resp.add("ETag", etag)
 		}
 	}

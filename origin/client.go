@@ -192,6 +192,7 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 
 	ok2xx := obj.Status == 200 || obj.Status == 203
 	if ok2xx && isPlaylist(req.Path, contentType) {
+		body.limit = min(body.limit, maxPlaylistBytes)
 		return c.finishPlaylist(obj, body, req, cc)
 	}
 	obj.Body = body
@@ -201,6 +202,10 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 	obj.TTL = deriveTTL(c.cfg.TTL, obj.Status, obj.Kind, nil, cc)
 	return obj, nil
 }
+
+// maxPlaylistBytes bounds a playlist, which is read whole and parsed (a
+// 24-hour DVR window of 2 s segments is about 5 MB).
+const maxPlaylistBytes = 32 << 20
 
 // finishPlaylist reads a playlist whole, parses it and sets Kind, TTL and
 // Window. A playlist that does not parse is passed through uncached.

@@ -209,6 +209,8 @@ func TestFetchNeverLeavesConfiguredOrigins(t *testing.T) {
 		"/tv/a%5cb.ts",
 		"/tv/a\\..\\b.ts",
 		"/tv/%252e%252e/secret",
+		"/tv/%25%32%65%25%32%65/secret",
+		"/tv/a%255c..%255csecret",
 		"/tv/.",
 		"/tv/a/..",
 		"/tv//" + evil.host() + "/x",

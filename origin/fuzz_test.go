@@ -67,3 +67,19 @@ func FuzzCacheControl(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlainSafe checks the one-pass check of unescaped paths against the
+// general one.
+func FuzzPlainSafe(f *testing.F) {
+	for _, s := range []string{"a/b.ts", "a//b", "/a", "a/./b", "a/../b", "a/", "", "..", "a\\b", "a?b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rem string) {
+		if strings.IndexByte(rem, '%') >= 0 {
+			return
+		}
+		if got, want := plainSafe(rem), safeEscaped(rem); got != want {
+			t.Fatalf("plainSafe(%q) = %v, general check says %v", rem, got, want)
+		}
+	})
+}

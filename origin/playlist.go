@@ -74,102 +74,82 @@ func ParsePlaylistWith(publicPath string, body []byte, mapURL URLMapper) (*Playl
 	if err != nil {
 		return nil, err
 	}
-	pl, listType, err := decodeM3U8(body)
-	if err != nil {
-		return nil, err
-	}
 	if !sc.master && !sc.media {
 		return nil, errors.New("playlist: neither a master nor a media playlist")
+	}
+	if sc.master && sc.media {
+		return nil, errors.New("playlist: mixes master and media playlist tags")
 	}
 	if !strings.HasPrefix(publicPath, "/") {
 		publicPath = "/" + publicPath
 	}
 	r := resolver{base: publicPath, mapURL: mapURL}
 	info := &PlaylistInfo{}
-	switch listType {
-	case m3u8.MASTER:
-		if sc.media {
-			return nil, errors.New("playlist: mixes master and media playlist tags")
-		}
-		master, ok := pl.(*m3u8.MasterPlaylist)
-		if !ok {
-			return nil, errors.New("playlist: parser returned no master playlist")
-		}
+	if sc.master {
+		// The line scan has all a master playlist offers here. The m3u8
+		// parser is not used for these: it re-links every rendition to
+		// every variant on every line, which a large master playlist turns
+		// into minutes of work.
 		info.Kind = cache.KindMasterPlaylist
-		seen := make(map[string]struct{})
-		add := func(uri string) {
-			if p, ok := r.resolve(uri); ok {
+		seen := make(map[string]struct{}, len(sc.variants))
+		for _, u := range sc.variants {
+			if p, ok := r.resolve(u); ok {
 				if _, dup := seen[p]; !dup {
 					seen[p] = struct{}{}
 					info.Variants = append(info.Variants, p)
 				}
 			}
 		}
-		for _, v := range master.Variants {
-			if v == nil {
-				continue
-			}
-			add(v.URI)
-			for _, a := range v.Alternatives {
-				if a != nil {
-					add(a.URI)
-				}
-			}
+		return info, nil
+	}
+	pl, listType, err := decodeM3U8(body)
+	if err != nil {
+		return nil, err
+	}
+	media, ok := pl.(*m3u8.MediaPlaylist)
+	if listType != m3u8.MEDIA || !ok {
+		return nil, errors.New("playlist: not understood as a media playlist")
+	}
+	info.Kind = cache.KindLivePlaylist
+	if media.Closed || media.MediaType == m3u8.VOD {
+		info.Kind = cache.KindVODPlaylist
+	}
+	// The parser raises the target duration to the longest segment; the
+	// tag's own value is what the origin refreshes by.
+	info.TargetDuration = seconds(sc.targetDuration)
+	info.PartTarget = seconds(sc.partTarget)
+	info.MediaSequence = media.SeqNo + sc.skipped
+	segs := media.GetAllSegments()
+	if len(segs)+len(sc.parts) > maxPlaylistURIs {
+		return nil, fmt.Errorf("playlist: more than %d URIs", maxPlaylistURIs)
+	}
+	info.Segments = make([]string, 0, len(segs))
+	seenInit := make(map[string]struct{})
+	addInit := func(m *m3u8.Map) {
+		if m == nil {
+			return
 		}
-		for _, u := range sc.renditions {
-			add(u)
-		}
-	case m3u8.MEDIA:
-		if sc.master {
-			return nil, errors.New("playlist: mixes master and media playlist tags")
-		}
-		media, ok := pl.(*m3u8.MediaPlaylist)
-		if !ok {
-			return nil, errors.New("playlist: parser returned no media playlist")
-		}
-		info.Kind = cache.KindLivePlaylist
-		if media.Closed || media.MediaType == m3u8.VOD {
-			info.Kind = cache.KindVODPlaylist
-		}
-		// The parser raises the target duration to the longest segment;
-		// the tag's own value is what the origin refreshes by.
-		info.TargetDuration = seconds(sc.targetDuration)
-		info.PartTarget = seconds(sc.partTarget)
-		info.MediaSequence = media.SeqNo + sc.skipped
-		segs := media.GetAllSegments()
-		if len(segs)+len(sc.parts) > maxPlaylistURIs {
-			return nil, fmt.Errorf("playlist: more than %d URIs", maxPlaylistURIs)
-		}
-		info.Segments = make([]string, 0, len(segs))
-		seenInit := make(map[string]struct{})
-		addInit := func(m *m3u8.Map) {
-			if m == nil {
-				return
-			}
-			if p, ok := r.resolve(m.URI); ok {
-				if _, dup := seenInit[p]; !dup {
-					seenInit[p] = struct{}{}
-					info.Init = append(info.Init, p)
-				}
+		if p, ok := r.resolve(m.URI); ok {
+			if _, dup := seenInit[p]; !dup {
+				seenInit[p] = struct{}{}
+				info.Init = append(info.Init, p)
 			}
 		}
-		addInit(media.Map)
-		for _, s := range segs {
-			if s == nil {
-				continue
-			}
-			addInit(s.Map)
-			if p, ok := r.resolve(s.URI); ok {
-				info.Segments = append(info.Segments, p)
-			}
+	}
+	addInit(media.Map)
+	for _, s := range segs {
+		if s == nil {
+			continue
 		}
-		for _, u := range sc.parts {
-			if p, ok := r.resolve(u); ok {
-				info.Parts = append(info.Parts, p)
-			}
+		addInit(s.Map)
+		if p, ok := r.resolve(s.URI); ok {
+			info.Segments = append(info.Segments, p)
 		}
-	default:
-		return nil, errors.New("playlist: neither a master nor a media playlist")
+	}
+	for _, u := range sc.parts {
+		if p, ok := r.resolve(u); ok {
+			info.Parts = append(info.Parts, p)
+		}
 	}
 	return info, nil
 }
@@ -201,7 +181,7 @@ func seconds(s float64) time.Duration {
 // playlistScan is what a line scan finds that the m3u8 parser does not keep.
 type playlistScan struct {
 	master, media  bool     // tags only allowed in one kind of playlist were seen
-	renditions     []string // EXT-X-MEDIA URIs
+	variants       []string // master: media playlist URIs, in order
 	parts          []string // EXT-X-PART and EXT-X-PRELOAD-HINT URIs
 	partTarget     float64
 	targetDuration float64
@@ -213,6 +193,7 @@ func scanPlaylist(body []byte) (playlistScan, error) {
 	var sc playlistScan
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	first := true
+	streamInf := false // the next URI line is a variant stream
 	for len(body) > 0 {
 		var line []byte
 		line, body, _ = bytes.Cut(body, []byte("\n"))
@@ -224,17 +205,28 @@ func scanPlaylist(body []byte) (playlistScan, error) {
 			first = false
 			continue
 		}
-		if len(l) == 0 || l[0] != '#' {
+		if len(l) == 0 {
+			continue
+		}
+		if l[0] != '#' {
+			if streamInf {
+				sc.variants = append(sc.variants, l)
+				streamInf = false
+			}
 			continue
 		}
 		tag, attrs, _ := strings.Cut(l, ":")
 		switch tag {
-		case "#EXT-X-STREAM-INF", "#EXT-X-I-FRAME-STREAM-INF", "#EXT-X-SESSION-DATA", "#EXT-X-SESSION-KEY":
+		case "#EXT-X-STREAM-INF":
 			sc.master = true
-		case "#EXT-X-MEDIA":
+			streamInf = true
+			continue
+		case "#EXT-X-SESSION-DATA", "#EXT-X-SESSION-KEY":
+			sc.master = true
+		case "#EXT-X-MEDIA", "#EXT-X-I-FRAME-STREAM-INF":
 			sc.master = true
 			if u, ok := attribute(attrs, "URI"); ok {
-				sc.renditions = append(sc.renditions, u)
+				sc.variants = append(sc.variants, u)
 			}
 		case "#EXTINF", "#EXT-X-TARGETDURATION", "#EXT-X-MEDIA-SEQUENCE", "#EXT-X-ENDLIST",
 			"#EXT-X-PLAYLIST-TYPE", "#EXT-X-PART-INF", "#EXT-X-SERVER-CONTROL":
@@ -270,7 +262,7 @@ func scanPlaylist(body []byte) (playlistScan, error) {
 				sc.partTarget = f
 			}
 		}
-		if len(sc.parts) > maxPlaylistURIs {
+		if len(sc.parts)+len(sc.variants) > maxPlaylistURIs {
 			return sc, fmt.Errorf("playlist: more than %d URIs", maxPlaylistURIs)
 		}
 	}

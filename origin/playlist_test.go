@@ -125,7 +125,7 @@ func TestParsePlaylist(t *testing.T) {
 		}},
 		{"master", "/tv/show/master.m3u8", master, PlaylistInfo{
 			Kind: cache.KindMasterPlaylist,
-			Variants: []string{"/tv/show/low/index.m3u8", "/tv/show/audio/en/index.m3u8", "/tv/show/subs/en.m3u8",
+			Variants: []string{"/tv/show/audio/en/index.m3u8", "/tv/show/subs/en.m3u8", "/tv/show/low/index.m3u8",
 				"/tv/show/mid/index.m3u8?v=2", "/tv/show/high/index.m3u8", "/tv/show/low/iframe.m3u8"},
 		}},
 		{"ll-hls delta update", "/ll/a/index.m3u8", llhls, PlaylistInfo{
@@ -181,6 +181,7 @@ func TestParsePlaylistErrors(t *testing.T) {
 		{"empty", "", "playlist: empty"},
 		{"html", "<html>gateway error</html>", "playlist: does not start with #EXTM3U"},
 		{"no type", "#EXTM3U\n#EXT-X-VERSION:3\n", "playlist: neither a master nor a media playlist"},
+		{"stream-inf in a media playlist", "#EXTM3U\n#EXTINF:2,\na.ts\n#EXT-X-STREAM-INF:BANDWIDTH=1\nb.m3u8\n", "playlist: mixes master and media playlist tags"},
 		{"mixed", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-STREAM-INF:BANDWIDTH=1\na.m3u8\n#EXTINF:2,\na.ts\n", "playlist: mixes master and media playlist tags"},
 		{"bad skip", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-SKIP:SKIPPED-SEGMENTS=x\n", `playlist: EXT-X-SKIP: bad SKIPPED-SEGMENTS "x"`},
 		{"bad target duration", "#EXTM3U\n#EXT-X-TARGETDURATION:six\n", `playlist: bad EXT-X-TARGETDURATION "six"`},

@@ -44,6 +44,15 @@ func (t routeTable) match(path string) (*route, string, bool) {
 // segment, no slash or backslash and no NUL inside a segment, at any
 // decoding depth; no empty segment, no literal '\', '?' or '#'.
 func safeRemainder(rem string) bool {
+	if strings.IndexByte(rem, '%') < 0 {
+		return plainSafe(rem)
+	}
+	return safeEscaped(rem)
+}
+
+// safeEscaped is safeRemainder's general case: every segment is checked at
+// each level of percent-decoding.
+func safeEscaped(rem string) bool {
 	if strings.ContainsAny(rem, "\\?#\x00") || strings.Contains(rem, "//") || strings.HasPrefix(rem, "/") {
 		return false
 	}
@@ -57,6 +66,27 @@ func safeRemainder(rem string) bool {
 
 // maxDecodeDepth is how many layers of percent-encoding a segment may have.
 const maxDecodeDepth = 4
+
+// plainSafe is safeRemainder for a path without escapes, in one pass: it
+// runs on every request.
+func plainSafe(rem string) bool {
+	start := 0
+	for i := 0; i <= len(rem); i++ {
+		if i == len(rem) || rem[i] == '/' {
+			seg := rem[start:i]
+			if seg == "." || seg == ".." || (seg == "" && i < len(rem)) {
+				return false // dot segment, leading slash or "//"
+			}
+			start = i + 1
+			continue
+		}
+		switch rem[i] {
+		case '\\', '?', '#', 0:
+			return false
+		}
+	}
+	return true
+}
 
 func safeSegment(seg string) bool {
 	for range maxDecodeDepth {
