@@ -137,6 +137,10 @@ type Cache struct {
 	// refs counts, per segment key, how many windows reference it.
 	windows map[string][]string
 	refs    map[string]int
+	// media indexes the media playlists in the stores (live and VOD): the
+	// segments of each, and for each segment the swarms it belongs to.
+	media  map[string]mediaList
+	swarms map[string][]SwarmRef
 	// ristKeys tracks what was handed to ristretto, so the cache can keep
 	// the total under Size even while live windows grow. It has its own
 	// lock because ristretto reports exits from its own goroutine and from
@@ -148,6 +152,18 @@ type Cache struct {
 	ristSeq   uint64
 
 	waiting atomic.Int64
+}
+
+// SwarmRef names a media playlist (a swarm) that lists a segment, and the
+// segment's media sequence in it.
+type SwarmRef struct {
+	Swarm string
+	Seq   uint64
+}
+
+type mediaList struct {
+	keys []string
+	seq  uint64
 }
 
 type ristRec struct {
@@ -184,6 +200,8 @@ func New(cfg Config, f Fetcher, opt Options) (*Cache, error) {
 		live:     make(map[string]liveRec),
 		windows:  make(map[string][]string),
 		refs:     make(map[string]int),
+		media:    make(map[string]mediaList),
+		swarms:   make(map[string][]SwarmRef),
 		ristKeys: make(map[string]ristRec),
 	}
 	// About ten counters per expected object; objects are assumed to be
@@ -337,10 +355,6 @@ func (c *Cache) fill(f *flight, req *Request) {
 		return
 	}
 	e.finish(nil)
-	if c.onFil != nil && obj.Status == 200 {
-		sum, _ := e.Digest()
-		c.onFil(FillInfo{Key: e.key, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum})
-	}
 	c.mu.Lock()
 	if obj.TTL > 0 && e.cost() <= c.cfg.Size {
 		c.placeLocked(e, obj)
@@ -349,6 +363,11 @@ func (c *Cache) fill(f *flight, req *Request) {
 	// Ristretto applies sets asynchronously; the flight stays findable until
 	// the entry is, so no request falls between the two and refetches.
 	c.rist.Wait()
+	if c.onFil != nil && obj.Status == 200 {
+		// After placement, so that observers see the playlist index updated.
+		sum, _ := e.Digest()
+		c.onFil(FillInfo{Key: e.key, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum})
+	}
 	c.endFlight(f, req.Key)
 }
 
@@ -381,6 +400,11 @@ func copyInto(e *Entry, r io.Reader) error {
 
 // placeLocked stores a completed entry in the store its kind calls for.
 func (c *Cache) placeLocked(e *Entry, obj *Object) {
+	defer func() {
+		if obj.Kind == KindLivePlaylist || obj.Kind == KindVODPlaylist {
+			c.setMediaLocked(e.key, mediaList{keys: obj.Media, seq: obj.MediaSequence})
+		}
+	}()
 	switch {
 	case obj.Kind == KindLivePlaylist:
 		c.setWindowLocked(e.key, obj.Window)
@@ -427,6 +451,9 @@ func (c *Cache) dropLocked(key string) {
 	if r, ok := c.live[key]; ok {
 		delete(c.live, key)
 		c.liveBytes -= r.cost
+		if r.e.kind == KindLivePlaylist || r.e.kind == KindVODPlaylist {
+			c.setMediaLocked(key, mediaList{})
+		}
 	}
 	if e := c.ristEntry(key); e != nil {
 		c.untrackRist(e)
@@ -455,6 +482,48 @@ func (c *Cache) ristExit(e *Entry) {
 	if e != nil {
 		c.untrackRist(e)
 	}
+}
+
+// setMediaLocked replaces the segment index of one media playlist.
+func (c *Cache) setMediaLocked(playlist string, ml mediaList) {
+	for _, k := range c.media[playlist].keys {
+		refs := c.swarms[k][:0]
+		for _, r := range c.swarms[k] {
+			if r.Swarm != playlist {
+				refs = append(refs, r)
+			}
+		}
+		if len(refs) == 0 {
+			delete(c.swarms, k)
+		} else {
+			c.swarms[k] = refs
+		}
+	}
+	if len(ml.keys) == 0 {
+		delete(c.media, playlist)
+		return
+	}
+	c.media[playlist] = ml
+	for i, k := range ml.keys {
+		c.swarms[k] = append(c.swarms[k], SwarmRef{Swarm: playlist, Seq: ml.seq + uint64(i)})
+	}
+}
+
+// SwarmsOf returns the media playlists (swarms) in the stores that list the
+// segment key, with its media sequence in each.
+func (c *Cache) SwarmsOf(key string) []SwarmRef {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([]SwarmRef(nil), c.swarms[key]...)
+}
+
+// MediaOf returns the segment keys of a media playlist in the stores and
+// the media sequence of the first.
+func (c *Cache) MediaOf(playlist string) ([]string, uint64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ml := c.media[playlist]
+	return append([]string(nil), ml.keys...), ml.seq
 }
 
 // setWindowLocked records the segments a live playlist references now.
@@ -551,8 +620,7 @@ func (c *Cache) Sweep() {
 			c.setWindowLocked(k, nil)
 		}
 		if cur, ok := c.live[k]; ok && cur.e == r.e {
-			delete(c.live, k)
-			c.liveBytes -= r.cost
+			c.dropLocked(k)
 		}
 	}
 }

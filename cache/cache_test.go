@@ -47,6 +47,8 @@ type testObject struct {
 	kind   Kind
 	ttl    time.Duration
 	window []string
+	media  []string
+	seq    uint64
 	status int
 }
 
@@ -87,7 +89,7 @@ func (o *testOrigin) Fetch(ctx context.Context, req *Request) (*Object, error) {
 		return &Object{Status: 404, TTL: time.Second, Size: 0, Body: io.NopCloser(bytes.NewReader(nil))}, nil
 	}
 	return &Object{
-		Status: obj.status, Kind: obj.kind, TTL: obj.ttl, Window: obj.window,
+		Status: obj.status, Kind: obj.kind, TTL: obj.ttl, Window: obj.window, Media: obj.media, MediaSequence: obj.seq,
 		Size: int64(len(obj.body)), Body: io.NopCloser(bytes.NewReader(obj.body)),
 		Header: []Header{{"Content-Type", "video/mp2t"}},
 	}, nil
@@ -456,4 +458,40 @@ func TestMemoryIsBounded(t *testing.T) {
 		t.Fatalf("heap grew by %d MiB for a %d MiB cache", grown>>20, size>>20)
 	}
 	t.Logf("heap grew by %.1f MiB for a %d MiB cache", float64(grown)/(1<<20), size>>20)
+}
+
+func TestSwarmIndexFollowsPlaylists(t *testing.T) {
+	clk := newFakeClock()
+	o := newTestOrigin()
+	c := newTestCache(t, DefaultConfig(), o, Options{Clock: clk.Now})
+	o.set("/live/a.m3u8", testObject{body: []byte("a"), kind: KindLivePlaylist, ttl: time.Second,
+		window: []string{"/s/10.ts", "/s/11.ts"}, media: []string{"/s/10.ts", "/s/11.ts"}, seq: 10})
+	o.set("/vod/b.m3u8", testObject{body: []byte("b"), kind: KindVODPlaylist, ttl: time.Hour,
+		media: []string{"/s/11.ts"}, seq: 0})
+	get(t, c, "/live/a.m3u8")
+	get(t, c, "/vod/b.m3u8")
+	settle(t, c)
+	got := c.SwarmsOf("/s/11.ts")
+	if len(got) != 2 || got[0] != (SwarmRef{"/live/a.m3u8", 11}) || got[1] != (SwarmRef{"/vod/b.m3u8", 0}) {
+		t.Fatalf("SwarmsOf = %+v", got)
+	}
+	clk.Advance(2 * time.Second)
+	o.set("/live/a.m3u8", testObject{body: []byte("a2"), kind: KindLivePlaylist, ttl: time.Second,
+		window: []string{"/s/11.ts", "/s/12.ts"}, media: []string{"/s/11.ts", "/s/12.ts"}, seq: 11})
+	get(t, c, "/live/a.m3u8")
+	settle(t, c)
+	if got := c.SwarmsOf("/s/10.ts"); len(got) != 0 {
+		t.Fatalf("a segment that left the playlist still maps to %+v", got)
+	}
+	if got := c.SwarmsOf("/s/12.ts"); len(got) != 1 || got[0].Seq != 12 {
+		t.Fatalf("SwarmsOf(/s/12.ts) = %+v", got)
+	}
+	if keys, seq := c.MediaOf("/live/a.m3u8"); len(keys) != 2 || seq != 11 {
+		t.Fatalf("MediaOf = %v %d", keys, seq)
+	}
+	clk.Advance(time.Hour)
+	c.Sweep()
+	if got := c.SwarmsOf("/s/12.ts"); len(got) != 0 {
+		t.Fatalf("after the live playlist expired: %+v", got)
+	}
 }

@@ -81,6 +81,11 @@ type Object struct {
 	// segments it references: they stay in the always-admit live store
 	// while any live playlist references them.
 	Window []string
+	// Media lists, for any media playlist (live or VOD), the content keys
+	// of its media segments in order: Media[i] has media sequence
+	// MediaSequence+i. It names the segments of the playlist's swarm.
+	Media         []string
+	MediaSequence uint64
 	// Size is the body length when known, else -1.
 	Size int64
 	// Body is the body; the cache closes it.

@@ -229,8 +229,17 @@ func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.
 	}
 	obj.Kind = info.Kind
 	obj.TTL = deriveTTL(c.cfg.TTL, obj.Status, obj.Kind, info, cc)
+	host := headerValue(req.Header, "Host")
 	if info.Kind == cache.KindLivePlaylist {
-		obj.Window = c.windowKeys(headerValue(req.Header, "Host"), info)
+		obj.Window = c.windowKeys(host, info)
+	}
+	if info.Kind == cache.KindLivePlaylist || info.Kind == cache.KindVODPlaylist {
+		obj.MediaSequence = info.MediaSequence
+		obj.Media = make([]string, len(info.Segments))
+		for i, u := range info.Segments {
+			p, q, _ := strings.Cut(u, "?")
+			obj.Media[i] = c.keyer.Key(host, p, q)
+		}
 	}
 	return obj, nil
 }
