@@ -285,8 +285,8 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 // buffers that its HTTP server reuses once the handler returns.
 func cloneRequest(r *Request) *Request {
 	hs := r.Header
-	if r.Headers != nil {
-		hs = r.Headers()
+	if r.Forward != nil {
+		hs = r.Forward.ForwardHeaders()
 	}
 	cp := &Request{
 		Key:      strings.Clone(r.Key),

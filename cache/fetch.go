@@ -60,9 +60,14 @@ type Request struct {
 	// Header holds the viewer's end-to-end request headers (Authorization,
 	// Cookie, ...), forwarded unchanged. Hop-by-hop headers are already gone.
 	Header []Header
-	// Headers, when set, produces Header. The cache calls it only when it
+	// Forward, when set, produces Header. The cache asks it only when it
 	// starts a fill, so hits never pay for collecting headers.
-	Headers func() []Header
+	Forward HeaderSource
+}
+
+// HeaderSource produces the request headers to forward on a miss.
+type HeaderSource interface {
+	ForwardHeaders() []Header
 }
 
 // Object is the origin's answer. Body streams: the cache copies it into the

@@ -16,6 +16,8 @@ import (
 
 	"github.com/edgeswarm/edgeswarm/origin"
 	"github.com/edgeswarm/edgeswarm/origin/demo"
+	"github.com/edgeswarm/edgeswarm/seeder"
+	"github.com/edgeswarm/edgeswarm/signal"
 )
 
 // Config is the whole node configuration. Defaults come from DefaultConfig,
@@ -45,6 +47,12 @@ type Config struct {
 	Upstream origin.Config `yaml:"upstream"`
 	// Demo configures the built-in demo origin.
 	Demo demo.Config `yaml:"demo"`
+	// Signal configures the swarm tracker at /swarm.
+	Signal signal.Config `yaml:"signal"`
+	// SuperPeer runs the node's always-on WebRTC peer in every swarm.
+	SuperPeer bool `yaml:"super_peer"`
+	// Seeder configures the super-peer.
+	Seeder seeder.Config `yaml:"seeder"`
 }
 
 // CORSConfig configures Cross-Origin Resource Sharing headers.
@@ -67,6 +75,9 @@ func DefaultConfig() Config {
 		CORS:            CORSConfig{AllowOrigins: []string{"*"}, MaxAge: 10 * time.Minute},
 		Upstream:        origin.DefaultConfig(),
 		Demo:            demo.DefaultConfig(),
+		Signal:          signal.DefaultConfig(),
+		SuperPeer:       true,
+		Seeder:          seeder.DefaultConfig(),
 	}
 }
 
@@ -107,6 +118,18 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Demo.Validate(); err != nil {
 		return fmt.Errorf("demo.%w", err)
+	}
+	sig := c.Signal
+	if !sig.Open && sig.TicketSecret == "" {
+		sig.TicketSecret = "generated-at-start-when-unset" // see setupSwarms
+	}
+	if err := sig.Validate(); err != nil {
+		return err
+	}
+	if c.SuperPeer {
+		if err := c.Seeder.Validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -169,6 +192,15 @@ var settings = []setting{
 	}},
 	{"tls-cert", "TLS certificate file (enables HTTPS and HTTP/3)", func(c *Config, v string) error { c.TLSCert = v; return nil }},
 	{"tls-key", "TLS key file", func(c *Config, v string) error { c.TLSKey = v; return nil }},
+	{"super-peer", "run the WebRTC super-peer (true/false)", func(c *Config, v string) (err error) {
+		c.SuperPeer, err = strconv.ParseBool(v)
+		return err
+	}},
+	{"ice-udp", "UDP address of the super-peer's single ICE port, e.g. :3478", func(c *Config, v string) error { c.Seeder.ICEUDP = v; return nil }},
+	{"open-swarms", "let viewers join swarms without tickets (true/false)", func(c *Config, v string) (err error) {
+		c.Signal.Open, err = strconv.ParseBool(v)
+		return err
+	}},
 }
 
 func envName(flagName string) string {

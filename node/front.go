@@ -9,7 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/edgeswarm/edgeswarm/cache"
+	"github.com/edgeswarm/edgeswarm/wire"
 )
 
 // The two fronts below translate their server's request into the node's
@@ -17,6 +17,10 @@ import (
 
 // handleH1 is the fasthttp (HTTP/1.1) front.
 func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
+	if string(ctx.Path()) == wire.SignalPath {
+		n.hub.ServeWS(ctx)
+		return
+	}
 	h := &ctx.Request.Header
 	// The strings alias fasthttp's buffers and live only for this handler:
 	// the cache copies what it keeps (see cache.Request).
@@ -33,18 +37,7 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 		acceptEncoding:  b2s(h.Peek("Accept-Encoding")),
 		origin:          b2s(h.Peek("Origin")),
 		acrHeaders:      b2s(h.Peek("Access-Control-Request-Headers")),
-		forward: func() []cache.Header {
-			conn := b2s(h.Peek("Connection"))
-			// Host is never sent upstream; the origin side reads it for
-			// keys when keep_host is on.
-			out := []cache.Header{{Name: "Host", Value: b2s(ctx.Host())}}
-			for k, v := range h.All() {
-				if name := b2s(k); forwardable(name, conn) {
-					out = append(out, cache.Header{Name: name, Value: b2s(v)})
-				}
-			}
-			return out
-		},
+		h1:              h,
 	}
 	// fasthttp's RequestCtx is a context that ends when the server shuts
 	// down, which would cut in-flight responses short during the drain;
@@ -91,18 +84,7 @@ func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
 		acceptEncoding:  r.Header.Get("Accept-Encoding"),
 		origin:          r.Header.Get("Origin"),
 		acrHeaders:      r.Header.Get("Access-Control-Request-Headers"),
-		forward: func() []cache.Header {
-			conn := r.Header.Get("Connection")
-			out := []cache.Header{{Name: "Host", Value: r.Host}}
-			for name, vs := range r.Header {
-				if forwardable(name, conn) {
-					for _, v := range vs {
-						out = append(out, cache.Header{Name: name, Value: v})
-					}
-				}
-			}
-			return out
-		},
+		h3:              r,
 	}
 	resp := n.serve(r.Context(), &req)
 	h := w.Header()

@@ -21,6 +21,8 @@ import (
 	"github.com/edgeswarm/edgeswarm/cache"
 	"github.com/edgeswarm/edgeswarm/origin"
 	"github.com/edgeswarm/edgeswarm/origin/demo"
+	"github.com/edgeswarm/edgeswarm/seeder"
+	"github.com/edgeswarm/edgeswarm/signal"
 )
 
 // Options are the parts of a node that tests replace.
@@ -37,6 +39,8 @@ type Node struct {
 	origin  *origin.Client
 	cache   *cache.Cache
 	metrics *metrics
+	hub     *signal.Hub
+	seeder  *seeder.Seeder
 
 	corsAny     bool
 	corsAllowed map[string]bool
@@ -109,7 +113,10 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	ccfg.Size = int64(cfg.CacheSize)
 	ccfg.StaleGrace = cfg.StaleGrace
 	ccfg.FillTimeout = max(cfg.Upstream.Timeout, time.Second)
-	if n.cache, err = cache.New(ccfg, fetch, cache.Options{Log: opt.Log, Clock: opt.Clock}); err != nil {
+	if n.cache, err = cache.New(ccfg, fetch, cache.Options{Log: opt.Log, Clock: opt.Clock, OnFill: n.onFill}); err != nil {
+		return nil, err
+	}
+	if err := n.setupSwarms(cfg); err != nil {
 		return nil, err
 	}
 
@@ -216,7 +223,10 @@ func (n *Node) Run(ctx context.Context) error {
 	// The drain gets a fresh context: ctx is already cancelled.
 	drain, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 	defer cancel()
-	errs := []error{n.h1.ShutdownWithContext(drain)}
+	errs := []error{n.hub.Close(drain), n.h1.ShutdownWithContext(drain)}
+	if n.seeder != nil {
+		errs = append(errs, n.seeder.Close())
+	}
 	if n.h3 != nil {
 		errs = append(errs, n.h3.Shutdown(drain))
 	}
@@ -225,6 +235,7 @@ func (n *Node) Run(ctx context.Context) error {
 		errs = append(errs, n.demo.Shutdown(drain))
 	}
 	n.cache.Close()
+	n.origin.Close()
 	errs = append(errs, g.Wait())
 	if err := errors.Join(errs...); err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -240,6 +251,12 @@ func (n *Node) closeListeners() {
 	}
 	if n.udp != nil {
 		_ = n.udp.Close()
+	}
+	if n.seeder != nil {
+		_ = n.seeder.Close()
+	}
+	if n.hub != nil {
+		_ = n.hub.Close(context.Background())
 	}
 	if n.cache != nil {
 		n.cache.Close()

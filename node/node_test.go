@@ -58,6 +58,7 @@ func testConfig(originURL string) Config {
 	cfg.Origin = originURL
 	cfg.CacheSize = 64 << 20
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.Seeder.ICEUDP = "127.0.0.1:0"
 	return cfg
 }
 

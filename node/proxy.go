@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/edgeswarm/edgeswarm/cache"
+	"github.com/edgeswarm/edgeswarm/wire"
 )
 
 // request is the transport-neutral form of a viewer request. The fronts
@@ -30,9 +33,37 @@ type request struct {
 	origin          string
 	acrHeaders      string // Access-Control-Request-Headers (preflight)
 
-	// forward returns the end-to-end headers to send to the origin on a
-	// miss; called only then, so hits do not pay for it.
-	forward func() []cache.Header
+	// The front's own request, for the end-to-end headers sent to the
+	// origin on a miss (collected only then: hits do not pay for it).
+	h1 *fasthttp.RequestHeader
+	h3 *http.Request
+}
+
+var _ cache.HeaderSource = (*request)(nil)
+
+// ForwardHeaders returns the viewer's end-to-end headers, plus Host (never
+// sent upstream; the origin side reads it for keys when keep_host is on).
+func (r *request) ForwardHeaders() []cache.Header {
+	out := []cache.Header{{Name: "Host", Value: r.host}}
+	switch {
+	case r.h1 != nil:
+		conn := b2s(r.h1.Peek("Connection"))
+		for k, v := range r.h1.All() {
+			if name := b2s(k); forwardable(name, conn) {
+				out = append(out, cache.Header{Name: name, Value: b2s(v)})
+			}
+		}
+	case r.h3 != nil:
+		conn := r.h3.Header.Get("Connection")
+		for name, vs := range r.h3.Header {
+			if forwardable(name, conn) {
+				for _, v := range vs {
+					out = append(out, cache.Header{Name: name, Value: v})
+				}
+			}
+		}
+	}
+	return out
 }
 
 type proto uint8
@@ -95,7 +126,7 @@ func forwardable(name string, connection string) bool {
 }
 
 // exposeHeaders are the response headers the browser script reads.
-const exposeHeaders = "Age, Cache-Status, Content-Length, Content-Range, ETag, Edgeswarm-Ticket"
+const exposeHeaders = "Age, Cache-Status, Content-Length, Content-Range, ETag, Edgeswarm-Swarm, Edgeswarm-Ticket"
 
 // serve answers one viewer request.
 func (n *Node) serve(ctx context.Context, req *request) *response {
@@ -116,7 +147,7 @@ func (n *Node) serve(ctx context.Context, req *request) *response {
 		return plain(resp, http.StatusNotFound, "not found: no origin serves this path\n")
 	}
 	key := n.origin.Keyer().Key(req.host, req.path, req.rawQuery)
-	creq := &cache.Request{Key: key, Path: req.path, RawQuery: req.rawQuery, Headers: req.forward}
+	creq := &cache.Request{Key: key, Path: req.path, RawQuery: req.rawQuery, Forward: req}
 	e, lk, err := n.cache.Get(ctx, creq)
 	n.metrics.cacheReq[lk.Result].Inc()
 	if err != nil {
@@ -180,6 +211,14 @@ func (n *Node) fromEntry(ctx context.Context, req *request, resp *response, e *c
 		resp.add("Cache-Control", "public, max-age="+strconv.Itoa(int(left/time.Second)))
 	}
 	resp.add("Age", strconv.Itoa(int(max(now.Sub(e.Stored()), 0)/time.Second)))
+	if k := e.Kind(); resp.status == http.StatusOK && (k == cache.KindLivePlaylist || k == cache.KindVODPlaylist) {
+		// A media playlist is a swarm: tell the browser script its key and,
+		// when swarms need authorization, hand it a ticket to join.
+		resp.add(wire.SwarmHeader, e.Key())
+		if t := n.hub.IssueTicket(e.Key()); t != "" {
+			resp.add(wire.TicketHeader, t)
+		}
+	}
 
 	body, complete := e.Complete()
 	if !complete {

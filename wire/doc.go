@@ -5,7 +5,7 @@
 //     node's tracker (join, welcome, peers, relay, digests, stats, ...);
 //   - peer: compact big-endian binary frames exchanged over one reliable,
 //     ordered WebRTC DataChannel between two peers (hello, have, request,
-//     data, chunk, done, cancel, absent, busy).
+//     data, chunk, done, cancel, absent, busy, and push from version 2).
 //
 // The package holds the Go types, their encoders and decoders, and every
 // limit of both protocols as an exported constant. Decoders accept

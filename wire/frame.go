@@ -8,7 +8,8 @@ import (
 // FrameType is the first byte of every peer frame.
 type FrameType uint8
 
-// Peer frame types of version 1. 0x00 is never a frame type.
+// Peer frame types of version 1 (0x01..0x09) and version 2 (0x0a). 0x00 is
+// never a frame type.
 const (
 	FrameHello   FrameType = 0x01 // versions and flags; the first frame each way
 	FrameHave    FrameType = 0x02 // the sender's have-map, replacing the previous one
@@ -19,16 +20,18 @@ const (
 	FrameCancel  FrameType = 0x07 // the requester gives the request up
 	FrameAbsent  FrameType = 0x08 // the responder lacks the segment
 	FrameBusy    FrameType = 0x09 // the responder will not serve now
+	FramePush    FrameType = 0x0a // v2: an unrequested response follows
 )
 
 var frameNames = [...]string{
 	FrameHello: "hello", FrameHave: "have", FrameRequest: "request", FrameData: "data",
 	FrameChunk: "chunk", FrameDone: "done", FrameCancel: "cancel", FrameAbsent: "absent", FrameBusy: "busy",
+	FramePush: "push",
 }
 
 // String returns the frame type's name as used in docs and golden files.
 func (t FrameType) String() string {
-	if t >= FrameHello && t <= FrameBusy {
+	if t >= FrameHello && t <= FramePush {
 		return frameNames[t]
 	}
 	return fmt.Sprintf("frame(0x%02x)", uint8(t))
@@ -39,7 +42,16 @@ const (
 	// FlagServes: the sender answers requests. A peer does not send
 	// requests to a peer whose hello lacks it.
 	FlagServes uint8 = 1 << 0
+	// FlagAcceptsPush (version 2): the sender accepts push frames. A peer
+	// pushes only to a peer whose hello has it, on a connection that
+	// negotiated version 2 or later.
+	FlagAcceptsPush uint8 = 1 << 1
 )
+
+// MinPushReq is the lowest response id of a push. In version 2 a
+// requester's own request ids are below it, so pushed responses never
+// collide with requested ones.
+const MinPushReq uint32 = 1 << 31
 
 // Segment reference kinds in a request.
 const (
@@ -66,11 +78,13 @@ type Frame struct {
 	Have HaveMap
 
 	// Req (request, data, chunk, done, cancel, absent, busy) is the
-	// request id the requester chose; every response echoes it.
+	// request id the requester chose; every response echoes it. In a
+	// push, it is the id of the response that follows, chosen by the
+	// pusher, at least MinPushReq.
 	Req uint32
 
 	// Seq (request) identifies the segment by media sequence number,
-	// 0..MaxSequence, when Key is empty.
+	// 0..MaxSequence, when Key is empty; (push) the pushed segment.
 	Seq uint64
 	// Key (request), when not empty, identifies the segment by content
 	// key instead (1..MaxKeyLen bytes of UTF-8, no control characters).
@@ -125,13 +139,13 @@ func frameErr(code FrameErrorCode, t FrameType, format string, args ...any) *Fra
 
 // fixedLen is the exact length of frames with a fixed layout, 0 otherwise.
 var fixedLen = [...]int{
-	FrameHello: 4, FrameData: 13, FrameDone: 5, FrameCancel: 5, FrameAbsent: 5, FrameBusy: 9,
+	FrameHello: 4, FrameData: 13, FrameDone: 5, FrameCancel: 5, FrameAbsent: 5, FrameBusy: 9, FramePush: 13,
 }
 
 // minLen is the shortest valid frame of each type.
 var minLen = [...]int{
 	FrameHello: 4, FrameHave: 11, FrameRequest: 10, FrameData: 13, FrameChunk: 6,
-	FrameDone: 5, FrameCancel: 5, FrameAbsent: 5, FrameBusy: 9,
+	FrameDone: 5, FrameCancel: 5, FrameAbsent: 5, FrameBusy: 9, FramePush: 13,
 }
 
 // AppendChunkHeader appends the ChunkHeaderSize-byte header of a chunk
@@ -182,6 +196,9 @@ func AppendFrame(dst []byte, f Frame) ([]byte, error) {
 	case FrameBusy:
 		dst = be.AppendUint32(dst, f.Req)
 		dst = be.AppendUint32(dst, f.RetryAfterMs)
+	case FramePush:
+		dst = be.AppendUint32(dst, f.Req)
+		dst = be.AppendUint64(dst, f.Seq)
 	}
 	return dst, nil
 }
@@ -198,7 +215,7 @@ func DecodeFrame(b []byte) (Frame, error) {
 	if len(b) > MaxFrameSize {
 		return Frame{}, frameErr(FrameErrTooLarge, t, "%d bytes, limit %d", len(b), MaxFrameSize)
 	}
-	if t < FrameHello || t > FrameBusy {
+	if t < FrameHello || t > FramePush {
 		return Frame{}, frameErr(FrameErrUnknown, 0, "type byte 0x%02x", b[0])
 	}
 	if len(b) < minLen[t] {
@@ -268,6 +285,9 @@ func DecodeFrame(b []byte) (Frame, error) {
 	case FrameBusy:
 		f.Req = be.Uint32(b[1:])
 		f.RetryAfterMs = be.Uint32(b[5:])
+	case FramePush:
+		f.Req = be.Uint32(b[1:])
+		f.Seq = be.Uint64(b[5:])
 	}
 	if err := f.validate(); err != nil {
 		return Frame{}, err
@@ -304,6 +324,13 @@ func (f *Frame) validate() *FrameError {
 	case FrameChunk:
 		if len(f.Payload) == 0 || len(f.Payload) > MaxChunkPayload {
 			return frameErr(FrameErrBadValue, f.Type, "payload of %d bytes, allowed 1..%d", len(f.Payload), MaxChunkPayload)
+		}
+	case FramePush:
+		if f.Req < MinPushReq {
+			return frameErr(FrameErrBadValue, f.Type, "push id %d below MinPushReq", f.Req)
+		}
+		if f.Seq > MaxSequence {
+			return frameErr(FrameErrBadValue, f.Type, "seq %d above MaxSequence", f.Seq)
 		}
 	case FrameDone, FrameCancel, FrameAbsent, FrameBusy:
 	default:

@@ -87,6 +87,7 @@ func TestAppendFrameRejects(t *testing.T) {
 		{"request key too long", Frame{Type: FrameRequest, Key: "/" + string(make([]byte, MaxKeyLen))}},
 		{"data offset past size", Frame{Type: FrameData, Size: 10, Offset: 11}},
 		{"empty chunk", Frame{Type: FrameChunk}},
+		{"push with a request id", Frame{Type: FramePush, Req: 1, Seq: 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,7 +137,8 @@ func TestNegotiateVersion(t *testing.T) {
 	}{
 		{1, 1, 1, true},
 		{1, 5, PeerVersion, true},
-		{2, 5, 0, false},
+		{2, 5, 2, true},
+		{3, 5, 0, false},
 		{0, 0, 0, false},
 	}
 	for _, tt := range tests {

@@ -114,6 +114,8 @@ func frameToJSON(f Frame) frameJSON {
 		j.Req = ptr(f.Req)
 	case FrameBusy:
 		j.Req, j.RetryAfterMs = ptr(f.Req), ptr(f.RetryAfterMs)
+	case FramePush:
+		j.Req, j.Seq = ptr(f.Req), ptr(f.Seq)
 	}
 	return j
 }
@@ -121,7 +123,7 @@ func frameToJSON(f Frame) frameJSON {
 func frameFromJSON(t testing.TB, j frameJSON) Frame {
 	t.Helper()
 	var f Frame
-	for ft := FrameHello; ft <= FrameBusy; ft++ {
+	for ft := FrameHello; ft <= FramePush; ft++ {
 		if ft.String() == j.Type {
 			f.Type = ft
 		}
@@ -400,7 +402,7 @@ func TestGoldenFrames(t *testing.T) {
 			})
 		}
 	}
-	if len(paths) < 10 {
+	if len(paths) < 11 {
 		t.Fatalf("found %d peer golden files, want one per frame type plus rejected.json", len(paths))
 	}
 }

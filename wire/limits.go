@@ -6,8 +6,9 @@ const (
 	// the value of "v" in every message.
 	SignalVersion = 1
 	// PeerVersion is the highest peer protocol version this package speaks;
-	// peers negotiate the version in their hello frames.
-	PeerVersion = 1
+	// peers negotiate the version in their hello frames. Version 2 adds
+	// the push frame to version 1.
+	PeerVersion = 2
 	// SignalPath is the HTTP path of the signaling WebSocket.
 	SignalPath = "/swarm"
 	// TicketHeader is the response header carrying the swarm ticket on an

@@ -190,6 +190,7 @@ var frameFiles = []frameFile{
 		{"serves", Frame{Type: FrameHello, MinVersion: 1, MaxVersion: 1, Flags: FlagServes}},
 		{"download_only", Frame{Type: FrameHello, MinVersion: 1, MaxVersion: 1}},
 		{"future_peer", Frame{Type: FrameHello, MinVersion: 1, MaxVersion: 3, Flags: 0x81}},
+		{"v2_accepts_push", Frame{Type: FrameHello, MinVersion: 1, MaxVersion: 2, Flags: FlagServes | FlagAcceptsPush}},
 	}},
 	{FrameHave, []frameVector{
 		{"empty", Frame{Type: FrameHave, Have: haveMap(0, 0)}},
@@ -217,6 +218,10 @@ var frameFiles = []frameFile{
 		{"retry_after", Frame{Type: FrameBusy, Req: 3, RetryAfterMs: 1500}},
 		{"no_hint", Frame{Type: FrameBusy, Req: 4}},
 	}},
+	{FramePush, []frameVector{
+		{"first", Frame{Type: FramePush, Req: MinPushReq, Seq: 1211}},
+		{"last_id", Frame{Type: FramePush, Req: 0xffffffff, Seq: MaxSequence}},
+	}},
 }
 
 type rejectedFrameVector struct {
@@ -229,7 +234,7 @@ type rejectedFrameVector struct {
 var rejectedFrames = []rejectedFrameVector{
 	{"empty", "", 0, FrameErrEmpty},
 	{"type_zero", "00", 0, FrameErrUnknown},
-	{"type_unknown", "0a00000001", 0, FrameErrUnknown},
+	{"type_unknown", "0b00000001", 0, FrameErrUnknown},
 	{"too_large", "0500000001", MaxFrameSize + 1, FrameErrTooLarge},
 	{"hello_truncated", "010101", 0, FrameErrTruncated},
 	{"hello_trailing", "0101010100", 0, FrameErrTrailing},
@@ -257,4 +262,8 @@ var rejectedFrames = []rejectedFrameVector{
 	{"done_trailing", "060000000100", 0, FrameErrTrailing},
 	{"cancel_truncated", "07000001", 0, FrameErrTruncated},
 	{"busy_truncated", "0900000001", 0, FrameErrTruncated},
+	{"push_truncated", "0a800000010000000000", 0, FrameErrTruncated},
+	{"push_trailing", "0a8000000100000000000004bb00", 0, FrameErrTrailing},
+	{"push_id_below_min", "0a7fffffff00000000000004bb", 0, FrameErrBadValue},
+	{"push_seq_too_big", "0a800000010020000000000000", 0, FrameErrBadValue},
 }

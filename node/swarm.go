@@ -1,0 +1,139 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/edgeswarm/edgeswarm/cache"
+	"github.com/edgeswarm/edgeswarm/seeder"
+	"github.com/edgeswarm/edgeswarm/signal"
+	"github.com/edgeswarm/edgeswarm/wire"
+)
+
+// This file wires the P2P side: the signaling hub, the super-peer, and the
+// flow of segment digests from the cache to the swarms.
+
+// setupSwarms builds the hub and, when enabled, the super-peer.
+func (n *Node) setupSwarms(cfg Config) error {
+	scfg := cfg.Signal
+	if !scfg.Open && scfg.TicketSecret == "" {
+		// A single node can sign its own tickets; several nodes behind one
+		// name must share signal.ticket_secret.
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		scfg.TicketSecret = hex.EncodeToString(b[:])
+		n.log.Info("signal.ticket_secret not set: generated one for this process (set it when several nodes serve the same viewers)")
+	}
+	client := wire.DefaultClientConfig()
+	client.Keys = wire.KeyRules{KeepHost: cfg.Upstream.Key.KeepHost, KeepQuery: cfg.Upstream.Key.KeepQuery}
+	for _, r := range cfg.Upstream.Key.Rewrites {
+		client.Keys.Rewrites = append(client.Keys.Rewrites, wire.Rewrite{Match: r.Match, Replace: r.Replace})
+	}
+	if err := client.Validate(); err != nil {
+		return fmt.Errorf("upstream.key: not expressible to clients: %w", err)
+	}
+	var onSwarm func(string, int)
+	if cfg.SuperPeer {
+		onSwarm = func(swarm string, viewers int) {
+			if n.seeder != nil {
+				n.seeder.SetViewers(swarm, viewers)
+			}
+		}
+	}
+	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm})
+	if err != nil {
+		return err
+	}
+	n.hub = hub
+	if !cfg.SuperPeer {
+		return nil
+	}
+	opt := seeder.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg}
+	if cfg.Seeder.ICEUDP != "" {
+		if opt.UDP, err = net.ListenPacket("udp", cfg.Seeder.ICEUDP); err != nil {
+			return fmt.Errorf("seeder.ice_udp: %w", err)
+		}
+	}
+	if cfg.Seeder.ICETCP != "" {
+		if opt.TCP, err = net.Listen("tcp", cfg.Seeder.ICETCP); err != nil {
+			if opt.UDP != nil {
+				_ = opt.UDP.Close()
+			}
+			return fmt.Errorf("seeder.ice_tcp: %w", err)
+		}
+	}
+	n.seeder, err = seeder.New(cfg.Seeder, hubSignaling{hub}, cacheSource{n.cache}, opt)
+	return err
+}
+
+// onFill publishes digests: a segment's to every swarm that lists it, and
+// for a media playlist, those of its segments already cached (a segment
+// may be filled before the playlist that lists it).
+func (n *Node) onFill(fi cache.FillInfo) {
+	if n.hub == nil {
+		return
+	}
+	switch fi.Kind {
+	case cache.KindSegment:
+		for _, ref := range n.cache.SwarmsOf(fi.Key) {
+			n.publish(ref.Swarm, fi.Key, ref.Seq, fi.Size, fi.SHA256, true)
+		}
+	case cache.KindLivePlaylist, cache.KindVODPlaylist:
+		keys, seq := n.cache.MediaOf(fi.Key)
+		for i, k := range keys {
+			if e, ok := n.cache.Peek(k); ok && e.Status() == 200 {
+				if sum, ok := e.Digest(); ok {
+					n.publish(fi.Key, k, seq+uint64(i), int(e.Size()), sum, false)
+				}
+			}
+		}
+	}
+}
+
+func (n *Node) publish(swarm, key string, seq uint64, size int, sum [32]byte, fresh bool) {
+	if size <= 0 {
+		return
+	}
+	s := seq
+	d := wire.SegmentDigest{Key: key, Seq: &s, Size: uint64(size), SHA256: hex.EncodeToString(sum[:])}
+	n.hub.PublishDigest(swarm, d)
+	if fresh && n.seeder != nil {
+		n.seeder.NewSegment(swarm, d)
+	}
+}
+
+// hubSignaling connects the super-peer to the hub in process.
+type hubSignaling struct{ hub *signal.Hub }
+
+func (h hubSignaling) Connect(ctx context.Context) (seeder.Conn, error) {
+	return h.hub.Connect(ctx, signal.LocalOptions{Seeder: true})
+}
+
+// cacheSource serves the super-peer from the cache, filling on a miss
+// through the cache's single flight. With the default key rules a content
+// key is the path the origin serves it at.
+type cacheSource struct{ c *cache.Cache }
+
+func (s cacheSource) Segment(ctx context.Context, key string) ([]byte, error) {
+	if e, ok := s.c.Peek(key); ok {
+		if body, ok := e.Complete(); ok && e.Status() == 200 {
+			return body, nil
+		}
+	}
+	e, _, err := s.c.Get(ctx, &cache.Request{Key: key, Path: key})
+	if err != nil {
+		return nil, err
+	}
+	body, err := e.Wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status() != 200 {
+		return nil, errors.New("segment not available: origin answered " + fmt.Sprint(e.Status()))
+	}
+	return body, nil
+}

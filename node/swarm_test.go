@@ -1,0 +1,221 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafov/m3u8"
+	"go.uber.org/goleak"
+
+	"github.com/edgeswarm/edgeswarm/internal/netns"
+	"github.com/edgeswarm/edgeswarm/internal/testpeer"
+	"github.com/edgeswarm/edgeswarm/internal/wsclient"
+	"github.com/edgeswarm/edgeswarm/wire"
+)
+
+// Every node test runs inside a network namespace that has only loopback,
+// so that no ICE check of the WebRTC tests can leave the machine.
+func TestMain(m *testing.M) { os.Exit(netns.Run(m)) }
+
+// swarmNode starts a node with the demo origin and the super-peer on
+// loopback, as the WebRTC tests need it.
+func swarmNode(tb testing.TB, superPeer bool) *Node {
+	tb.Helper()
+	netns.RequireLoopbackOnly(tb)
+	// Registered first, so it runs last: after the node, its super-peer
+	// and every test peer have been closed, nothing of theirs may remain.
+	ignore := goleak.IgnoreCurrent()
+	tb.Cleanup(func() {
+		// fasthttp's date updater runs for the process; its worker-pool
+		// and idle-connection cleaners sleep out their period (10 s, 30 s)
+		// after a shutdown, then exit.
+		if err := goleak.Find(ignore,
+			goleak.IgnoreTopFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+		); err != nil {
+			tb.Errorf("goroutines left after closing: %v", err)
+		}
+	})
+	cfg := testConfig("")
+	cfg.SuperPeer = superPeer
+	cfg.Seeder.Loopback = true
+	return startNode(tb, cfg, nil)
+}
+
+// livePlaylist fetches the demo's low rendition and returns the newest
+// segment's media sequence and URL, with the swarm headers.
+func liveRendition(tb testing.TB, n *Node) (seq uint64, segURL, swarm, ticket string) {
+	tb.Helper()
+	base := "http://" + n.Addr() + "/live/low/"
+	r, body := httpGet(tb, base+"index.m3u8")
+	p, kind, err := m3u8.DecodeFrom(bytes.NewReader(body), true)
+	if err != nil || kind != m3u8.MEDIA {
+		tb.Fatalf("media playlist: %v", err)
+	}
+	media := p.(*m3u8.MediaPlaylist)
+	last := media.Segments[media.Count()-1]
+	return media.SeqNo + uint64(media.Count()-1), base + last.URI, r.Header.Get(wire.SwarmHeader), r.Header.Get(wire.TicketHeader)
+}
+
+func joinPeer(tb testing.TB, ctx context.Context, n *Node, swarm string, opt testpeer.Options) *testpeer.Peer {
+	tb.Helper()
+	conn, err := wsclient.Dial(ctx, "ws://"+n.Addr()+wire.SignalPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if opt.API == nil {
+		opt.API = testpeer.LoopbackAPI()
+	}
+	p, err := testpeer.Join(ctx, conn, swarm, opt)
+	if err != nil {
+		conn.Close()
+		tb.Fatalf("join: %v", err)
+	}
+	tb.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+func TestSuperPeerPushesAndServesVerifiedSegments(t *testing.T) {
+	n := swarmNode(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	_, _, swarm, ticket := liveRendition(t, n)
+	if swarm != "/live/low/index.m3u8" || ticket == "" {
+		t.Fatalf("playlist headers: swarm %q ticket %q; want the playlist's key and a ticket", swarm, ticket)
+	}
+	pusher := joinPeer(t, ctx, n, swarm, testpeer.Options{Upload: true, AcceptPush: true, Ticket: ticket, OnlySeeders: true})
+	asker := joinPeer(t, ctx, n, swarm, testpeer.Options{Ticket: ticket, OnlySeeders: true})
+	if _, err := pusher.WaitReady(ctx, ""); err != nil {
+		t.Fatalf("connecting to the super-peer: %v", err)
+	}
+	seederID, err := asker.WaitReady(ctx, "")
+	if err != nil {
+		t.Fatalf("connecting to the super-peer: %v", err)
+	}
+
+	// A player fetches the newest segment over HTTP: it enters the cache,
+	// its digest goes to the swarm, and the super-peer pushes it.
+	seq, segURL, _, _ := liveRendition(t, n)
+	resp, httpBody := httpGet(t, segURL)
+	if resp.StatusCode != 200 {
+		t.Fatalf("segment over HTTP: %d", resp.StatusCode)
+	}
+	d, err := pusher.Digest(ctx, seq)
+	if err != nil {
+		t.Fatalf("digest of segment %d never arrived: %v", seq, err)
+	}
+	sum := sha256.Sum256(httpBody)
+	if d.SHA256 != hex.EncodeToString(sum[:]) || d.Size != uint64(len(httpBody)) {
+		t.Fatalf("published digest %+v does not match the bytes served over HTTP", d)
+	}
+	pushed, err := pusher.Segment(ctx, seq)
+	if err != nil {
+		t.Fatalf("segment %d never pushed: %v", seq, err)
+	}
+	if !bytes.Equal(pushed, httpBody) || pusher.Stats().Pushed < 1 {
+		t.Fatalf("pushed segment differs from HTTP, or not counted as pushed: %+v", pusher.Stats())
+	}
+
+	// A viewer that takes no pushes requests it from the super-peer.
+	got, err := asker.Fetch(ctx, seederID, seq)
+	if err != nil {
+		t.Fatalf("request from the super-peer: %v", err)
+	}
+	if !bytes.Equal(got, httpBody) {
+		t.Fatal("requested segment differs from HTTP")
+	}
+	if st := asker.Stats(); st.SeedBytes != int64(len(httpBody)) || st.P2PBytes != 0 {
+		t.Fatalf("bytes from the super-peer must count as seed: %+v", st)
+	}
+	for _, p := range []*testpeer.Peer{pusher, asker} {
+		if err := p.Err(); err != nil {
+			t.Fatalf("protocol error: %v", err)
+		}
+	}
+	_, metrics := httpGet(t, "http://"+n.AdminAddr()+"/metrics")
+	if !strings.Contains(string(metrics), "edgeswarm_seeder_pushes_total 1") && !strings.Contains(string(metrics), "edgeswarm_seeder_pushes_total 2") {
+		t.Fatalf("push not counted in metrics")
+	}
+}
+
+func TestTwoViewersExchangeASegment(t *testing.T) {
+	n := swarmNode(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, _, swarm, ticket := liveRendition(t, n)
+
+	holder := joinPeer(t, ctx, n, swarm, testpeer.Options{Upload: true, AcceptPush: true, Ticket: ticket})
+	if _, err := holder.WaitReady(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	seq, segURL, _, _ := liveRendition(t, n)
+	_, httpBody := httpGet(t, segURL)
+	if _, err := holder.Segment(ctx, seq); err != nil {
+		t.Fatalf("holder never got segment %d: %v", seq, err)
+	}
+
+	// The second viewer is offered the holder by the tracker, connects to
+	// it through relayed offer/answer/candidates, and fetches from it.
+	other := joinPeer(t, ctx, n, swarm, testpeer.Options{Ticket: ticket})
+	if _, err := other.WaitReady(ctx, holder.ID()); err != nil {
+		t.Fatalf("viewer-to-viewer connection: %v (holder: %v, other: %v)", err, holder.Err(), other.Err())
+	}
+	got, err := other.Fetch(ctx, holder.ID(), seq)
+	if err != nil {
+		t.Fatalf("fetch from the other viewer: %v", err)
+	}
+	if !bytes.Equal(got, httpBody) {
+		t.Fatal("segment from the other viewer differs from HTTP")
+	}
+	if st := other.Stats(); st.P2PBytes != int64(len(httpBody)) || st.SeedBytes != 0 {
+		t.Fatalf("bytes from a viewer must count as p2p: %+v", st)
+	}
+	if st := holder.Stats(); st.UploadBytes != int64(len(httpBody)) {
+		t.Fatalf("holder upload = %d, want %d", st.UploadBytes, len(httpBody))
+	}
+}
+
+func TestJoinNeedsTheTicketFromThePlaylist(t *testing.T) {
+	n := swarmNode(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _, swarm, ticket := liveRendition(t, n)
+	for _, bad := range []string{"", "v1.1.AAAA", ticket + "x"} {
+		conn, err := wsclient.Dial(ctx, "ws://"+n.Addr()+wire.SignalPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = testpeer.Join(ctx, conn, swarm, testpeer.Options{Ticket: bad, API: testpeer.LoopbackAPI()})
+		conn.Close()
+		if err == nil || !strings.Contains(err.Error(), string(wire.CodeTicketInvalid)) {
+			t.Fatalf("join with ticket %q: %v; want %s", bad, err, wire.CodeTicketInvalid)
+		}
+	}
+	// The ticket of one swarm does not open another.
+	_, body := httpGet(t, "http://"+n.Addr()+"/live/master.m3u8")
+	if !strings.Contains(string(body), "mid/index.m3u8") {
+		t.Fatalf("master playlist lacks the mid rendition:\n%s", body)
+	}
+	conn, err := wsclient.Dial(ctx, "ws://"+n.Addr()+wire.SignalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = testpeer.Join(ctx, conn, "/live/mid/index.m3u8", testpeer.Options{Ticket: ticket, API: testpeer.LoopbackAPI()})
+	conn.Close()
+	if err == nil {
+		t.Fatal("a ticket for the low rendition opened the mid one")
+	}
+	p := joinPeer(t, ctx, n, swarm, testpeer.Options{Ticket: ticket})
+	if p.ID() == "" {
+		t.Fatal("no peer id")
+	}
+
+}

@@ -1,0 +1,111 @@
+package seeder
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+)
+
+// Config configures the super-peer. The zero value is not valid; start
+// from DefaultConfig.
+type Config struct {
+	// ICEUDP is the host:port of the single UDP port that carries ICE for
+	// every peer connection (ICE UDP mux), e.g. ":3478". The node opens
+	// the socket and hands it over in Options.UDP; "" means pion's
+	// ephemeral ports, one per connection (tests, demos).
+	ICEUDP string `yaml:"ice_udp"`
+	// ICETCP is the host:port of the ICE-TCP fallback listener, for
+	// viewers whose networks block UDP. "" disables ICE-TCP. The node
+	// opens it and hands it over in Options.TCP.
+	ICETCP string `yaml:"ice_tcp"`
+	// PublicIPs are the addresses announced instead of the host's own in
+	// host candidates (1:1 NAT address rewrite), e.g. a cloud VM's public
+	// address. Empty: announce the interface addresses.
+	PublicIPs []string `yaml:"public_ips"`
+	// Interfaces, when not empty, is the allow-list of network interface
+	// names whose addresses become candidates. Empty: all interfaces.
+	Interfaces []string `yaml:"interfaces"`
+	// Loopback includes loopback addresses in the candidates (tests,
+	// single-host demos). Off in production.
+	Loopback bool `yaml:"loopback"`
+	// ICELite makes the super-peer an ICE-lite agent. Off by default:
+	// some browsers (Firefox) connect unreliably to ICE-lite peers.
+	ICELite bool `yaml:"ice_lite"`
+	// PushK is how many viewers receive each new live segment pushed by
+	// the super-peer, 0..64; 0 disables pushing.
+	PushK int `yaml:"push_k"`
+	// BusyHolders: a request for a segment that at least this many other
+	// connected viewers hold is answered busy, steering the requester to
+	// them. 0 disables the rule; a segment held by fewer is always served.
+	BusyHolders int `yaml:"busy_holders"`
+	// NodeUploadBps bounds the super-peer's total upload, in bytes per
+	// second over every swarm; 0 is unlimited.
+	NodeUploadBps int64 `yaml:"node_upload_bps"`
+	// PeerUploadBps bounds the upload to one viewer, in bytes per second;
+	// 0 is unlimited.
+	PeerUploadBps int64 `yaml:"peer_upload_bps"`
+	// MaxPeers bounds the peer connections held over all swarms; offers
+	// beyond it are ignored (the viewer falls back to its other peers
+	// and HTTP).
+	MaxPeers int `yaml:"max_peers"`
+}
+
+// DefaultConfig returns the production defaults: one UDP port 3478, no
+// ICE-TCP, push to 2 viewers, busy when 2 viewers hold a segment, no
+// upload budget, 2000 peer connections.
+func DefaultConfig() Config {
+	return Config{
+		ICEUDP:      ":3478",
+		PushK:       2,
+		BusyHolders: 2,
+		MaxPeers:    2000,
+	}
+}
+
+// Validate reports the first invalid field, naming its yaml key.
+func (c Config) Validate() error {
+	for _, a := range []struct{ key, v string }{{"ice_udp", c.ICEUDP}, {"ice_tcp", c.ICETCP}} {
+		if a.v == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(a.v)
+		if err != nil {
+			return fmt.Errorf("seeder.%s: %q is not host:port: %w", a.key, a.v, err)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+			return fmt.Errorf("seeder.%s: bad port %q", a.key, port)
+		}
+		if host != "" {
+			if _, err := netip.ParseAddr(host); err != nil {
+				return fmt.Errorf("seeder.%s: host %q is not an IP address", a.key, host)
+			}
+		}
+	}
+	for i, ip := range c.PublicIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return fmt.Errorf("seeder.public_ips[%d]: %q is not an IP address", i, ip)
+		}
+	}
+	for i, name := range c.Interfaces {
+		if name == "" {
+			return fmt.Errorf("seeder.interfaces[%d]: empty interface name", i)
+		}
+	}
+	switch {
+	case c.PushK < 0 || c.PushK > 64:
+		return fmt.Errorf("seeder.push_k: %d, allowed 0..64", c.PushK)
+	case c.BusyHolders < 0:
+		return fmt.Errorf("seeder.busy_holders: %d, must not be negative", c.BusyHolders)
+	case c.NodeUploadBps < 0:
+		return fmt.Errorf("seeder.node_upload_bps: %d, must not be negative", c.NodeUploadBps)
+	case c.PeerUploadBps < 0:
+		return fmt.Errorf("seeder.peer_upload_bps: %d, must not be negative", c.PeerUploadBps)
+	case c.MaxPeers < 1:
+		return errors.New("seeder.max_peers: must be at least 1")
+	case c.ICELite && c.ICETCP != "":
+		return errors.New("seeder.ice_lite: an ICE-lite agent cannot use ice_tcp")
+	}
+	return nil
+}

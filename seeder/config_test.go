@@ -1,0 +1,68 @@
+package seeder
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string // substring of the error; "" for valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"ephemeral ports", func(c *Config) { c.ICEUDP = "" }, ""},
+		{"ipv6 mux", func(c *Config) { c.ICEUDP = "[::1]:3478"; c.ICETCP = "[::]:3478" }, ""},
+		{"public ips", func(c *Config) { c.PublicIPs = []string{"203.0.113.7", "2001:db8::1"} }, ""},
+		{"udp not host:port", func(c *Config) { c.ICEUDP = "3478" }, "seeder.ice_udp"},
+		{"udp host name", func(c *Config) { c.ICEUDP = "example.net:3478" }, "seeder.ice_udp"},
+		{"tcp bad port", func(c *Config) { c.ICETCP = ":99999" }, "seeder.ice_tcp"},
+		{"bad public ip", func(c *Config) { c.PublicIPs = []string{"203.0.113"} }, "seeder.public_ips[0]"},
+		{"empty interface", func(c *Config) { c.Interfaces = []string{"eth0", ""} }, "seeder.interfaces[1]"},
+		{"negative push_k", func(c *Config) { c.PushK = -1 }, "seeder.push_k"},
+		{"huge push_k", func(c *Config) { c.PushK = 65 }, "seeder.push_k"},
+		{"negative busy_holders", func(c *Config) { c.BusyHolders = -1 }, "seeder.busy_holders"},
+		{"negative node budget", func(c *Config) { c.NodeUploadBps = -1 }, "seeder.node_upload_bps"},
+		{"negative peer budget", func(c *Config) { c.PeerUploadBps = -1 }, "seeder.peer_upload_bps"},
+		{"no peers", func(c *Config) { c.MaxPeers = 0 }, "seeder.max_peers"},
+		{"lite with tcp", func(c *Config) { c.ICELite = true; c.ICETCP = ":3478" }, "seeder.ice_lite"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.change(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRankPushTargets(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := &peer{id: "idle-slow-old"}
+	b := &peer{id: "idle-fast"}
+	c := &peer{id: "busy-fast"}
+	d := &peer{id: "idle-slow-new"}
+	cands := []pushScore{
+		{p: c, queued: 2, throughput: 9e6, started: t0},
+		{p: d, queued: 0, throughput: 1e6, started: t0.Add(time.Minute)},
+		{p: a, queued: 0, throughput: 1e6, started: t0},
+		{p: b, queued: 0, throughput: 5e6, started: t0.Add(time.Hour)},
+	}
+	rankPushTargets(cands)
+	var got []string
+	for _, c := range cands {
+		got = append(got, c.p.id)
+	}
+	want := "idle-fast idle-slow-old idle-slow-new busy-fast"
+	if strings.Join(got, " ") != want {
+		t.Errorf("ranked %v, want %s", got, want)
+	}
+}

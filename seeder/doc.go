@@ -1,0 +1,25 @@
+// Package seeder implements the node's super-peer: an always-on WebRTC
+// peer (pion) that joins every swarm with viewers and seeds segments from
+// the node's cache into it over DataChannels.
+//
+// The seeder joins a swarm through an in-process signaling connection
+// (Signaling), speaking the same protocol as a browser; the tracker lists
+// it to viewers with the seeder mark. It never offers: viewers offer and
+// it answers, one peer connection per viewer, all sharing one UDP port
+// (ICE UDP mux) and optionally one ICE-TCP port. It maps requests to
+// segments through the digests of its signaling connection (sequence to
+// content key) and reads the bytes from Source (the cache, which fills a
+// miss through its single flight), checking them once against the digest.
+//
+// Seeding policy: when a new live segment enters the cache (NewSegment),
+// the seeder pushes it (peer protocol version 2) to PushK well-connected
+// viewers that upload and accept pushes, so the swarm holds it before
+// anyone needs it. A request for a segment that BusyHolders connected
+// viewers already hold is answered busy, steering it to them; a segment
+// nobody else holds is always served. Uploads obey per-peer and per-node
+// budgets and the protocol's bufferedAmount flow control. Every byte it
+// sends is seed traffic, never p2p.
+//
+// The seeder never opens listeners: the node passes the ICE sockets in
+// Options and the seeder owns them from then on. It keeps nothing on disk.
+package seeder

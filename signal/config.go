@@ -1,0 +1,148 @@
+package signal
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/edgeswarm/edgeswarm/wire"
+)
+
+// Config configures the tracker. The yaml keys live under "signal" in the
+// node's configuration file.
+type Config struct {
+	// Open admits joins without a ticket: anyone who knows a swarm's name
+	// may join it. Off by default: a join needs the ticket the HTTP front
+	// attached to an authorized playlist response.
+	Open bool `yaml:"open"`
+	// TicketSecret is the HMAC-SHA256 key of swarm tickets, at least 16
+	// bytes. Required unless Open. Nodes that share swarms share it.
+	TicketSecret string `yaml:"ticket_secret"`
+	// TicketTTL is how long a ticket admits joins after it was issued.
+	// A joined peer stays joined after its ticket expired.
+	TicketTTL time.Duration `yaml:"ticket_ttl"`
+	// MaxCandidates (K) bounds the viewer candidates a joining peer gets,
+	// 1..63. The node's super-peer is offered in addition to these K.
+	MaxCandidates int `yaml:"max_candidates"`
+	// MaxSwarmPeers bounds the viewers of one swarm; a join beyond it is
+	// refused with swarm_full. Super-peers are not counted.
+	MaxSwarmPeers int `yaml:"max_swarm_peers"`
+	// MaxPeers bounds the viewers joined on this node across all swarms.
+	MaxPeers int `yaml:"max_peers"`
+	// SendQueue is the length of a connection's send queue, in messages.
+	// A client whose queue is full is disconnected (reason "slow"): a slow
+	// reader never makes the node buffer more.
+	SendQueue int `yaml:"send_queue"`
+	// SeederSendQueue is the send queue of in-process super-peer
+	// connections, which receive the relays of a whole swarm.
+	SeederSendQueue int `yaml:"seeder_send_queue"`
+	// JoinTimeout closes a connection that has not joined this long after
+	// it opened or after its last leave.
+	JoinTimeout time.Duration `yaml:"join_timeout"`
+	// PingInterval is the period of the server's WebSocket pings.
+	PingInterval time.Duration `yaml:"ping_interval"`
+	// PongTimeout: a connection from which nothing (no message, no pong)
+	// arrived for PingInterval+PongTimeout is closed.
+	PongTimeout time.Duration `yaml:"pong_timeout"`
+	// WriteTimeout bounds one WebSocket write.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// MessageRate and MessageBurst limit every client message (token
+	// bucket, per connection, messages per second).
+	MessageRate  float64 `yaml:"message_rate"`
+	MessageBurst int     `yaml:"message_burst"`
+	// RelayRate and RelayBurst limit relays further.
+	RelayRate  float64 `yaml:"relay_rate"`
+	RelayBurst int     `yaml:"relay_burst"`
+	// QueryRate and QueryBurst limit digest queries further.
+	QueryRate  float64 `yaml:"query_rate"`
+	QueryBurst int     `yaml:"query_burst"`
+	// RateStrikes is how many consecutive rate-limited messages a client
+	// may send before it is disconnected.
+	RateStrikes int `yaml:"rate_strikes"`
+	// DigestsKept bounds the segment digests kept per swarm (the most
+	// recent ones), sent after welcome and used to answer digest queries.
+	DigestsKept int `yaml:"digests_kept"`
+	// IdleSwarms bounds the swarms without peers whose digests are kept
+	// (so that the first viewer of a swarm gets the digests of segments
+	// cached before it joined). The least recently used are dropped.
+	IdleSwarms int `yaml:"idle_swarms"`
+	// ReportThreshold: a peer reported by this many distinct peers is no
+	// longer offered as a candidate.
+	ReportThreshold int `yaml:"report_threshold"`
+}
+
+// DefaultConfig returns the defaults. Its TicketSecret is empty, so it
+// does not validate until the operator sets a secret or opens swarms.
+func DefaultConfig() Config {
+	return Config{
+		TicketTTL:       10 * time.Minute,
+		MaxCandidates:   10,
+		MaxSwarmPeers:   10000,
+		MaxPeers:        100000,
+		SendQueue:       64,
+		SeederSendQueue: 4096,
+		JoinTimeout:     10 * time.Second,
+		PingInterval:    20 * time.Second,
+		PongTimeout:     10 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		MessageRate:     50,
+		MessageBurst:    200,
+		RelayRate:       40,
+		RelayBurst:      200,
+		QueryRate:       5,
+		QueryBurst:      20,
+		RateStrikes:     20,
+		DigestsKept:     64,
+		IdleSwarms:      1024,
+		ReportThreshold: 3,
+	}
+}
+
+// MinTicketSecret is the shortest accepted ticket secret, in bytes.
+const MinTicketSecret = 16
+
+// maxDigestsPerJoinMessage is the fewest digests that always fit one
+// digest message (keys of MaxKeyLen bytes, every byte escaped).
+const maxDigestsPerJoinMessage = (wire.MaxMessageSize - 64) / (2*wire.MaxKeyLen + digestOverhead)
+
+// Validate reports the first invalid field, naming its yaml key.
+func (c Config) Validate() error {
+	type check struct {
+		bad bool
+		key string
+		msg string
+	}
+	checks := []check{
+		{!c.Open && c.TicketSecret == "", "ticket_secret", "required unless signal.open is true"},
+		{!c.Open && c.TicketSecret != "" && len(c.TicketSecret) < MinTicketSecret, "ticket_secret", fmt.Sprintf("%d bytes is too short (at least %d)", len(c.TicketSecret), MinTicketSecret)},
+		{c.TicketTTL < time.Second, "ticket_ttl", "must be at least 1s"},
+		{c.MaxCandidates < 1 || c.MaxCandidates > wire.MaxPeersPerMessage-1, "max_candidates", fmt.Sprintf("%d is outside 1..%d", c.MaxCandidates, wire.MaxPeersPerMessage-1)},
+		{c.MaxSwarmPeers < 1, "max_swarm_peers", "must be positive"},
+		{c.MaxPeers < 1, "max_peers", "must be positive"},
+		{c.SendQueue < 2+ceilDiv(c.DigestsKept, maxDigestsPerJoinMessage), "send_queue", fmt.Sprintf("%d is too short to hold a join's answer (at least %d with digests_kept %d)", c.SendQueue, 2+ceilDiv(c.DigestsKept, maxDigestsPerJoinMessage), c.DigestsKept)},
+		{c.SeederSendQueue < c.SendQueue, "seeder_send_queue", "must be at least send_queue"},
+		{c.JoinTimeout <= 0, "join_timeout", "must be positive"},
+		{c.PingInterval <= 0, "ping_interval", "must be positive"},
+		{c.PongTimeout <= 0, "pong_timeout", "must be positive"},
+		{c.WriteTimeout <= 0, "write_timeout", "must be positive"},
+		{!(c.MessageRate > 0), "message_rate", "must be positive"},
+		{c.MessageBurst < 1, "message_burst", "must be at least 1"},
+		{!(c.RelayRate > 0), "relay_rate", "must be positive"},
+		{c.RelayBurst < 1, "relay_burst", "must be at least 1"},
+		{!(c.QueryRate > 0), "query_rate", "must be positive"},
+		{c.QueryBurst < 1, "query_burst", "must be at least 1"},
+		{c.RateStrikes < 1, "rate_strikes", "must be at least 1"},
+		{c.DigestsKept < 1, "digests_kept", "must be at least 1"},
+		{c.IdleSwarms < 0, "idle_swarms", "must not be negative"},
+		{c.ReportThreshold < 1, "report_threshold", "must be at least 1"},
+	}
+	var errs []error
+	for _, k := range checks {
+		if k.bad {
+			errs = append(errs, fmt.Errorf("signal.%s: %s", k.key, k.msg))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -1,0 +1,167 @@
+package signal
+
+import (
+	"container/list"
+	"slices"
+
+	"github.com/edgeswarm/edgeswarm/wire"
+)
+
+// swarm is one rendition's set of peers and its recent digests. Every
+// field is guarded by Hub.mu.
+type swarm struct {
+	name    string
+	members map[string]*member
+	seeders []*member // super-peers, offered to every viewer
+	viewers int       // members that are not seeders
+
+	// Digests, oldest first, at most Config.DigestsKept.
+	order   []string
+	digests map[string]wire.SegmentDigest
+
+	// idle is the swarm's element in Hub.idle while it has no members
+	// but keeps digests.
+	idle *list.Element
+}
+
+func newSwarm(name string) *swarm {
+	return &swarm{name: name, members: make(map[string]*member), digests: make(map[string]wire.SegmentDigest)}
+}
+
+// member is a joined peer. Guarded by Hub.mu.
+type member struct {
+	id     string
+	s      *session
+	sw     *swarm
+	seeder bool
+	// source: the peer uploads and is not mobile, so it may be offered
+	// to others.
+	source bool
+	// offered counts the times the peer was given to others as a
+	// candidate; got the candidates it received. Candidate selection
+	// prefers the least offered sources and feeds the least served
+	// viewers, so that load spreads and nobody is everyone's only source.
+	offered, got int
+	// ahead is the highest media sequence the peer reported holding:
+	// among equally loaded sources, the most advanced is preferred.
+	ahead uint64
+	// reporters are the distinct peers that reported this one; at
+	// Config.ReportThreshold the peer is no longer offered.
+	reporters map[string]struct{}
+	banned    bool
+	detach    func()
+	stats     wire.Stats
+}
+
+func (m *member) candidate() bool { return m.source && !m.banned }
+
+// sampleFactor bounds candidate selection work: at most sampleFactor*K
+// members are examined per join, whatever the swarm's size. Map iteration
+// starts at a random place, which makes the sample vary between joins.
+const sampleFactor = 4
+
+// pickSources returns up to k sources for p, least offered first, and
+// counts the offers.
+func (sw *swarm) pickSources(p *member, k int) []*member {
+	pool := make([]*member, 0, min(len(sw.members), sampleFactor*k))
+	for _, m := range sw.members {
+		if m == p || m.seeder || !m.candidate() {
+			continue
+		}
+		pool = append(pool, m)
+		if len(pool) == cap(pool) {
+			break
+		}
+	}
+	slices.SortFunc(pool, func(a, b *member) int {
+		if a.offered != b.offered {
+			return a.offered - b.offered
+		}
+		switch {
+		case a.ahead > b.ahead:
+			return -1
+		case a.ahead < b.ahead:
+			return 1
+		}
+		return 0
+	})
+	pool = pool[:min(len(pool), k)]
+	for _, m := range pool {
+		m.offered++
+	}
+	p.got += len(pool)
+	return pool
+}
+
+// pickStarved returns up to k viewers, other than p and those in skip,
+// that received fewer than k candidates, least served first: the peers a
+// new source p is pushed to.
+func (sw *swarm) pickStarved(p *member, skip []*member, k int) []*member {
+	pool := make([]*member, 0, min(len(sw.members), sampleFactor*k))
+	for _, m := range sw.members {
+		if m == p || m.seeder || m.got >= k || slices.Contains(skip, m) {
+			continue
+		}
+		pool = append(pool, m)
+		if len(pool) == cap(pool) {
+			break
+		}
+	}
+	slices.SortFunc(pool, func(a, b *member) int { return a.got - b.got })
+	pool = pool[:min(len(pool), k)]
+	for _, m := range pool {
+		m.got++
+	}
+	p.offered += len(pool)
+	return pool
+}
+
+// addDigest stores d unless its key is known (a digest never changes),
+// dropping the oldest beyond keep. It reports whether d is new.
+func (sw *swarm) addDigest(d wire.SegmentDigest, keep int) bool {
+	if _, ok := sw.digests[d.Key]; ok {
+		return false
+	}
+	sw.digests[d.Key] = d
+	sw.order = append(sw.order, d.Key)
+	for len(sw.order) > keep {
+		delete(sw.digests, sw.order[0])
+		sw.order[0] = ""
+		sw.order = sw.order[1:]
+	}
+	return true
+}
+
+// window returns the stored digests, oldest first.
+func (sw *swarm) window() []wire.SegmentDigest {
+	out := make([]wire.SegmentDigest, 0, len(sw.order))
+	for _, k := range sw.order {
+		out = append(out, sw.digests[k])
+	}
+	return out
+}
+
+// digestOverhead bounds the encoding of one segment digest besides its
+// key: {"key":"","seq":9007199254740991,"size":4294967295,"sha256":"<64>"},
+const digestOverhead = 128
+
+// digestBatches splits ds into digest messages that respect both
+// MaxDigestsPerMessage and MaxMessageSize. A key's encoding is at most
+// twice its length (only '"', '\\', U+2028 and U+2029 are escaped).
+func digestBatches(ds []wire.SegmentDigest) []*wire.Digest {
+	var out []*wire.Digest
+	var cur *wire.Digest
+	size := 0
+	const budget = wire.MaxMessageSize - 64
+	for _, d := range ds {
+		n := 2*len(d.Key) + digestOverhead
+		if cur == nil || len(cur.Segments) == wire.MaxDigestsPerMessage || size+n > budget {
+			cur = &wire.Digest{}
+			out = append(out, cur)
+			size = 0
+		}
+		cur.Segments = append(cur.Segments, d)
+		size += n
+	}
+	return out
+}
