@@ -125,7 +125,9 @@ type Cache struct {
 	now   func() time.Time
 	onFil func(FillInfo)
 
-	rist *ristretto.Cache[string, *Entry]
+	rist   *ristretto.Cache[string, *Entry]
+	ristMu sync.RWMutex // excludes Close from the other ristretto calls
+	closed bool
 
 	mu      sync.RWMutex
 	flights map[string]*flight
@@ -222,7 +224,57 @@ func New(cfg Config, f Fetcher, opt Options) (*Cache, error) {
 }
 
 // Close releases the ristretto goroutines. In-flight fills finish on their own.
-func (c *Cache) Close() { c.rist.Close() }
+func (c *Cache) Close() {
+	c.ristMu.Lock()
+	defer c.ristMu.Unlock()
+	if !c.closed {
+		c.closed = true
+		c.rist.Close()
+	}
+}
+
+// The ristretto calls go through these: ristretto must not be used while
+// or after it closes, and fills may still be running when the node shuts
+// down. After Close the store acts empty.
+
+func (c *Cache) ristGet(key string) (*Entry, bool) {
+	c.ristMu.RLock()
+	defer c.ristMu.RUnlock()
+	if c.closed {
+		return nil, false
+	}
+	return c.rist.Get(key)
+}
+
+func (c *Cache) ristSet(e *Entry, cost int64, ttl time.Duration) bool {
+	c.ristMu.RLock()
+	defer c.ristMu.RUnlock()
+	return !c.closed && c.rist.SetWithTTL(e.key, e, cost, ttl)
+}
+
+func (c *Cache) ristDel(key string) {
+	c.ristMu.RLock()
+	defer c.ristMu.RUnlock()
+	if !c.closed {
+		c.rist.Del(key)
+	}
+}
+
+func (c *Cache) ristWait() {
+	c.ristMu.RLock()
+	defer c.ristMu.RUnlock()
+	if !c.closed {
+		c.rist.Wait()
+	}
+}
+
+func (c *Cache) ristMaxCost(n int64) {
+	c.ristMu.RLock()
+	defer c.ristMu.RUnlock()
+	if !c.closed {
+		c.rist.UpdateMaxCost(n)
+	}
+}
 
 // Get returns the object for req.Key, from the stores when fresh, else
 // from one origin fill shared by every concurrent caller. The returned
@@ -311,7 +363,7 @@ func (c *Cache) lookupLocked(key string) *Entry {
 	if r, ok := c.live[key]; ok {
 		return r.e
 	}
-	if e, ok := c.rist.Get(key); ok {
+	if e, ok := c.ristGet(key); ok {
 		return e
 	}
 	return nil
@@ -362,7 +414,7 @@ func (c *Cache) fill(f *flight, req *Request) {
 	c.mu.Unlock()
 	// Ristretto applies sets asynchronously; the flight stays findable until
 	// the entry is, so no request falls between the two and refetches.
-	c.rist.Wait()
+	c.ristWait()
 	if c.onFil != nil && obj.Status == 200 {
 		// After placement, so that observers see the playlist index updated.
 		sum, _ := e.Digest()
@@ -441,7 +493,7 @@ func (c *Cache) putRistLocked(e *Entry) {
 	c.ristKeys[e.key] = ristRec{e: e, cost: cost, seq: c.ristSeq}
 	c.ristBytes += cost
 	c.rmu.Unlock()
-	if !c.rist.SetWithTTL(e.key, e, cost, ttl) {
+	if !c.ristSet(e, cost, ttl) {
 		c.untrackRist(e)
 	}
 }
@@ -457,7 +509,7 @@ func (c *Cache) dropLocked(key string) {
 	}
 	if e := c.ristEntry(key); e != nil {
 		c.untrackRist(e)
-		c.rist.Del(key)
+		c.ristDel(key)
 	}
 }
 
@@ -568,7 +620,7 @@ func (c *Cache) makeRoomLocked(cost int64) {
 	for c.liveBytes+cost > c.cfg.Size-c.ristTotal() {
 		if victim := c.oldestRist(); victim != nil {
 			c.untrackRist(victim)
-			c.rist.Del(victim.key)
+			c.ristDel(victim.key)
 			continue
 		}
 		var victim *Entry
@@ -584,7 +636,7 @@ func (c *Cache) makeRoomLocked(cost int64) {
 		c.dropLocked(victim.key)
 	}
 	budget := c.cfg.Size - c.liveBytes - cost
-	c.rist.UpdateMaxCost(max(budget-budget/8, 1))
+	c.ristMaxCost(max(budget-budget/8, 1))
 }
 
 func (c *Cache) ristTotal() int64 {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgeswarm/edgeswarm/cache"
+	"github.com/edgeswarm/edgeswarm/client"
 	"github.com/edgeswarm/edgeswarm/origin"
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
@@ -41,6 +42,7 @@ type Node struct {
 	metrics *metrics
 	hub     *signal.Hub
 	seeder  *seeder.Seeder
+	assets  map[string]client.Asset // the browser script and demo page
 
 	corsAny     bool
 	corsAllowed map[string]bool
@@ -72,7 +74,7 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	n = &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}}
+	n = &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}, assets: client.Assets()}
 	defer func() {
 		if err != nil {
 			n.closeListeners()

@@ -725,3 +725,33 @@ func TestDemoLiveStreamAdvancesAndStaysValid(t *testing.T) {
 		clk.Advance(2 * time.Second)
 	}
 }
+
+func TestServesTheBrowserScriptAndDemoPage(t *testing.T) {
+	n := startNode(t, testConfig(""), nil)
+	base := "http://" + n.Addr()
+	r, body := httpGet(t, base+"/edgeswarm.js", "Accept-Encoding", "identity")
+	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/javascript") || !strings.Contains(string(body), "edgeswarm") {
+		t.Fatalf("/edgeswarm.js: %d %q, %d bytes", r.StatusCode, r.Header.Get("Content-Type"), len(body))
+	}
+	etag := r.Header.Get("ETag")
+	if r304, _ := httpGet(t, base+"/edgeswarm.js", "If-None-Match", etag, "Accept-Encoding", "identity"); r304.StatusCode != 304 {
+		t.Fatalf("revalidation: %d, want 304", r304.StatusCode)
+	}
+	rz, zbody := httpGet(t, base+"/edgeswarm.js", "Accept-Encoding", "gzip")
+	zr, err := gzip.NewReader(bytes.NewReader(zbody))
+	if err != nil || rz.Header.Get("ETag") == etag {
+		t.Fatalf("gzip variant: %v, ETag %q (identity %q)", err, rz.Header.Get("ETag"), etag)
+	}
+	if plain, _ := io.ReadAll(zr); !bytes.Equal(plain, body) {
+		t.Fatal("gzip variant differs")
+	}
+	for _, p := range []string{"/edgeswarm.mjs", "/edgeswarm.d.ts", "/"} {
+		if r, _ := httpGet(t, base+p); r.StatusCode != 200 {
+			t.Fatalf("%s: %d", p, r.StatusCode)
+		}
+	}
+	_, page := httpGet(t, base+"/")
+	if !strings.Contains(string(page), "/live/master.m3u8") {
+		t.Fatal("the demo page does not play the demo stream")
+	}
+}

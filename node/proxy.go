@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/edgeswarm/edgeswarm/cache"
+	"github.com/edgeswarm/edgeswarm/client"
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
@@ -143,6 +144,9 @@ func (n *Node) serve(ctx context.Context, req *request) *response {
 	if n.alt != "" {
 		resp.add("Alt-Svc", n.alt)
 	}
+	if a, ok := n.assets[req.path]; ok {
+		return serveAsset(req, resp, a)
+	}
 	if !n.origin.Route(req.path) {
 		return plain(resp, http.StatusNotFound, "not found: no origin serves this path\n")
 	}
@@ -156,6 +160,30 @@ func (n *Node) serve(ctx context.Context, req *request) *response {
 	resp.entry, resp.lookupR = e, lk.Result
 	resp.add("Cache-Status", cacheStatus(lk))
 	return n.fromEntry(ctx, req, resp, e)
+}
+
+// serveAsset answers with one of the node's own files (the browser script,
+// its types, the demo page).
+func serveAsset(req *request, resp *response, a client.Asset) *response {
+	body, etag := a.Body, a.ETag
+	gz := len(a.Body) > 1024 && a.Gzip != nil && acceptsGzip(req.acceptEncoding)
+	if gz {
+		// Each representation has its own strong tag.
+		body, etag = a.Gzip, strings.TrimSuffix(a.ETag, `"`)+`-gz"`
+	}
+	resp.status = http.StatusOK
+	resp.add("Content-Type", a.ContentType)
+	resp.add("Cache-Control", a.CacheControl)
+	resp.add("ETag", etag)
+	resp.add("Vary", "Accept-Encoding")
+	if notModified(req, etag, "") {
+		resp.status = http.StatusNotModified
+		return resp
+	}
+	if gz {
+		resp.add("Content-Encoding", "gzip")
+	}
+	return withBody(req, resp, body)
 }
 
 func cacheStatus(lk cache.Lookup) string {

@@ -1,0 +1,88 @@
+// The public types of edgeswarm. This file holds declarations only: it is
+// published as the bundle's edgeswarm.d.ts (with the declarations of the
+// exported functions appended), so it must not import anything.
+
+/** Options a page passes to edgeswarm. Every field is optional. */
+export interface Options {
+  /** Base URL of the node (its /swarm WebSocket). Default: the origin of the first playlist. */
+  node?: string;
+  /** Peer connections kept open; capped by the node's max_peers. Default 8. Used by the peer manager. */
+  maxPeers?: number;
+  /** Serve segments to peers. Default true on desktop, false on mobile. Used by join caps and hello. */
+  upload?: boolean;
+  /** Treat this device as mobile (smaller store, download-only). Default: guessed from the user agent. */
+  mobile?: boolean;
+  /** Extra RTCConfiguration.iceServers; the node's ice_servers are added. Default none (no STUN/TURN). */
+  iceServers?: RTCIceServer[];
+  /** Upload cap in bytes per second (0 = no cap). Default 0. Used by the responder. */
+  uploadRate?: number;
+  /** Segment store bound in bytes. Default 64 MiB desktop, 16 MiB mobile. */
+  storeBytes?: number;
+  /** Disable P2P entirely (HTTP only). Default false. */
+  p2p?: boolean;
+  /** Extra safety factor applied to the measured HTTP fetch time. Default 2. Used by the scheduler. */
+  httpMargin?: number;
+  /** Fixed time added to the safe HTTP time, in ms. Default 500. Used by the scheduler. */
+  httpPadMs?: number;
+  /** Client id sent in join. Default "edgeswarm-js/<version>". */
+  client?: string;
+}
+
+/** What edgeswarm.getStats() returns. Bytes are cumulative since start. */
+export interface Stats {
+  /** Segment bytes received over HTTP. */
+  httpBytes: number;
+  /** Verified segment bytes received from other viewers. */
+  p2pBytes: number;
+  /** Verified segment bytes received from the node's super-peer. */
+  seedBytes: number;
+  /** Segment bytes sent to peers. */
+  uploadBytes: number;
+  /** Open peer connections (ready). */
+  peers: number;
+  /** (p2p + seed) / all bytes, 0..1. */
+  peerEfficiency: number;
+  /** p2p / all bytes, 0..1: the share the node did not send. */
+  offload: number;
+  /** Segments from peers that matched the node's digest. */
+  segmentsVerified: number;
+  /** Segments from peers dropped for a size or SHA-256 mismatch. */
+  segmentsRejected: number;
+  /** P2P transfers abandoned for HTTP (timeout, busy, turned critical). */
+  aborts: number;
+  /** Playback stalls the player reported. */
+  stalls: number;
+  /** The swarm joined, if any, and the peer id in it. */
+  swarm?: string;
+  peerId?: string;
+  /** The tracker connection is up. */
+  connected: boolean;
+}
+
+/** Where a loaded segment came from. */
+export type SegmentSource = "http" | "p2p" | "seed" | "memory";
+
+/** Events, by name, with their payloads. */
+export interface EdgeswarmEvents {
+  /** A segment was delivered to the player or stored from a peer. */
+  segment: { url: string; key: string; source: "http" | "p2p" | "seed"; bytes: number };
+  /** A peer connection became ready. */
+  "peer-connect": { id: string; seeder: boolean };
+  /** A peer connection closed, with the reason. */
+  "peer-close": { id: string; reason: string };
+  /** A problem worth knowing about; playback continues over HTTP. */
+  error: { code: string; message: string };
+}
+
+/** One delivery manager, attached to one player. */
+export interface Session {
+  /** Totals and figures since the session started. */
+  getStats(): Stats;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof EdgeswarmEvents>(event: K, f: (e: EdgeswarmEvents[K]) => void): () => void;
+  /** Leaves the swarm, closes all connections, frees memory. */
+  destroy(): void;
+}
+
+/** hls.js config fragment: spread it into new Hls({...}). */
+export interface HlsLoaders { fLoader: unknown; pLoader: unknown }

@@ -1,0 +1,64 @@
+// Client options and their defaults. The node's welcome config (protocol
+// section 4.4) overrides the swarm settings; these are the page's own knobs.
+
+import type { Options } from "../api";
+import type { ServerConfig } from "./signal";
+
+export type { Options };
+
+export const VERSION = "0.1.0";
+
+/** Resolved options. */
+export type Settings = Required<Omit<Options, "node" | "iceServers">> & { node: string; iceServers: RTCIceServer[] };
+
+/** Retry and timeout rules: data, not scattered constants. */
+export const RULES = {
+  /** Signaling reconnect: first delay, factor, cap, jitter fraction (protocol section 4.5). */
+  reconnect: { firstMs: 1000, factor: 2, maxMs: 60000, jitter: 0.5 },
+  /** HTTP segment retries: attempts, first delay, factor, cap. */
+  httpRetry: { attempts: 3, firstMs: 250, factor: 2, maxMs: 2000 },
+  /** Before any HTTP fetch was measured, assume this rate (bytes/s) and latency (ms). */
+  httpPrior: { bytesPerSec: 500_000, latencyMs: 300 },
+  /** Weight of a new HTTP sample in the moving averages. */
+  ewma: 0.3,
+  /** Scheduler tick period, ms. */
+  tickMs: 250,
+  /** Coalescing of have updates: peers (at most 4/s), tracker (at most 1/s). */
+  havePeerMs: 250, haveTrackerMs: 1000,
+  /** Bytes a segment is assumed to have before its digest says. */
+  guessSegmentBytes: 1_000_000,
+  /** Mobile stores are this fraction of desktop ones. */
+  mobileStoreFactor: 0.25,
+  /** How long a pushed segment waits for its digest, ms. */
+  pushDigestWaitMs: 10000,
+};
+
+/** The welcome config a client assumes before the node speaks (Go DefaultClientConfig). */
+export const DEFAULT_SERVER_CONFIG: ServerConfig = {
+  keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000,
+  request_timeout_ms: 2000, idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000,
+  keep_segments: 60, stats_interval_ms: 10000,
+};
+
+/** Guesses whether the device is mobile from a user-agent string. */
+export function isMobileUA(ua: string): boolean {
+  return /Android|iPhone|iPad|iPod|Mobile|Silk|Kindle/i.test(ua);
+}
+
+/** Resolves options against the defaults. */
+export function resolve(o: Options, ua: string): Settings {
+  const mobile = o.mobile ?? isMobileUA(ua);
+  return {
+    node: o.node ?? "",
+    maxPeers: o.maxPeers ?? 8,
+    upload: o.upload ?? !mobile,
+    mobile,
+    iceServers: o.iceServers ?? [],
+    uploadRate: o.uploadRate ?? 0,
+    storeBytes: o.storeBytes ?? (mobile ? 16 : 64) * 1024 * 1024,
+    p2p: o.p2p ?? true,
+    httpMargin: o.httpMargin ?? 2,
+    httpPadMs: o.httpPadMs ?? 500,
+    client: o.client ?? "edgeswarm-js/" + VERSION,
+  };
+}

@@ -1,0 +1,557 @@
+// The delivery engine: it owns the tracker connection, the peers, the
+// store and the scheduler, and answers the player adapters' segment loads.
+// It knows no player.
+
+import type { EdgeswarmEvents } from "../api";
+import { Clock, Emitter, backoff } from "./clock";
+import { DEFAULT_SERVER_CONFIG, Options, RULES, Settings, resolve } from "./config";
+import { buildHave, HaveMap } from "./frame";
+import { Hasher, verify } from "./integrity";
+import { compileKeyRules, KeyFn, keyOfURL } from "./keys";
+import { Peer, PeerHost, Receiver, RelayOut } from "./peer";
+import { HttpEstimator, Scheduler, Source } from "./scheduler";
+import { Digest, ServerConfig, SignalMessage } from "./signal";
+import { Signaling, WSLike } from "./signaling";
+import { Counters, Stats } from "./stats";
+import { SegmentStore } from "./store";
+
+/** A segment as a player adapter knows it. */
+export interface SegmentInfo { url: string; seq?: number; start?: number; duration?: number }
+/** Where the player is: media time (s) and rate. */
+export interface Playhead { time: number; rate: number }
+export type Source_ = "http" | "p2p" | "seed";
+
+export type Events = EdgeswarmEvents;
+
+/** Everything the engine touches outside itself; tests pass fakes. */
+export interface Deps {
+  clock: Clock;
+  fetch: typeof fetch;
+  /** undefined: no WebRTC, HTTP only. */
+  createPC?: (c: RTCConfiguration) => RTCPeerConnection;
+  createWS?: (url: string) => WSLike;
+  /** undefined: no WebCrypto, nothing is taken from peers. */
+  sha256?: Hasher;
+  random: () => number;
+  userAgent: string;
+  /** The page URL, to resolve relative URLs. */
+  base?: string;
+}
+
+interface Xfer {
+  key: string; seq?: number; d: Digest; info?: SegmentInfo; peer: Peer; req: number;
+  buf: Uint8Array; got: number; gotData: boolean; startedAt: number; lastByteAt: number;
+  settle: (b: Uint8Array | undefined) => void; done: Promise<Uint8Array | undefined>;
+}
+
+export class Engine {
+  readonly events = new Emitter<Events>();
+  readonly s: Settings;
+  cfg: ServerConfig = DEFAULT_SERVER_CONFIG;
+  readonly http = new HttpEstimator();
+  readonly sched: Scheduler;
+  readonly store: SegmentStore;
+  readonly c = new Counters();
+  private keyFn: KeyFn = compileKeyRules();
+  private sig?: Signaling;
+  private peerId?: string;
+  private swarm?: string;
+  readonly peers = new Map<string, Peer>();
+  private seeders = new Set<string>();
+  private candidates: string[] = [];
+  readonly digests = new Map<string, Digest>();
+  private seqKey = new Map<number, string>();
+  private xfers = new Map<string, Xfer>();
+  private partials = new Map<string, { buf: Uint8Array; got: number; seeder: boolean }>();
+  private segs: SegmentInfo[] = [];
+  private playhead: () => Playhead | undefined = () => undefined;
+  private joinBase = new Counters();
+  private timer: unknown;
+  private statsTimer: unknown;
+  private haveDirty = false;
+  private lastPeerHave = 0;
+  private lastTrackerHave = 0;
+  private uploadFreeAt = 0;
+  private destroyed = false;
+
+  constructor(opts: Options, readonly d: Deps) {
+    this.s = resolve(opts, d.userAgent);
+    const storeCount = this.s.mobile ? Math.ceil(this.cfg.keep_segments * RULES.mobileStoreFactor) : this.cfg.keep_segments;
+    this.store = new SegmentStore(storeCount, this.s.storeBytes, () => this.playhead()?.time);
+    this.sched = new Scheduler(this.params(), this.http);
+  }
+
+  private params() {
+    return { criticalMs: this.cfg.critical_ms, prefetchMs: this.cfg.prefetch_ms, idleMs: this.cfg.idle_timeout_ms,
+      margin: this.s.httpMargin, padMs: this.s.httpPadMs };
+  }
+
+  /** Whether P2P can work here at all. */
+  get p2pCapable(): boolean { return this.s.p2p && !!this.d.createPC && !!this.d.createWS && !!this.d.sha256; }
+
+  /** The adapter tells where the player is. */
+  setPlayhead(f: () => Playhead | undefined): void { this.playhead = f; }
+
+  /** The segments of the current media playlist, with their media times. */
+  setSegments(list: SegmentInfo[]): void { this.segs = list; }
+
+  stall(): void { this.c.stalls++; }
+
+  getStats(): Stats {
+    let ready = 0;
+    for (const p of this.peers.values()) if (p.ready) ready++;
+    return this.c.snapshot(ready, { swarm: this.swarm, peerId: this.peerId, connected: !!this.sig?.connected });
+  }
+
+  private keyCache = new Map<string, string>();
+
+  /** The content key of a URL under the node's key rules. */
+  keyOf(url: string): string {
+    let k = this.keyCache.get(url);
+    if (k === undefined) {
+      k = keyOfURL(this.keyFn, url, this.d.base);
+      if (this.keyCache.size > 4096) this.keyCache.clear();
+      this.keyCache.set(url, k);
+    }
+    return k;
+  }
+
+  /**
+   * A media playlist was loaded: swarm and ticket are its Edgeswarm-Swarm and
+   * Edgeswarm-Ticket headers (null when absent). Joins that swarm, leaving the
+   * previous one (ABR switch).
+   */
+  playlist(url: string, swarm: string | null, ticket: string | null): void {
+    if (!swarm || !this.p2pCapable || this.destroyed) return;
+    if (!this.sig) {
+      const base = this.s.node || url;
+      const u = new URL("/swarm", new URL(base, this.d.base));
+      u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+      this.sig = new Signaling(u.href, {
+        clock: this.d.clock, createWS: this.d.createWS!, random: this.d.random,
+        onMessage: (m) => this.onSignal(m), onDown: () => this.down(),
+        onError: (code, message) => this.events.emit("error", { code, message }),
+      });
+      this.tick();
+    }
+    if (this.sig.swarm && this.sig.swarm !== swarm) this.sendStats();
+    this.sig.want({ swarm, ticket: ticket ?? undefined, upload: this.s.upload, mobile: this.s.mobile, client: this.s.client });
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.sendStats();
+    this.sig?.stop();
+    this.down();
+    this.d.clock.clearTimeout(this.timer);
+    this.d.clock.clearTimeout(this.statsTimer);
+    this.store.clear();
+  }
+
+  // ---- signaling ----
+
+  private onSignal(m: SignalMessage): void {
+    switch (m.type) {
+      case "welcome": {
+        this.down();
+        this.peerId = m.peer_id;
+        this.swarm = m.swarm;
+        this.cfg = m.config;
+        this.keyCache.clear();
+        try { this.keyFn = compileKeyRules(m.config.keys); } catch (e) {
+          this.events.emit("error", { code: "bad_key_rules", message: String((e as Error).message) });
+        }
+        this.sched.p = this.params();
+        this.store.maxCount = this.s.mobile ? Math.ceil(m.config.keep_segments * RULES.mobileStoreFactor) : m.config.keep_segments;
+        this.joinBase = this.c.copy();
+        this.d.clock.clearTimeout(this.statsTimer);
+        const st = (): void => { this.sendStats(); this.statsTimer = this.d.clock.setTimeout(st, this.cfg.stats_interval_ms); };
+        this.statsTimer = this.d.clock.setTimeout(st, this.cfg.stats_interval_ms);
+        this.haveDirty = true;
+        return;
+      }
+      case "digest":
+        for (const d of m.segments) this.addDigest(d);
+        return;
+      case "peers":
+        for (const p of m.peers) {
+          if (p.seeder) this.seeders.add(p.id);
+          if (!this.peers.has(p.id) && !this.candidates.includes(p.id)) this.candidates.push(p.id);
+        }
+        this.connectMore();
+        return;
+      case "peer_left":
+        this.candidates = this.candidates.filter((c) => c !== m.id);
+        this.peers.get(m.id)?.close("peer_left");
+        return;
+      case "relay":
+        this.onRelay(m as Extract<SignalMessage, { type: "relay" }> & { from: string });
+        return;
+    }
+  }
+
+  private addDigest(d: Digest): void {
+    this.digests.set(d.key, d);
+    if (d.seq !== undefined) this.seqKey.set(d.seq, d.key);
+    // A segment fetched before its digest arrived can now be verified and shared.
+    const h = this.store.get(d.key);
+    if (h && !h.verified) void this.verifyHeld(d.key, d);
+  }
+
+  private async verifyHeld(key: string, d: Digest): Promise<void> {
+    const h = this.store.get(key);
+    if (!h || !this.d.sha256) return;
+    if (await verify(this.d.sha256, h.data, d)) {
+      if (this.store.get(key) === h) { h.verified = true; h.seq = d.seq; this.haveDirty = true; }
+      if (d.seq !== undefined) this.store.put({ ...h });
+    }
+  }
+
+  private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers); }
+
+  private connectMore(): void {
+    while (this.peers.size < this.maxPeers() && this.candidates.length > 0) {
+      const id = this.candidates.shift()!;
+      if (this.peers.has(id)) continue;
+      const p = this.newPeer(id);
+      void p.offer();
+    }
+  }
+
+  private onRelay(m: { from: string; session: string; kind: string; sdp?: string }): void {
+    let p = this.peers.get(m.from);
+    if (m.kind === "offer") {
+      // Glare: the smaller peer id keeps its own offer.
+      if (p && p.offering && this.peerId !== undefined && this.peerId < m.from) return;
+      if (!p) {
+        if (this.peers.size >= this.maxPeers()) return;
+        p = this.newPeer(m.from);
+      }
+    }
+    void p?.relay(m);
+  }
+
+  private newPeer(id: string): Peer {
+    const p = new Peer(id, this.seeders.has(id), this.peerHost());
+    this.peers.set(id, p);
+    return p;
+  }
+
+  private peerHost(): PeerHost {
+    const ice = [...this.s.iceServers, ...(this.cfg.ice_servers ?? [])];
+    return {
+      clock: this.d.clock,
+      config: () => this.cfg,
+      rtc: { iceServers: ice },
+      createPC: this.d.createPC!,
+      serves: this.s.upload && this.cfg.keep_segments > 0,
+      acceptsPush: this.s.upload && !this.s.mobile,
+      relay: (to: string, r: RelayOut) => { this.sig?.send({ type: "relay", to, ...r }); },
+      lookup: (ref) => {
+        const key = ref.key ?? (ref.seq !== undefined ? this.seqKey.get(ref.seq) : undefined);
+        const h = key !== undefined ? this.store.get(key) : undefined;
+        return h?.verified ? h.data : undefined;
+      },
+      haveMap: (): HaveMap => buildHave(this.store.verifiedSeqs()),
+      uploadWait: (n) => {
+        if (this.s.uploadRate <= 0) return 0;
+        const now = this.d.clock.now();
+        const at = Math.max(now, this.uploadFreeAt);
+        this.uploadFreeAt = at + (n * 1000) / this.s.uploadRate;
+        return at - now;
+      },
+      onUpload: (n) => { this.c.upload += n; },
+      onReady: (p) => { this.events.emit("peer-connect", { id: p.id, seeder: p.seeder }); this.prefetch(); },
+      onHave: () => this.prefetch(),
+      onClose: (p, reason) => {
+        if (this.peers.get(p.id) === p) this.peers.delete(p.id);
+        this.events.emit("peer-close", { id: p.id, reason });
+        if (reason.startsWith("protocol_error")) this.report(p.id, "protocol_error");
+        if (!this.destroyed) this.connectMore();
+      },
+      onPush: (p, seq) => this.onPush(p, seq),
+    };
+  }
+
+  private report(peer: string, reason: string, key?: string): void {
+    this.sig?.send({ type: "report", peer, reason, key });
+  }
+
+  private down(): void {
+    for (const p of [...this.peers.values()]) p.close("swarm_left");
+    this.peers.clear();
+    this.candidates = [];
+    this.seeders.clear();
+    this.digests.clear();
+    this.seqKey.clear();
+    this.swarm = undefined;
+    this.peerId = undefined;
+    this.d.clock.clearTimeout(this.statsTimer);
+  }
+
+  private sendStats(): void {
+    if (!this.swarm) return;
+    const b = this.joinBase, c = this.c;
+    this.sig?.send({
+      type: "stats", http_bytes: c.http - b.http, p2p_bytes: c.p2p - b.p2p, seed_bytes: c.seed - b.seed,
+      upload_bytes: c.upload - b.upload, digest_failures: c.rejected - b.rejected, aborts: c.aborts - b.aborts,
+      peers: Math.min(1024, this.getStats().peers),
+    });
+  }
+
+  // ---- scheduling ----
+
+  private msLeft(info: SegmentInfo | undefined): number | undefined {
+    const p = this.playhead();
+    if (!info || info.start === undefined || !p) return undefined;
+    return ((info.start - p.time) * 1000) / Math.max(p.rate || 1, 0.1);
+  }
+
+  private sources(d: Digest): Source[] {
+    const out: Source[] = [];
+    for (const p of this.peers.values()) {
+      if (!p.serves) continue;
+      if (d.seq !== undefined ? !p.holds(d.seq) : !p.seeder) continue;
+      out.push({ id: p.id, seeder: p.seeder, inflight: p.out.size, maxInflight: this.cfg.max_inflight, busyUntil: p.busyUntil, rate: p.rate });
+    }
+    return out;
+  }
+
+  private tick(): void {
+    if (this.destroyed) return;
+    const now = this.d.clock.now();
+    for (const x of this.xfers.values()) {
+      const why = !x.gotData && now - x.startedAt > this.cfg.request_timeout_ms ? "timeout" : this.sched.shouldAbort(now, { ...x, size: x.d.size }, this.msLeft(x.info));
+      if (why) this.abort(x, why);
+    }
+    this.prefetch();
+    if (this.haveDirty && now - this.lastPeerHave >= RULES.havePeerMs) {
+      this.haveDirty = false;
+      this.lastPeerHave = now;
+      for (const p of this.peers.values()) p.sendHave();
+      this.trackerHaveDue = true;
+    }
+    if (this.trackerHaveDue && now - this.lastTrackerHave >= RULES.haveTrackerMs && this.swarm) {
+      this.trackerHaveDue = false;
+      this.lastTrackerHave = now;
+      this.sig?.send({ type: "have", ranges: ranges(this.store.verifiedSeqs()) });
+    }
+    this.timer = this.d.clock.setTimeout(() => this.tick(), RULES.tickMs);
+  }
+  private trackerHaveDue = false;
+
+  /** Starts P2P transfers for segments in the prefetch window. */
+  prefetch(): void {
+    if (!this.swarm || this.destroyed) return;
+    for (const info of this.segs) {
+      const key = this.keyOf(info.url);
+      if (this.store.get(key) || this.xfers.has(key)) continue;
+      const d = this.digests.get(key);
+      if (!d) continue;
+      const src = this.sources(d);
+      if (this.sched.decide(this.msLeft(info), d.size, src.length > 0, false) !== "p2p") continue;
+      this.startP2P(key, d, info, src);
+    }
+  }
+
+  private startP2P(key: string, d: Digest, info: SegmentInfo | undefined, src: Source[]): Xfer | undefined {
+    const now = this.d.clock.now();
+    const pick = this.sched.pick(now, src);
+    const peer = pick && this.peers.get(pick.id);
+    if (!peer) return undefined;
+    const part = this.partials.get(key);
+    const buf = part && part.buf.length === d.size ? part.buf : new Uint8Array(d.size);
+    const offset = part && part.buf === buf ? part.got : 0;
+    let settle!: (b: Uint8Array | undefined) => void;
+    const done = new Promise<Uint8Array | undefined>((r) => { settle = r; });
+    const x: Xfer = { key, seq: d.seq, d, info, peer, req: -1, buf, got: offset, gotData: false, startedAt: now, lastByteAt: now, settle, done };
+    x.req = peer.request(d.seq !== undefined ? { seq: d.seq } : { key }, offset, this.receiver(x));
+    if (x.req < 0) return undefined;
+    this.xfers.set(key, x);
+    return x;
+  }
+
+  private receiver(x: Xfer): Receiver {
+    return {
+      data: (size, offset) => {
+        if (size !== x.d.size || offset !== x.got) { this.fail(x, "mismatch"); return false; }
+        x.gotData = true;
+        x.lastByteAt = this.d.clock.now();
+        return true;
+      },
+      chunk: (b) => {
+        if (x.got + b.length > x.buf.length) { x.peer.close("protocol_error"); return false; }
+        x.buf.set(b, x.got);
+        x.got += b.length;
+        x.lastByteAt = this.d.clock.now();
+        return true;
+      },
+      done: () => void this.complete(x),
+      fail: (reason) => {
+        if (reason === "busy") this.c.aborts++;
+        this.finish(x, undefined);
+      },
+    };
+  }
+
+  private async complete(x: Xfer): Promise<void> {
+    if (x.got !== x.d.size) { x.peer.close("protocol_error"); return; }
+    const ok = !!this.d.sha256 && await verify(this.d.sha256, x.buf, x.d);
+    if (!ok) return this.fail(x, "digest");
+    this.partials.delete(x.key);
+    if (x.peer.seeder) this.c.seed += x.d.size; else this.c.p2p += x.d.size;
+    this.c.verified++;
+    const el = Math.max(1, this.d.clock.now() - x.startedAt);
+    x.peer.rate = x.peer.rate ? 0.7 * x.peer.rate + 0.3 * ((x.d.size - 0) * 1000) / el : (x.d.size * 1000) / el;
+    this.keep(x.key, x.buf, true, x.d.seq, x.info);
+    this.events.emit("segment", { url: x.info?.url ?? x.key, key: x.key, source: x.peer.seeder ? "seed" : "p2p", bytes: x.d.size });
+    this.finish(x, x.buf);
+  }
+
+  /** A bad segment or a size mismatch: drop the bytes and the peer, report, HTTP. */
+  private fail(x: Xfer, _why: string): void {
+    this.c.rejected++;
+    this.partials.delete(x.key);
+    this.report(x.peer.id, "digest_mismatch", x.key);
+    x.peer.cancel(x.req);
+    this.finish(x, undefined);
+    x.peer.close("digest_mismatch");
+  }
+
+  private abort(x: Xfer, why: string): void {
+    this.c.aborts++;
+    x.peer.cancel(x.req);
+    if (x.got > 0) this.partials.set(x.key, { buf: x.buf, got: x.got, seeder: x.peer.seeder });
+    this.finish(x, undefined);
+    // A peer that stops answering is dropped and reported; one that is
+    // merely slower than this deadline stays.
+    if (why === "idle" || why === "timeout") {
+      this.report(x.peer.id, "unresponsive", x.key);
+      x.peer.close("unresponsive");
+    }
+  }
+
+  private finish(x: Xfer, b: Uint8Array | undefined): void {
+    if (this.xfers.get(x.key) === x) this.xfers.delete(x.key);
+    x.settle(b);
+  }
+
+  private keep(key: string, data: Uint8Array, verified: boolean, seq: number | undefined, info?: SegmentInfo): void {
+    const end = info?.start !== undefined && info.duration !== undefined ? info.start + info.duration : undefined;
+    this.store.put({ key, seq, data, verified, end });
+    if (verified) this.haveDirty = true;
+  }
+
+  private onPush(p: Peer, seq: number): Receiver | undefined {
+    const known = this.seqKey.get(seq);
+    if ((known && (this.store.get(known) || this.xfers.has(known))) || !this.d.sha256) return undefined;
+    let buf = new Uint8Array(0), got = 0;
+    return {
+      data: (size, offset) => {
+        const d = known !== undefined ? this.digests.get(known) : undefined;
+        if (offset !== 0 || size > this.store.maxBytes || (d && d.size !== size)) return false;
+        buf = new Uint8Array(size);
+        return true;
+      },
+      chunk: (b) => { if (got + b.length > buf.length) return false; buf.set(b, got); got += b.length; return true; },
+      done: () => {
+        const check = async (waited: number): Promise<void> => {
+          const key = this.seqKey.get(seq);
+          const d = key !== undefined ? this.digests.get(key) : undefined;
+          if (!d) {
+            if (waited < RULES.pushDigestWaitMs) this.d.clock.setTimeout(() => void check(waited + 500), 500);
+            return;
+          }
+          if (this.store.get(d.key)) return;
+          if (!(await verify(this.d.sha256!, buf, d))) {
+            this.c.rejected++;
+            this.report(p.id, "digest_mismatch", d.key);
+            p.close("digest_mismatch");
+            return;
+          }
+          if (p.seeder) this.c.seed += d.size; else this.c.p2p += d.size;
+          this.c.verified++;
+          const info = this.segs.find((s) => s.seq === seq);
+          this.keep(d.key, buf, true, seq, info);
+          this.events.emit("segment", { url: info?.url ?? d.key, key: d.key, source: p.seeder ? "seed" : "p2p", bytes: d.size });
+        };
+        void check(0);
+      },
+      fail: () => undefined,
+    };
+  }
+
+  // ---- loads from the player ----
+
+  /**
+   * Loads a segment the player asked for: from memory, from a running or new
+   * P2P transfer that can finish in time, else over HTTP. Resolves with bytes
+   * the caller owns.
+   */
+  async load(url: string, info?: SegmentInfo, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" }> {
+    const key = this.keyOf(url);
+    const held = this.store.get(key);
+    if (held) return { data: held.data.slice(), source: "memory" };
+    if (this.swarm && this.d.sha256) {
+      info ??= this.segs.find((s) => s.url === url);
+      let x = this.xfers.get(key);
+      const d = this.digests.get(key);
+      if (!x && d) {
+        const src = this.sources(d);
+        if (this.sched.decide(this.msLeft(info), d.size, src.length > 0, true) === "p2p") x = this.startP2P(key, d, info, src);
+      }
+      if (x) {
+        x.info ??= info;
+        const b = await x.done;
+        if (b) return { data: b.slice(), source: x.peer.seeder ? "seed" : "p2p" };
+      }
+    }
+    return { data: await this.httpLoad(url, key, info, signal), source: "http" };
+  }
+
+  private async httpLoad(url: string, key: string, info: SegmentInfo | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+    const r = RULES.httpRetry;
+    for (let attempt = 0; ; attempt++) {
+      const part = this.partials.get(key);
+      const d = this.digests.get(key);
+      const from = part && d && part.buf.length === d.size ? part.got : 0;
+      const t0 = this.d.clock.now();
+      try {
+        const res = await this.d.fetch(url, { signal, headers: from > 0 ? { Range: "bytes=" + from + "-" } : undefined, credentials: "same-origin" });
+        const t1 = this.d.clock.now();
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        const body = new Uint8Array(await res.arrayBuffer());
+        this.http.sample(body.length, t1 - t0, this.d.clock.now() - t0);
+        this.c.http += body.length;
+        let data = body;
+        if (res.status === 206 && from > 0 && part) {
+          if (body.length !== part.buf.length - from) { this.partials.delete(key); throw new Error("bad range response"); }
+          data = part.buf.slice();
+          data.set(body.subarray(0, data.length - from), from);
+          if (part.seeder) this.c.seed += from; else this.c.p2p += from;
+        }
+        this.partials.delete(key);
+        this.keep(key, data, false, d?.seq, info);
+        if (d) void this.verifyHeld(key, d);
+        this.events.emit("segment", { url, key, source: "http", bytes: body.length });
+        return data.slice();
+      } catch (e) {
+        if (signal?.aborted || attempt + 1 >= r.attempts) throw e;
+        const wait = backoff(attempt, { ...r, jitter: 0.3 }, this.d.random);
+        await new Promise<void>((res) => this.d.clock.setTimeout(res, wait));
+      }
+    }
+  }
+}
+
+/** Sorted sequences as inclusive, non-adjacent ranges, at most 32 (the newest kept). */
+export function ranges(seqs: number[]): [number, number][] {
+  const s = [...new Set(seqs)].sort((a, b) => a - b);
+  const out: [number, number][] = [];
+  for (const x of s) {
+    const last = out[out.length - 1];
+    if (last && x === last[1] + 1) last[1] = x;
+    else out.push([x, x]);
+  }
+  return out.slice(-32);
+}

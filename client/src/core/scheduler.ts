@@ -1,0 +1,96 @@
+// The scheduler's decisions, kept pure so they run on a fake clock: which
+// source a segment comes from, when a P2P transfer must give up, which peer
+// to ask.
+
+import { RULES } from "./config";
+
+/** Per-session estimate of how long an HTTP segment fetch takes. */
+export class HttpEstimator {
+  latencyMs: number = RULES.httpPrior.latencyMs;
+  bytesPerSec: number = RULES.httpPrior.bytesPerSec;
+  samples = 0;
+
+  /** Records one fetch: total bytes, time to first byte and total time, ms. */
+  sample(bytes: number, ttfbMs: number, totalMs: number): void {
+    const a = this.samples === 0 ? 1 : RULES.ewma;
+    const xfer = Math.max(1, totalMs - ttfbMs);
+    this.latencyMs += a * (Math.max(0, ttfbMs) - this.latencyMs);
+    // Small bodies say little about throughput; weight them less.
+    if (bytes >= 32 * 1024 || this.samples === 0) this.bytesPerSec += a * ((bytes * 1000) / xfer - this.bytesPerSec);
+    this.samples++;
+  }
+
+  /** Expected fetch time of size bytes, ms. */
+  expectMs(size: number): number { return this.latencyMs + (size * 1000) / this.bytesPerSec; }
+}
+
+export interface SchedulerParams {
+  /** The node's critical_ms: the HTTP window until HTTP has been measured. */
+  criticalMs: number;
+  /** The node's prefetch_ms: how far beyond the critical window P2P may fetch. */
+  prefetchMs: number;
+  /** The node's idle_timeout_ms. */
+  idleMs: number;
+  /** Safety factor on the measured HTTP time. */
+  margin: number;
+  /** Fixed time added to it, ms. */
+  padMs: number;
+}
+
+export type Decision = "http" | "p2p" | "later";
+
+/** A candidate source for a segment. */
+export interface Source { id: string; seeder: boolean; inflight: number; maxInflight: number; busyUntil: number; rate: number }
+
+export class Scheduler {
+  constructor(public p: SchedulerParams, readonly http: HttpEstimator) {}
+
+  /**
+   * The critical threshold for a segment of size bytes, ms before it is needed:
+   * what an HTTP fetch safely takes. Until a fetch was measured it is at least
+   * the node's critical_ms.
+   */
+  criticalMs(size: number): number {
+    const safe = this.http.expectMs(size) * this.p.margin + this.p.padMs;
+    return this.http.samples === 0 ? Math.max(this.p.criticalMs, safe) : safe;
+  }
+
+  /**
+   * Where a segment should come from now. msLeft: time until the player needs
+   * it (undefined: unknown, treated as needed now). hasSource: a peer holds it
+   * and its digest is known. requested: the player is waiting for it.
+   */
+  decide(msLeft: number | undefined, size: number, hasSource: boolean, requested: boolean): Decision {
+    if (this.p.prefetchMs <= 0) return requested ? "http" : "later";
+    if (msLeft === undefined || msLeft <= this.criticalMs(size)) return requested ? "http" : "later";
+    if (!hasSource) return requested ? "http" : "later";
+    if (!requested && msLeft > this.criticalMs(size) + this.p.prefetchMs) return "later";
+    return "p2p";
+  }
+
+  /**
+   * Whether a running P2P transfer must be abandoned for HTTP: no bytes for
+   * idle_timeout_ms, or at its observed rate it would not finish before the
+   * segment turns critical.
+   */
+  shouldAbort(now: number, t: { startedAt: number; lastByteAt: number; got: number; size: number }, msLeft: number | undefined): string | undefined {
+    if (now - t.lastByteAt > this.p.idleMs) return "idle";
+    if (msLeft === undefined) return undefined;
+    const room = msLeft - this.criticalMs(t.size - t.got);
+    if (room <= 0) return "critical";
+    const elapsed = now - t.startedAt;
+    if (t.got > 0 && elapsed > 0) {
+      const eta = ((t.size - t.got) * elapsed) / t.got;
+      if (eta > room) return "too_slow";
+    }
+    return undefined;
+  }
+
+  /** Picks the source for a segment: viewers before the super-peer, least loaded, fastest. */
+  pick(now: number, sources: Source[]): Source | undefined {
+    const free = sources.filter((s) => s.inflight < s.maxInflight && s.busyUntil <= now);
+    // The super-peer is asked only when no viewer holds the segment at all.
+    const pool = sources.some((s) => !s.seeder) ? free.filter((s) => !s.seeder) : free;
+    return pool.sort((a, b) => a.inflight - b.inflight || b.rate - a.rate || (a.id < b.id ? -1 : 1))[0];
+  }
+}

@@ -1,0 +1,21 @@
+// Byte counters and the figures derived from them (DESIGN.md "Honest numbers").
+
+import type { Stats } from "../api";
+
+export type { Stats };
+
+export class Counters {
+  http = 0; p2p = 0; seed = 0; upload = 0; verified = 0; rejected = 0; aborts = 0; stalls = 0;
+
+  snapshot(peers: number, extra: { swarm?: string; peerId?: string; connected: boolean }): Stats {
+    const all = this.http + this.p2p + this.seed;
+    return {
+      httpBytes: this.http, p2pBytes: this.p2p, seedBytes: this.seed, uploadBytes: this.upload, peers,
+      peerEfficiency: all ? (this.p2p + this.seed) / all : 0, offload: all ? this.p2p / all : 0,
+      segmentsVerified: this.verified, segmentsRejected: this.rejected, aborts: this.aborts, stalls: this.stalls,
+      ...extra,
+    };
+  }
+
+  copy(): Counters { return Object.assign(new Counters(), this); }
+}

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { attachHls, HlsLike } from "../../src/adapters/hlsjs";
+import { Engine } from "../../src/core/engine";
+import { FakeClock } from "../helpers";
+
+// A stand-in for hls.js' default loader: answers from a table.
+class BaseLoader {
+  static headers: Record<string, string> = {};
+  static loads: string[] = [];
+  stats = { aborted: false, loaded: 0, total: 0, retry: 0, chunkCount: 0, bwEstimate: 0,
+    loading: { start: 0, first: 0, end: 0 }, parsing: { start: 0, end: 0 }, buffering: { start: 0, first: 0, end: 0 } };
+  context: unknown = null;
+  constructor(_cfg: unknown) {}
+  load(c: { url: string }, _cfg: unknown, cb: { onSuccess: (...a: unknown[]) => void }): void {
+    BaseLoader.loads.push(c.url);
+    const xhr = { getResponseHeader: (n: string) => BaseLoader.headers[n] ?? null };
+    cb.onSuccess({ url: c.url, data: "#EXTM3U" }, this.stats, c, xhr);
+  }
+  abort(): void {}
+  destroy(): void {}
+}
+
+function fakeHls(): HlsLike & { fire(ev: string, d: unknown): void } {
+  const ls: Record<string, ((e: string, d: unknown) => void)[]> = {};
+  return {
+    config: { loader: BaseLoader as never },
+    media: { currentTime: 10, playbackRate: 1, paused: false } as HTMLMediaElement,
+    on: (ev, f) => { (ls[ev] ??= []).push(f); },
+    fire: (ev, d) => (ls[ev] ?? []).forEach((f) => f(ev, d)),
+  };
+}
+
+function engine(fetched: string[]): Engine {
+  return new Engine({}, {
+    clock: new FakeClock(),
+    fetch: (async (u: string) => { fetched.push(u); return new Response(new Uint8Array([1, 2, 3])); }) as typeof fetch,
+    random: () => 0.5, userAgent: "", base: "http://node.test/",
+  });
+}
+
+test("hls.js fragments load through the engine and reach hls.js as ArrayBuffers", async () => {
+  const fetched: string[] = [];
+  const e = engine(fetched);
+  const hls = fakeHls();
+  attachHls(e, hls);
+  const L = hls.config.fLoader!;
+  const l = new L({});
+  const got = await new Promise<{ data: ArrayBuffer; stats: { loaded: number; loading: { start: number; end: number } } }>((res, rej) => {
+    l.load({ url: "http://node.test/a/1.ts", frag: { sn: 1, start: 12, duration: 2, url: "http://node.test/a/1.ts" } }, {}, {
+      onSuccess: (r, s) => res({ data: r.data as ArrayBuffer, stats: s }),
+      onError: (err) => rej(new Error(err.text)), onTimeout: () => rej(new Error("timeout")),
+    });
+  });
+  assert.ok(got.data instanceof ArrayBuffer);
+  assert.deepEqual([...new Uint8Array(got.data)], [1, 2, 3]);
+  assert.equal(got.stats.loaded, 3);
+  assert.ok(got.stats.loading.end >= got.stats.loading.start);
+  assert.deepEqual(fetched, ["http://node.test/a/1.ts"]);
+  assert.equal(e.getStats().httpBytes, 3);
+});
+
+test("hls.js playlist responses hand their swarm headers to the engine", () => {
+  const e = engine([]);
+  const seen: unknown[] = [];
+  e.playlist = (url, swarm, ticket) => { seen.push([url, swarm, ticket]); };
+  const hls = fakeHls();
+  attachHls(e, hls);
+  BaseLoader.headers = { "Edgeswarm-Swarm": "/live/720p.m3u8", "Edgeswarm-Ticket": "t1" };
+  const P = hls.config.pLoader!;
+  let ok = false;
+  new P({}).load({ url: "http://node.test/live/720p.m3u8" }, {}, {
+    onSuccess: () => { ok = true; }, onError: () => undefined, onTimeout: () => undefined,
+  });
+  assert.ok(ok, "hls.js still gets its playlist");
+  assert.deepEqual(seen, [["http://node.test/live/720p.m3u8", "/live/720p.m3u8", "t1"]]);
+});
+
+test("level details and stalls reach the engine", () => {
+  const e = engine([]);
+  const hls = fakeHls();
+  let segs: unknown[] = [];
+  e.setSegments = (l) => { segs = l; };
+  attachHls(e, hls);
+  hls.fire("hlsLevelLoaded", { details: { fragments: [{ sn: 7, start: 14, duration: 2, url: "u7" }] } });
+  assert.deepEqual(segs, [{ url: "u7", seq: 7, start: 14, duration: 2 }]);
+  hls.fire("hlsError", { details: "bufferStalledError" });
+  assert.equal(e.getStats().stalls, 1);
+});

@@ -1,0 +1,298 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { test } from "node:test";
+import { Deps, Engine } from "../../src/core/engine";
+import { FLAG_SERVES } from "../../src/core/frame";
+import { webHasher } from "../../src/core/integrity";
+import { FakeClock, flush } from "../helpers";
+import { FakePC, FakeWS } from "../fakes";
+
+const GOOD = new Uint8Array(40000).map((_, i) => i % 251);
+const BAD = GOOD.map((b, i) => (i === 100 ? b ^ 1 : b));
+const SHA = createHash("sha256").update(GOOD).digest("hex");
+const SEG = "http://node.test/live/720p/5.ts?token=x";
+
+interface Rig { e: Engine; clock: FakeClock; ws: FakeWS[]; fetches: { url: string; range?: string }[] }
+
+function rig(o: { webrtc?: boolean; httpFail?: number } = {}): Rig {
+  const clock = new FakeClock();
+  const ws: FakeWS[] = [];
+  const fetches: { url: string; range?: string }[] = [];
+  let fails = o.httpFail ?? 0;
+  const deps: Deps = {
+    clock,
+    fetch: (async (url: string, init?: RequestInit) => {
+      const range = (init?.headers as Record<string, string> | undefined)?.Range;
+      fetches.push({ url, range });
+      if (fails-- > 0) return new Response("no", { status: 503 });
+      if (range) {
+        const from = Number(/bytes=(\d+)-/.exec(range)![1]);
+        return new Response(GOOD.slice(from), { status: 206 });
+      }
+      return new Response(GOOD.slice(), { status: 200 });
+    }) as typeof fetch,
+    createPC: o.webrtc === false ? undefined : (c) => new FakePC(c) as unknown as RTCPeerConnection,
+    createWS: (u) => { const w = new FakeWS(u); ws.push(w); return w; },
+    sha256: webHasher(),
+    random: () => 0.5,
+    userAgent: "test desktop",
+    base: "http://node.test/",
+  };
+  const e = new Engine({}, deps);
+  e.setPlayhead(() => ({ time: 0, rate: 1 }));
+  return { e, clock, ws, fetches };
+}
+
+/** Joins a swarm with one viewer peer p7 that holds segment 5. */
+async function joinWithPeer(r: Rig): Promise<FakePC> {
+  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
+  const ws = r.ws[0]!;
+  ws.open();
+  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
+    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
+    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
+  ws.serve({ type: "peers", peers: [{ id: "p7" }] });
+  await flush();
+  const offer = ws.of("relay")[0]!;
+  assert.equal(offer.to, "p7");
+  assert.equal(offer.kind, "offer");
+  ws.serve({ type: "relay", from: "p7", session: offer.session, kind: "answer", sdp: "v=0 answer" });
+  await flush();
+  const pc = FakePC.all[FakePC.all.length - 1]!;
+  const dc = pc.dc!;
+  assert.deepEqual(dc.frames.map((f) => f.type), ["hello", "have"]);
+  dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
+  dc.recv({ type: "have", have: { base: 5, count: 1, bits: new Uint8Array([1]) } });
+  return pc;
+}
+
+/** Answers the first request on the channel with bytes. */
+function answer(pc: FakePC, bytes: Uint8Array): void {
+  const dc = pc.dc!;
+  const req = dc.frames.find((f) => f.type === "request");
+  assert.ok(req && req.type === "request", "a request was sent");
+  assert.equal(req.seq, 5);
+  dc.recv({ type: "data", req: req.req, size: bytes.length, offset: 0 });
+  for (let o = 0; o < bytes.length; o += 16384) dc.recv({ type: "chunk", req: req.req, payload: bytes.subarray(o, o + 16384) });
+  dc.recv({ type: "done", req: req.req });
+}
+
+
+
+test("join carries the ticket and capabilities from the playlist", async () => {
+  const r = rig();
+  await joinWithPeer(r);
+  const j = r.ws[0]!.of("join")[0]!;
+  assert.deepEqual(j, { type: "join", swarm: "/live/720p.m3u8", ticket: "tkt", caps: { upload: true }, client: "edgeswarm-js/0.1.0" });
+  assert.equal(r.ws[0]!.url, "ws://node.test/swarm");
+  assert.equal(r.e.getStats().peers, 1);
+});
+
+test("a verified segment from a viewer reaches the player and counts as p2p", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  answer(pc, GOOD);
+  const got = await p;
+  assert.equal(got.source, "p2p");
+  assert.deepEqual(got.data, GOOD);
+  assert.equal(r.fetches.length, 0, "no HTTP");
+  const s = r.e.getStats();
+  assert.equal(s.p2pBytes, GOOD.length);
+  assert.equal(s.segmentsVerified, 1);
+  assert.equal(s.offload, 1);
+});
+
+test("a segment that fails its digest is rejected, the peer dropped and reported, HTTP used", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  answer(pc, BAD);
+  const got = await p;
+  assert.equal(got.source, "http");
+  assert.deepEqual(got.data, GOOD, "the player never sees the bad bytes");
+  const s = r.e.getStats();
+  assert.equal(s.segmentsRejected, 1);
+  assert.equal(s.p2pBytes, 0);
+  assert.equal(s.httpBytes, GOOD.length);
+  assert.equal(s.peers, 0);
+  assert.ok(pc.closed);
+  assert.deepEqual(r.ws[0]!.of("report")[0], { type: "report", peer: "p7", reason: "digest_mismatch", key: "/live/720p/5.ts" });
+});
+
+test("a segment needed within the critical window goes over HTTP even when a peer has it", async () => {
+  const r = rig();
+  await joinWithPeer(r);
+  const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 3, duration: 2 });
+  assert.equal(got.source, "http");
+});
+
+test("a stalled transfer is cancelled and resumed over HTTP with a Range request", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  const dc = pc.dc!;
+  const req = dc.frames.find((f) => f.type === "request")!;
+  assert.ok(req.type === "request");
+  dc.recv({ type: "data", req: req.req, size: GOOD.length, offset: 0 });
+  dc.recv({ type: "chunk", req: req.req, payload: GOOD.subarray(0, 10000) });
+  await r.clock.advance(3000); // idle_timeout_ms is 2000
+  const got = await p;
+  assert.equal(got.source, "http");
+  assert.deepEqual(got.data, GOOD);
+  assert.equal(r.fetches[0]!.range, "bytes=10000-");
+  assert.ok(dc.frames.some((f) => f.type === "cancel" && f.req === req.req), "cancel sent");
+  const s = r.e.getStats();
+  assert.equal(s.aborts, 1);
+  assert.equal(s.httpBytes, GOOD.length - 10000);
+  assert.equal(s.p2pBytes, 10000);
+  assert.ok(pc.closed, "the stalled peer is dropped");
+  assert.equal(r.ws[0]!.of("report")[0]!.reason, "unresponsive");
+});
+
+test("without WebRTC the player is served over HTTP and nothing joins", async () => {
+  const r = rig({ webrtc: false });
+  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
+  const got = await r.e.load(SEG);
+  assert.equal(got.source, "http");
+  assert.equal(r.ws.length, 0);
+  assert.equal(r.e.getStats().httpBytes, GOOD.length);
+});
+
+test("HTTP failures are retried with backoff", async () => {
+  const r = rig({ webrtc: false, httpFail: 2 });
+  const p = r.e.load(SEG);
+  await r.clock.advance(5000);
+  assert.equal((await p).source, "http");
+  assert.equal(r.fetches.length, 3);
+});
+
+test("the tracker connection is re-established with backoff after it drops", async () => {
+  const r = rig();
+  await joinWithPeer(r);
+  r.ws[0]!.drop();
+  assert.equal(r.e.getStats().peers, 0, "peers of the old join are closed");
+  await r.clock.advance(400);
+  assert.equal(r.ws.length, 1, "not before the backoff");
+  await r.clock.advance(1000);
+  assert.equal(r.ws.length, 2);
+  r.ws[1]!.open();
+  assert.equal(r.ws[1]!.of("join").length, 1, "joins again");
+  // Playback continued over HTTP meanwhile.
+  assert.equal((await r.e.load(SEG)).source, "http");
+});
+
+test("a level switch leaves the old swarm and joins the new one, after a stats report", async () => {
+  const r = rig();
+  await joinWithPeer(r);
+  r.e.playlist("http://node.test/live/1080p.m3u8", "/live/1080p.m3u8", "t2");
+  const types = r.ws[0]!.sent.map((m) => m.type);
+  assert.deepEqual(types.slice(-3), ["stats", "leave", "join"]);
+  assert.equal(r.ws[0]!.of("join")[1]!.swarm, "/live/1080p.m3u8");
+});
+
+test("verified segments are served to a peer that asks", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  answer(pc, GOOD);
+  await p;
+  const dc = pc.dc!;
+  dc.frames = [];
+  dc.recv({ type: "request", req: 1, offset: 0, seq: 5 });
+  await flush();
+  const types = dc.frames.map((f) => f.type);
+  assert.deepEqual(types, ["data", "chunk", "chunk", "chunk", "done"]);
+  const body = dc.frames.filter((f) => f.type === "chunk").map((f) => (f.type === "chunk" ? f.payload : new Uint8Array()));
+  assert.deepEqual(Buffer.concat(body), Buffer.from(GOOD));
+  assert.equal(r.e.getStats().uploadBytes, GOOD.length);
+  dc.recv({ type: "request", req: 2, offset: 0, seq: 99 });
+  await flush();
+  assert.equal(dc.frames[dc.frames.length - 1]!.type, "absent");
+});
+
+test("a segment pushed by the super-peer is verified, kept and counted as seed", async () => {
+  const r = rig();
+  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
+  const ws = r.ws[0]!;
+  ws.open();
+  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
+    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
+    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  ws.serve({ type: "peers", peers: [{ id: "s0", seeder: true }] });
+  await flush();
+  const offer = ws.of("relay")[0]!;
+  ws.serve({ type: "relay", from: "s0", session: offer.session, kind: "answer", sdp: "v=0" });
+  await flush();
+  const dc = FakePC.all[FakePC.all.length - 1]!.dc!;
+  const hello = dc.frames[0]!;
+  assert.ok(hello.type === "hello" && hello.max_version === 2 && hello.flags === 3, "serves and accepts push");
+  dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
+  const stored = new Promise((res) => r.e.events.on("segment", res));
+  // The push arrives before its digest: kept until the digest comes.
+  dc.recv({ type: "push", req: 0x80000000, seq: 5 });
+  dc.recv({ type: "data", req: 0x80000000, size: GOOD.length, offset: 0 });
+  dc.recv({ type: "chunk", req: 0x80000000, payload: GOOD.subarray(0, 30000) });
+  dc.recv({ type: "chunk", req: 0x80000000, payload: GOOD.subarray(30000) });
+  dc.recv({ type: "done", req: 0x80000000 });
+  ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
+  await r.clock.advance(1000);
+  assert.deepEqual(await stored, { url: "/live/720p/5.ts", key: "/live/720p/5.ts", source: "seed", bytes: GOOD.length });
+  const s = r.e.getStats();
+  assert.equal(s.seedBytes, GOOD.length);
+  assert.equal(s.p2pBytes, 0, "super-peer bytes are seed, not p2p");
+  const got = await r.e.load(SEG);
+  assert.equal(got.source, "memory");
+  assert.deepEqual(got.data, GOOD);
+  assert.equal(r.fetches.length, 0);
+  await r.clock.advance(1000);
+  assert.deepEqual(ws.of("have").at(-1), { type: "have", ranges: [[5, 5]] }, "the tracker hears what we hold");
+});
+
+test("mobile viewers join download-only and do not accept pushes", async () => {
+  const r = rig();
+  const e = new Engine({}, { ...(r.e.d), userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile" });
+  e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", null);
+  r.ws[0]!.open();
+  assert.deepEqual(r.ws[0]!.of("join")[0], { type: "join", swarm: "/live/720p.m3u8", caps: { mobile: true }, client: "edgeswarm-js/0.1.0" });
+  e.destroy();
+});
+
+test("stats are reported to the node every stats_interval_ms, cumulative since the join", async () => {
+  const r = rig();
+  await joinWithPeer(r);
+  await r.e.load(SEG, { url: SEG, seq: 5, start: 3, duration: 2 }); // HTTP: critical
+  await r.clock.advance(10000);
+  const st = r.ws[0]!.of("stats");
+  assert.equal(st.length, 1);
+  assert.equal(st[0]!.http_bytes, GOOD.length);
+  assert.equal(st[0]!.peers, 1);
+});
+
+test("a protocol error from a peer closes it and reports it", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  pc.dc!.recv({ type: "done", req: 42 }); // a response to nothing
+  await flush();
+  assert.ok(pc.closed);
+  assert.equal(r.ws[0]!.of("report")[0]!.reason, "protocol_error");
+});
+
+test("glare: the peer with the smaller id keeps its own offer", async () => {
+  const r = rig();
+  await joinWithPeer(r); // we are p1 and offered to p7
+  const ws = r.ws[0]!;
+  ws.serve({ type: "peers", peers: [{ id: "p9" }] });
+  await flush();
+  const before = ws.of("relay").length;
+  // p9 offers to us while our offer to p9 is unanswered: p1 < p9, ours wins.
+  ws.serve({ type: "relay", from: "p9", session: "zz", kind: "offer", sdp: "v=0" });
+  await flush();
+  assert.equal(ws.of("relay").filter((m) => m.kind === "answer").length, 0);
+  assert.equal(ws.of("relay").length, before);
+});

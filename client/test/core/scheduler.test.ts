@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { HttpEstimator, Scheduler, Source } from "../../src/core/scheduler";
+
+const params = { criticalMs: 8000, prefetchMs: 30000, idleMs: 2000, margin: 2, padMs: 500 };
+const MB = 1_000_000;
+
+function measured(bytesPerSec: number, latencyMs: number): Scheduler {
+  const h = new HttpEstimator();
+  h.sample(bytesPerSec, latencyMs, latencyMs + 1000); // one second for bytesPerSec bytes
+  return new Scheduler({ ...params }, h);
+}
+
+test("before any HTTP fetch the node's critical window applies", () => {
+  const s = new Scheduler({ ...params }, new HttpEstimator());
+  assert.equal(s.decide(7000, MB, true, true), "http");
+  assert.equal(s.decide(12000, MB, true, true), "p2p");
+});
+
+test("on a fast network a live viewer three segments behind the edge gets P2P", () => {
+  // 4 MB/s, 50 ms latency: a 1 MB segment takes ~300 ms, safely ~1.1 s.
+  const s = measured(4 * MB, 50);
+  assert.ok(s.criticalMs(MB) < 2000, `critical ${s.criticalMs(MB)}`);
+  assert.equal(s.decide(4000, MB, true, true), "p2p", "2 s segments, needed in 4 s");
+  assert.equal(s.decide(900, MB, true, true), "http", "about to be needed");
+});
+
+test("on a slow network the deadline grows with the measured fetch time", () => {
+  const s = measured(200_000, 300); // 1 MB takes 5.3 s
+  assert.ok(s.criticalMs(MB) > 10000);
+  assert.equal(s.decide(9000, MB, true, true), "http");
+});
+
+test("no source, unknown deadline or P2P disabled means HTTP for requested segments", () => {
+  const s = measured(4 * MB, 50);
+  assert.equal(s.decide(10000, MB, false, true), "http");
+  assert.equal(s.decide(undefined, MB, true, true), "http");
+  assert.equal(s.decide(10000, MB, false, false), "later", "prefetch waits for a source");
+  const off = new Scheduler({ ...params, prefetchMs: 0 }, s.http);
+  assert.equal(off.decide(10000, MB, true, true), "http");
+});
+
+test("prefetch stays within the prefetch window", () => {
+  const s = measured(4 * MB, 50);
+  assert.equal(s.decide(20000, MB, true, false), "p2p");
+  assert.equal(s.decide(60000, MB, true, false), "later");
+});
+
+test("a transfer is abandoned when idle, turning critical, or too slow", () => {
+  const s = measured(4 * MB, 50);
+  const t = { startedAt: 0, lastByteAt: 0, got: 0, size: MB };
+  assert.equal(s.shouldAbort(2500, t, 20000), "idle");
+  assert.equal(s.shouldAbort(500, { ...t, lastByteAt: 500 }, 800), "critical");
+  // 10 KB in 1 s: 100 s to go, but only ~5 s before it turns critical.
+  assert.equal(s.shouldAbort(1000, { ...t, got: 10_000, lastByteAt: 1000 }, 6000), "too_slow");
+  // Half done in 1 s: one more second, fine.
+  assert.equal(s.shouldAbort(1000, { ...t, got: MB / 2, lastByteAt: 1000 }, 6000), undefined);
+});
+
+test("viewers are asked before the super-peer, least loaded first", () => {
+  const s = measured(4 * MB, 50);
+  const src = (id: string, seeder: boolean, inflight: number): Source => ({ id, seeder, inflight, maxInflight: 2, busyUntil: 0, rate: 0 });
+  assert.equal(s.pick(0, [src("s0", true, 0), src("p1", false, 1), src("p2", false, 0)])?.id, "p2");
+  assert.equal(s.pick(0, [src("s0", true, 0)])?.id, "s0", "super-peer when no viewer has it");
+  assert.equal(s.pick(0, [src("s0", true, 0), src("p1", false, 2)]), undefined, "viewer has it but is full: wait");
+  assert.equal(s.pick(0, [{ ...src("p1", false, 0), busyUntil: 10 }]), undefined, "busy peer is skipped");
+});
