@@ -30,26 +30,11 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/edgeswarm/edgeswarm/origin"
+
+	"github.com/edgeswarm/edgeswarm/internal/fakeclock"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_800_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newFakeClock() *fakeclock.Clock { return fakeclock.New(time.Unix(1_800_000_000, 0)) }
 
 func testConfig(originURL string) Config {
 	cfg := DefaultConfig()
