@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,7 +46,14 @@ type Entry struct {
 	gzOnce sync.Once
 	gz     []byte
 	etag   string
+
+	aux atomic.Value
 }
+
+// Aux is a slot for what a consumer derives from the entry and wants to
+// keep as long as the entry lives (the HTTP front keeps prepared response
+// headers there). The cache never reads it. Store one concrete type only.
+func (e *Entry) Aux() *atomic.Value { return &e.aux }
 
 func newEntry(key string, obj *Object, now time.Time) *Entry {
 	e := &Entry{

@@ -46,10 +46,24 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 	resp := n.serve(context.Background(), &req)
 
 	rh := &ctx.Response.Header
-	rh.DisableNormalizing() // the node writes canonical names already
-	ctx.SetStatusCode(resp.status)
-	for _, hd := range resp.header {
-		rh.Add(hd.Name, hd.Value)
+	if resp.memo != nil {
+		h := resp.memo.h1.Load()
+		if h == nil {
+			h = new(fasthttp.ResponseHeader)
+			h.DisableNormalizing()
+			h.SetStatusCode(resp.status)
+			for _, hd := range resp.header {
+				h.Add(hd.Name, hd.Value)
+			}
+			resp.memo.h1.Store(h)
+		}
+		h.CopyTo(rh) // one copy instead of one header at a time
+	} else {
+		rh.DisableNormalizing() // the node writes canonical names already
+		ctx.SetStatusCode(resp.status)
+		for _, hd := range resp.header {
+			rh.Add(hd.Name, hd.Value)
+		}
 	}
 	switch {
 	case resp.noBody:

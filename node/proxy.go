@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -93,6 +95,48 @@ type response struct {
 	noBody  bool  // HEAD: headers (with length) only
 	entry   *cache.Entry
 	lookupR cache.Result
+	// memo, when set, is the prepared answer this response replays; the
+	// fronts may keep their own form of it there (see hitMemo).
+	memo *hitMemo
+}
+
+// hitMemo is a prepared answer to the common request: a plain GET or HEAD
+// hit on a complete 200 object. Headers change only once a second (Age,
+// max-age), so each entry keeps one per variant and second, and a hit
+// replays it instead of building its headers again.
+type hitMemo struct {
+	sec    int64
+	header []cache.Header // read-only
+	body   []byte
+	// h1 is the HTTP/1.1 front's form of header, built on first use.
+	h1 atomic.Pointer[fasthttp.ResponseHeader]
+}
+
+// memoSet is what an entry's Aux slot holds: one memo per variant.
+type memoSet struct {
+	plain, gzip atomic.Pointer[hitMemo]
+}
+
+func (m *memoSet) slot(gz bool) *atomic.Pointer[hitMemo] {
+	if gz {
+		return &m.gzip
+	}
+	return &m.plain
+}
+
+// memoable reports whether req is the plain request a memo can answer:
+// nothing in it changes the answer but the wish for gzip.
+func (n *Node) memoable(req *request) bool {
+	return req.rangeHdr == "" && req.ifNoneMatch == "" && req.ifModifiedSince == "" && (n.corsAny || req.origin == "")
+}
+
+func memoSetOf(e *cache.Entry) *memoSet {
+	aux := e.Aux()
+	if m, ok := aux.Load().(*memoSet); ok {
+		return m
+	}
+	aux.CompareAndSwap(nil, &memoSet{})
+	return aux.Load().(*memoSet)
 }
 
 func (r *response) add(name, value string) {
@@ -131,35 +175,48 @@ const exposeHeaders = "Age, Cache-Status, Content-Length, Content-Range, ETag, E
 
 // serve answers one viewer request.
 func (n *Node) serve(ctx context.Context, req *request) *response {
-	resp := &response{length: -1, header: make([]cache.Header, 0, 16)}
-	n.cors(req, resp)
+	resp := &response{length: -1}
 	switch req.method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
-		return n.preflight(req, resp)
+		return n.preflight(req, n.begin(req, resp))
 	default:
-		resp.add("Allow", "GET, HEAD, OPTIONS")
+		n.begin(req, resp).add("Allow", "GET, HEAD, OPTIONS")
 		return plain(resp, http.StatusMethodNotAllowed, "method not allowed\n")
 	}
-	if n.alt != "" {
-		resp.add("Alt-Svc", n.alt)
-	}
 	if a, ok := n.assets[req.path]; ok {
-		return serveAsset(req, resp, a)
+		return serveAsset(req, n.begin(req, resp), a)
 	}
 	if !n.origin.Route(req.path) {
-		return plain(resp, http.StatusNotFound, "not found: no origin serves this path\n")
+		return plain(n.begin(req, resp), http.StatusNotFound, "not found: no origin serves this path\n")
 	}
 	key := n.origin.Keyer().Key(req.host, req.path, req.rawQuery)
 	creq := &cache.Request{Key: key, Path: req.path, RawQuery: req.rawQuery, Forward: req}
 	e, lk, err := n.cache.Get(ctx, creq)
 	n.metrics.cacheReq[lk.Result].Inc()
 	if err != nil {
-		return n.fillError(resp, err)
+		return n.fillError(n.begin(req, resp), err)
 	}
 	resp.entry, resp.lookupR = e, lk.Result
+	memo := lk.Result == cache.Hit && n.memoable(req)
+	var slot *atomic.Pointer[hitMemo]
+	sec := n.now().Unix()
+	if memo {
+		slot = memoSetOf(e).slot(e.Kind().IsPlaylist() && acceptsGzip(req.acceptEncoding))
+		if m := slot.Load(); m != nil && m.sec == sec {
+			resp.header, resp.status, resp.memo = m.header, http.StatusOK, m
+			return withBody(req, resp, m.body)
+		}
+	}
+	n.begin(req, resp)
 	resp.add("Cache-Status", cacheStatus(lk))
-	return n.fromEntry(ctx, req, resp, e)
+	resp = n.fromEntry(ctx, req, resp, e)
+	if memo && resp.status == http.StatusOK && resp.stream == nil {
+		m := &hitMemo{sec: sec, header: slices.Clip(resp.header), body: resp.body}
+		slot.Store(m)
+		resp.memo = m
+	}
+	return resp
 }
 
 // serveAsset answers with one of the node's own files (the browser script,
@@ -366,6 +423,17 @@ func acceptsGzip(ae string) bool {
 		}
 	}
 	return false
+}
+
+// begin starts the headers every answer but a replayed memo carries:
+// CORS and, with HTTP/3 on, Alt-Svc.
+func (n *Node) begin(req *request, resp *response) *response {
+	resp.header = make([]cache.Header, 0, 16)
+	n.cors(req, resp)
+	if n.alt != "" && req.method != http.MethodOptions {
+		resp.add("Alt-Svc", n.alt)
+	}
+	return resp
 }
 
 // cors adds the CORS response headers for the request's Origin.

@@ -32,10 +32,16 @@ var (
 // one super-peer over loopback, then, per iteration, has every viewer
 // fetch one segment from it. It reports the peer connections the seeder
 // held, aggregate DataChannel egress, CPU and heap per viewer, and the
-// same bytes served over HTTP (net/http on loopback, same process, same
-// concurrency) as the reference. Both WebRTC ends run in this process, so
-// the CPU and memory figures cover a seeder connection and a viewer
+// same bytes served by a plain net/http server (loopback, same process,
+// same concurrency) as a baseline. Both WebRTC ends run in this process,
+// so the CPU and memory figures cover a seeder connection and a viewer
 // connection together.
+//
+// It measures the seeder alone, behind fakes of the tracker and the
+// cache. The reference the project quotes, the super-peer against the
+// node's own HTTP front on the same bytes in the same run with viewers
+// joined over the real signaling WebSocket, is BenchmarkSuperPeerVsHTTP
+// in package node.
 //
 //	go test ./seeder -run '^$' -bench SeederDownload -benchtime 3x
 func BenchmarkSeederDownload(b *testing.B) {
