@@ -57,7 +57,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		scheme = "https"
 	}
 	if cfg.usesDemo() {
-		fmt.Fprintf(stdout, "edgeswarm: serving the built-in demo origin\n  open %s://%s/live/master.m3u8\n", scheme, browsable(n.Addr()))
+		fmt.Fprintf(stdout, "edgeswarm: serving the built-in demo origin\n  open %s://%s/ (the demo player; open it in several tabs to see P2P)\n  stream %s://%s/live/master.m3u8\n",
+			scheme, browsable(n.Addr()), scheme, browsable(n.Addr()))
 	} else {
 		fmt.Fprintf(stdout, "edgeswarm: serving %s://%s\n", scheme, browsable(n.Addr()))
 	}

@@ -33,8 +33,9 @@ type Config struct {
 	// ICELite makes the super-peer an ICE-lite agent. Off by default:
 	// some browsers (Firefox) connect unreliably to ICE-lite peers.
 	ICELite bool `yaml:"ice_lite"`
-	// PushK is how many viewers receive each new live segment pushed by
-	// the super-peer, 0..64; 0 disables pushing.
+	// PushK is the most viewers that receive each new live segment pushed
+	// by the super-peer, 0..64; 0 disables pushing. Small swarms get fewer:
+	// one push per 8 connected viewers, at least one.
 	PushK int `yaml:"push_k"`
 	// BusyHolders: a request for a segment that at least this many other
 	// connected viewers hold is answered busy, steering the requester to

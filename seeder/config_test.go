@@ -66,3 +66,13 @@ func TestRankPushTargets(t *testing.T) {
 		t.Errorf("ranked %v, want %s", got, want)
 	}
 }
+
+func TestPushCountScalesWithTheSwarm(t *testing.T) {
+	for _, tt := range []struct{ k, viewers, want int }{
+		{2, 0, 0}, {0, 50, 0}, {2, 1, 1}, {2, 3, 1}, {2, 15, 1}, {2, 16, 2}, {2, 200, 2}, {5, 40, 5},
+	} {
+		if got := pushCount(tt.k, tt.viewers); got != tt.want {
+			t.Errorf("pushCount(k=%d, viewers=%d) = %d, want %d", tt.k, tt.viewers, got, tt.want)
+		}
+	}
+}

@@ -382,13 +382,28 @@ func (sw *swarm) closePeers() {
 	}
 }
 
+// viewersPerPush scales pushing with the swarm: one pushed copy per this
+// many connected viewers, at least one, at most push_k. Every pushed copy
+// is a seed byte a viewer did not give another viewer: in a swarm of
+// three, pushing to two leaves one viewer to serve, and offload drops.
+const viewersPerPush = 8
+
+// pushCount is how many viewers get a new segment pushed.
+func pushCount(k, viewers int) int {
+	if k == 0 || viewers == 0 {
+		return 0
+	}
+	return min(k, max(1, viewers/viewersPerPush))
+}
+
 // newSegment records a new live segment's digest and pushes it.
 func (sw *swarm) newSegment(d wire.SegmentDigest) {
 	sw.addDigest(d)
 	if d.Seq == nil || sw.s.cfg.PushK == 0 {
 		return
 	}
-	targets := pickPushTargets(sw.peerList(), *d.Seq, sw.s.cfg.PushK)
+	peers := sw.peerList()
+	targets := pickPushTargets(peers, *d.Seq, pushCount(sw.s.cfg.PushK, len(peers)))
 	for _, p := range targets {
 		p.enqueuePush(d)
 	}

@@ -531,8 +531,14 @@ export class Engine {
           if (part.seeder) this.c.seed += from; else this.c.p2p += from;
         }
         this.partials.delete(key);
-        this.keep(key, data, false, d?.seq, info);
-        if (d) void this.verifyHeld(key, d);
+        // The digest often arrives while the fetch runs (this fetch may be
+        // what made the node fill and hash the segment): use the current one.
+        // A verified copy that landed meanwhile (a push) is kept as it is.
+        const dNow = this.digests.get(key);
+        if (!this.store.get(key)?.verified) {
+          this.keep(key, data, false, dNow?.seq, info);
+          if (dNow) void this.verifyHeld(key, dNow);
+        }
         this.events.emit("segment", { url, key, source: "http", bytes: body.length });
         return data.slice();
       } catch (e) {

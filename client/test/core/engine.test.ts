@@ -296,3 +296,25 @@ test("glare: the peer with the smaller id keeps its own offer", async () => {
   assert.equal(ws.of("relay").filter((m) => m.kind === "answer").length, 0);
   assert.equal(ws.of("relay").length, before);
 });
+
+test("a segment whose digest arrives while its HTTP fetch runs is verified and offered to peers", async () => {
+  const r = rig();
+  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
+  const ws = r.ws[0]!;
+  ws.open();
+  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
+    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
+    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  // This viewer's fetch is what makes the node fill and hash the segment,
+  // so the digest lands before the body does.
+  let release!: () => void;
+  const gate = new Promise<void>((res) => { release = res; });
+  (r.e.d as { fetch: typeof fetch }).fetch = (async () => { await gate; return new Response(GOOD.slice(), { status: 200 }); }) as typeof fetch;
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
+  release();
+  assert.equal((await p).source, "http");
+  for (let i = 0; i < 20 && r.e.store.verifiedSeqs().length === 0; i++) await flush();
+  assert.deepEqual(r.e.store.verifiedSeqs(), [5], "the segment is in the have-map");
+});

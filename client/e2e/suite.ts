@@ -1,0 +1,279 @@
+// The end-to-end suite: the node with its demo origin and real Chromium
+// viewers playing the live stream. run.sh builds the node and runs this
+// file inside a network namespace that has only loopback.
+//
+// Every test asserts what a viewer would notice: playback starts and never
+// stalls after that (the video element's "waiting" events), the bytes each
+// viewer got by source (edgeswarm.getStats()), that bytes from peers are
+// the node's bytes, and that the node's own counters agree.
+
+import { Browser } from "playwright-core";
+import { Env, launchChromium, mib, NodeProc, PageReport, Viewer, ViewerOptions, waitFor, watch } from "./harness";
+
+const env: Env = {
+  node: must("E2E_NODE"),
+  chromium: process.env.E2E_CHROMIUM ?? "/usr/bin/chromium",
+  modules: must("E2E_MODULES"),
+};
+/** Seconds the main test watches playback ("about a minute"). */
+const WATCH_S = Number(process.env.E2E_WATCH_S ?? 60);
+
+function must(k: string): string {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (run client/e2e/run.sh)`);
+  return v;
+}
+
+class Fail extends Error {}
+function check(ok: boolean, msg: string): void { if (!ok) throw new Fail(msg); }
+
+interface T { browser: Browser; log: (s: string) => void; cleanup: (f: () => Promise<void>) => void }
+
+/** Starts a node for one test, stopped when the test ends. */
+async function node(t: T, extraYAML = ""): Promise<NodeProc> {
+  const n = await NodeProc.start(env, extraYAML);
+  t.cleanup(() => n.stop());
+  return n;
+}
+
+/** Opens n viewers concurrently, each in its own browser context, and waits until each plays. */
+async function viewers(t: T, n: NodeProc, names: string[], o: ViewerOptions = {}): Promise<Viewer[]> {
+  const vs = await Promise.all(names.map((name) => Viewer.open(t.browser, n, env, name, o)));
+  for (const v of vs) t.cleanup(() => v.close());
+  await Promise.all(vs.map((v) => v.playing().catch(async (e) => {
+    throw new Fail(`${v.name} never started playing: ${String(e).split("\n")[0]}; page errors: ${v.pageErrors.join("; ")}; report: ${JSON.stringify(await v.report().catch(() => null))?.slice(0, 600)}`);
+  })));
+  return vs;
+}
+
+/** Playback as a user saw it: started, no stall after start, moved on, no player or page error. */
+function played(v: Viewer, r: PageReport, watchedS: number): void {
+  check(r.playingAt > 0, `${v.name}: never played`);
+  check(r.waiting === 0, `${v.name}: ${r.waiting} stall(s) ("waiting" events after playback started)`);
+  check(r.stats.stalls === 0, `${v.name}: the player reported ${r.stats.stalls} stall(s)`);
+  check(r.fatal.length === 0, `${v.name}: fatal player errors: ${r.fatal.join(", ")}`);
+  check(v.pageErrors.length === 0, `${v.name}: uncaught page errors: ${v.pageErrors.join("; ")}`);
+  check(r.played >= watchedS / 2, `${v.name}: ${r.played.toFixed(1)} s of video played in about ${watchedS} s`);
+}
+
+/**
+ * Every segment a peer or the super-peer delivered, and that reached the
+ * player, has the bytes the node serves over HTTP. Returns how many.
+ */
+async function peerBytesAreNodeBytes(n: NodeProc, v: Viewer, r: PageReport): Promise<number> {
+  let checked = 0;
+  for (const [path, src] of Object.entries(r.sources)) {
+    if (src === "http") continue;
+    const got = r.hashes[path];
+    if (!got) continue; // stored, not yet played
+    const want = await n.sha256(path);
+    check(got === want, `${v.name}: ${path} from ${src} reached the player with SHA-256 ${got}, the node serves ${want}`);
+    checked++;
+  }
+  return checked;
+}
+
+/** a and b agree within 1% (framing the browser counts and the node does not). */
+const near = (a: number, b: number): boolean => Math.abs(a - b) <= 0.01 * Math.max(a, b);
+
+function sum(rs: PageReport[], f: (r: PageReport) => number): number { return rs.reduce((a, r) => a + f(r), 0); }
+
+/** Stops every viewer, then waits until the node's HTTP byte counter settles at what the pages received. */
+async function stopAndSettle(n: NodeProc, vs: Viewer[]): Promise<{ rs: PageReport[]; nodeHTTP: number; seederSent: number }> {
+  await Promise.all(vs.map((v) => v.stop()));
+  let rs: PageReport[] = [];
+  let nodeHTTP = 0;
+  // Responses in flight when loading stopped may still land: poll until
+  // the node's count and the pages' count agree (or the deadline passes,
+  // and the caller's assertion reports the difference).
+  await waitFor("node HTTP bytes equal to the pages' received bytes", 5000, async () => {
+    rs = await Promise.all(vs.map((v) => v.report()));
+    nodeHTTP = await n.metric("edgeswarm_bytes_sent_total", { path: "http" });
+    return near(nodeHTTP, sum(rs, (r) => r.net.all));
+  }).catch(() => undefined);
+  const seederSent = await n.metric("edgeswarm_seeder_sent_bytes_total");
+  return { rs, nodeHTTP, seederSent };
+}
+
+function figures(t: T, vs: Viewer[], rs: PageReport[]): void {
+  rs.forEach((r, i) => {
+    const s = r.stats;
+    t.log(`${vs[i]!.name}: http ${mib(s.httpBytes)}, p2p ${mib(s.p2pBytes)}, seed ${mib(s.seedBytes)}, uploaded ${mib(s.uploadBytes)}, ` +
+      `verified ${s.segmentsVerified}, rejected ${s.segmentsRejected}, aborts ${s.aborts}, peers ${s.peers}, offload ${(s.offload * 100).toFixed(1)}%`);
+    if (process.env.E2E_DEBUG) t.log(JSON.stringify({ ...r, hashes: undefined, sources: Object.values(r.sources).join(",") }));
+  });
+}
+
+const tests: { name: string; run: (t: T) => Promise<void> }[] = [];
+const test = (name: string, run: (t: T) => Promise<void>): void => { tests.push({ name, run }); };
+
+test(`hls.js: 3 viewers for ${WATCH_S} s share segments, never stall, verify every P2P segment, agree with the node`, async (t) => {
+  // The default push policy: in a swarm of three the super-peer pushes
+  // each new segment to one viewer, and the others get it from viewers.
+  const n = await node(t, "");
+  const vs = await viewers(t, n, ["viewer-1", "viewer-2", "viewer-3"]);
+  await watch(WATCH_S * 1000);
+  const { rs, nodeHTTP, seederSent } = await stopAndSettle(n, vs);
+  figures(t, vs, rs);
+  vs.forEach((v, i) => played(v, rs[i]!, WATCH_S));
+
+  const http = sum(rs, (r) => r.stats.httpBytes), p2p = sum(rs, (r) => r.stats.p2pBytes), seed = sum(rs, (r) => r.stats.seedBytes);
+  const all = http + p2p + seed;
+  t.log(`all viewers: http ${mib(http)}, p2p ${mib(p2p)}, seed ${mib(seed)}: offload ${(p2p / all * 100).toFixed(1)}%, ` +
+    `peer efficiency ${((p2p + seed) / all * 100).toFixed(1)}%; node: http ${mib(nodeHTTP)}, super-peer ${mib(seederSent)}`);
+  check(p2p > 0, "no bytes went from viewer to viewer");
+  for (const [i, r] of rs.entries()) {
+    const v = vs[i]!;
+    check(r.stats.segmentsRejected === 0, `${v.name}: ${r.stats.segmentsRejected} segment(s) rejected from honest peers`);
+    check(r.connects.length > 0, `${v.name}: no peer connection`);
+    // What the client counts as HTTP is what the page received over HTTP
+    // (the browser's count includes chunked-encoding framing: 1% slack).
+    check(near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+  }
+  check(sum(rs, (r) => r.stats.segmentsVerified) > 0, "no segment verified");
+  // The node sent over HTTP exactly what the pages received, and its
+  // super-peer at least what the viewers accepted from it.
+  check(near(nodeHTTP, sum(rs, (r) => r.net.all)), `node sent ${nodeHTTP} HTTP body bytes, the pages received ${sum(rs, (r) => r.net.all)}`);
+  check(seed <= seederSent, `viewers got ${seed} bytes from the super-peer, it sent ${seederSent}`);
+  check(p2p <= sum(rs, (r) => r.stats.uploadBytes), `viewers got ${p2p} bytes from viewers, which uploaded ${sum(rs, (r) => r.stats.uploadBytes)}`);
+  let checked = 0;
+  for (const [i, r] of rs.entries()) checked += await peerBytesAreNodeBytes(n, vs[i]!, r);
+  check(checked > 0, "no segment from a peer reached a player");
+  t.log(`${checked} segments from peers reached the players, each identical to the node's`);
+});
+
+test("Shaka Player plays the stream with segments the super-peer pushed (its adapter makes no P2P requests yet)", async (t) => {
+  const n = await node(t);
+  const [shaka] = await viewers(t, n, ["shaka"], { player: "shaka" });
+  const others = await viewers(t, n, ["hls.js-1", "hls.js-2"]);
+  const all = [shaka!, ...others];
+  const watchS = 30;
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, all);
+  figures(t, all, rs);
+  all.forEach((v, i) => played(v, rs[i]!, watchS));
+  const r = rs[0]!;
+  check(r.stats.segmentsRejected === 0, `shaka: ${r.stats.segmentsRejected} segment(s) rejected`);
+  check(r.stats.seedBytes + r.stats.p2pBytes > 0, "shaka: no segment came from the swarm");
+  const checked = await peerBytesAreNodeBytes(n, shaka!, r);
+  check(checked > 0, "shaka: no pushed segment reached the player");
+  check(near(r.stats.httpBytes, r.net.segments), `shaka: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+  t.log(`shaka: ${checked} pushed segments reached Shaka, each identical to the node's`);
+});
+
+/** Removes WebRTC from a page before its scripts run. */
+const NO_WEBRTC = `for (const k of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel", "RTCSessionDescription", "RTCIceCandidate"]) delete window[k];`;
+
+test("a viewer whose page has no WebRTC plays over HTTP only", async (t) => {
+  const n = await node(t);
+  const [plain] = await viewers(t, n, ["no-webrtc"], { init: NO_WEBRTC });
+  const [other] = await viewers(t, n, ["with-webrtc"]);
+  const watchS = 20;
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, [plain!, other!]);
+  figures(t, [plain!, other!], rs);
+  played(plain!, rs[0]!, watchS);
+  played(other!, rs[1]!, watchS);
+  const r = rs[0]!, s = r.stats;
+  check(!r.supported, "no-webrtc: edgeswarm.supported() is true without RTCPeerConnection");
+  check(s.httpBytes > 0 && s.p2pBytes === 0 && s.seedBytes === 0 && s.uploadBytes === 0, "no-webrtc: bytes other than HTTP");
+  check(s.peers === 0 && r.connects.length === 0 && !s.connected, "no-webrtc: a peer or tracker connection");
+  check(plain!.websockets === 0, `no-webrtc: the page opened ${plain!.websockets} WebSocket(s)`);
+  check(r.errors.length === 0, `no-webrtc: error events: ${JSON.stringify(r.errors)}`);
+  check(near(s.httpBytes, r.net.segments), `no-webrtc: getStats() says ${s.httpBytes} HTTP bytes, the network ${r.net.segments}`);
+});
+
+/** Makes a page's peer serve wrong bytes: the last byte of every data chunk it sends is flipped. */
+const CORRUPT = `(() => {
+  const send = RTCDataChannel.prototype.send;
+  window.__corrupted = 0;
+  RTCDataChannel.prototype.send = function (d) {
+    if (d instanceof Uint8Array && d[0] === 5 && d.length > 5) { d = d.slice(); d[d.length - 1] ^= 0xff; window.__corrupted++; }
+    return send.call(this, d);
+  };
+})();`;
+
+test("peers that send wrong bytes are rejected and playback goes on", async (t) => {
+  // No pushes: new segments spread from the viewer that fetched them first,
+  // so the honest viewer asks the misbehaving ones.
+  const n = await node(t, "  push_k: 0\n");
+  const [good] = await viewers(t, n, ["honest"]);
+  const bad = await viewers(t, n, ["liar-1", "liar-2"], { init: CORRUPT });
+  await waitFor("the honest viewer to reject a segment", 40000, async () => (await good!.report()).stats.segmentsRejected > 0, 500)
+    .catch(() => undefined);
+  await watch(15000); // playback after the rejection
+  const { rs } = await stopAndSettle(n, [good!, ...bad]);
+  figures(t, [good!, ...bad], rs);
+  const r = rs[0]!;
+  played(good!, r, (Date.now() - r.playingAt) / 1000);
+  const corrupted = await Promise.all(bad.map((v) => v.eval<number>("window.__corrupted")));
+  t.log(`chunks corrupted by the liars: ${corrupted.join(", ")}; honest viewer closed: ${JSON.stringify(r.closes)}`);
+  check(r.stats.segmentsRejected > 0, "the honest viewer never rejected a segment");
+  const liarIds = new Set(rs.slice(1).map((x) => x.stats.peerId));
+  check(r.closes.some((c) => c.reason === "digest_mismatch" && liarIds.has(c.id)), "the honest viewer did not drop a liar for a digest mismatch");
+  check(await n.metric("edgeswarm_signal_reports_total", { reason: "digest_mismatch" }) > 0, "the node got no digest_mismatch report");
+  await peerBytesAreNodeBytes(n, good!, r);
+});
+
+/** Keeps every WebSocket the page opens in window.__sockets. */
+const KEEP_SOCKETS = `(() => {
+  const W = window.WebSocket;
+  const all = window.__sockets = [];
+  window.WebSocket = class extends W { constructor(...a) { super(...a); all.push(this); } };
+})();`;
+
+test("killing the signaling connection mid-play causes no stall; the viewer rejoins", async (t) => {
+  const n = await node(t);
+  const [a, b] = await viewers(t, n, ["killed", "other"], { init: KEEP_SOCKETS });
+  const before = await waitFor("the viewer to be in the swarm with a peer", 30000, async () => {
+    const r = await a!.report();
+    return r.stats.connected && r.stats.peers > 0 ? r : undefined;
+  }, 250);
+  await watch(5000);
+  const closed = await a!.eval<number>("window.__sockets.filter((s) => s.readyState === 1).map((s) => s.close()).length");
+  check(closed === 1, `${closed} open signaling connections were closed`);
+  const killedAt = Date.now();
+  const after = await waitFor("the viewer to rejoin the swarm", 30000, async () => {
+    const r = await a!.report();
+    return r.stats.connected && r.stats.peerId !== before.stats.peerId && r.stats.peers > 0 ? r : undefined;
+  }, 250);
+  t.log(`rejoined as ${after.stats.peerId} (was ${before.stats.peerId}) after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+  await watch(10000);
+  const { rs } = await stopAndSettle(n, [a!, b!]);
+  figures(t, [a!, b!], rs);
+  const watched = (Date.now() - rs[0]!.playingAt) / 1000;
+  played(a!, rs[0]!, watched);
+  played(b!, rs[1]!, watched);
+  const total = (r: PageReport): number => r.stats.httpBytes + r.stats.p2pBytes + r.stats.seedBytes;
+  check(total(rs[0]!) > total(after), "no segment arrived after the rejoin");
+  check(await n.metric("edgeswarm_signal_disconnects_total") > 0, "the node saw no signaling disconnect");
+});
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const browser = await launchChromium(env);
+  let passed = 0, failed = 0;
+  const only = process.env.E2E_ONLY;
+  for (const tc of tests) {
+    if (only && !tc.name.includes(only)) continue;
+    const cleanups: (() => Promise<void>)[] = [];
+    const t: T = { browser, log: (s) => console.log("    " + s), cleanup: (f) => cleanups.push(f) };
+    const t0 = Date.now();
+    console.log(`--- ${tc.name}`);
+    try {
+      await tc.run(t);
+      passed++;
+      console.log(`ok   ${tc.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL ${tc.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n    ${e instanceof Fail ? e.message : (e as Error)?.stack ?? String(e)}`);
+    }
+    for (const f of cleanups.reverse()) await f().catch((e) => console.log(`    cleanup: ${String(e)}`));
+  }
+  await browser.close();
+  console.log(`e2e suite took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (e) => { console.log(String(e?.stack ?? e)); console.log("0 passed, 1 failed"); process.exit(1); });
