@@ -54,7 +54,7 @@ export class NodeProc {
     try {
       const [base, metrics] = await waitFor("the node's addresses on its stdout", 20000, () => {
         if (exited) throw new Error("node exited: " + err.slice(-2000));
-        const open = /open (http:\/\/\S+)\/live\/master\.m3u8/.exec(out);
+        const open = /(http:\/\/\S+)\/live\/master\.m3u8/.exec(out);
         const m = /metrics (http:\/\/\S+\/metrics)/.exec(out);
         return open && m ? [open[1]!, m[1]!] as const : undefined;
       });
