@@ -96,18 +96,22 @@ export declare const version: string;
 export declare function supported(): boolean;
 /** Attaches edgeswarm to an hls.js instance. Call it before hls.loadSource(). */
 export declare function attachHls(hls: unknown, opts?: Options): Session;
-/** Attaches edgeswarm to Shaka Player (pass the shaka namespace and the video element). */
-export declare function attachShaka(shaka: unknown, media?: HTMLMediaElement, opts?: Options): Session;
+/**
+ * Attaches edgeswarm to Shaka Player: pass the shaka namespace and the
+ * shaka.Player (segments it requests come from peers when time allows), or
+ * only the video element (requested segments over HTTP). Call it before player.load().
+ */
+export declare function attachShaka(shaka: unknown, player?: HTMLMediaElement | object, opts?: Options): Session;
 /** Options of the generic mode. */
 export interface GenericOptions {
   /** Which URLs are segments. Default: .ts, .m4s, .mp4, .m4v, .m4a, .aac, .cmfv, .cmfa. */
   segments?: RegExp;
   /** Which URLs are playlists. Default: .m3u8. */
   playlists?: RegExp;
-  /** The media element, for the playhead. */
-  media?: HTMLMediaElement;
+  /** The media element, for the playhead, or a function returning it (for players that create it later). */
+  media?: HTMLMediaElement | (() => HTMLMediaElement | null | undefined);
 }
-/** Generic mode for any MSE player: intercepts fetch segment requests by URL. */
+/** Generic mode for any MSE player: intercepts fetch and XMLHttpRequest segment requests by URL. */
 export declare function attachGeneric(opts?: Options & GenericOptions): Session;
 /** Totals over every live session. */
 export declare function getStats(): Stats;

@@ -45,7 +45,7 @@ ${player === "shaka" ? '<script src="/e2e/shaka-player.js"></script>' : ""}
     var player = new shaka.Player();
     // One rendition, the one hls.js viewers start on, so that Shaka shares a swarm with them.
     player.configure({ abr: { enabled: false }, restrictions: { maxBandwidth: 300000 } });
-    E.session = edgeswarm.attachShaka(shaka, video);
+    E.session = edgeswarm.attachShaka(shaka, player);
     player.addEventListener("error", function (e) { E.fatal.push("shaka " + (e.detail && e.detail.code)); });
     player.getNetworkingEngine().registerResponseFilter(function (type, r) {
       if (type === shaka.net.NetworkingEngine.RequestType.SEGMENT) hash(r.data, r.originalUri || r.uri);
@@ -54,7 +54,7 @@ ${player === "shaka" ? '<script src="/e2e/shaka-player.js"></script>' : ""}
       .catch(function (e) { E.fatal.push("shaka load " + (e && e.code)); });
     stop = function () { return player.unload(); };
   } else {
-    var hls = new Hls();
+    var hls = new Hls(window.__hlsConfig || {});
     E.session = edgeswarm.attachHls(hls);
     // Hash what the fragment loader hands hls.js, before hls.js moves the
     // buffer to its transmuxing worker.

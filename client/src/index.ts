@@ -4,7 +4,7 @@
 import type { EdgeswarmEvents, Options, Session, Stats } from "./api";
 import { attachGeneric as genericAdapter, GenericOptions } from "./adapters/generic";
 import { attachHls as hlsAdapter, HlsLike } from "./adapters/hlsjs";
-import { attachShaka as shakaAdapter, ShakaLike } from "./adapters/shaka";
+import { attachShaka as shakaAdapter, ShakaLike, ShakaPlayerLike } from "./adapters/shaka";
 import { realClock } from "./core/clock";
 import { VERSION } from "./core/config";
 import { Deps, Engine } from "./core/engine";
@@ -64,14 +64,18 @@ export function attachHls(hls: unknown, opts: Options = {}): Session {
   return s.session;
 }
 
-/** Attaches edgeswarm to Shaka Player (pass the shaka namespace and the video element). */
-export function attachShaka(shaka: unknown, media?: HTMLMediaElement, opts: Options = {}): Session {
+/**
+ * Attaches edgeswarm to Shaka Player: pass the shaka namespace and the
+ * shaka.Player (segments it requests come from peers when time allows), or
+ * only the video element (requested segments over HTTP). Call it before player.load().
+ */
+export function attachShaka(shaka: unknown, player?: HTMLMediaElement | object, opts: Options = {}): Session {
   const s = session(opts);
-  shakaAdapter(s.engine, shaka as ShakaLike, media);
+  shakaAdapter(s.engine, shaka as ShakaLike, player as HTMLMediaElement | ShakaPlayerLike | undefined);
   return s.session;
 }
 
-/** Generic mode for any MSE player: intercepts fetch segment requests by URL. */
+/** Generic mode for any MSE player: intercepts fetch and XMLHttpRequest segment requests by URL. */
 export function attachGeneric(opts: Options & GenericOptions = {}): Session {
   const s = session(opts);
   const off = genericAdapter(s.engine, opts);

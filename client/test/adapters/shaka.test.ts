@@ -1,30 +1,97 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { attachShaka, ShakaLike } from "../../src/adapters/shaka";
-import { Engine } from "../../src/core/engine";
+import { attachShaka, ShakaLike, ShakaPlayerLike } from "../../src/adapters/shaka";
+import { Engine, SegmentInfo } from "../../src/core/engine";
 import { FakeClock } from "../helpers";
 
-test("Shaka segment requests go through the engine; manifests are passed through and read", async () => {
-  const plugins: Record<string, (...a: unknown[]) => unknown> = {};
-  const shaka: ShakaLike = {
+type Plugin = (uri: string, req: { uris: string[]; method: string; headers: Record<string, string> }, type: number) => { promise: Promise<{ data: ArrayBuffer; fromCache?: boolean }> };
+type Filter = (type: number, req: object, ctx?: object) => void;
+
+const PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:40\n#EXTINF:2,\n40.ts\n#EXTINF:2,\n41.ts\n#EXTINF:2,\n42.ts\n";
+
+/** A shaka namespace whose HTTP plugin serves playlists with the node's headers. */
+function fakeShaka(plugins: Record<string, Plugin>, served = { body: PLAYLIST }): ShakaLike {
+  return {
     net: {
       NetworkingEngine: { registerScheme: (s, p) => { plugins[s] = p as never; }, RequestType: { MANIFEST: 0, SEGMENT: 1 } },
-      HttpFetchPlugin: { parse: (uri) => ({ promise: Promise.resolve({ uri, originalUri: uri, data: new ArrayBuffer(0), headers: { "edgeswarm-swarm": "/s.m3u8" } }) }) },
+      HttpFetchPlugin: { parse: (uri) => ({ promise: Promise.resolve({ uri, originalUri: uri, data: new TextEncoder().encode(served.body).buffer, headers: { "edgeswarm-swarm": "/live/p.m3u8" } }) }) },
     },
     util: { AbortableOperation: { notAbortable: (p) => ({ promise: p }) } },
   };
-  const e = new Engine({}, {
+}
+
+function engine(): Engine {
+  return new Engine({}, {
     clock: new FakeClock(), random: () => 0.5, userAgent: "", base: "http://n/",
     fetch: (async () => new Response(new Uint8Array([7]))) as typeof fetch,
   });
+}
+
+const get = (uris: string[] = []) => ({ uris, method: "GET", headers: {} as Record<string, string> });
+
+test("Shaka segment requests go through the engine; manifests are passed through and read", async () => {
+  const plugins: Record<string, Plugin> = {};
+  const e = engine();
   const joined: unknown[] = [];
   e.playlist = (u, s) => { joined.push([u, s]); };
-  attachShaka(e, shaka);
+  attachShaka(e, fakeShaka(plugins), { currentTime: 0, playbackRate: 1, paused: false } as HTMLMediaElement);
   assert.ok(plugins.http && plugins.https);
-  const seg = plugins.http!("http://n/1.ts", { uris: [], method: "GET", headers: {} }, 1) as { promise: Promise<{ data: ArrayBuffer }> };
-  assert.deepEqual([...new Uint8Array((await seg.promise).data)], [7]);
-  const man = plugins.http!("http://n/s.m3u8", { uris: [], method: "GET", headers: {} }, 0) as { promise: Promise<unknown> };
-  await man.promise;
+  const seg = await plugins.http!("http://n/1.ts", get(), 1).promise;
+  assert.deepEqual([...new Uint8Array(seg.data)], [7]);
+  assert.equal(seg.fromCache, false, "HTTP bytes count for Shaka's bandwidth estimate");
+  await plugins.http!("http://n/live/p.m3u8", get(), 0).promise;
   await Promise.resolve();
-  assert.deepEqual(joined, [["http://n/s.m3u8", "/s.m3u8"]]);
+  assert.deepEqual(joined, [["http://n/live/p.m3u8", "/live/p.m3u8"]]);
+});
+
+test("given the player, each requested segment reaches the engine with its media time and sequence, and places the playlist for prefetch", async () => {
+  const plugins: Record<string, Plugin> = {};
+  const filters: Filter[] = [];
+  const listeners: Record<string, (e: { buffering?: boolean }) => void> = {};
+  const video = { currentTime: 100, playbackRate: 1, paused: false } as HTMLMediaElement;
+  const player: ShakaPlayerLike = {
+    getNetworkingEngine: () => ({ registerRequestFilter: (f) => { filters.push(f as Filter); } }),
+    getMediaElement: () => video,
+    addEventListener: (t, f) => { listeners[t] = f; },
+  };
+  const e = engine();
+  e.playlist = () => undefined;
+  const loads: SegmentInfo[] = [];
+  e.load = async (url, info) => { loads.push({ ...info!, url }); return { data: new Uint8Array([1, 2]), source: "p2p" }; };
+  const seen = { segs: [] as SegmentInfo[] };
+  e.setSegments = (l) => { seen.segs = l; };
+  const segs = (): SegmentInfo[] => seen.segs;
+  const served = { body: PLAYLIST };
+  attachShaka(e, fakeShaka(plugins, served), player);
+  assert.equal(filters.length, 1, "a request filter is registered on the player's networking engine");
+
+  await plugins.http!("http://n/live/p.m3u8", get(), 0).promise;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(segs(), [], "no media times before the player asked for a segment");
+
+  // Shaka runs the filter, then the scheme plugin with the same request object.
+  const req = get(["http://n/live/41.ts"]);
+  filters[0]!(1, req, { segment: { getStartTime: () => 104, getEndTime: () => 106 } });
+  const res = await plugins.http!("http://n/live/41.ts", req, 1).promise;
+  assert.deepEqual([...new Uint8Array(res.data)], [1, 2]);
+  assert.equal(res.fromCache, true, "peer bytes stay out of Shaka's bandwidth estimate");
+  assert.deepEqual(loads, [{ url: "http://n/live/41.ts", seq: 41, start: 104, duration: 2 }]);
+  assert.deepEqual(segs().map((s) => [s.seq, s.start]), [[40, 102], [41, 104], [42, 106]]);
+  assert.deepEqual(e.getStats().stalls, 0);
+
+  // The live playlist slides: its segments keep their media times.
+  served.body = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:41\n#EXTINF:2,\n41.ts\n#EXTINF:2,\n42.ts\n#EXTINF:2.5,\n43.ts\n";
+  await plugins.http!("http://n/live/p.m3u8", get(), 0).promise;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(segs().map((s) => [s.seq, s.start, s.duration]), [[41, 104, 2], [42, 106, 2], [43, 108, 2.5]]);
+
+  // Without the player's context (a segment the filter did not see) the playlist's placement is used.
+  await plugins.http!("http://n/live/43.ts", get(), 1).promise;
+  assert.deepEqual(loads[1], { url: "http://n/live/43.ts", seq: 43, start: 108, duration: 2.5 });
+
+  listeners.buffering?.({ buffering: true });
+  assert.equal(e.getStats().stalls, 0, "the startup buffering is no stall");
+  listeners.buffering?.({ buffering: false });
+  listeners.buffering?.({ buffering: true });
+  assert.equal(e.getStats().stalls, 1, "buffering after playback started is a stall");
 });
