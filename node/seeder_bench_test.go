@@ -1,5 +1,3 @@
-//go:build unix
-
 package node
 
 import (
@@ -11,13 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeswarm/edgeswarm/internal/netns"
+	"github.com/edgeswarm/edgeswarm/internal/procstat"
 	"github.com/edgeswarm/edgeswarm/internal/testpeer"
 	"github.com/edgeswarm/edgeswarm/internal/wsclient"
 	"github.com/edgeswarm/edgeswarm/wire"
@@ -173,27 +168,27 @@ func BenchmarkSuperPeerVsHTTP(b *testing.B) {
 
 	sentDC0 := metricValue(b, n.metrics.reg, "edgeswarm_seeder_sent_bytes_total", "swarm", swarm)
 	sentHTTP0 := metricValue(b, n.metrics.reg, "edgeswarm_bytes_sent_total", "path", "http")
-	drops0 := udpRcvbufErrors()
+	drops0 := procstat.UDPRcvbufErrors()
 	b.ResetTimer()
-	cpu0, t0 := cpuTime(), time.Now()
+	cpu0, t0 := procstat.CPUTime(), time.Now()
 	err = forEach(peers, b.N*segments, func(i, k int) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		_, err := viewers[i].Fetch(ctx, seederIDs[i], seqs[(i+k)%segments])
 		return err
 	})
-	dcTime, dcCPU := time.Since(t0), cpuTime()-cpu0
+	dcTime, dcCPU := time.Since(t0), procstat.CPUTime()-cpu0
 	b.StopTimer()
-	drops := udpRcvbufErrors() - drops0
+	drops := procstat.UDPRcvbufErrors() - drops0
 	if err != nil {
 		b.Fatalf("fetch from the super-peer: %v", err)
 	}
-	cpu0, t0 = cpuTime(), time.Now()
+	cpu0, t0 = procstat.CPUTime(), time.Now()
 	err = forEach(peers, b.N*segments, func(i, k int) error {
 		j := (i + k) % segments
 		return httpFetch(clients[i], urls[j], sums[j])
 	})
-	httpTime, httpCPU := time.Since(t0), cpuTime()-cpu0
+	httpTime, httpCPU := time.Since(t0), procstat.CPUTime()-cpu0
 	if err != nil {
 		b.Fatalf("fetch over HTTP: %v", err)
 	}
@@ -308,42 +303,6 @@ func metricValue(tb testing.TB, reg *prometheus.Registry, name, label, value str
 			}
 			if match {
 				return m.GetGauge().GetValue() + m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// udpRcvbufErrors returns the network namespace's count of UDP datagrams
-// dropped for a full socket receive buffer (Linux; 0 elsewhere).
-func udpRcvbufErrors() int64 {
-	data, err := os.ReadFile("/proc/net/snmp")
-	if err != nil {
-		return 0
-	}
-	var names []string
-	for line := range strings.Lines(string(data)) {
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != "Udp:" {
-			continue
-		}
-		if names == nil {
-			names = f
-			continue
-		}
-		for i, name := range names {
-			if name == "RcvbufErrors" && i < len(f) {
-				v, _ := strconv.ParseInt(f[i], 10, 64)
-				return v
 			}
 		}
 	}

@@ -7,19 +7,16 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/edgeswarm/edgeswarm/internal/netns"
+	"github.com/edgeswarm/edgeswarm/internal/procstat"
 	"github.com/edgeswarm/edgeswarm/internal/testpeer"
 )
 
@@ -124,7 +121,7 @@ func BenchmarkSeederDownload(b *testing.B) {
 	b.Cleanup(client.CloseIdleConnections)
 
 	run := func(fetch func(i, n int) error) (time.Duration, time.Duration) {
-		cpu0 := cpuTime()
+		cpu0 := procstat.CPUTime()
 		t0 := time.Now()
 		var wg sync.WaitGroup
 		for i := range viewers { // each viewer fetches its segments one after another
@@ -138,10 +135,10 @@ func BenchmarkSeederDownload(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		return time.Since(t0), cpuTime() - cpu0
+		return time.Since(t0), procstat.CPUTime() - cpu0
 	}
 
-	drops0 := udpRcvbufErrors()
+	drops0 := procstat.UDPRcvbufErrors()
 	b.ResetTimer()
 	sent0 := testutil.ToFloat64(e.s.m.sent.WithLabelValues(testSwarm))
 	rtcTime, rtcCPU := run(func(i, n int) error {
@@ -151,7 +148,7 @@ func BenchmarkSeederDownload(b *testing.B) {
 		return err
 	})
 	b.StopTimer()
-	drops := udpRcvbufErrors() - drops0
+	drops := procstat.UDPRcvbufErrors() - drops0
 	sent := testutil.ToFloat64(e.s.m.sent.WithLabelValues(testSwarm)) - sent0
 	httpTime, _ := run(func(i, n int) error {
 		resp, err := client.Get("http://" + l.Addr().String() + keys[(i+n)%segments])
@@ -177,40 +174,4 @@ func BenchmarkSeederDownload(b *testing.B) {
 	b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/float64(*benchPeers)/1024, "heap-KiB/peer")
 	b.ReportMetric(float64(drops), "udp-drops")
 	b.ReportMetric(float64(runtime.NumGoroutine())/float64(*benchPeers), "goroutines/peer")
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// udpRcvbufErrors reads the namespace's count of UDP datagrams dropped
-// for a full socket receive buffer (Linux; 0 elsewhere).
-func udpRcvbufErrors() int64 {
-	b, err := os.ReadFile("/proc/net/snmp")
-	if err != nil {
-		return 0
-	}
-	var names []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != "Udp:" {
-			continue
-		}
-		if names == nil {
-			names = f
-			continue
-		}
-		for i, n := range names {
-			if n == "RcvbufErrors" && i < len(f) {
-				v, _ := strconv.ParseInt(f[i], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/edgeswarm/edgeswarm/internal/rtcwire"
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
@@ -148,19 +149,7 @@ func (p *peer) onCandidate(c *webrtc.ICECandidate) {
 	case <-p.ctx.Done():
 		return
 	}
-	r := &wire.Relay{To: p.id, Session: p.session, Kind: wire.KindCandidate}
-	if c != nil {
-		init := c.ToJSON()
-		r.Candidate, r.SDPMid = init.Candidate, init.SDPMid
-		if init.SDPMLineIndex != nil {
-			i := int(*init.SDPMLineIndex)
-			r.SDPMLineIndex = &i
-		}
-		if init.UsernameFragment != nil {
-			r.Ufrag = *init.UsernameFragment
-		}
-	}
-	if err := p.sw.send(r); err != nil {
+	if err := p.sw.send(rtcwire.CandidateRelay(p.id, p.session, c)); err != nil {
 		p.close("relaying a candidate: " + err.Error())
 	}
 }

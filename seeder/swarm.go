@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgeswarm/edgeswarm/internal/rtcwire"
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
@@ -330,15 +330,7 @@ func (sw *swarm) relay(m *wire.Relay) {
 		if p == nil || p.session != m.Session {
 			return // a stale session
 		}
-		c := webrtc.ICECandidateInit{Candidate: m.Candidate, SDPMid: m.SDPMid}
-		if m.SDPMLineIndex != nil {
-			i := uint16(*m.SDPMLineIndex)
-			c.SDPMLineIndex = &i
-		}
-		if m.Ufrag != "" {
-			c.UsernameFragment = &m.Ufrag
-		}
-		if err := p.pc.AddICECandidate(c); err != nil {
+		if err := p.pc.AddICECandidate(rtcwire.CandidateInit(m)); err != nil {
 			sw.s.log.Debug("seeder: bad candidate", "swarm", sw.name, "peer", m.From, "err", err)
 		}
 	case wire.KindAnswer:

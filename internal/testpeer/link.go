@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/edgeswarm/edgeswarm/internal/rtcwire"
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
@@ -80,19 +81,7 @@ func newLink(p *Peer, id, session string, offerer bool) (*link, error) {
 		case <-l.ctx.Done():
 			return
 		}
-		r := &wire.Relay{To: id, Session: session, Kind: wire.KindCandidate}
-		if c != nil {
-			init := c.ToJSON()
-			r.Candidate, r.SDPMid = init.Candidate, init.SDPMid
-			if init.SDPMLineIndex != nil {
-				i := int(*init.SDPMLineIndex)
-				r.SDPMLineIndex = &i
-			}
-			if init.UsernameFragment != nil {
-				r.Ufrag = *init.UsernameFragment
-			}
-		}
-		if err := p.send(r); err != nil {
+		if err := p.send(rtcwire.CandidateRelay(id, session, c)); err != nil {
 			l.close()
 		}
 	})
@@ -201,12 +190,7 @@ func (l *link) signal(m *wire.Relay) {
 		if m.Candidate == "" {
 			return // end of candidates
 		}
-		c := webrtc.ICECandidateInit{Candidate: m.Candidate, SDPMid: m.SDPMid}
-		if m.SDPMLineIndex != nil {
-			i := uint16(*m.SDPMLineIndex)
-			c.SDPMLineIndex = &i
-		}
-		err = l.pc.AddICECandidate(c)
+		err = l.pc.AddICECandidate(rtcwire.CandidateInit(m))
 	default:
 		err = fmt.Errorf("unexpected %s", m.Kind)
 	}

@@ -5,36 +5,20 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgeswarm/edgeswarm/internal/fakeclock"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newFakeClock returns a clock the test moves by hand.
+func newFakeClock(t time.Time) *fakeclock.Clock { return fakeclock.New(t) }
 
 // testStart is a fixed instant, 0.5 s into a segment, where the live edge is a
 // large sequence number (as in production).
 var testStart = time.Date(2025, 3, 14, 15, 9, 26, 500_000_000, time.UTC)
 
-func newTestOrigin(tb testing.TB, cfg Config, clock *fakeClock) *Origin {
+func newTestOrigin(tb testing.TB, cfg Config, clock *fakeclock.Clock) *Origin {
 	tb.Helper()
 	var now func() time.Time
 	if clock != nil {
