@@ -25,6 +25,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "cache", summary: "cache-hit serving: the node against nginx proxy_cache, side by side", run: runCache},
+		{name: "swarm", summary: "offload with N real-browser viewers: HTTP only, P2P, P2P with the super-peer, p2p-media-loader", run: runSwarm},
 	}
 }
 

@@ -91,6 +91,9 @@ type FillInfo struct {
 	Status int
 	Size   int
 	SHA256 [sha256.Size]byte
+	// Header holds the request headers the fill forwarded to the origin
+	// (the viewer's), for follow-up requests made on the viewer's behalf.
+	Header []Header
 }
 
 // Options are the optional parts of a Cache.
@@ -418,7 +421,7 @@ func (c *Cache) fill(f *flight, req *Request) {
 	if c.onFil != nil && obj.Status == 200 {
 		// After placement, so that observers see the playlist index updated.
 		sum, _ := e.Digest()
-		c.onFil(FillInfo{Key: e.key, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum})
+		c.onFil(FillInfo{Key: e.key, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum, Header: req.Header})
 	}
 	c.endFlight(f, req.Key)
 }

@@ -84,6 +84,9 @@ func (n *Node) onFill(fi cache.FillInfo) {
 		}
 	case cache.KindLivePlaylist, cache.KindVODPlaylist:
 		keys, seq := n.cache.MediaOf(fi.Key)
+		if fi.Kind == cache.KindLivePlaylist {
+			n.prefetchLiveEdge(fi, keys)
+		}
 		for i, k := range keys {
 			if e, ok := n.cache.Peek(k); ok && e.Status() == 200 {
 				if sum, ok := e.Digest(); ok {
@@ -91,6 +94,35 @@ func (n *Node) onFill(fi cache.FillInfo) {
 				}
 			}
 		}
+	}
+}
+
+// liveEdgePrefetch is how many of the newest segments of a live playlist
+// the node fetches as soon as the playlist lists them.
+const liveEdgePrefetch = 2
+
+// prefetchLiveEdge fetches the newest segments of a live playlist that are
+// not cached yet, when the super-peer seeds a swarm with viewers in it: the
+// fill publishes the digest and the super-peer pushes the segment into the
+// swarm before the viewers' players ask for it, so that they can fetch it
+// from each other instead of racing to the node over HTTP. The fetch
+// forwards the headers of the playlist request that found the segments.
+func (n *Node) prefetchLiveEdge(fi cache.FillInfo, keys []string) {
+	if n.seeder == nil || !n.cfg.Seeder.Prefetch || n.hub.Viewers(fi.Key) == 0 {
+		return
+	}
+	for _, k := range keys[max(0, len(keys)-liveEdgePrefetch):] {
+		if _, ok := n.cache.Peek(k); ok {
+			continue
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Upstream.Timeout)
+			defer cancel()
+			e, _, err := n.cache.Get(ctx, &cache.Request{Key: k, Path: k, Header: fi.Header})
+			if err == nil {
+				_, _ = e.Wait(ctx)
+			}
+		}()
 	}
 }
 

@@ -37,6 +37,12 @@ type Config struct {
 	// by the super-peer, 0..64; 0 disables pushing. Small swarms get fewer:
 	// one push per 8 connected viewers, at least one.
 	PushK int `yaml:"push_k"`
+	// Prefetch makes the node fetch the newest segments of a live playlist
+	// as soon as a refresh lists them, while viewers are in its swarm, so
+	// that the super-peer can push them before any player asks. The fetch
+	// forwards the headers of the playlist request; turn it off when the
+	// origin authorizes segments differently from playlists. Default on.
+	Prefetch bool `yaml:"prefetch"`
 	// BusyHolders: a request for a segment that at least this many other
 	// connected viewers hold is answered busy, steering the requester to
 	// them. 0 disables the rule; a segment held by fewer is always served.
@@ -54,12 +60,13 @@ type Config struct {
 }
 
 // DefaultConfig returns the production defaults: one UDP port 3478, no
-// ICE-TCP, push to 2 viewers, busy when 2 viewers hold a segment, no
+// ICE-TCP, live-edge prefetch, push to 2 viewers, busy when 2 viewers hold a segment, no
 // upload budget, 2000 peer connections.
 func DefaultConfig() Config {
 	return Config{
 		ICEUDP:      ":3478",
 		PushK:       2,
+		Prefetch:    true,
 		BusyHolders: 2,
 		MaxPeers:    2000,
 	}

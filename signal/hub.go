@@ -350,6 +350,9 @@ func (h *Hub) makeIdleLocked(sw *swarm) {
 	}
 }
 
+// Viewers returns how many viewers (not seeders) are in a swarm now.
+func (h *Hub) Viewers(swarm string) int { return h.viewersOf(swarm) }
+
 func (h *Hub) viewersOf(swarm string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -40,12 +40,16 @@ export const watch = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export class NodeProc {
   private constructor(readonly proc: ChildProcess, readonly base: string, readonly metricsURL: string, private dir: string, readonly stderr: () => string) {}
 
-  /** Starts the node with the demo origin on loopback ports chosen by the kernel; extra is YAML appended to the config. */
-  static async start(env: Env, extra = ""): Promise<NodeProc> {
+  /**
+   * Starts the node on loopback ports chosen by the kernel, with the demo
+   * origin unless args name another; extra is YAML appended to the config,
+   * args are further flags.
+   */
+  static async start(env: Env, extra = "", args: string[] = []): Promise<NodeProc> {
     const dir = mkdtempSync(join(tmpdir(), "edgeswarm-e2e-"));
     const cfg = join(dir, "edgeswarm.yaml");
     writeFileSync(cfg, "seeder:\n  loopback: true\n" + extra);
-    const proc = spawn(env.node, ["--config", cfg, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ice-udp", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(env.node, ["--config", cfg, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ice-udp", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     proc.stdout!.on("data", (b: Buffer) => { out += b.toString(); });
     proc.stderr!.on("data", (b: Buffer) => { err = (err + b.toString()).slice(-20000); });
@@ -54,7 +58,8 @@ export class NodeProc {
     try {
       const [base, metrics] = await waitFor("the node's addresses on its stdout", 20000, () => {
         if (exited) throw new Error("node exited: " + err.slice(-2000));
-        const open = /(http:\/\/\S+)\/live\/master\.m3u8/.exec(out);
+        // "stream URL/live/master.m3u8" with the demo origin, "serving URL" without.
+        const open = /(http:\/\/\S+)\/live\/master\.m3u8/.exec(out) ?? /serving (http:\/\/\S+)\n/.exec(out);
         const m = /metrics (http:\/\/\S+\/metrics)/.exec(out);
         return open && m ? [open[1]!, m[1]!] as const : undefined;
       });

@@ -8,10 +8,12 @@ if [ "${EDGESWARM_SKIP_NPM_CI:-}" != 1 ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npx tsc --noEmit -p .
+# The swarm benchmark's runner and page (bench/swarm) build on these packages.
+npx tsc --noEmit -p ../bench/swarm
 # The published types must stand on their own.
 npx tsc --noEmit --strict --skipLibCheck false --lib ES2022,DOM dist/edgeswarm.d.ts
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-npx esbuild $(find test -name '*.test.ts' | sort) --bundle --platform=node --format=esm \
+npx esbuild $(find test ../bench/swarm -maxdepth 2 -name '*.test.ts' | sort) --bundle --platform=node --format=esm \
   --target=node20 --outdir="$out" --out-extension:.js=.mjs --log-level=warning
 node --test --test-reporter=spec "$out"

@@ -31,6 +31,22 @@ export const RULES = {
   mobileStoreFactor: 0.25,
   /** How long a pushed segment waits for its digest, ms. */
   pushDigestWaitMs: 10000,
+  /**
+   * A requested segment that no viewer holds yet waits for one while it has
+   * this much time to spare beyond its critical threshold, ms.
+   */
+  waitReserveMs: 500,
+  /**
+   * Until someone fetched a new segment (its digest is unknown), a waiting
+   * viewer goes to HTTP after a random share of this long (at most its spare
+   * time): one viewer of the swarm fetches it first and the others take it
+   * from that viewer.
+   */
+  electionMs: 3000,
+  /** Peer connections accepted from others beyond maxPeers (which bounds the ones this viewer opens). */
+  inboundExtraPeers: 4,
+  /** The super-peer is asked for a segment only when no viewer holds it and less than this is left beyond the critical threshold, ms. */
+  seederRoomMs: 1500,
 };
 
 /** The welcome config a client assumes before the node speaks (Go DefaultClientConfig). */

@@ -73,6 +73,10 @@ export class Engine {
   private lastTrackerHave = 0;
   private uploadFreeAt = 0;
   private destroyed = false;
+  /** Loads waiting for the swarm: woken when a digest, a have or a segment arrives. */
+  private wakers = new Set<() => void>();
+  private loadsStarted = 0;
+  private loadsDone = 0;
 
   constructor(opts: Options, readonly d: Deps) {
     this.s = resolve(opts, d.userAgent);
@@ -192,6 +196,7 @@ export class Engine {
 
   private addDigest(d: Digest): void {
     this.digests.set(d.key, d);
+    this.wake();
     if (d.seq !== undefined) this.seqKey.set(d.seq, d.key);
     // A segment fetched before its digest arrived can now be verified and shared.
     const h = this.store.get(d.key);
@@ -210,6 +215,9 @@ export class Engine {
   private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers); }
 
   private connectMore(): void {
+    // Start-up first: peer connections (offers, ICE, DTLS) wait until the
+    // player's first segment is delivered.
+    if (this.loadsDone === 0 && this.loadsStarted > 0) return;
     while (this.peers.size < this.maxPeers() && this.candidates.length > 0) {
       const id = this.candidates.shift()!;
       if (this.peers.has(id)) continue;
@@ -224,7 +232,9 @@ export class Engine {
       // Glare: the smaller peer id keeps its own offer.
       if (p && p.offering && this.peerId !== undefined && this.peerId < m.from) return;
       if (!p) {
-        if (this.peers.size >= this.maxPeers()) return;
+        // Offers are taken beyond the peers this viewer seeks itself, so
+        // that late joiners find room among viewers who are already full.
+        if (this.peers.size >= this.maxPeers() + RULES.inboundExtraPeers) return;
         p = this.newPeer(m.from);
       }
     }
@@ -262,7 +272,7 @@ export class Engine {
       },
       onUpload: (n) => { this.c.upload += n; },
       onReady: (p) => { this.events.emit("peer-connect", { id: p.id, seeder: p.seeder }); this.prefetch(); },
-      onHave: () => this.prefetch(),
+      onHave: () => { this.prefetch(); this.wake(); },
       onClose: (p, reason) => {
         if (this.peers.get(p.id) === p) this.peers.delete(p.id);
         this.events.emit("peer-close", { id: p.id, reason });
@@ -307,14 +317,34 @@ export class Engine {
     return ((info.start - p.time) * 1000) / Math.max(p.rate || 1, 0.1);
   }
 
-  private sources(d: Digest): Source[] {
+  /**
+   * The peers that can serve a segment. The super-peer is among them only
+   * when no viewer holds it and its deadline is near (seedOK): otherwise
+   * the viewer the super-peer pushed it to will have it in a moment, and
+   * waiting for that viewer saves the node the bytes.
+   */
+  private sources(d: Digest, info: SegmentInfo | undefined): Source[] {
     const out: Source[] = [];
     for (const p of this.peers.values()) {
       if (!p.serves) continue;
       if (d.seq !== undefined ? !p.holds(d.seq) : !p.seeder) continue;
       out.push({ id: p.id, seeder: p.seeder, inflight: p.out.size, maxInflight: this.cfg.max_inflight, busyUntil: p.busyUntil, rate: p.rate });
     }
-    return out;
+    if (out.some((s) => !s.seeder)) return out.filter((s) => !s.seeder);
+    return this.sched.seederAllowed(this.msLeft(info), d.size) ? out : [];
+  }
+
+  private wake(): void {
+    for (const w of [...this.wakers]) w();
+  }
+
+  /** Resolves when something that may give a segment a source arrives, or after ms. */
+  private changed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => { this.wakers.delete(done); this.d.clock.clearTimeout(t); resolve(); };
+      const t = this.d.clock.setTimeout(done, ms);
+      this.wakers.add(done);
+    });
   }
 
   private tick(): void {
@@ -348,7 +378,7 @@ export class Engine {
       if (this.store.get(key) || this.xfers.has(key)) continue;
       const d = this.digests.get(key);
       if (!d) continue;
-      const src = this.sources(d);
+      const src = this.sources(d, info);
       if (this.sched.decide(this.msLeft(info), d.size, src.length > 0, false) !== "p2p") continue;
       this.startP2P(key, d, info, src);
     }
@@ -440,6 +470,7 @@ export class Engine {
     const end = info?.start !== undefined && info.duration !== undefined ? info.start + info.duration : undefined;
     this.store.put({ key, seq, data, verified, end });
     if (verified) this.haveDirty = true;
+    this.wake();
   }
 
   private onPush(p: Peer, seq: number): Receiver | undefined {
@@ -489,24 +520,59 @@ export class Engine {
    * the caller owns.
    */
   async load(url: string, info?: SegmentInfo, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" }> {
+    this.loadsStarted++;
+    try {
+      return await this.loadSegment(url, info, signal);
+    } finally {
+      if (++this.loadsDone === 1 && !this.destroyed) this.connectMore();
+    }
+  }
+
+  private async loadSegment(url: string, info?: SegmentInfo, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" }> {
     const key = this.keyOf(url);
     const held = this.store.get(key);
     if (held) return { data: held.data.slice(), source: "memory" };
     if (this.swarm && this.d.sha256) {
       info ??= this.segs.find((s) => s.url === url);
-      let x = this.xfers.get(key);
+      const got = await this.fromSwarm(key, info, signal);
+      if (got) return got;
+    }
+    return { data: await this.httpLoad(url, key, info, signal), source: "http" };
+  }
+
+  /**
+   * Takes a requested segment from the swarm if it can arrive in time: from
+   * a viewer that holds it, or one that will. A segment nobody holds yet
+   * waits while it has time to spare: for the viewer the super-peer pushes
+   * it to, or, when nobody fetched it yet, for a random share of a few
+   * seconds, so that one viewer fetches it over HTTP and the others take it
+   * from that one. undefined: HTTP.
+   */
+  private async fromSwarm(key: string, info: SegmentInfo | undefined, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" } | undefined> {
+    const start = this.d.clock.now();
+    const guess = this.digests.get(key)?.size ?? RULES.guessSegmentBytes;
+    const electAt = start + Math.min(this.sched.spareMs(this.msLeft(info), guess), RULES.electionMs) * this.d.random();
+    while (!signal?.aborted && !this.destroyed && this.swarm) {
+      const held = this.store.get(key);
+      if (held) return { data: held.data.slice(), source: "memory" };
       const d = this.digests.get(key);
+      let x = this.xfers.get(key);
       if (!x && d) {
-        const src = this.sources(d);
+        const src = this.sources(d, info);
         if (this.sched.decide(this.msLeft(info), d.size, src.length > 0, true) === "p2p") x = this.startP2P(key, d, info, src);
       }
       if (x) {
+        // One transfer: when it fails (a bad or busy peer, too slow), HTTP.
         x.info ??= info;
         const b = await x.done;
-        if (b) return { data: b.slice(), source: x.peer.seeder ? "seed" : "p2p" };
+        return b ? { data: b.slice(), source: x.peer.seeder ? "seed" : "p2p" } : undefined;
       }
+      const now = this.d.clock.now();
+      const spare = this.sched.spareMs(this.msLeft(info), d?.size ?? guess);
+      if (spare <= 0 || (!d && now >= electAt)) return undefined;
+      await this.changed(Math.min(250, spare, d ? spare : Math.max(1, electAt - now)));
     }
-    return { data: await this.httpLoad(url, key, info, signal), source: "http" };
+    return undefined;
   }
 
   private async httpLoad(url: string, key: string, info: SegmentInfo | undefined, signal?: AbortSignal): Promise<Uint8Array> {

@@ -69,6 +69,21 @@ export class Scheduler {
   }
 
   /**
+   * Spare time of a segment, ms: how long it may still wait for a viewer to
+   * hold it before it must be fetched (its critical threshold plus a
+   * reserve). 0 when unknown or none.
+   */
+  spareMs(msLeft: number | undefined, size: number): number {
+    if (msLeft === undefined || this.p.prefetchMs <= 0) return 0;
+    return Math.max(0, msLeft - this.criticalMs(size) - RULES.waitReserveMs);
+  }
+
+  /** Whether the super-peer may be asked for a segment now (no viewer holds it). */
+  seederAllowed(msLeft: number | undefined, size: number): boolean {
+    return msLeft === undefined || msLeft - this.criticalMs(size) <= RULES.seederRoomMs;
+  }
+
+  /**
    * Whether a running P2P transfer must be abandoned for HTTP: no bytes for
    * idle_timeout_ms, or at its observed rate it would not finish before the
    * segment turns critical.

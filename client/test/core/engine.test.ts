@@ -43,8 +43,8 @@ function rig(o: { webrtc?: boolean; httpFail?: number } = {}): Rig {
   return { e, clock, ws, fetches };
 }
 
-/** Joins a swarm with one viewer peer p7 that holds segment 5. */
-async function joinWithPeer(r: Rig): Promise<FakePC> {
+/** Joins a swarm with one viewer peer p7 that holds segment 5 (unless holds is false). */
+async function joinWithPeer(r: Rig, holds = true): Promise<FakePC> {
   r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
   const ws = r.ws[0]!;
   ws.open();
@@ -63,7 +63,7 @@ async function joinWithPeer(r: Rig): Promise<FakePC> {
   const dc = pc.dc!;
   assert.deepEqual(dc.frames.map((f) => f.type), ["hello", "have"]);
   dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
-  dc.recv({ type: "have", have: { base: 5, count: 1, bits: new Uint8Array([1]) } });
+  dc.recv({ type: "have", have: { base: 5, count: 1, bits: new Uint8Array([holds ? 1 : 0]) } });
   return pc;
 }
 
@@ -311,10 +311,94 @@ test("a segment whose digest arrives while its HTTP fetch runs is verified and o
   const gate = new Promise<void>((res) => { release = res; });
   (r.e.d as { fetch: typeof fetch }).fetch = (async () => { await gate; return new Response(GOOD.slice(), { status: 200 }); }) as typeof fetch;
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
-  await flush();
+  // Nobody fetched it yet: this viewer waits its share of the election
+  // time (random() is 0.5 here), then fetches.
+  await r.clock.advance(1500);
   ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
   release();
   assert.equal((await p).source, "http");
   for (let i = 0; i < 2000 && r.e.store.verifiedSeqs().length === 0; i++) await flush(); // WebCrypto hashes off the event loop
   assert.deepEqual(r.e.store.verifiedSeqs(), [5], "the segment is in the have-map");
+});
+
+test("a requested segment that no viewer holds yet waits for one and comes from it, not over HTTP", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r, false);
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await r.clock.advance(2000);
+  assert.equal(r.fetches.length, 0, "its digest is known and it is needed in 20 s: it waits for a viewer");
+  assert.ok(!pc.dc!.frames.some((f) => f.type === "request"), "nothing asked of a peer that does not hold it");
+  pc.dc!.recv({ type: "have", have: { base: 5, count: 1, bits: new Uint8Array([1]) } });
+  await flush();
+  answer(pc, GOOD);
+  const got = await p;
+  assert.equal(got.source, "p2p");
+  assert.equal(r.fetches.length, 0, "no HTTP");
+});
+
+test("a segment nobody fetched yet goes over HTTP after a random share of the election time", async () => {
+  const r = rig();
+  await joinWithPeer(r);
+  const url = "http://node.test/live/720p/6.ts";
+  const p = r.e.load(url, { url, seq: 6, start: 20, duration: 2 });
+  await r.clock.advance(1400);
+  assert.equal(r.fetches.length, 0, "random() is 0.5: it waits 1.5 s of the 3 s");
+  await r.clock.advance(200);
+  assert.equal((await p).source, "http");
+  assert.equal(r.fetches.length, 1);
+});
+
+test("a waiting segment goes over HTTP when its spare time runs out, before its critical threshold", async () => {
+  const r = rig();
+  r.e.setPlayhead(() => ({ time: r.clock.now() / 1000, rate: 1 }));
+  await joinWithPeer(r, false);
+  // Needed in 12 s; critical threshold 8 s (critical_ms, nothing measured
+  // yet) plus a 0.5 s reserve leave 3.5 s to wait for a viewer.
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: r.clock.now() / 1000 + 12, duration: 2 });
+  await r.clock.advance(3000);
+  assert.equal(r.fetches.length, 0, "still time to wait");
+  await r.clock.advance(750);
+  assert.equal((await p).source, "http");
+  assert.equal(r.fetches.length, 1);
+});
+
+test("peer connections wait until the player's first segment is delivered", async () => {
+  const r = rig();
+  let release!: () => void;
+  const gate = new Promise<void>((res) => { release = res; });
+  (r.e.d as { fetch: typeof fetch }).fetch = (async () => { await gate; return new Response(GOOD.slice(), { status: 200 }); }) as typeof fetch;
+  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
+  const ws = r.ws[0]!;
+  ws.open();
+  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
+    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
+    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  // Needed now: HTTP at once; the swarm's peers arrive while it loads.
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 0, duration: 2 });
+  ws.serve({ type: "peers", peers: [{ id: "p7" }, { id: "p8" }] });
+  await flush();
+  assert.equal(ws.of("relay").length, 0, "no offer while start-up runs");
+  release();
+  assert.equal((await p).source, "http");
+  await flush();
+  assert.deepEqual(ws.of("relay").map((m) => m.to), ["p7", "p8"], "offers once the first segment is delivered");
+});
+
+test("a viewer that opened all the connections it seeks still answers late joiners, up to 4 more", async () => {
+  const r = rig();
+  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
+  const ws = r.ws[0]!;
+  ws.open();
+  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
+    keys: {}, max_peers: 2, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
+    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  ws.serve({ type: "peers", peers: [{ id: "p7" }, { id: "p8" }, { id: "p9" }] });
+  await flush();
+  assert.deepEqual(ws.of("relay").map((m) => m.to), ["p7", "p8"], "it opens max_peers connections itself");
+  for (const id of ["pa", "pb", "pc", "pd", "pe"]) {
+    ws.serve({ type: "relay", from: id, session: "s-" + id, kind: "offer", sdp: "v=0 offer" });
+    await flush();
+  }
+  const answered = ws.of("relay").filter((m) => m.kind === "answer").map((m) => m.to);
+  assert.deepEqual(answered, ["pa", "pb", "pc", "pd"], "late joiners find room; the fifth beyond max_peers does not");
 });

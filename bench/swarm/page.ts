@@ -1,0 +1,220 @@
+// The viewer page of the swarm benchmark, bundled for the browser. The
+// runner writes window.__bench (the scenario) and the scripts the scenario
+// needs (hls.js, edgeswarm.js or the p2p-media-loader bundle) into a
+// document of the node's origin, then this script plays the live stream:
+// with the virtual player (no decoding) or with hls.js and a muted video
+// element, and window.benchReport() returns what the viewer got and noticed.
+
+import { VPlayer, VSeg } from "./vplayer";
+
+export interface BenchConfig {
+  /** "http": no P2P script (the baseline); "edgeswarm": edgeswarm.js; "p2pml": p2p-media-loader. */
+  scenario: "http" | "edgeswarm" | "p2pml";
+  mode: "virtual" | "video";
+  master: string;
+  rendition: string;
+  liveSync: number;
+  /** p2p-media-loader's WebSocket trackers. */
+  trackers: string[];
+}
+
+/** What one viewer reports (the raw file's viewer fields, before the runner adds its own). */
+export interface PageResult {
+  startupMs: number | null;
+  playedS: number;
+  stalls: number;
+  stallMs: number;
+  latencyS: number | null;
+  bytes: { http: number; p2p: number; seed: number };
+  upload: number;
+  failures: number;
+  rejected: number;
+  peers: number;
+  errors: string[];
+}
+
+interface Totals { http: number; p2p: number; seed: number; upload: number; failures: number; rejected: number; peers: number }
+
+interface EsStats { httpBytes: number; p2pBytes: number; seedBytes: number; uploadBytes: number; aborts: number; segmentsRejected: number; peers: number }
+interface EsSession { getStats(): EsStats; on(ev: "error", f: (e: { code: string; message: string }) => void): () => void }
+interface Edgeswarm {
+  attachGeneric(o: { media: () => unknown }): EsSession;
+  attachHls(hls: unknown): EsSession;
+}
+interface HlsLevel { url: string[] | string; uri?: string }
+interface HlsLike {
+  levels: HlsLevel[];
+  currentLevel: number;
+  playingDate: Date | null;
+  on(ev: string, f: (ev: string, data: never) => void): void;
+  loadSource(url: string): void;
+  attachMedia(v: HTMLVideoElement): void;
+  stopLoad(): void;
+  destroy(): void;
+}
+interface HlsClass { new(config: object): HlsLike; Events: Record<string, string> }
+interface VLoader {
+  playlist(url: string, segs: VSeg[], live: boolean): void;
+  playback(position: number, rate: number): void;
+  load(seg: VSeg): Promise<ArrayBuffer>;
+  stats(): Totals;
+  destroy(): void;
+}
+interface P2PMLGlobal {
+  Hls: HlsClass;
+  createHls(hlsConfig: object, p2pConfig: object): HlsLike;
+  createVirtualLoader(p2pConfig: object): VLoader;
+  stats(x: unknown): Totals;
+}
+
+const w = window as unknown as {
+  __bench: BenchConfig;
+  edgeswarm?: Edgeswarm;
+  Hls?: HlsClass;
+  P2PML?: P2PMLGlobal;
+  benchReport?: () => PageResult;
+  benchStop?: () => void;
+};
+
+const cfg = w.__bench;
+const errors: string[] = [];
+window.addEventListener("error", (e) => errors.push("page: " + String(e.message)));
+window.addEventListener("unhandledrejection", (e) => errors.push("page: " + String(e.reason)));
+
+const p2pConfig = (): object => ({
+  announceTrackers: cfg.trackers,
+  rtcConfig: { iceServers: [] },
+});
+
+/** Reads a response body completely; resolves with its length. */
+async function bodyLength(res: Response): Promise<number> {
+  if (!res.ok) throw new Error("HTTP " + res.status);
+  return (await res.arrayBuffer()).byteLength;
+}
+
+function virtual(): void {
+  let totals: () => Totals;
+  let session: EsSession | undefined;
+  let loader: VLoader | undefined;
+  let httpBytes = 0;
+  // Playlists always go through window.fetch: edgeswarm's generic adapter
+  // reads their swarm headers there.
+  const fetchText = async (url: string): Promise<{ url: string; text: string }> => {
+    const res = await fetch(url, { cache: "no-store" });
+    if (!res.ok) throw new Error("HTTP " + res.status + " for " + url);
+    return { url: res.url || new URL(url, location.href).href, text: await res.text() };
+  };
+  let loadSegment: (s: VSeg) => Promise<number>;
+  if (cfg.scenario === "p2pml") {
+    const l = loader = w.P2PML!.createVirtualLoader(p2pConfig());
+    loadSegment = async (s) => (await l.load(s)).byteLength;
+    totals = () => l.stats();
+  } else {
+    loadSegment = async (s) => {
+      const n = await bodyLength(await fetch(s.url));
+      if (cfg.scenario === "http") httpBytes += n;
+      return n;
+    };
+    totals = () => ({ http: httpBytes, p2p: 0, seed: 0, upload: 0, failures: 0, rejected: 0, peers: 0 });
+  }
+  const player: VPlayer = new VPlayer({
+    master: cfg.master, rendition: cfg.rendition, liveSync: cfg.liveSync, maxBuffer: 30,
+    fetchText, loadSegment, now: () => performance.now(),
+    onPlaylist: (url, segs, live) => loader?.playlist(url, segs, live),
+    onPlayback: (t, rate) => loader?.playback(t, rate),
+  });
+  if (cfg.scenario === "edgeswarm") {
+    // The generic adapter (the Video.js path), with the model as its media element.
+    session = w.edgeswarm!.attachGeneric({ media: () => player });
+    session.on("error", (e) => errors.push(`edgeswarm ${e.code}: ${e.message}`));
+    const s = session;
+    totals = () => esTotals(s.getStats());
+  }
+  void player.start();
+  w.benchStop = () => { player.stop(); loader?.destroy(); };
+  w.benchReport = () => {
+    const r = player.result();
+    const t = totals();
+    return {
+      startupMs: r.startupMs, playedS: r.playedS, stalls: r.stalls, stallMs: r.stallMs,
+      latencyS: Number.isNaN(r.latencyS) ? null : r.latencyS,
+      bytes: { http: t.http, p2p: t.p2p, seed: t.seed }, upload: t.upload, failures: t.failures,
+      rejected: t.rejected, peers: t.peers, errors: [...errors, ...r.errors],
+    };
+  };
+}
+
+function esTotals(s: EsStats): Totals {
+  return { http: s.httpBytes, p2p: s.p2pBytes, seed: s.seedBytes, upload: s.uploadBytes, failures: s.aborts, rejected: s.segmentsRejected, peers: s.peers };
+}
+
+function video(): void {
+  const v = document.createElement("video");
+  v.muted = true;
+  v.autoplay = true;
+  v.playsInline = true;
+  document.body.appendChild(v);
+  const t0 = performance.now();
+  let playingAt = 0, stalls = 0, stallMs = 0, stalledAt = 0, played = 0, last = 0, latSum = 0, latN = 0;
+  v.addEventListener("playing", () => {
+    const now = performance.now();
+    if (!playingAt) playingAt = now;
+    if (stalledAt) { stallMs += now - stalledAt; stalledAt = 0; }
+  });
+  v.addEventListener("waiting", () => {
+    if (playingAt && !stalledAt) { stalls++; stalledAt = performance.now(); }
+  });
+  v.addEventListener("timeupdate", () => {
+    const d = v.currentTime - last;
+    if (playingAt && d > 0 && d < 1.5) played += d;
+    last = v.currentTime;
+  });
+  const hlsConfig = { liveSyncDurationCount: cfg.liveSync, maxBufferLength: 30, capLevelToPlayerSize: false };
+  let hls: HlsLike;
+  let totals: () => Totals;
+  let httpBytes = 0;
+  let Hls: HlsClass;
+  if (cfg.scenario === "p2pml") {
+    Hls = w.P2PML!.Hls;
+    hls = w.P2PML!.createHls(hlsConfig, p2pConfig());
+    const h = hls;
+    totals = () => w.P2PML!.stats(h);
+  } else {
+    Hls = w.Hls!;
+    hls = new Hls(hlsConfig);
+    if (cfg.scenario === "edgeswarm") {
+      const s = w.edgeswarm!.attachHls(hls);
+      s.on("error", (e) => errors.push(`edgeswarm ${e.code}: ${e.message}`));
+      totals = () => esTotals(s.getStats());
+    } else {
+      hls.on(Hls.Events.FRAG_LOADED!, (_e, d: { frag: { stats: { loaded: number } } }) => { httpBytes += d.frag.stats.loaded; });
+      totals = () => ({ http: httpBytes, p2p: 0, seed: 0, upload: 0, failures: 0, rejected: 0, peers: 0 });
+    }
+  }
+  // ABR off: the rendition the virtual player plays.
+  hls.on(Hls.Events.MANIFEST_PARSED!, () => {
+    const i = hls.levels.findIndex((l) => String(l.uri ?? l.url).includes(cfg.rendition));
+    if (i >= 0) hls.currentLevel = i;
+  });
+  hls.on(Hls.Events.ERROR!, (_e, d: { fatal: boolean; details: string }) => { if (d.fatal) errors.push("hls fatal: " + d.details); });
+  hls.loadSource(cfg.master);
+  hls.attachMedia(v);
+  const sample = setInterval(() => {
+    if (!playingAt || stalledAt || v.paused) return;
+    const pd = hls.playingDate;
+    if (pd) { latSum += (Date.now() - pd.getTime()) / 1000; latN++; }
+  }, 1000);
+  w.benchStop = () => { clearInterval(sample); hls.stopLoad(); v.pause(); };
+  w.benchReport = () => {
+    const t = totals();
+    return {
+      startupMs: playingAt ? playingAt - t0 : null, playedS: played, stalls,
+      stallMs: stallMs + (stalledAt ? performance.now() - stalledAt : 0),
+      latencyS: latN > 0 ? latSum / latN : null,
+      bytes: { http: t.http, p2p: t.p2p, seed: t.seed }, upload: t.upload, failures: t.failures,
+      rejected: t.rejected, peers: t.peers, errors: [...errors],
+    };
+  };
+}
+
+if (cfg.mode === "video") video(); else virtual();

@@ -1,0 +1,296 @@
+// The swarm benchmark's runner: for every latency setting, viewer count and
+// scenario it starts a fresh node, opens N viewers in headless Chromium
+// (each in its own browser context, joining staggered), lets them watch,
+// and writes what each viewer got and noticed, with the node's own
+// counters, to the raw results file. `go run ./bench swarm` builds this
+// file and runs it inside a network namespace that has only loopback;
+// it also turns the raw file into the report.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { Browser, BrowserContext, Page } from "playwright-core";
+import { Env, launchChromium, NodeProc, sumMetric } from "../../client/e2e/harness";
+import type { BenchConfig, PageResult } from "./page";
+
+type Scenario = "http" | "p2p" | "super" | "p2pml";
+
+/** What the Go command passes (a JSON file named by the first argument). */
+interface RunConfig {
+  node: string;
+  chromium: string;
+  /** The bundled page script. */
+  pageJS: string;
+  /** The p2p-media-loader browser bundle and the tracker module, when p2pml runs. */
+  p2pmlJS?: string;
+  trackerModule?: string;
+  /** Where the raw results go. */
+  out: string;
+  viewers: number[];
+  scenarios: Scenario[];
+  latencies: number[];
+  mode: "virtual" | "video";
+  watchS: number;
+  staggerMs: number;
+  /** Every churnS seconds of watching, the longest-watching viewer leaves and a new one joins (0: never). */
+  churnS: number;
+  /** The stream's master playlist: a path on the node. */
+  stream: string;
+  rendition: string;
+  /** Flags for the node (e.g. --origin). */
+  nodeArgs: string[];
+  /** Echoed into the raw file. */
+  settings: Record<string, unknown>;
+}
+
+interface ViewerResult {
+  name: string; join_ms: number; startup_ms: number | null; played_s: number; stalls: number; stall_ms: number;
+  latency_s: number | null; bytes: { http: number; p2p: number; seed: number }; upload_bytes: number;
+  p2p_failures: number; rejected: number; peers: number; errors: string[];
+}
+
+interface CaseResult {
+  scenario: Scenario; latency: number; mode: string; n: number; watch_s: number; wall_s: number;
+  node: { cpu_s: number; http_bytes: number; http_all_bytes: number; seed_bytes: number; origin_requests: number };
+  viewers: ViewerResult[]; errors: string[];
+}
+
+const cfg: RunConfig = JSON.parse(readFileSync(process.argv[2] ?? "", "utf8")) as RunConfig;
+const env: Env = { node: cfg.node, chromium: cfg.chromium, modules: "" };
+const tty = process.stderr.isTTY;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const mib = (n: number): string => (n / 1048576).toFixed(1);
+
+/** User+system CPU seconds of a process (Linux /proc; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat (utime, stime), counted from the state (field 3), in clock ticks of 1/100 s.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+let progressShown = false;
+function progress(s: string): void {
+  if (tty) {
+    process.stderr.write("\r\x1b[K" + s);
+    progressShown = true;
+  } else {
+    process.stderr.write(s + "\n");
+  }
+}
+function log(s: string): void {
+  if (progressShown) { process.stderr.write("\n"); progressShown = false; }
+  process.stderr.write(s + "\n");
+}
+
+class BenchViewer {
+  readonly errors: string[] = [];
+  result?: PageResult;
+  private constructor(readonly name: string, readonly joinMs: number, readonly ctx: BrowserContext, readonly page: Page) {}
+
+  static async open(browser: Browser, node: NodeProc, name: string, joinMs: number, pc: BenchConfig, scripts: string[], inline: string[]): Promise<BenchViewer> {
+    const ctx = await browser.newContext();
+    try {
+      // Without a default route Chromium offers WebRTC no interface unless
+      // the page may use media devices; granted, never used.
+      await ctx.grantPermissions(["camera", "microphone"], { origin: node.base });
+      const page = await ctx.newPage();
+      const v = new BenchViewer(name, joinMs, ctx, page);
+      page.on("pageerror", (e) => v.errors.push("pageerror: " + String(e).slice(0, 300)));
+      page.on("crash", () => v.errors.push("page crashed"));
+      // A document of the node's origin (its 404 page), so that the page
+      // may open WebSockets and fetch from the node (Local Network Access).
+      await page.goto(`${node.base}/bench/viewer`);
+      const tags = scripts.map((s) => `<script src="${s}"></script>`).join("\n");
+      await page.setContent(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${name}</title></head><body>
+<script>window.__bench = ${JSON.stringify(pc)};</script>
+${tags}
+</body></html>`);
+      for (const js of inline) await page.addScriptTag({ content: js });
+      return v;
+    } catch (e) {
+      await ctx.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async report(): Promise<PageResult | undefined> {
+    try {
+      this.result = await this.page.evaluate(() => (window as unknown as { benchReport(): PageResult }).benchReport());
+    } catch (e) {
+      this.errors.push("report: " + String(e).split("\n")[0]);
+    }
+    return this.result;
+  }
+
+  toResult(): ViewerResult {
+    const r = this.result;
+    return {
+      name: this.name, join_ms: Math.round(this.joinMs), startup_ms: r?.startupMs ?? null, played_s: r?.playedS ?? 0,
+      stalls: r?.stalls ?? 0, stall_ms: r?.stallMs ?? 0, latency_s: r?.latencyS ?? null,
+      bytes: r?.bytes ?? { http: 0, p2p: 0, seed: 0 }, upload_bytes: r?.upload ?? 0, p2p_failures: r?.failures ?? 0,
+      rejected: r?.rejected ?? 0, peers: r?.peers ?? 0, errors: [...(r?.errors ?? []), ...this.errors].slice(0, 20),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.page.evaluate(() => (window as unknown as { benchStop?(): void }).benchStop?.()).catch(() => undefined);
+    await this.ctx.close().catch(() => undefined);
+  }
+}
+
+interface Tracker { url: string; close(): Promise<void> }
+
+async function runCase(scenario: Scenario, latency: number, n: number, label: string): Promise<CaseResult> {
+  const errors: string[] = [];
+  const yaml = scenario === "p2p" ? "super_peer: false\n" : "";
+  const node = await NodeProc.start(env, yaml, cfg.nodeArgs);
+  let tracker: Tracker | undefined;
+  let browser: Browser | undefined;
+  const all: BenchViewer[] = [];
+  const done: ViewerResult[] = [];
+  try {
+    const scripts: string[] = [];
+    const inline: string[] = [];
+    let script: BenchConfig["scenario"] = "http";
+    if (scenario === "p2p" || scenario === "super") {
+      script = "edgeswarm";
+      if (cfg.mode === "video") scripts.push("/vendor/hls.light.min.js");
+      scripts.push("/edgeswarm.js");
+    } else if (scenario === "p2pml") {
+      script = "p2pml";
+      if (!cfg.p2pmlJS || !cfg.trackerModule) throw new Error("p2pml: no bundle or tracker module given");
+      const m = (await import(cfg.trackerModule)) as { startTracker(): Promise<Tracker> };
+      tracker = await m.startTracker();
+      inline.push(readFileSync(cfg.p2pmlJS, "utf8"));
+    } else if (cfg.mode === "video") {
+      scripts.push("/vendor/hls.light.min.js");
+    }
+    inline.push(readFileSync(cfg.pageJS, "utf8"));
+    const pc: BenchConfig = { scenario: script, mode: cfg.mode, master: cfg.stream, rendition: cfg.rendition, liveSync: latency, trackers: tracker ? [tracker.url] : [] };
+
+    browser = await launchChromium(env);
+    const b = browser;
+    const cpu0 = cpuSeconds(node.proc.pid);
+    const t0 = Date.now();
+    let joined = 0, seq = 0;
+    const open = async (at: number): Promise<void> => {
+      const name = `v${++seq}`;
+      try {
+        all.push(await BenchViewer.open(b, node, name, at, pc, scripts, inline));
+        joined++;
+      } catch (e) {
+        errors.push(`${name} did not open: ${String(e).split("\n")[0]}`);
+      }
+    };
+    // Staggered joins, each at its own offset from the first.
+    const joins: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = i * cfg.staggerMs;
+      const wait = t0 + at - Date.now();
+      if (wait > 0) await sleep(wait);
+      joins.push(open(Date.now() - t0));
+    }
+    await Promise.all(joins);
+    const watchEnd = Date.now() + cfg.watchS * 1000;
+    let nextChurn = cfg.churnS > 0 ? Date.now() + cfg.churnS * 1000 : Infinity;
+    let lastLine = 0;
+    while (Date.now() < watchEnd) {
+      await sleep(Math.min(1000, Math.max(0, watchEnd - Date.now())));
+      if (Date.now() >= nextChurn && all.length > 0) {
+        nextChurn += cfg.churnS * 1000;
+        const leaving = all.shift()!;
+        await leaving.report();
+        await leaving.close();
+        done.push(leaving.toResult());
+        joined--;
+        await open(Date.now() - t0);
+      }
+      if (Date.now() - lastLine >= (tty ? 2000 : 15000)) {
+        lastLine = Date.now();
+        const rs = (await Promise.all(all.map((v) => v.report()))).filter((r): r is PageResult => !!r);
+        const sum = (f: (r: PageResult) => number): number => rs.reduce((a, r) => a + f(r), 0);
+        const http = sum((r) => r.bytes.http), p2p = sum((r) => r.bytes.p2p), seed = sum((r) => r.bytes.seed);
+        const left = Math.max(0, Math.round((watchEnd - Date.now()) / 1000));
+        progress(`${label}: ${joined}/${n} watching, ${left} s left | http ${mib(http)} MiB, p2p ${mib(p2p)} MiB, seed ${mib(seed)} MiB, offload ${(http + p2p + seed > 0 ? (100 * p2p) / (http + p2p + seed) : 0).toFixed(1)} %, stalls ${sum((r) => r.stalls)}`);
+      }
+    }
+    await Promise.all(all.map((v) => v.report()));
+    if (process.env.BENCH_DEBUG) {
+      for (const v of all) {
+        const ents = await v.page.evaluate(() => performance.getEntriesByType("resource").slice(0, 12).map((e) => `${Math.round(e.startTime)}+${Math.round(e.duration)} ${e.name.replace(location.origin, "")}`));
+        log(`${v.name}: ${ents.join(" | ")}`);
+      }
+    }
+    const wall = (Date.now() - t0) / 1000;
+    const cpu = cpuSeconds(node.proc.pid) - cpu0;
+    const metrics = await (await fetch(node.metricsURL)).text();
+    const results = [...done, ...all.map((v) => v.toResult())];
+    return {
+      scenario, latency, mode: cfg.mode, n, watch_s: cfg.watchS, wall_s: wall,
+      node: {
+        cpu_s: cpu,
+        http_bytes: results.reduce((a, v) => a + v.bytes.http, 0),
+        http_all_bytes: sumMetric(metrics, "edgeswarm_bytes_sent_total", { path: "http" }),
+        seed_bytes: sumMetric(metrics, "edgeswarm_seeder_sent_bytes_total", {}),
+        origin_requests: sumMetric(metrics, "edgeswarm_origin_requests_total", {}),
+      },
+      viewers: results, errors,
+    };
+  } finally {
+    await Promise.all(all.map((v) => v.close()));
+    await browser?.close().catch(() => undefined);
+    await tracker?.close().catch(() => undefined);
+    await node.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  const cases: CaseResult[] = [];
+  const total = cfg.latencies.length * cfg.viewers.length * cfg.scenarios.length;
+  let i = 0;
+  let chromiumVersion = "";
+  const write = (): void => writeFileSync(cfg.out, JSON.stringify({
+    started, settings: cfg.settings, host: { cpus: availableParallelism(), chromium: chromiumVersion, node: "edgeswarm" }, cases,
+  }, null, 1));
+  try {
+    const b = await launchChromium(env);
+    chromiumVersion = "Chromium " + b.version();
+    await b.close();
+  } catch (e) {
+    throw new Error("Chromium does not start: " + String(e).split("\n")[0]);
+  }
+  // Scenarios of one latency and N run back to back, so that they are
+  // compared under the same conditions of the machine.
+  for (const latency of cfg.latencies) {
+    for (const n of cfg.viewers) {
+      for (const scenario of cfg.scenarios) {
+        i++;
+        const label = `[${i}/${total}] liveSync ${latency}, N=${n}, ${scenario}`;
+        progress(`${label}: starting`);
+        try {
+          const c = await runCase(scenario, latency, n, label);
+          cases.push(c);
+          const all = c.viewers.reduce((a, v) => a + v.bytes.http + v.bytes.p2p + v.bytes.seed, 0);
+          const p2p = c.viewers.reduce((a, v) => a + v.bytes.p2p, 0);
+          log(`${label}: offload ${(all > 0 ? (100 * p2p) / all : 0).toFixed(1)} % (limit ${(100 * (1 - 1 / n)).toFixed(0)} %), stalls ${c.viewers.reduce((a, v) => a + v.stalls, 0)}, node egress ${mib(c.node.http_all_bytes + c.node.seed_bytes)} MiB` + (c.errors.length ? `, ${c.errors.length} error(s): ${c.errors[0]}` : ""));
+        } catch (e) {
+          log(`${label}: failed: ${String(e).split("\n")[0]}`);
+          cases.push({ scenario, latency, mode: cfg.mode, n, watch_s: cfg.watchS, wall_s: 0,
+            node: { cpu_s: 0, http_bytes: 0, http_all_bytes: 0, seed_bytes: 0, origin_requests: 0 }, viewers: [], errors: [String(e).split("\n")[0]!] });
+        }
+        write();
+      }
+    }
+  }
+  write();
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  log("swarm runner: " + String(e));
+  process.exit(2);
+});
