@@ -35,7 +35,7 @@ type Config struct {
 	ICELite bool `yaml:"ice_lite"`
 	// PushK is the most viewers that receive each new live segment pushed
 	// by the super-peer, 0..64; 0 disables pushing. Small swarms get fewer:
-	// one push per 8 connected viewers, at least one.
+	// one push per 32 connected viewers, at least one.
 	PushK int `yaml:"push_k"`
 	// Prefetch makes the node fetch the newest segments of a live playlist
 	// as soon as a refresh lists them, while viewers are in its swarm, so

@@ -69,7 +69,7 @@ func TestRankPushTargets(t *testing.T) {
 
 func TestPushCountScalesWithTheSwarm(t *testing.T) {
 	for _, tt := range []struct{ k, viewers, want int }{
-		{2, 0, 0}, {0, 50, 0}, {2, 1, 1}, {2, 3, 1}, {2, 15, 1}, {2, 16, 2}, {2, 200, 2}, {5, 40, 5},
+		{2, 0, 0}, {0, 50, 0}, {2, 1, 1}, {2, 3, 1}, {2, 20, 1}, {2, 63, 1}, {2, 64, 2}, {2, 500, 2}, {5, 160, 5},
 	} {
 		if got := pushCount(tt.k, tt.viewers); got != tt.want {
 			t.Errorf("pushCount(k=%d, viewers=%d) = %d, want %d", tt.k, tt.viewers, got, tt.want)

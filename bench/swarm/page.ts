@@ -31,6 +31,8 @@ export interface PageResult {
   rejected: number;
   peers: number;
   errors: string[];
+  /** Virtual player: per segment [seq, asked ms, arrived ms, buffer ahead s]; stall times [start ms, length ms]. */
+  log?: [number, number, number, number][];
 }
 
 interface Totals { http: number; p2p: number; seed: number; upload: number; failures: number; rejected: number; peers: number }
@@ -139,7 +141,7 @@ function virtual(): void {
       startupMs: r.startupMs, playedS: r.playedS, stalls: r.stalls, stallMs: r.stallMs,
       latencyS: Number.isNaN(r.latencyS) ? null : r.latencyS,
       bytes: { http: t.http, p2p: t.p2p, seed: t.seed }, upload: t.upload, failures: t.failures,
-      rejected: t.rejected, peers: t.peers, errors: [...errors, ...r.errors],
+      rejected: t.rejected, peers: t.peers, errors: [...errors, ...r.errors], log: r.log,
     };
   };
 }

@@ -209,7 +209,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
         joined--;
         await open(Date.now() - t0);
       }
-      if (Date.now() - lastLine >= (tty ? 2000 : 15000)) {
+      if (Date.now() - lastLine >= (tty ? 5000 : 15000)) {
         lastLine = Date.now();
         const rs = (await Promise.all(all.map((v) => v.report()))).filter((r): r is PageResult => !!r);
         const sum = (f: (r: PageResult) => number): number => rs.reduce((a, r) => a + f(r), 0);
@@ -220,9 +220,10 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     }
     await Promise.all(all.map((v) => v.report()));
     if (process.env.BENCH_DEBUG) {
+      // Each viewer's first segments: seq asked@ms arrived@ms (buffer ahead s).
       for (const v of all) {
-        const ents = await v.page.evaluate(() => performance.getEntriesByType("resource").slice(0, 12).map((e) => `${Math.round(e.startTime)}+${Math.round(e.duration)} ${e.name.replace(location.origin, "")}`));
-        log(`${v.name}: ${ents.join(" | ")}`);
+        const r = v.result;
+        log(`${v.name} startup ${Math.round(r?.startupMs ?? -1)} ms, stalls ${r?.stalls} (${Math.round(r?.stallMs ?? 0)} ms): ` + (r?.log ?? []).slice(0, 14).map(([s, a, b, ahead]) => `${s % 1000}:${a}-${b}(${ahead})`).join(" "));
       }
     }
     const wall = (Date.now() - t0) / 1000;

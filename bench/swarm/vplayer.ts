@@ -51,6 +51,8 @@ export interface VPlayerResult {
   segments: number;
   bytes: number;
   errors: string[];
+  /** Per loaded segment: seq, ms after start() it was asked for and arrived, seconds of buffer ahead when asked. */
+  log: [number, number, number, number][];
 }
 
 interface Parsed { target: number; live: boolean; first: number; segs: { uri: string; duration: number; pdt?: number }[] }
@@ -118,6 +120,7 @@ export class VPlayer {
   private segments = 0;
   private bytes = 0;
   private errors: string[] = [];
+  private log: [number, number, number, number][] = [];
   private timers: ReturnType<typeof setTimeout>[] = [];
   private stopped = false;
   private playlistChanged = true;
@@ -161,6 +164,7 @@ export class VPlayer {
       segments: this.segments,
       bytes: this.bytes,
       errors: [...this.errors],
+      log: this.log.slice(-64),
     };
   }
 
@@ -271,9 +275,11 @@ export class VPlayer {
     const seg = this.bySeq.get(this.next);
     if (!seg) return;
     this.loading = true;
+    const askedAt = this.o.now(), ahead = this.bufferedEnd - this.currentTime;
     this.o.loadSegment(seg).then((n) => {
       this.loading = false;
       if (this.stopped) return;
+      this.log.push([seg.seq, Math.round(askedAt - this.startedAt), Math.round(this.o.now() - this.startedAt), Math.round(ahead * 10) / 10]);
       this.segments++;
       this.bytes += n;
       this.bufferedEnd = seg.start + seg.duration;

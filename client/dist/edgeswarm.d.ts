@@ -7,7 +7,7 @@
 export interface Options {
   /** Base URL of the node (its /swarm WebSocket). Default: the origin of the first playlist. */
   node?: string;
-  /** Peer connections kept open; capped by the node's max_peers. Default 8. Used by the peer manager. */
+  /** Peer connections this viewer opens; capped by the node's max_peers. It also answers up to 3 more. Default 5. Used by the peer manager. */
   maxPeers?: number;
   /** Serve segments to peers. Default true on desktop, false on mobile. Used by join caps and hello. */
   upload?: boolean;

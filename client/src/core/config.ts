@@ -35,7 +35,7 @@ export const RULES = {
    * A requested segment that no viewer holds yet waits for one while it has
    * this much time to spare beyond its critical threshold, ms.
    */
-  waitReserveMs: 500,
+  waitReserveMs: 1000,
   /**
    * Until someone fetched a new segment (its digest is unknown), a waiting
    * viewer goes to HTTP after a random share of this long (at most its spare
@@ -43,10 +43,16 @@ export const RULES = {
    * from that viewer.
    */
   electionMs: 3000,
+  /** The longest a requested segment waits for the swarm, ms, whatever its spare time. */
+  maxWaitMs: 6000,
+  /** Connection attempts (offers not yet ready) a client runs at once. */
+  connectingMax: 3,
   /** Peer connections accepted from others beyond maxPeers (which bounds the ones this viewer opens). */
-  inboundExtraPeers: 4,
-  /** The super-peer is asked for a segment only when no viewer holds it and less than this is left beyond the critical threshold, ms. */
-  seederRoomMs: 1500,
+  inboundExtraPeers: 3,
+  /** The critical threshold grows by this many times the page's timer lag. */
+  lagFactor: 3,
+  /** Per scheduler tick, the timer-lag peak decays by this factor. */
+  lagDecay: 0.95,
 };
 
 /** The welcome config a client assumes before the node speaks (Go DefaultClientConfig). */
@@ -66,7 +72,7 @@ export function resolve(o: Options, ua: string): Settings {
   const mobile = o.mobile ?? isMobileUA(ua);
   return {
     node: o.node ?? "",
-    maxPeers: o.maxPeers ?? 8,
+    maxPeers: o.maxPeers ?? 5,
     upload: o.upload ?? !mobile,
     mobile,
     iceServers: o.iceServers ?? [],

@@ -218,7 +218,13 @@ export class Engine {
     // Start-up first: peer connections (offers, ICE, DTLS) wait until the
     // player's first segment is delivered.
     if (this.loadsDone === 0 && this.loadsStarted > 0) return;
-    while (this.peers.size < this.maxPeers() && this.candidates.length > 0) {
+    // A few connection attempts at a time: each costs the device (and the
+    // peer) an ICE and DTLS handshake, and a page that just started playing
+    // should not spend its CPU on eight of them at once.
+    let connecting = 0;
+    for (const p of this.peers.values()) if (!p.ready) connecting++;
+    while (this.peers.size < this.maxPeers() && this.candidates.length > 0 && connecting < RULES.connectingMax) {
+      connecting++;
       const id = this.candidates.shift()!;
       if (this.peers.has(id)) continue;
       const p = this.newPeer(id);
@@ -271,7 +277,7 @@ export class Engine {
         return at - now;
       },
       onUpload: (n) => { this.c.upload += n; },
-      onReady: (p) => { this.events.emit("peer-connect", { id: p.id, seeder: p.seeder }); this.prefetch(); },
+      onReady: (p) => { this.events.emit("peer-connect", { id: p.id, seeder: p.seeder }); this.prefetch(); this.connectMore(); },
       onHave: () => { this.prefetch(); this.wake(); },
       onClose: (p, reason) => {
         if (this.peers.get(p.id) === p) this.peers.delete(p.id);
@@ -318,20 +324,19 @@ export class Engine {
   }
 
   /**
-   * The peers that can serve a segment. The super-peer is among them only
-   * when no viewer holds it and its deadline is near (seedOK): otherwise
-   * the viewer the super-peer pushed it to will have it in a moment, and
-   * waiting for that viewer saves the node the bytes.
+   * The viewers that can serve a segment. The super-peer is not asked: it
+   * pushes each new live segment to a few viewers, who have it a moment
+   * later, and when none does in time HTTP costs the node the same bytes
+   * for less work.
    */
-  private sources(d: Digest, info: SegmentInfo | undefined): Source[] {
+  private sources(d: Digest): Source[] {
     const out: Source[] = [];
     for (const p of this.peers.values()) {
-      if (!p.serves) continue;
-      if (d.seq !== undefined ? !p.holds(d.seq) : !p.seeder) continue;
+      if (!p.serves || p.seeder) continue;
+      if (d.seq === undefined || !p.holds(d.seq)) continue;
       out.push({ id: p.id, seeder: p.seeder, inflight: p.out.size, maxInflight: this.cfg.max_inflight, busyUntil: p.busyUntil, rate: p.rate });
     }
-    if (out.some((s) => !s.seeder)) return out.filter((s) => !s.seeder);
-    return this.sched.seederAllowed(this.msLeft(info), d.size) ? out : [];
+    return out;
   }
 
   private wake(): void {
@@ -350,6 +355,8 @@ export class Engine {
   private tick(): void {
     if (this.destroyed) return;
     const now = this.d.clock.now();
+    if (this.tickDue) this.sched.timerRan(this.tickDue, now);
+    this.tickDue = now + RULES.tickMs;
     for (const x of this.xfers.values()) {
       const why = !x.gotData && now - x.startedAt > this.cfg.request_timeout_ms ? "timeout" : this.sched.shouldAbort(now, { ...x, size: x.d.size }, this.msLeft(x.info));
       if (why) this.abort(x, why);
@@ -369,6 +376,7 @@ export class Engine {
     this.timer = this.d.clock.setTimeout(() => this.tick(), RULES.tickMs);
   }
   private trackerHaveDue = false;
+  private tickDue = 0;
 
   /** Starts P2P transfers for segments in the prefetch window. */
   prefetch(): void {
@@ -378,7 +386,7 @@ export class Engine {
       if (this.store.get(key) || this.xfers.has(key)) continue;
       const d = this.digests.get(key);
       if (!d) continue;
-      const src = this.sources(d, info);
+      const src = this.sources(d);
       if (this.sched.decide(this.msLeft(info), d.size, src.length > 0, false) !== "p2p") continue;
       this.startP2P(key, d, info, src);
     }
@@ -551,14 +559,18 @@ export class Engine {
   private async fromSwarm(key: string, info: SegmentInfo | undefined, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" } | undefined> {
     const start = this.d.clock.now();
     const guess = this.digests.get(key)?.size ?? RULES.guessSegmentBytes;
-    const electAt = start + Math.min(this.sched.spareMs(this.msLeft(info), guess), RULES.electionMs) * this.d.random();
+    const spare0 = this.sched.spareMs(this.msLeft(info), guess);
+    const electAt = start + Math.min(spare0, RULES.electionMs) * this.d.random();
+    // A player that waits for this very segment may not move its playhead
+    // (before it starts, or stalled): the wait is bounded by the clock too.
+    const giveUpAt = start + Math.min(spare0, RULES.maxWaitMs);
     while (!signal?.aborted && !this.destroyed && this.swarm) {
       const held = this.store.get(key);
       if (held) return { data: held.data.slice(), source: "memory" };
       const d = this.digests.get(key);
       let x = this.xfers.get(key);
       if (!x && d) {
-        const src = this.sources(d, info);
+        const src = this.sources(d);
         if (this.sched.decide(this.msLeft(info), d.size, src.length > 0, true) === "p2p") x = this.startP2P(key, d, info, src);
       }
       if (x) {
@@ -569,8 +581,8 @@ export class Engine {
       }
       const now = this.d.clock.now();
       const spare = this.sched.spareMs(this.msLeft(info), d?.size ?? guess);
-      if (spare <= 0 || (!d && now >= electAt)) return undefined;
-      await this.changed(Math.min(250, spare, d ? spare : Math.max(1, electAt - now)));
+      if (spare <= 0 || now >= giveUpAt || (!d && now >= electAt)) return undefined;
+      await this.changed(Math.max(1, Math.min(250, spare, giveUpAt - now, d ? spare : electAt - now)));
     }
     return undefined;
   }

@@ -43,7 +43,19 @@ export type Decision = "http" | "p2p" | "later";
 export interface Source { id: string; seeder: boolean; inflight: number; maxInflight: number; busyUntil: number; rate: number }
 
 export class Scheduler {
+  /**
+   * How late the page runs its timers, ms (a recent peak, decaying): on a
+   * busy device every step of a fetch takes that much longer, so the
+   * critical threshold grows by it.
+   */
+  lagMs = 0;
+
   constructor(public p: SchedulerParams, readonly http: HttpEstimator) {}
+
+  /** Records how late a timer due at `due` ran at `now`. */
+  timerRan(due: number, now: number): void {
+    this.lagMs = Math.max(Math.max(0, now - due), this.lagMs * RULES.lagDecay);
+  }
 
   /**
    * The critical threshold for a segment of size bytes, ms before it is needed:
@@ -51,7 +63,7 @@ export class Scheduler {
    * the node's critical_ms.
    */
   criticalMs(size: number): number {
-    const safe = this.http.expectMs(size) * this.p.margin + this.p.padMs;
+    const safe = this.http.expectMs(size) * this.p.margin + this.p.padMs + RULES.lagFactor * this.lagMs;
     return this.http.samples === 0 ? Math.max(this.p.criticalMs, safe) : safe;
   }
 
@@ -76,11 +88,6 @@ export class Scheduler {
   spareMs(msLeft: number | undefined, size: number): number {
     if (msLeft === undefined || this.p.prefetchMs <= 0) return 0;
     return Math.max(0, msLeft - this.criticalMs(size) - RULES.waitReserveMs);
-  }
-
-  /** Whether the super-peer may be asked for a segment now (no viewer holds it). */
-  seederAllowed(msLeft: number | undefined, size: number): boolean {
-    return msLeft === undefined || msLeft - this.criticalMs(size) <= RULES.seederRoomMs;
   }
 
   /**

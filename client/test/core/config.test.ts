@@ -8,7 +8,7 @@ test("desktop defaults upload; mobile is download-only with a smaller store", ()
   assert.equal(d.upload, true);
   assert.equal(m.upload, false);
   assert.ok(m.storeBytes < d.storeBytes);
-  assert.equal(d.maxPeers, 8);
+  assert.equal(d.maxPeers, 5);
 });
 
 test("the page's options win", () => {

@@ -353,9 +353,9 @@ test("a waiting segment goes over HTTP when its spare time runs out, before its 
   r.e.setPlayhead(() => ({ time: r.clock.now() / 1000, rate: 1 }));
   await joinWithPeer(r, false);
   // Needed in 12 s; critical threshold 8 s (critical_ms, nothing measured
-  // yet) plus a 0.5 s reserve leave 3.5 s to wait for a viewer.
+  // yet) plus a 1 s reserve leave 3 s to wait for a viewer.
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: r.clock.now() / 1000 + 12, duration: 2 });
-  await r.clock.advance(3000);
+  await r.clock.advance(2500);
   assert.equal(r.fetches.length, 0, "still time to wait");
   await r.clock.advance(750);
   assert.equal((await p).source, "http");
@@ -384,7 +384,7 @@ test("peer connections wait until the player's first segment is delivered", asyn
   assert.deepEqual(ws.of("relay").map((m) => m.to), ["p7", "p8"], "offers once the first segment is delivered");
 });
 
-test("a viewer that opened all the connections it seeks still answers late joiners, up to 4 more", async () => {
+test("a viewer that opened all the connections it seeks still answers late joiners, up to 3 more", async () => {
   const r = rig();
   r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
   const ws = r.ws[0]!;
@@ -395,10 +395,60 @@ test("a viewer that opened all the connections it seeks still answers late joine
   ws.serve({ type: "peers", peers: [{ id: "p7" }, { id: "p8" }, { id: "p9" }] });
   await flush();
   assert.deepEqual(ws.of("relay").map((m) => m.to), ["p7", "p8"], "it opens max_peers connections itself");
-  for (const id of ["pa", "pb", "pc", "pd", "pe"]) {
+  for (const id of ["pa", "pb", "pc", "pd"]) {
     ws.serve({ type: "relay", from: id, session: "s-" + id, kind: "offer", sdp: "v=0 offer" });
     await flush();
   }
   const answered = ws.of("relay").filter((m) => m.kind === "answer").map((m) => m.to);
-  assert.deepEqual(answered, ["pa", "pb", "pc", "pd"], "late joiners find room; the fifth beyond max_peers does not");
+  assert.deepEqual(answered, ["pa", "pb", "pc"], "late joiners find room; the fourth beyond max_peers does not");
+});
+
+test("the super-peer is never asked for a segment: a viewer or, in the end, HTTP", async () => {
+  const r = rig();
+  r.e.setPlayhead(() => ({ time: r.clock.now() / 1000, rate: 1 }));
+  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
+  const ws = r.ws[0]!;
+  ws.open();
+  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
+    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
+    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
+  ws.serve({ type: "peers", peers: [{ id: "s0", seeder: true }] });
+  await flush();
+  const offer = ws.of("relay")[0]!;
+  ws.serve({ type: "relay", from: "s0", session: offer.session, kind: "answer", sdp: "v=0" });
+  await flush();
+  const dc = FakePC.all[FakePC.all.length - 1]!.dc!;
+  dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
+  dc.recv({ type: "have", have: { base: 5, count: 1, bits: new Uint8Array([1]) } });
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: r.clock.now() / 1000 + 12, duration: 2 });
+  await r.clock.advance(4000);
+  assert.equal((await p).source, "http");
+  assert.ok(!dc.frames.some((f) => f.type === "request"), "no request to the super-peer, which holds it");
+});
+
+test("a viewer runs at most 3 connection attempts at once, the next when one ends", async () => {
+  const r = rig();
+  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
+  const ws = r.ws[0]!;
+  ws.open();
+  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
+    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
+    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  ws.serve({ type: "peers", peers: [{ id: "pa" }, { id: "pb" }, { id: "pc" }, { id: "pd" }, { id: "pe" }] });
+  await flush();
+  assert.deepEqual(ws.of("relay").map((m) => m.to), ["pa", "pb", "pc"]);
+  ws.serve({ type: "peer_left", id: "pa" });
+  await flush();
+  assert.deepEqual(ws.of("relay").map((m) => m.to), ["pa", "pb", "pc", "pd"], "one attempt ended: the next starts");
+});
+
+test("a player whose playhead does not move waits at most 6 s for the swarm, then HTTP", async () => {
+  const r = rig(); // the playhead stays at 0: a player waiting for this very segment
+  await joinWithPeer(r, false);
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 60, duration: 2 });
+  await r.clock.advance(5900);
+  assert.equal(r.fetches.length, 0, "still waiting for a viewer to hold it");
+  await r.clock.advance(200);
+  assert.equal((await p).source, "http");
 });

@@ -65,3 +65,23 @@ test("viewers are asked before the super-peer, least loaded first", () => {
   assert.equal(s.pick(0, [src("s0", true, 0), src("p1", false, 2)]), undefined, "viewer has it but is full: wait");
   assert.equal(s.pick(0, [{ ...src("p1", false, 0), busyUntil: 10 }]), undefined, "busy peer is skipped");
 });
+
+test("on a page whose timers run late the critical threshold grows, then recovers", () => {
+  const s = measured(4 * MB, 50);
+  const calm = s.criticalMs(MB);
+  s.timerRan(1000, 1000); // on time
+  assert.equal(s.criticalMs(MB), calm);
+  s.timerRan(1000, 1800); // 800 ms late: a busy device
+  assert.equal(s.criticalMs(MB), calm + 3 * 800, "three times the lag");
+  assert.equal(s.decide(3000, MB, true, true), "http", "what was P2P on a calm page goes over HTTP");
+  for (let i = 0; i < 200; i++) s.timerRan(0, 0);
+  assert.ok(s.criticalMs(MB) - calm < 1, "the lag peak decays once timers run on time");
+});
+
+test("a segment may wait for a viewer only with time to spare beyond its critical threshold and a reserve", () => {
+  const s = measured(4 * MB, 50);
+  const crit = s.criticalMs(MB);
+  assert.equal(s.spareMs(undefined, MB), 0, "unknown deadline: no wait");
+  assert.equal(s.spareMs(crit + 500, MB), 0, "inside the 1 s reserve");
+  assert.equal(Math.round(s.spareMs(crit + 3000, MB)), 2000);
+});
