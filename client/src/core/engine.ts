@@ -579,6 +579,10 @@ export class Engine {
         const b = await x.done;
         return b ? { data: b.slice(), source: x.peer.seeder ? "seed" : "p2p" } : undefined;
       }
+      // The player's first segment never waits: before playback starts a
+      // player's playhead says nothing of when it needs it (hls.js sits at
+      // 0 until it seeks to the live start), and start-up comes first.
+      if (this.loadsDone === 0) return undefined;
       const now = this.d.clock.now();
       const spare = this.sched.spareMs(this.msLeft(info), d?.size ?? guess);
       if (spare <= 0 || now >= giveUpAt || (!d && now >= electAt)) return undefined;

@@ -67,6 +67,13 @@ async function joinWithPeer(r: Rig, holds = true): Promise<FakePC> {
   return pc;
 }
 
+/** The player's first segment (over HTTP, needed now): afterwards loads may wait for the swarm. */
+async function started(r: Rig): Promise<void> {
+  const url = "http://node.test/live/720p/4.ts";
+  assert.equal((await r.e.load(url, { url, seq: 4, start: 0, duration: 2 })).source, "http");
+  r.fetches.length = 0;
+}
+
 /** Answers the first request on the channel with bytes. */
 function answer(pc: FakePC, bytes: Uint8Array): void {
   const dc = pc.dc!;
@@ -324,6 +331,7 @@ test("a segment whose digest arrives while its HTTP fetch runs is verified and o
 test("a requested segment that no viewer holds yet waits for one and comes from it, not over HTTP", async () => {
   const r = rig();
   const pc = await joinWithPeer(r, false);
+  await started(r);
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
   await r.clock.advance(2000);
   assert.equal(r.fetches.length, 0, "its digest is known and it is needed in 20 s: it waits for a viewer");
@@ -339,6 +347,7 @@ test("a requested segment that no viewer holds yet waits for one and comes from 
 test("a segment nobody fetched yet goes over HTTP after a random share of the election time", async () => {
   const r = rig();
   await joinWithPeer(r);
+  await started(r);
   const url = "http://node.test/live/720p/6.ts";
   const p = r.e.load(url, { url, seq: 6, start: 20, duration: 2 });
   await r.clock.advance(1400);
@@ -352,12 +361,14 @@ test("a waiting segment goes over HTTP when its spare time runs out, before its 
   const r = rig();
   r.e.setPlayhead(() => ({ time: r.clock.now() / 1000, rate: 1 }));
   await joinWithPeer(r, false);
-  // Needed in 12 s; critical threshold 8 s (critical_ms, nothing measured
-  // yet) plus a 1 s reserve leave 3 s to wait for a viewer.
-  const p = r.e.load(SEG, { url: SEG, seq: 5, start: r.clock.now() / 1000 + 12, duration: 2 });
-  await r.clock.advance(2500);
+  await started(r);
+  // Needed in 3 s; the measured HTTP fetch (instant here) gives a critical
+  // threshold of about 0.5 s (the pad), and the 1 s reserve leaves about
+  // 1.5 s to wait for a viewer.
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: r.clock.now() / 1000 + 3, duration: 2 });
+  await r.clock.advance(1300);
   assert.equal(r.fetches.length, 0, "still time to wait");
-  await r.clock.advance(750);
+  await r.clock.advance(400);
   assert.equal((await p).source, "http");
   assert.equal(r.fetches.length, 1);
 });
@@ -446,9 +457,17 @@ test("a viewer runs at most 3 connection attempts at once, the next when one end
 test("a player whose playhead does not move waits at most 6 s for the swarm, then HTTP", async () => {
   const r = rig(); // the playhead stays at 0: a player waiting for this very segment
   await joinWithPeer(r, false);
+  await started(r);
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: 60, duration: 2 });
   await r.clock.advance(5900);
   assert.equal(r.fetches.length, 0, "still waiting for a viewer to hold it");
   await r.clock.advance(200);
   assert.equal((await p).source, "http");
+});
+
+test("the player's first segment never waits for the swarm", async () => {
+  const r = rig(); // playhead at 0, the segment at 20 s: a player that has not started
+  await joinWithPeer(r, false);
+  const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  assert.equal(got.source, "http");
 });
