@@ -309,8 +309,10 @@ func (n *Node) fromEntry(ctx context.Context, req *request, resp *response, e *c
 	if !complete {
 		// Still filling: stream what has arrived and the rest as it comes.
 		// Range and conditionals are answered on complete objects; wait for
-		// the fill for those (rare for in-flight objects).
-		if req.rangeHdr == "" && req.ifNoneMatch == "" {
+		// the fill for those (rare for in-flight objects), and for
+		// playlists: small, useless to a player until whole, and gzipped
+		// when complete (a viewer that came mid-fill got them plain).
+		if req.rangeHdr == "" && req.ifNoneMatch == "" && !e.Kind().IsPlaylist() {
 			resp.length = e.Size()
 			if req.method == http.MethodHead {
 				resp.noBody = true
