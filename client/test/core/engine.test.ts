@@ -43,14 +43,20 @@ function rig(o: { webrtc?: boolean; httpFail?: number } = {}): Rig {
   return { e, clock, ws, fetches };
 }
 
-/** Joins a swarm with one viewer peer p7 that holds segment 5 (unless holds is false). */
-async function joinWithPeer(r: Rig, holds = true): Promise<FakePC> {
+/** The viewer loads the 720p playlist, connects to the tracker and is welcomed with the default config (with over). */
+function welcome(r: Rig, over: Record<string, unknown> = {}): FakeWS {
   r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
   const ws = r.ws[0]!;
   ws.open();
   ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
     keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
-    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000, ...over } });
+  return ws;
+}
+
+/** Joins a swarm with one viewer peer p7 that holds segment 5 (unless holds is false). */
+async function joinWithPeer(r: Rig, holds = true): Promise<FakePC> {
+  const ws = welcome(r);
   ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
   ws.serve({ type: "peers", peers: [{ id: "p7" }] });
   await flush();
@@ -225,12 +231,7 @@ test("verified segments are served to a peer that asks", async () => {
 
 test("a segment pushed by the super-peer is verified, kept and counted as seed", async () => {
   const r = rig();
-  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
-  const ws = r.ws[0]!;
-  ws.open();
-  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
-    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
-    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  const ws = welcome(r);
   ws.serve({ type: "peers", peers: [{ id: "s0", seeder: true }] });
   await flush();
   const offer = ws.of("relay")[0]!;
@@ -306,12 +307,7 @@ test("glare: the peer with the smaller id keeps its own offer", async () => {
 
 test("a segment whose digest arrives while its HTTP fetch runs is verified and offered to peers", async () => {
   const r = rig();
-  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
-  const ws = r.ws[0]!;
-  ws.open();
-  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
-    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
-    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  const ws = welcome(r);
   // This viewer's fetch is what makes the node fill and hash the segment,
   // so the digest lands before the body does.
   let release!: () => void;
@@ -378,12 +374,7 @@ test("peer connections wait until the player's first segment is delivered", asyn
   let release!: () => void;
   const gate = new Promise<void>((res) => { release = res; });
   (r.e.d as { fetch: typeof fetch }).fetch = (async () => { await gate; return new Response(GOOD.slice(), { status: 200 }); }) as typeof fetch;
-  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
-  const ws = r.ws[0]!;
-  ws.open();
-  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
-    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
-    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  const ws = welcome(r);
   // Needed now: HTTP at once; the swarm's peers arrive while it loads.
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: 0, duration: 2 });
   ws.serve({ type: "peers", peers: [{ id: "p7" }, { id: "p8" }] });
@@ -397,12 +388,7 @@ test("peer connections wait until the player's first segment is delivered", asyn
 
 test("a viewer that opened all the connections it seeks still answers late joiners, up to 3 more", async () => {
   const r = rig();
-  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
-  const ws = r.ws[0]!;
-  ws.open();
-  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
-    keys: {}, max_peers: 2, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
-    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  const ws = welcome(r, { max_peers: 2 });
   ws.serve({ type: "peers", peers: [{ id: "p7" }, { id: "p8" }, { id: "p9" }] });
   await flush();
   assert.deepEqual(ws.of("relay").map((m) => m.to), ["p7", "p8"], "it opens max_peers connections itself");
@@ -417,12 +403,7 @@ test("a viewer that opened all the connections it seeks still answers late joine
 test("the super-peer is never asked for a segment: a viewer or, in the end, HTTP", async () => {
   const r = rig();
   r.e.setPlayhead(() => ({ time: r.clock.now() / 1000, rate: 1 }));
-  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
-  const ws = r.ws[0]!;
-  ws.open();
-  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
-    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
-    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  const ws = welcome(r);
   ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
   ws.serve({ type: "peers", peers: [{ id: "s0", seeder: true }] });
   await flush();
@@ -440,12 +421,7 @@ test("the super-peer is never asked for a segment: a viewer or, in the end, HTTP
 
 test("a viewer runs at most 3 connection attempts at once, the next when one ends", async () => {
   const r = rig();
-  r.e.playlist("http://node.test/live/720p.m3u8", "/live/720p.m3u8", "tkt");
-  const ws = r.ws[0]!;
-  ws.open();
-  ws.serve({ type: "welcome", peer_id: "p1", swarm: "/live/720p.m3u8", config: {
-    keys: {}, max_peers: 8, max_inflight: 2, chunk_size: 16384, hello_timeout_ms: 5000, request_timeout_ms: 2000,
-    idle_timeout_ms: 2000, critical_ms: 8000, prefetch_ms: 30000, keep_segments: 60, stats_interval_ms: 10000 } });
+  const ws = welcome(r);
   ws.serve({ type: "peers", peers: [{ id: "pa" }, { id: "pb" }, { id: "pc" }, { id: "pd" }, { id: "pe" }] });
   await flush();
   assert.deepEqual(ws.of("relay").map((m) => m.to), ["pa", "pb", "pc"]);
