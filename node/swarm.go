@@ -107,8 +107,12 @@ const liveEdgePrefetch = 2
 // swarm before the viewers' players ask for it, so that they can fetch it
 // from each other instead of racing to the node over HTTP. The fetch
 // forwards the headers of the playlist request that found the segments.
+// It needs the content key to be the segment's path: with key rewrites,
+// hosts or queries in keys it does nothing (a wrong path would cache the
+// origin's 404 under the segment's key).
 func (n *Node) prefetchLiveEdge(fi cache.FillInfo, keys []string) {
-	if n.seeder == nil || !n.cfg.Seeder.Prefetch || n.hub.Viewers(fi.Key) == 0 {
+	kc := n.cfg.Upstream.Key
+	if n.seeder == nil || !n.cfg.Seeder.Prefetch || len(kc.Rewrites) > 0 || kc.KeepHost || kc.KeepQuery || n.hub.Viewers(fi.Key) == 0 {
 		return
 	}
 	for _, k := range keys[max(0, len(keys)-liveEdgePrefetch):] {
