@@ -11,10 +11,13 @@
 // content key) and reads the bytes from Source (the cache, which fills a
 // miss through its single flight), checking them once against the digest.
 //
-// Seeding policy: when a new live segment enters the cache (NewSegment),
-// the seeder pushes it (peer protocol version 2) to PushK well-connected
-// viewers that upload and accept pushes, so the swarm holds it before
-// anyone needs it. A request for a segment that BusyHolders connected
+// Seeding policy: when a new live segment enters the cache (NewSegment;
+// the node fetches the newest ones as soon as a playlist refresh lists
+// them, see Config.Prefetch), the seeder pushes it (peer protocol version
+// 2) to one well-connected viewer per 32 that uploads and accepts pushes,
+// at most PushK, so the swarm holds it before anyone needs it; viewers
+// pass it on. The reference client never requests from the super-peer;
+// for clients that do, a request for a segment that BusyHolders connected
 // viewers already hold is answered busy, steering it to them; a segment
 // nobody else holds is always served. Uploads obey per-peer and per-node
 // budgets and the protocol's bufferedAmount flow control. Every byte it

@@ -31,7 +31,7 @@ export interface PageResult {
   rejected: number;
   peers: number;
   errors: string[];
-  /** Virtual player: per segment [seq, asked ms, arrived ms, buffer ahead s]; stall times [start ms, length ms]. */
+  /** Virtual player: per segment [seq, asked ms, arrived ms, buffer ahead s when asked]. */
   log?: [number, number, number, number][];
 }
 

@@ -334,7 +334,7 @@ export class Engine {
     for (const p of this.peers.values()) {
       if (!p.serves || p.seeder) continue;
       if (d.seq === undefined || !p.holds(d.seq)) continue;
-      out.push({ id: p.id, seeder: p.seeder, inflight: p.out.size, maxInflight: this.cfg.max_inflight, busyUntil: p.busyUntil, rate: p.rate });
+      out.push({ id: p.id, inflight: p.out.size, maxInflight: this.cfg.max_inflight, busyUntil: p.busyUntil, rate: p.rate });
     }
     return out;
   }

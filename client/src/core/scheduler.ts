@@ -39,8 +39,8 @@ export interface SchedulerParams {
 
 export type Decision = "http" | "p2p" | "later";
 
-/** A candidate source for a segment. */
-export interface Source { id: string; seeder: boolean; inflight: number; maxInflight: number; busyUntil: number; rate: number }
+/** A viewer that holds a segment (the super-peer is never asked: it pushes). */
+export interface Source { id: string; inflight: number; maxInflight: number; busyUntil: number; rate: number }
 
 export class Scheduler {
   /**
@@ -108,11 +108,10 @@ export class Scheduler {
     return undefined;
   }
 
-  /** Picks the source for a segment: viewers before the super-peer, least loaded, fastest. */
+  /** Picks the viewer to ask for a segment: the least loaded, then the fastest; none while all are full or busy. */
   pick(now: number, sources: Source[]): Source | undefined {
-    const free = sources.filter((s) => s.inflight < s.maxInflight && s.busyUntil <= now);
-    // The super-peer is asked only when no viewer holds the segment at all.
-    const pool = sources.some((s) => !s.seeder) ? free.filter((s) => !s.seeder) : free;
-    return pool.sort((a, b) => a.inflight - b.inflight || b.rate - a.rate || (a.id < b.id ? -1 : 1))[0];
+    return sources.filter((s) => s.inflight < s.maxInflight && s.busyUntil <= now)
+      .sort((a, b) => a.inflight - b.inflight || b.rate - a.rate || (a.id < b.id ? -1 : 1))[0];
   }
+
 }

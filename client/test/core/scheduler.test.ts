@@ -57,13 +57,13 @@ test("a transfer is abandoned when idle, turning critical, or too slow", () => {
   assert.equal(s.shouldAbort(1000, { ...t, got: MB / 2, lastByteAt: 1000 }, 6000), undefined);
 });
 
-test("viewers are asked before the super-peer, least loaded first", () => {
+test("the least loaded viewer is asked, then the fastest", () => {
   const s = measured(4 * MB, 50);
-  const src = (id: string, seeder: boolean, inflight: number): Source => ({ id, seeder, inflight, maxInflight: 2, busyUntil: 0, rate: 0 });
-  assert.equal(s.pick(0, [src("s0", true, 0), src("p1", false, 1), src("p2", false, 0)])?.id, "p2");
-  assert.equal(s.pick(0, [src("s0", true, 0)])?.id, "s0", "super-peer when no viewer has it");
-  assert.equal(s.pick(0, [src("s0", true, 0), src("p1", false, 2)]), undefined, "viewer has it but is full: wait");
-  assert.equal(s.pick(0, [{ ...src("p1", false, 0), busyUntil: 10 }]), undefined, "busy peer is skipped");
+  const src = (id: string, inflight: number, rate = 0): Source => ({ id, inflight, maxInflight: 2, busyUntil: 0, rate });
+  assert.equal(s.pick(0, [src("p1", 1), src("p2", 0)])?.id, "p2");
+  assert.equal(s.pick(0, [src("p1", 0, 100), src("p2", 0, 900)])?.id, "p2", "equally loaded: the faster");
+  assert.equal(s.pick(0, [src("p1", 2)]), undefined, "the viewer has it but is full: wait");
+  assert.equal(s.pick(0, [{ ...src("p1", 0), busyUntil: 10 }]), undefined, "busy peer is skipped");
 });
 
 test("on a page whose timers run late the critical threshold grows, then recovers", () => {
