@@ -43,8 +43,11 @@ ${player === "shaka" ? '<script src="/e2e/shaka-player.js"></script>' : ""}
   if (${JSON.stringify(player)} === "shaka") {
     shaka.polyfill.installAll();
     var player = new shaka.Player();
-    // One rendition, the one hls.js viewers start on, so that Shaka shares a swarm with them.
-    player.configure({ abr: { enabled: false }, restrictions: { maxBandwidth: 300000 } });
+    // One rendition, the one hls.js viewers start on, so that Shaka shares a
+    // swarm with them; 6 segments behind the live edge (hls.js viewers play
+    // 3 behind), so that what Shaka asks for is held by a viewer: a viewer
+    // level with the others may be the one that fetches each new segment.
+    player.configure({ abr: { enabled: false }, restrictions: { maxBandwidth: 300000 }, manifest: { hls: { liveSegmentsDelay: 6 } } });
     E.session = edgeswarm.attachShaka(shaka, player);
     player.addEventListener("error", function (e) { E.fatal.push("shaka " + (e.detail && e.detail.code)); });
     player.getNetworkingEngine().registerResponseFilter(function (type, r) {
