@@ -21,29 +21,39 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 		n.hub.ServeWS(ctx)
 		return
 	}
+	x := exchanges.Get().(*exchange)
+	defer x.release()
 	h := &ctx.Request.Header
 	// The strings alias fasthttp's buffers and live only for this handler:
 	// the cache copies what it keeps (see cache.Request).
-	req := request{
-		method:          b2s(ctx.Method()),
-		path:            b2s(ctx.URI().PathOriginal()), // raw: the origin side normalises it
-		rawQuery:        b2s(ctx.URI().QueryString()),
-		host:            b2s(ctx.Host()),
-		proto:           protoH1,
-		rangeHdr:        b2s(h.Peek("Range")),
-		ifRange:         b2s(h.Peek("If-Range")),
-		ifNoneMatch:     b2s(h.Peek("If-None-Match")),
-		ifModifiedSince: b2s(h.Peek("If-Modified-Since")),
-		acceptEncoding:  b2s(h.Peek("Accept-Encoding")),
-		origin:          b2s(h.Peek("Origin")),
-		acrHeaders:      b2s(h.Peek("Access-Control-Request-Headers")),
-		h1:              h,
+	req := &x.req
+	req.method = b2s(ctx.Method())
+	req.path = b2s(ctx.URI().PathOriginal()) // raw: the origin side normalises it
+	req.rawQuery = b2s(ctx.URI().QueryString())
+	req.host = b2s(ctx.Host())
+	req.proto = protoH1
+	req.h1 = h
+	// One pass over the headers instead of a lookup per name. fasthttp
+	// has put every name in canonical form.
+	for k, v := range h.All() {
+		switch string(k) {
+		case "Range":
+			req.rangeHdr = b2s(v)
+		case "If-Range":
+			req.ifRange = b2s(v)
+		case "If-None-Match":
+			req.ifNoneMatch = b2s(v)
+		case "If-Modified-Since":
+			req.ifModifiedSince = b2s(v)
+		case "Accept-Encoding":
+			req.acceptEncoding = b2s(v)
+		case "Origin":
+			req.origin = b2s(v)
+		case "Access-Control-Request-Headers":
+			req.acrHeaders = b2s(v)
+		}
 	}
-	// fasthttp's RequestCtx is a context that ends when the server shuts
-	// down, which would cut in-flight responses short during the drain;
-	// it never reports a viewer leaving either. A failed write ends a
-	// stream instead, and fills have their own timeout.
-	resp := n.serve(context.Background(), &req)
+	resp := n.serve(context.Background(), x)
 
 	rh := &ctx.Response.Header
 	if resp.memo != nil {
@@ -85,7 +95,9 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 
 // handleH3 is the quic-go (HTTP/3) front.
 func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
-	req := request{
+	x := exchanges.Get().(*exchange)
+	defer x.release()
+	x.req = request{
 		method:          r.Method,
 		path:            r.URL.EscapedPath(),
 		rawQuery:        r.URL.RawQuery,
@@ -100,7 +112,7 @@ func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
 		acrHeaders:      r.Header.Get("Access-Control-Request-Headers"),
 		h3:              r,
 	}
-	resp := n.serve(r.Context(), &req)
+	resp := n.serve(r.Context(), x)
 	h := w.Header()
 	for _, hd := range resp.header {
 		h.Add(hd.Name, hd.Value)

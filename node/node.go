@@ -125,12 +125,17 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	if n.pubLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	n.pubLn = lazyDeadlineListener{n.pubLn}
 	n.h1 = &fasthttp.Server{
-		Handler:                      n.handleH1,
-		Name:                         "edgeswarm",
-		ReadTimeout:                  30 * time.Second,
+		Handler: n.handleH1,
+		Name:    "edgeswarm",
+		// A whole request, and the wait for the next one on a kept-alive
+		// connection, each get a minute (nginx: client_header_timeout 60 s,
+		// keepalive_timeout 75 s). One value for both lets a connection's
+		// read deadline stand across requests (see lazyDeadlineConn).
+		ReadTimeout:                  time.Minute,
+		IdleTimeout:                  time.Minute,
 		WriteTimeout:                 10 * time.Minute,
-		IdleTimeout:                  2 * time.Minute,
 		MaxRequestBodySize:           4 << 10,
 		ReadBufferSize:               8 << 10,
 		NoDefaultContentType:         true,

@@ -476,6 +476,48 @@ func TestRangeAndConditionals(t *testing.T) {
 	}
 }
 
+// Header names are case-insensitive: a viewer that writes them in lower
+// case (as HTTP/2-minded clients and proxies do) gets the same answers.
+func TestRequestHeaderNamesInAnyCase(t *testing.T) {
+	body := segmentBytes(1000)
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })
+	n := startNode(t, testConfig(o.URL), nil)
+	httpGet(t, "http://"+n.Addr()+"/c/1.ts") // the fill: streamed, no ETag yet
+	r, _ := httpGet(t, "http://"+n.Addr()+"/c/1.ts")
+	etag := r.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag on a hit")
+	}
+	conn, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	ask := func(hdr string) (*http.Response, []byte) {
+		t.Helper()
+		fmt.Fprint(conn, "GET /c/1.ts HTTP/1.1\r\nhost: edge.example\r\n"+hdr+"\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
+	}
+	if r, b := ask("range: bytes=10-19\r\n"); r.StatusCode != 206 || !bytes.Equal(b, body[10:20]) {
+		t.Errorf("range in lower case: %d, %d bytes", r.StatusCode, len(b))
+	}
+	if r, _ := ask("IF-NONE-MATCH: " + etag + "\r\n"); r.StatusCode != 304 {
+		t.Errorf("IF-NONE-MATCH in upper case: %d, want 304", r.StatusCode)
+	}
+	if r, _ := ask("origin: https://player.example\r\n"); r.Header.Get("Access-Control-Allow-Origin") == "" {
+		t.Errorf("origin in lower case: no CORS answer")
+	}
+}
+
 func TestGzipPlaylistsAndCORS(t *testing.T) {
 	pl := "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n" + strings.Repeat("#EXTINF:2.0,\nsegment-with-a-long-name.ts\n", 50) + "#EXT-X-ENDLIST\n"
 	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -173,9 +174,28 @@ func forwardable(name string, connection string) bool {
 // exposeHeaders are the response headers the browser script reads.
 const exposeHeaders = "Age, Cache-Status, Content-Length, Content-Range, ETag, Edgeswarm-Swarm, Edgeswarm-Ticket"
 
+// exchange is one request's working state, pooled: a hit allocates
+// nothing of its own.
+type exchange struct {
+	req  request
+	creq cache.Request
+	resp response
+}
+
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+// release returns x to the pool once its front has sent the response.
+// Nothing it holds outlives that: the cache copies the request it keeps,
+// a memo owns its header slice, and a streamed body has its own reader.
+func (x *exchange) release() {
+	*x = exchange{}
+	exchanges.Put(x)
+}
+
 // serve answers one viewer request.
-func (n *Node) serve(ctx context.Context, req *request) *response {
-	resp := &response{length: -1}
+func (n *Node) serve(ctx context.Context, x *exchange) *response {
+	req, resp := &x.req, &x.resp
+	resp.length = -1
 	switch req.method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
@@ -191,7 +211,8 @@ func (n *Node) serve(ctx context.Context, req *request) *response {
 		return plain(n.begin(req, resp), http.StatusNotFound, "not found: no origin serves this path\n")
 	}
 	key := n.origin.Keyer().Key(req.host, req.path, req.rawQuery)
-	creq := &cache.Request{Key: key, Path: req.path, RawQuery: req.rawQuery, Forward: req}
+	creq := &x.creq
+	*creq = cache.Request{Key: key, Path: req.path, RawQuery: req.rawQuery, Forward: req}
 	e, lk, err := n.cache.Get(ctx, creq)
 	n.metrics.cacheReq[lk.Result].Inc()
 	if err != nil {
