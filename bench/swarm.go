@@ -43,7 +43,11 @@ func parseSwarmFlags(args []string, stderr io.Writer) (swarmOptions, error) {
 	latencies := fs.String("latency", "3,9", "hls.js liveSyncDurationCount values: how many segments behind the live edge viewers play")
 	fs.StringVar(&o.Mode, "mode", "virtual", "virtual (a page-side player model that does not decode video, for many viewers) or video (hls.js playing a muted video element)")
 	fs.DurationVar(&o.Watch, "watch", 60*time.Second, "how long viewers watch after the last one joined")
-	fs.DurationVar(&o.Stagger, "stagger", time.Second, "time between two viewers joining")
+	// Two seconds: each join starts a browser context and its WebRTC
+	// handshakes, and at one a second twenty Chromium viewers with P2P keep
+	// two CPUs busy through the joins, so that start-up times measure the
+	// machine's run queue (see the host busy column).
+	fs.DurationVar(&o.Stagger, "stagger", 2*time.Second, "time between two viewers joining")
 	fs.DurationVar(&o.Churn, "churn", 0, "every this long while watching, the longest-watching viewer leaves and a new one joins (0: no churn)")
 	fs.StringVar(&o.Rendition, "rendition", "mid", "the rendition every viewer plays (ABR off): the first variant whose URI contains this")
 	fs.StringVar(&o.Stream, "stream", "/live/master.m3u8", "master playlist path on the node")

@@ -60,6 +60,7 @@ type swarmCase struct {
 	WatchS   float64       `json:"watch_s"`
 	WallS    float64       `json:"wall_s"`
 	Node     swarmNode     `json:"node"`
+	Load     *swarmLoad    `json:"host,omitempty"` // absent where the runner cannot tell
 	Viewers  []swarmViewer `json:"viewers"`
 	Errors   []string      `json:"errors"`
 }
@@ -71,6 +72,14 @@ type swarmNode struct {
 	HTTPAllBytes   int64   `json:"http_all_bytes"` // every HTTP body byte
 	SeedBytes      int64   `json:"seed_bytes"`     // super-peer bytes over WebRTC
 	OriginRequests int64   `json:"origin_requests"`
+}
+
+// swarmLoad is how busy the machine was (% of all its CPUs): while the
+// viewers joined, and over the whole case. A host near 100 % while viewers
+// join measures its own run queue in their start-up times.
+type swarmLoad struct {
+	JoinBusyPct float64 `json:"join_busy_pct"`
+	BusyPct     float64 `json:"busy_pct"`
 }
 
 // egress is what the node sent viewers: every HTTP body byte as its own
@@ -263,6 +272,15 @@ func (c *swarmCase) validate() error {
 		{"node.seed_bytes", float64(c.Node.SeedBytes), swarmMaxBytes},
 		{"node.origin_requests", float64(c.Node.OriginRequests), swarmMaxCount},
 	}
+	if c.Load != nil {
+		checks = append(checks, struct {
+			name   string
+			v, max float64
+		}{"host.join_busy_pct", c.Load.JoinBusyPct, 100}, struct {
+			name   string
+			v, max float64
+		}{"host.busy_pct", c.Load.BusyPct, 100})
+	}
 	for _, ch := range checks {
 		if err := inRange(ch.name, ch.v, ch.max); err != nil {
 			return err
@@ -353,6 +371,9 @@ type swarmRow struct {
 	NodeCPUS   float64 `json:"node_cpu_s"`
 	NodeCPUPct float64 `json:"node_cpu_pct"` // % of one core over the case's wall time
 
+	// Host is how busy the machine was; nil when not measured.
+	Host *swarmLoad `json:"host,omitempty"`
+
 	Errors []string `json:"errors,omitempty"` // case errors, then "viewer: error"
 }
 
@@ -405,6 +426,7 @@ func summarizeCase(c *swarmCase) swarmRow {
 		OriginRequests: c.Node.OriginRequests,
 		NodeCPUS:       c.Node.CPUS,
 		NeverPlayed:    max(c.N-len(c.Viewers), 0),
+		Host:           c.Load,
 	}
 	if c.N > 0 {
 		r.Limit = 1 - 1/float64(c.N)
@@ -684,8 +706,8 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 	for i, r := range rows {
 		if i == 0 || r.Latency != rows[i-1].Latency || r.Mode != rows[i-1].Mode {
 			fmt.Fprintf(&b, "### liveSyncDurationCount %d (%s player)\n\n", r.Latency, r.Mode)
-			fmt.Fprintln(&b, "| scenario | N | offload | limit | peer eff. | http MiB | p2p MiB | seed MiB | node egress MiB | origin req | startup p50/p95 ms | stalls (n / s) | rebuffer % | latency s | P2P fail | rejected | node CPU % |")
-			fmt.Fprintln(&b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+			fmt.Fprintln(&b, "| scenario | N | offload | limit | peer eff. | http MiB | p2p MiB | seed MiB | node egress MiB | origin req | startup p50/p95 ms | stalls (n / s) | rebuffer % | latency s | P2P fail | rejected | node CPU % | host busy % joins / all |")
+			fmt.Fprintln(&b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 		}
 		startup := "–"
 		if r.NeverPlayed < r.N {
@@ -694,11 +716,15 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 		if r.NeverPlayed > 0 {
 			startup += fmt.Sprintf(" (%d never played)", r.NeverPlayed)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %.1f | %.1f | %.1f | %d | %d | %.1f |\n",
+		host := "–"
+		if r.Host != nil {
+			host = fmt.Sprintf("%.0f / %.0f", r.Host.JoinBusyPct, r.Host.BusyPct)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %.1f | %.1f | %.1f | %d | %d | %.1f | %s |\n",
 			r.Scenario, r.N, pct(r.Offload), pct(r.Limit), pct(r.PeerEfficiency),
 			mibNum(r.HTTP), mibNum(r.P2P), mibNum(r.Seed), mibNum(r.NodeEgress), r.OriginRequests,
 			startup, r.Stalls, r.StallS, 100*r.RebufferRatio, r.LatencyS,
-			r.P2PFailures, r.Rejected, r.NodeCPUPct)
+			r.P2PFailures, r.Rejected, r.NodeCPUPct, host)
 		if i == len(rows)-1 || rows[i+1].Latency != r.Latency || rows[i+1].Mode != r.Mode {
 			fmt.Fprintln(&b)
 		}

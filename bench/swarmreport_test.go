@@ -58,6 +58,7 @@ func TestSwarmSummarize(t *testing.T) {
 			LatencyS:    6.3, // the viewer that never played does not count
 			P2PFailures: 3, Rejected: 1,
 			NodeCPUS: 9, NodeCPUPct: 12,
+			Host:   &swarmLoad{JoinBusyPct: 97.5, BusyPct: 64.2},
 			Errors: []string{"viewer v5 never started playing", "v5: hls.js fatal: manifestLoadError"},
 		}},
 		{1, swarmRow{
@@ -419,6 +420,7 @@ func TestReadSwarmRawRejects(t *testing.T) {
 		{"negative bytes", mutateSample(t, func(m map[string]any) { sampleViewer(m, 0, 1)["bytes"].(map[string]any)["http"] = -1 }), "v2: bytes.http -1 out of range"},
 		{"negative startup", mutateSample(t, func(m map[string]any) { sampleViewer(m, 0, 1)["startup_ms"] = -5 }), "startup_ms -5 out of range"},
 		{"absurd played time", mutateSample(t, func(m map[string]any) { sampleViewer(m, 0, 1)["played_s"] = 1e300 }), "played_s 1e+300 out of range"},
+		{"host busier than 100 %", mutateSample(t, func(m map[string]any) { sampleCase(m, 0)["host"].(map[string]any)["busy_pct"] = 250 }), "host.busy_pct 250 out of range"},
 		{"negative cpu", mutateSample(t, func(m map[string]any) { sampleCase(m, 0)["node"].(map[string]any)["cpu_s"] = -1 }), "node.cpu_s -1 out of range"},
 		{"duplicate case", mutateSample(t, func(m map[string]any) {
 			m["cases"] = append(m["cases"].([]any), sampleCase(m, 2))
@@ -480,10 +482,10 @@ func TestSwarmMarkdown(t *testing.T) {
 		"started 2026-11-26T10:00:00Z; 2 CPUs; Chromium 131.0.6778.85; node edgeswarm dev\n",
 		`settings: churn=0, latencies=[3,9], mode="virtual", rendition="mid", scenarios=["http","p2p","super"], segment_s=2, stagger_ms=500, stream="/live/master.m3u8", viewers=[2,5], watch_s=60` + "\n",
 		"### liveSyncDurationCount 3 (virtual player)\n",
-		"| scenario | N | offload | limit | peer eff. | http MiB | p2p MiB | seed MiB | node egress MiB | origin req | startup p50/p95 ms | stalls (n / s) | rebuffer % | latency s | P2P fail | rejected | node CPU % |\n",
-		"| super | 5 | 60.0 % | 80.0 % | 72.5 % | 11.0 | 24.0 | 5.0 | 16.0 | 31 | 700 / 1200 (1 never played) | 1 / 1.5 | 0.6 | 6.3 | 3 | 1 | 12.0 |\n",
-		"| http | 5 | 0.0 % | 80.0 % | 0.0 % | 40.0 | 0.0 | 0.0 | 40.0 | 30 | 700 / 800 | 0 / 0.0 | 0.0 | 6.1 | 0 | 0 | 8.6 |\n",
-		"| p2p | 2 | 31.2 % | 50.0 % | 31.2 % | 11.0 | 5.0 | 0.0 | 11.0 | 30 | 1000 / 1400 | 3 / 4.0 | 3.4 | 6.7 | 4 | 0 | 4.7 |\n",
+		"| scenario | N | offload | limit | peer eff. | http MiB | p2p MiB | seed MiB | node egress MiB | origin req | startup p50/p95 ms | stalls (n / s) | rebuffer % | latency s | P2P fail | rejected | node CPU % | host busy % joins / all |\n",
+		"| super | 5 | 60.0 % | 80.0 % | 72.5 % | 11.0 | 24.0 | 5.0 | 16.0 | 31 | 700 / 1200 (1 never played) | 1 / 1.5 | 0.6 | 6.3 | 3 | 1 | 12.0 | 98 / 64 |\n",
+		"| http | 5 | 0.0 % | 80.0 % | 0.0 % | 40.0 | 0.0 | 0.0 | 40.0 | 30 | 700 / 800 | 0 / 0.0 | 0.0 | 6.1 | 0 | 0 | 8.6 | – |\n",
+		"| p2p | 2 | 31.2 % | 50.0 % | 31.2 % | 11.0 | 5.0 | 0.0 | 11.0 | 30 | 1000 / 1400 | 3 / 4.0 | 3.4 | 6.7 | 4 | 0 | 4.7 | – |\n",
 		"### liveSyncDurationCount 9 (virtual player)\n",
 		"| floor | want | got | result |\n",
 		"| latency 3, N=5: super offload | >= 50.0 % | 60.0 % | PASS |\n",

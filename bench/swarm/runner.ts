@@ -51,6 +51,8 @@ interface ViewerResult {
 interface CaseResult {
   scenario: Scenario; latency: number; mode: string; n: number; watch_s: number; wall_s: number;
   node: { cpu_s: number; http_bytes: number; http_all_bytes: number; seed_bytes: number; origin_requests: number };
+  /** How busy the machine's CPUs were (%, all CPUs together): while viewers joined, and over the case. */
+  host?: { join_busy_pct: number; busy_pct: number };
   viewers: ViewerResult[]; errors: string[];
 }
 
@@ -70,6 +72,23 @@ function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** Busy and total CPU time of the machine so far (Linux /proc/stat; undefined elsewhere). */
+function hostTimes(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    const total = f.slice(0, 8).reduce((a, v) => a + v, 0);
+    return { busy: total - f[3]! - f[4]!, total };
+  } catch {
+    return undefined;
+  }
+}
+
+function busyPct(a: { busy: number; total: number } | undefined, b: { busy: number; total: number } | undefined): number | undefined {
+  return a && b && b.total > a.total ? (100 * (b.busy - a.busy)) / (b.total - a.total) : undefined;
 }
 
 let progressShown = false;
@@ -175,6 +194,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     browser = await launchChromium(env);
     const b = browser;
     const cpu0 = cpuSeconds(node.proc.pid);
+    const host0 = hostTimes();
     const t0 = Date.now();
     let joined = 0, seq = 0;
     const open = async (at: number): Promise<void> => {
@@ -195,6 +215,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
       joins.push(open(Date.now() - t0));
     }
     await Promise.all(joins);
+    const hostJoined = hostTimes();
     const watchEnd = Date.now() + cfg.watchS * 1000;
     let nextChurn = cfg.churnS > 0 ? Date.now() + cfg.churnS * 1000 : Infinity;
     let lastLine = 0;
@@ -228,6 +249,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     }
     const wall = (Date.now() - t0) / 1000;
     const cpu = cpuSeconds(node.proc.pid) - cpu0;
+    const joinBusy = busyPct(host0, hostJoined), busy = busyPct(host0, hostTimes());
     const metrics = await (await fetch(node.metricsURL)).text();
     const results = [...done, ...all.map((v) => v.toResult())];
     return {
@@ -239,6 +261,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
         seed_bytes: sumMetric(metrics, "edgeswarm_seeder_sent_bytes_total", {}),
         origin_requests: sumMetric(metrics, "edgeswarm_origin_requests_total", {}),
       },
+      ...(joinBusy !== undefined && busy !== undefined ? { host: { join_busy_pct: joinBusy, busy_pct: busy } } : {}),
       viewers: results, errors,
     };
   } finally {

@@ -77,6 +77,8 @@ export class Engine {
   private wakers = new Set<() => void>();
   private loadsStarted = 0;
   private loadsDone = 0;
+  /** Offers from other viewers that came during start-up. */
+  private heldOffers = new Map<string, { at: number; msgs: { from: string; session: string; kind: string; sdp?: string }[] }>();
 
   constructor(opts: Options, readonly d: Deps) {
     this.s = resolve(opts, d.userAgent);
@@ -214,10 +216,18 @@ export class Engine {
 
   private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers); }
 
+  /**
+   * Start-up first: peer connections (offers, ICE, DTLS, ours and other
+   * viewers') wait until the player's first segment is delivered. The
+   * swarm's candidates arrive with the media playlist, before the player
+   * asks for its first segment; handshakes then would slow that segment
+   * down on a busy device, for nothing (a first segment never waits for
+   * the swarm).
+   */
+  private get startingUp(): boolean { return this.loadsDone === 0; }
+
   private connectMore(): void {
-    // Start-up first: peer connections (offers, ICE, DTLS) wait until the
-    // player's first segment is delivered.
-    if (this.loadsDone === 0 && this.loadsStarted > 0) return;
+    if (this.startingUp) return;
     // A few connection attempts at a time: each costs the device (and the
     // peer) an ICE and DTLS handshake, and a page that just started playing
     // should not spend its CPU on eight of them at once.
@@ -234,6 +244,16 @@ export class Engine {
 
   private onRelay(m: { from: string; session: string; kind: string; sdp?: string }): void {
     let p = this.peers.get(m.from);
+    if (!p && this.startingUp) {
+      // Answered once the first segment is in, if the offerer can still
+      // be waiting for the answer by then.
+      const held = this.heldOffers.get(m.from);
+      if (held) held.msgs.push(m);
+      else if (m.kind === "offer" && this.heldOffers.size < this.maxPeers() + RULES.inboundExtraPeers) {
+        this.heldOffers.set(m.from, { at: this.d.clock.now(), msgs: [m] });
+      }
+      return;
+    }
     if (m.kind === "offer") {
       // Glare: the smaller peer id keeps its own offer.
       if (p && p.offering && this.peerId !== undefined && this.peerId < m.from) return;
@@ -297,6 +317,7 @@ export class Engine {
     for (const p of [...this.peers.values()]) p.close("swarm_left");
     this.peers.clear();
     this.candidates = [];
+    this.heldOffers.clear();
     this.seeders.clear();
     this.digests.clear();
     this.seqKey.clear();
@@ -532,7 +553,13 @@ export class Engine {
     try {
       return await this.loadSegment(url, info, signal);
     } finally {
-      if (++this.loadsDone === 1 && !this.destroyed) this.connectMore();
+      if (++this.loadsDone === 1 && !this.destroyed) {
+        const held = [...this.heldOffers.values()];
+        this.heldOffers.clear();
+        const fresh = this.d.clock.now() - this.cfg.hello_timeout_ms / 2;
+        for (const h of held) if (h.at >= fresh) for (const m of h.msgs) this.onRelay(m);
+        this.connectMore();
+      }
     }
   }
 

@@ -54,9 +54,14 @@ function welcome(r: Rig, over: Record<string, unknown> = {}): FakeWS {
   return ws;
 }
 
-/** Joins a swarm with one viewer peer p7 that holds segment 5 (unless holds is false). */
+/**
+ * Joins a swarm, has the player's first segment delivered (peer
+ * connections wait for it), and connects one viewer peer p7 that holds
+ * segment 5 (unless holds is false).
+ */
 async function joinWithPeer(r: Rig, holds = true): Promise<FakePC> {
   const ws = welcome(r);
+  await started(r);
   ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
   ws.serve({ type: "peers", peers: [{ id: "p7" }] });
   await flush();
@@ -115,7 +120,8 @@ test("a verified segment from a viewer reaches the player and counts as p2p", as
   const s = r.e.getStats();
   assert.equal(s.p2pBytes, GOOD.length);
   assert.equal(s.segmentsVerified, 1);
-  assert.equal(s.offload, 1);
+  assert.equal(s.httpBytes, GOOD.length, "the first segment only");
+  assert.equal(s.offload, 0.5);
 });
 
 test("a segment that fails its digest is rejected, the peer dropped and reported, HTTP used", async () => {
@@ -130,7 +136,7 @@ test("a segment that fails its digest is rejected, the peer dropped and reported
   const s = r.e.getStats();
   assert.equal(s.segmentsRejected, 1);
   assert.equal(s.p2pBytes, 0);
-  assert.equal(s.httpBytes, GOOD.length);
+  assert.equal(s.httpBytes, 2 * GOOD.length, "the first segment and this one");
   assert.equal(s.peers, 0);
   assert.ok(pc.closed);
   assert.deepEqual(r.ws[0]!.of("report")[0], { type: "report", peer: "p7", reason: "digest_mismatch", key: "/live/720p/5.ts" });
@@ -138,8 +144,10 @@ test("a segment that fails its digest is rejected, the peer dropped and reported
 
 test("a segment needed within the critical window goes over HTTP even when a peer has it", async () => {
   const r = rig();
+  r.e.setPlayhead(() => ({ time: 0, rate: 1 }));
   await joinWithPeer(r);
-  const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 3, duration: 2 });
+  // Needed in 0.3 s: inside any critical threshold (its pad alone is 0.5 s).
+  const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 0.3, duration: 2 });
   assert.equal(got.source, "http");
 });
 
@@ -161,7 +169,7 @@ test("a stalled transfer is cancelled and resumed over HTTP with a Range request
   assert.ok(dc.frames.some((f) => f.type === "cancel" && f.req === req.req), "cancel sent");
   const s = r.e.getStats();
   assert.equal(s.aborts, 1);
-  assert.equal(s.httpBytes, GOOD.length - 10000);
+  assert.equal(s.httpBytes, GOOD.length + GOOD.length - 10000, "the first segment, and the rest of this one");
   assert.equal(s.p2pBytes, 10000);
   assert.ok(pc.closed, "the stalled peer is dropped");
   assert.equal(r.ws[0]!.of("report")[0]!.reason, "unresponsive");
@@ -232,6 +240,7 @@ test("verified segments are served to a peer that asks", async () => {
 test("a segment pushed by the super-peer is verified, kept and counted as seed", async () => {
   const r = rig();
   const ws = welcome(r);
+  await started(r);
   ws.serve({ type: "peers", peers: [{ id: "s0", seeder: true }] });
   await flush();
   const offer = ws.of("relay")[0]!;
@@ -274,11 +283,11 @@ test("mobile viewers join download-only and do not accept pushes", async () => {
 test("stats are reported to the node every stats_interval_ms, cumulative since the join", async () => {
   const r = rig();
   await joinWithPeer(r);
-  await r.e.load(SEG, { url: SEG, seq: 5, start: 3, duration: 2 }); // HTTP: critical
+  await r.e.load(SEG, { url: SEG, seq: 5, start: 0.3, duration: 2 }); // HTTP: needed in 0.3 s, inside its critical threshold
   await r.clock.advance(10000);
   const st = r.ws[0]!.of("stats");
   assert.equal(st.length, 1);
-  assert.equal(st[0]!.http_bytes, GOOD.length);
+  assert.equal(st[0]!.http_bytes, 2 * GOOD.length, "the first segment and this one");
   assert.equal(st[0]!.peers, 1);
 });
 
@@ -327,7 +336,6 @@ test("a segment whose digest arrives while its HTTP fetch runs is verified and o
 test("a requested segment that no viewer holds yet waits for one and comes from it, not over HTTP", async () => {
   const r = rig();
   const pc = await joinWithPeer(r, false);
-  await started(r);
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
   await r.clock.advance(2000);
   assert.equal(r.fetches.length, 0, "its digest is known and it is needed in 20 s: it waits for a viewer");
@@ -343,7 +351,6 @@ test("a requested segment that no viewer holds yet waits for one and comes from 
 test("a segment nobody fetched yet goes over HTTP after a random share of the election time", async () => {
   const r = rig();
   await joinWithPeer(r);
-  await started(r);
   const url = "http://node.test/live/720p/6.ts";
   const p = r.e.load(url, { url, seq: 6, start: 20, duration: 2 });
   await r.clock.advance(1400);
@@ -357,7 +364,6 @@ test("a waiting segment goes over HTTP when its spare time runs out, before its 
   const r = rig();
   r.e.setPlayhead(() => ({ time: r.clock.now() / 1000, rate: 1 }));
   await joinWithPeer(r, false);
-  await started(r);
   // Needed in 3 s; the measured HTTP fetch (instant here) gives a critical
   // threshold of about 0.5 s (the pad), and the 1 s reserve leaves about
   // 1.5 s to wait for a viewer.
@@ -369,26 +375,35 @@ test("a waiting segment goes over HTTP when its spare time runs out, before its 
   assert.equal(r.fetches.length, 1);
 });
 
-test("peer connections wait until the player's first segment is delivered", async () => {
+test("peer connections, ours and other viewers', wait until the player's first segment is delivered", async () => {
   const r = rig();
   let release!: () => void;
   const gate = new Promise<void>((res) => { release = res; });
   (r.e.d as { fetch: typeof fetch }).fetch = (async () => { await gate; return new Response(GOOD.slice(), { status: 200 }); }) as typeof fetch;
   const ws = welcome(r);
-  // Needed now: HTTP at once; the swarm's peers arrive while it loads.
-  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 0, duration: 2 });
+  // The swarm's peers and a viewer's offer come with the media playlist,
+  // before the player asks for anything.
   ws.serve({ type: "peers", peers: [{ id: "p7" }, { id: "p8" }] });
+  ws.serve({ type: "relay", from: "pz", session: "s-pz", kind: "offer", sdp: "v=0 offer" });
   await flush();
-  assert.equal(ws.of("relay").length, 0, "no offer while start-up runs");
+  assert.equal(ws.of("relay").length, 0, "no offer, no answer before the first segment");
+  // Needed now: HTTP at once, and slow (3 s).
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 0, duration: 2 });
+  await r.clock.advance(3000);
+  ws.serve({ type: "relay", from: "p9", session: "s-p9", kind: "offer", sdp: "v=0 offer" });
+  await flush();
+  assert.equal(ws.of("relay").length, 0, "none while it loads");
   release();
   assert.equal((await p).source, "http");
   await flush();
-  assert.deepEqual(ws.of("relay").map((m) => m.to), ["p7", "p8"], "offers once the first segment is delivered");
+  assert.deepEqual(ws.of("relay").map((m) => `${m.kind} ${m.to}`).sort(), ["answer p9", "offer p7", "offer p8"],
+    "once it is delivered: ours go out, and the offer still awaited is answered (pz's, 3 s old, is not)");
 });
 
 test("a viewer that opened all the connections it seeks still answers late joiners, up to 3 more", async () => {
   const r = rig();
   const ws = welcome(r, { max_peers: 2 });
+  await started(r);
   ws.serve({ type: "peers", peers: [{ id: "p7" }, { id: "p8" }, { id: "p9" }] });
   await flush();
   assert.deepEqual(ws.of("relay").map((m) => m.to), ["p7", "p8"], "it opens max_peers connections itself");
@@ -404,6 +419,7 @@ test("the super-peer is never asked for a segment: a viewer or, in the end, HTTP
   const r = rig();
   r.e.setPlayhead(() => ({ time: r.clock.now() / 1000, rate: 1 }));
   const ws = welcome(r);
+  await started(r);
   ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
   ws.serve({ type: "peers", peers: [{ id: "s0", seeder: true }] });
   await flush();
@@ -414,7 +430,7 @@ test("the super-peer is never asked for a segment: a viewer or, in the end, HTTP
   dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
   dc.recv({ type: "have", have: { base: 5, count: 1, bits: new Uint8Array([1]) } });
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: r.clock.now() / 1000 + 12, duration: 2 });
-  await r.clock.advance(4000);
+  await r.clock.advance(6500); // past the longest wait for a viewer
   assert.equal((await p).source, "http");
   assert.ok(!dc.frames.some((f) => f.type === "request"), "no request to the super-peer, which holds it");
 });
@@ -422,6 +438,7 @@ test("the super-peer is never asked for a segment: a viewer or, in the end, HTTP
 test("a viewer runs at most 3 connection attempts at once, the next when one ends", async () => {
   const r = rig();
   const ws = welcome(r);
+  await started(r);
   ws.serve({ type: "peers", peers: [{ id: "pa" }, { id: "pb" }, { id: "pc" }, { id: "pd" }, { id: "pe" }] });
   await flush();
   assert.deepEqual(ws.of("relay").map((m) => m.to), ["pa", "pb", "pc"]);
@@ -433,7 +450,6 @@ test("a viewer runs at most 3 connection attempts at once, the next when one end
 test("a player whose playhead does not move waits at most 6 s for the swarm, then HTTP", async () => {
   const r = rig(); // the playhead stays at 0: a player waiting for this very segment
   await joinWithPeer(r, false);
-  await started(r);
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: 60, duration: 2 });
   await r.clock.advance(5900);
   assert.equal(r.fetches.length, 0, "still waiting for a viewer to hold it");
@@ -443,7 +459,10 @@ test("a player whose playhead does not move waits at most 6 s for the swarm, the
 
 test("the player's first segment never waits for the swarm", async () => {
   const r = rig(); // playhead at 0, the segment at 20 s: a player that has not started
-  await joinWithPeer(r, false);
+  const ws = welcome(r);
+  ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
+  ws.serve({ type: "peers", peers: [{ id: "p7" }] });
+  await flush();
   const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
   assert.equal(got.source, "http");
 });
