@@ -272,17 +272,16 @@ func (c *swarmCase) validate() error {
 		{"node.seed_bytes", float64(c.Node.SeedBytes), swarmMaxBytes},
 		{"node.origin_requests", float64(c.Node.OriginRequests), swarmMaxCount},
 	}
-	if c.Load != nil {
-		checks = append(checks, struct {
-			name   string
-			v, max float64
-		}{"host.join_busy_pct", c.Load.JoinBusyPct, 100}, struct {
-			name   string
-			v, max float64
-		}{"host.busy_pct", c.Load.BusyPct, 100})
-	}
 	for _, ch := range checks {
 		if err := inRange(ch.name, ch.v, ch.max); err != nil {
+			return err
+		}
+	}
+	if c.Load != nil {
+		if err := inRange("host.join_busy_pct", c.Load.JoinBusyPct, 100); err != nil {
+			return err
+		}
+		if err := inRange("host.busy_pct", c.Load.BusyPct, 100); err != nil {
 			return err
 		}
 	}
