@@ -87,6 +87,31 @@ func joinPeer(tb testing.TB, ctx context.Context, n *Node, swarm string, opt tes
 	return p
 }
 
+// pushedSegment has a player fetch the newest live segment over HTTP until
+// the super-peer has pushed one of them to p, and returns it with the
+// bytes HTTP served. A segment the node filled while p was still
+// connecting (its live-edge fetch may get there first) is not pushed to
+// p, so it moves on to the next one.
+func pushedSegment(tb testing.TB, ctx context.Context, n *Node, p *testpeer.Peer) (uint64, []byte) {
+	tb.Helper()
+	for {
+		seq, segURL, _, _ := liveRendition(tb, n)
+		resp, body := httpGet(tb, segURL)
+		if resp.StatusCode != 200 {
+			tb.Fatalf("segment over HTTP: %d", resp.StatusCode)
+		}
+		wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := p.Segment(wait, seq)
+		cancel()
+		if err == nil {
+			return seq, body
+		}
+		if ctx.Err() != nil {
+			tb.Fatalf("no segment pushed to %s: %v", p.ID(), err)
+		}
+	}
+}
+
 func TestSuperPeerPushesAndServesVerifiedSegments(t *testing.T) {
 	n := swarmNode(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -108,11 +133,7 @@ func TestSuperPeerPushesAndServesVerifiedSegments(t *testing.T) {
 
 	// A player fetches the newest segment over HTTP: it enters the cache,
 	// its digest goes to the swarm, and the super-peer pushes it.
-	seq, segURL, _, _ := liveRendition(t, n)
-	resp, httpBody := httpGet(t, segURL)
-	if resp.StatusCode != 200 {
-		t.Fatalf("segment over HTTP: %d", resp.StatusCode)
-	}
+	seq, httpBody := pushedSegment(t, ctx, n, pusher)
 	d, err := pusher.Digest(ctx, seq)
 	if err != nil {
 		t.Fatalf("digest of segment %d never arrived: %v", seq, err)
@@ -163,11 +184,7 @@ func TestTwoViewersExchangeASegment(t *testing.T) {
 	if _, err := holder.WaitReady(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	seq, segURL, _, _ := liveRendition(t, n)
-	_, httpBody := httpGet(t, segURL)
-	if _, err := holder.Segment(ctx, seq); err != nil {
-		t.Fatalf("holder never got segment %d: %v", seq, err)
-	}
+	seq, httpBody := pushedSegment(t, ctx, n, holder)
 
 	// The second viewer is offered the holder by the tracker, connects to
 	// it through relayed offer/answer/candidates, and fetches from it.
