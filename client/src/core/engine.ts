@@ -248,7 +248,7 @@ export class Engine {
       // Answered once the first segment is in, if the offerer can still
       // be waiting for the answer by then.
       const held = this.heldOffers.get(m.from);
-      if (held) held.msgs.push(m);
+      if (held) { if (held.msgs.length < 64) held.msgs.push(m); }
       else if (m.kind === "offer" && this.heldOffers.size < this.maxPeers() + RULES.inboundExtraPeers) {
         this.heldOffers.set(m.from, { at: this.d.clock.now(), msgs: [m] });
       }
