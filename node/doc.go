@@ -5,4 +5,9 @@
 // The proxy logic is written once against the node's own request and
 // response form; the two HTTP fronts only translate. Only this package
 // imports the others, and only it opens listeners.
+//
+// A public connection has a minute to send each request and may sit idle a
+// minute between requests; its deadlines may fire up to a second late, so
+// that a busy keep-alive connection does not re-arm timers on every request
+// (see lazyDeadlineConn).
 package node

@@ -54,6 +54,17 @@ function welcome(r: Rig, over: Record<string, unknown> = {}): FakeWS {
   return ws;
 }
 
+/** The tracker lists peer id; this viewer offers and id answers. Returns the new connection. */
+async function connectTo(ws: FakeWS, id: string, seeder = false): Promise<FakePC> {
+  ws.serve({ type: "peers", peers: [seeder ? { id, seeder } : { id }] });
+  await flush();
+  const offer = ws.of("relay").find((m) => m.to === id && m.kind === "offer");
+  assert.ok(offer, `an offer to ${id}`);
+  ws.serve({ type: "relay", from: id, session: offer.session, kind: "answer", sdp: "v=0 answer" });
+  await flush();
+  return FakePC.all[FakePC.all.length - 1]!;
+}
+
 /**
  * Joins a swarm, has the player's first segment delivered (peer
  * connections wait for it), and connects one viewer peer p7 that holds
@@ -63,14 +74,7 @@ async function joinWithPeer(r: Rig, holds = true): Promise<FakePC> {
   const ws = welcome(r);
   await started(r);
   ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
-  ws.serve({ type: "peers", peers: [{ id: "p7" }] });
-  await flush();
-  const offer = ws.of("relay")[0]!;
-  assert.equal(offer.to, "p7");
-  assert.equal(offer.kind, "offer");
-  ws.serve({ type: "relay", from: "p7", session: offer.session, kind: "answer", sdp: "v=0 answer" });
-  await flush();
-  const pc = FakePC.all[FakePC.all.length - 1]!;
+  const pc = await connectTo(ws, "p7");
   const dc = pc.dc!;
   assert.deepEqual(dc.frames.map((f) => f.type), ["hello", "have"]);
   dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
@@ -241,12 +245,7 @@ test("a segment pushed by the super-peer is verified, kept and counted as seed",
   const r = rig();
   const ws = welcome(r);
   await started(r);
-  ws.serve({ type: "peers", peers: [{ id: "s0", seeder: true }] });
-  await flush();
-  const offer = ws.of("relay")[0]!;
-  ws.serve({ type: "relay", from: "s0", session: offer.session, kind: "answer", sdp: "v=0" });
-  await flush();
-  const dc = FakePC.all[FakePC.all.length - 1]!.dc!;
+  const dc = (await connectTo(ws, "s0", true)).dc!;
   const hello = dc.frames[0]!;
   assert.ok(hello.type === "hello" && hello.max_version === 2 && hello.flags === 3, "serves and accepts push");
   dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
@@ -421,12 +420,7 @@ test("the super-peer is never asked for a segment: a viewer or, in the end, HTTP
   const ws = welcome(r);
   await started(r);
   ws.serve({ type: "digest", segments: [{ key: "/live/720p/5.ts", seq: 5, size: GOOD.length, sha256: SHA }] });
-  ws.serve({ type: "peers", peers: [{ id: "s0", seeder: true }] });
-  await flush();
-  const offer = ws.of("relay")[0]!;
-  ws.serve({ type: "relay", from: "s0", session: offer.session, kind: "answer", sdp: "v=0" });
-  await flush();
-  const dc = FakePC.all[FakePC.all.length - 1]!.dc!;
+  const dc = (await connectTo(ws, "s0", true)).dc!;
   dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
   dc.recv({ type: "have", have: { base: 5, count: 1, bits: new Uint8Array([1]) } });
   const p = r.e.load(SEG, { url: SEG, seq: 5, start: r.clock.now() / 1000 + 12, duration: 2 });
