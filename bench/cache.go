@@ -169,6 +169,7 @@ type cacheBench struct {
 type target struct {
 	name string
 	base string // http://127.0.0.1:port
+	pgid int    // the server's process group, for its CPU time
 	// hit reports whether a response came from the server's cache and
 	// describes the header it looked at.
 	hit func(http.Header) (bool, string)
@@ -275,8 +276,8 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	b.log.Info("nginx ready", "addr", nginxAddr, "cache", cacheDir)
 
 	targets := []target{
-		{name: serverNode, base: "http://" + nodeAddr, hit: nodeHit},
-		{name: serverNginx, base: "http://" + nginxAddr, hit: nginxHit},
+		{name: serverNode, base: "http://" + nodeAddr, pgid: node.cmd.Process.Pid, hit: nodeHit},
+		{name: serverNginx, base: "http://" + nginxAddr, pgid: nginx.cmd.Process.Pid, hit: nginxHit},
 	}
 	report := &cacheReport{
 		Started: started,
@@ -397,16 +398,20 @@ func (b *cacheBench) workload(ctx context.Context, name string, paths []string, 
 				i = len(targets) - 1 - k
 			}
 			t := targets[i]
+			cpu0, ok0 := groupCPU(t.pgid)
 			s, _, err := runner(t, o.Duration).run(ctx)
 			if err != nil {
 				return w, fmt.Errorf("%s: %w", t.name, err)
+			}
+			if cpu1, ok1 := groupCPU(t.pgid); ok0 && ok1 && s.Requests > 0 {
+				s.CPUUsPerReq = float64(cpu1-cpu0) / float64(time.Microsecond) / float64(s.Requests)
 			}
 			if err := alive(); err != nil {
 				return w, err
 			}
 			b.log.Info("run", "workload", name, "round", r+1, "server", t.name,
 				"req/s", fmt.Sprintf("%.0f", s.ReqPerSec), "MB/s", fmt.Sprintf("%.1f", s.MBPerSec),
-				"p50", formatMs(s.P50Ms), "p99", formatMs(s.P99Ms), "errors", s.Errors.total())
+				"p50", formatMs(s.P50Ms), "p99", formatMs(s.P99Ms), "cpu/req", formatCPU(s.CPUUsPerReq), "errors", s.Errors.total())
 			runs[i] = append(runs[i], s)
 		}
 	}

@@ -326,8 +326,8 @@ func TestMarkdown(t *testing.T) {
 	w := workloadReport{
 		Name: "segments", Paths: []string{"/a/0.ts", "/a/1.ts"}, ObjectBytes: 1 << 20,
 		Servers: []serverReport{
-			{Name: serverNode, Runs: []runStats{{ReqPerSec: 1100, MBPerSec: 1153.4, P50Ms: 20, P99Ms: 80}}},
-			{Name: serverNginx, Runs: []runStats{{ReqPerSec: 1000, MBPerSec: 1048.6, P50Ms: 25, P99Ms: 100}}},
+			{Name: serverNode, Runs: []runStats{{ReqPerSec: 1100, MBPerSec: 1153.4, P50Ms: 20, P99Ms: 80, CPUUsPerReq: 300}}},
+			{Name: serverNginx, Runs: []runStats{{ReqPerSec: 1000, MBPerSec: 1048.6, P50Ms: 25, P99Ms: 100, CPUUsPerReq: 400}}},
 		},
 		WarmAfter: map[string]bool{serverNode: true, serverNginx: false},
 	}
@@ -345,9 +345,9 @@ func TestMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"median of 1 round (alternating order)",
 		"(sendfile on)",
-		"| segments (2 URLs, 1.0 MiB each) | edgeswarm | 1100 | 1153.4 | 20.00 ms | 80.00 ms | 0 |",
-		"|  | nginx | 1000 | 1048.6 | 25.00 ms | 100.00 ms | 0 |",
-		"| | edgeswarm / nginx | 1.10x | 1.10x | 0.80x | 0.80x | |",
+		"| segments (2 URLs, 1.0 MiB each) | edgeswarm | 1100 | 1153.4 | 20.00 ms | 80.00 ms | 300.0 µs | 0 |",
+		"|  | nginx | 1000 | 1048.6 | 25.00 ms | 100.00 ms | 400.0 µs | 0 |",
+		"| | edgeswarm / nginx | 1.10x | 1.10x | 0.80x | 0.80x | 0.75x | |",
 		"| segments: MB/s >= 1.00x nginx | 1.10x | PASS |",
 		"| segments: p99 <= 1.00x nginx | 0.80x | PASS |",
 		"WARNING: nginx no longer served every segments URL from cache",

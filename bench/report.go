@@ -71,6 +71,7 @@ type ratios struct {
 	MBPerSec  float64 `json:"mb_per_sec"`
 	P50       float64 `json:"p50"`
 	P99       float64 `json:"p99"`
+	CPU       float64 `json:"server_cpu_per_req"` // lower is better
 }
 
 // floor is a bound the node must meet against nginx on one workload.
@@ -153,6 +154,7 @@ func (w *workloadReport) summarize() {
 		MBPerSec:  ratio(n.MBPerSec, x.MBPerSec),
 		P50:       ratio(n.P50Ms, x.P50Ms),
 		P99:       ratio(n.P99Ms, x.P99Ms),
+		CPU:       ratio(n.CPUUsPerReq, x.CPUUsPerReq),
 	}
 }
 
@@ -186,6 +188,7 @@ func medianStats(runs []runStats) runStats {
 		P75Ms:       pick(func(r runStats) float64 { return r.P75Ms }),
 		P90Ms:       pick(func(r runStats) float64 { return r.P90Ms }),
 		P99Ms:       pick(func(r runStats) float64 { return r.P99Ms }),
+		CPUUsPerReq: pick(func(r runStats) float64 { return r.CPUUsPerReq }),
 	}
 	for _, r := range runs {
 		m.Errors.Connect += r.Errors.Connect
@@ -219,18 +222,18 @@ func (r *cacheReport) writeMarkdown(w io.Writer) {
 	}
 	fmt.Fprintf(w, "wrk --latency, %d connections, %d threads, %s per run, median of %d round%s (alternating order); %d CPUs; %s (%s); %s\n\n",
 		s.Connections, s.Threads, s.Duration, s.Rounds, plural(s.Rounds), r.Host.CPUs, r.Host.Nginx, sendfile, r.Host.Wrk)
-	fmt.Fprintln(w, "| workload | server | req/s | MB/s | p50 | p99 | errors |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| workload | server | req/s | MB/s | p50 | p99 | server CPU/req | errors |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
 	for _, wl := range r.Workloads {
 		label := fmt.Sprintf("%s (%d URL%s, %s each)", wl.Name, len(wl.Paths), plural(len(wl.Paths)), formatBytes(wl.ObjectBytes))
 		for _, sv := range wl.Servers {
 			m := sv.Median
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %s | %s | %d |\n",
-				label, sv.Name, m.ReqPerSec, m.MBPerSec, formatMs(m.P50Ms), formatMs(m.P99Ms), m.Errors.total())
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %s | %s | %s | %d |\n",
+				label, sv.Name, m.ReqPerSec, m.MBPerSec, formatMs(m.P50Ms), formatMs(m.P99Ms), formatCPU(m.CPUUsPerReq), m.Errors.total())
 			label = ""
 		}
-		fmt.Fprintf(w, "| | %s / %s | %.2fx | %.2fx | %.2fx | %.2fx | |\n",
-			serverNode, serverNginx, wl.Ratio.ReqPerSec, wl.Ratio.MBPerSec, wl.Ratio.P50, wl.Ratio.P99)
+		fmt.Fprintf(w, "| | %s / %s | %.2fx | %.2fx | %.2fx | %.2fx | %s | |\n",
+			serverNode, serverNginx, wl.Ratio.ReqPerSec, wl.Ratio.MBPerSec, wl.Ratio.P50, wl.Ratio.P99, formatRatio(wl.Ratio.CPU))
 	}
 	for _, wl := range r.Workloads {
 		for name, warm := range wl.WarmAfter {
@@ -267,6 +270,21 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// formatCPU prints CPU time per request; 0 means not measured.
+func formatCPU(us float64) string {
+	if us == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f µs", us)
+}
+
+func formatRatio(r float64) string {
+	if r == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fx", r)
 }
 
 func formatMs(ms float64) string {

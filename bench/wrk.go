@@ -18,15 +18,20 @@ const resultMarker = "BENCH-RESULT "
 
 // runStats is what one wrk run measured.
 type runStats struct {
-	Requests    int64       `json:"requests"`
-	Bytes       int64       `json:"bytes"` // response bytes, headers included
-	DurationSec float64     `json:"duration_sec"`
-	ReqPerSec   float64     `json:"req_per_sec"`
-	MBPerSec    float64     `json:"mb_per_sec"` // 10^6 bytes per second
-	P50Ms       float64     `json:"p50_ms"`
-	P75Ms       float64     `json:"p75_ms"`
-	P90Ms       float64     `json:"p90_ms"`
-	P99Ms       float64     `json:"p99_ms"`
+	Requests    int64   `json:"requests"`
+	Bytes       int64   `json:"bytes"` // response bytes, headers included
+	DurationSec float64 `json:"duration_sec"`
+	ReqPerSec   float64 `json:"req_per_sec"`
+	MBPerSec    float64 `json:"mb_per_sec"` // 10^6 bytes per second
+	P50Ms       float64 `json:"p50_ms"`
+	P75Ms       float64 `json:"p75_ms"`
+	P90Ms       float64 `json:"p90_ms"`
+	P99Ms       float64 `json:"p99_ms"`
+	// CPUUsPerReq is the CPU time (user and system, from /proc) the server's
+	// processes used during the run, per request wrk completed; 0 where it
+	// could not be measured. It includes the kernel's work on the server's
+	// sockets, loopback delivery to wrk among it.
+	CPUUsPerReq float64     `json:"server_cpu_us_per_req,omitempty"`
 	Errors      errorCounts `json:"errors"`
 }
 

@@ -28,7 +28,7 @@ func (l lazyDeadlineListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lazyDeadlineConn{Conn: c}, nil
+	return &lazyDeadlineConn{Conn: directIO(c)}, nil
 }
 
 // lazyDeadlineConn keeps the deadlines in force (Unix nanoseconds, 0 for

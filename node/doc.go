@@ -9,5 +9,8 @@
 // A public connection has a minute to send each request and may sit idle a
 // minute between requests; its deadlines may fire up to a second late, so
 // that a busy keep-alive connection does not re-arm timers on every request
-// (see lazyDeadlineConn).
+// (see lazyDeadlineConn). On Linux its socket is read and written without
+// the runtime's blocking-syscall handoff, large writes take turns with
+// other viewers, and the kernel holds at most 128 KiB of a response it has
+// not sent yet (see directConn).
 package node

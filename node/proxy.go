@@ -335,6 +335,9 @@ func (n *Node) fromEntry(ctx context.Context, req *request, resp *response, e *c
 		// when complete (a viewer that came mid-fill got them plain).
 		if req.rangeHdr == "" && req.ifNoneMatch == "" && !e.Kind().IsPlaylist() {
 			resp.length = e.Size()
+			if resp.status == http.StatusOK {
+				resp.add("Accept-Ranges", "bytes") // a Range request waits for the fill
+			}
 			if req.method == http.MethodHead {
 				resp.noBody = true
 				return resp

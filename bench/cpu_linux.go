@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is the unit of utime and stime in /proc/<pid>/stat (USER_HZ,
+// 100 on every Linux architecture Go supports).
+const clockTick = 10 * time.Millisecond
+
+// groupCPU is the CPU time (user and system) used so far by the live
+// processes of process group pgid: a server the bench started, with any
+// workers it forked. ok is false when /proc cannot be read.
+func groupCPU(pgid int) (total time.Duration, ok bool) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		grp, ticks, err := parseProcStat(string(b))
+		if err != nil || grp != pgid {
+			continue
+		}
+		total += time.Duration(ticks) * clockTick
+		ok = true
+	}
+	return total, ok
+}
+
+// parseProcStat reads the process group and utime+stime (in clock ticks)
+// from a /proc/<pid>/stat line. The command name, in parentheses, may hold
+// spaces and parentheses itself, so the fields are counted from the last
+// ')'.
+func parseProcStat(line string) (pgrp int, ticks int64, err error) {
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("no command name in %q", line)
+	}
+	f := strings.Fields(line[i+1:])
+	// f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 13", len(f))
+	}
+	if pgrp, err = strconv.Atoi(f[2]); err != nil {
+		return 0, 0, fmt.Errorf("pgrp: %w", err)
+	}
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 0 {
+			return 0, 0, fmt.Errorf("cpu time %q: not a count of ticks", s)
+		}
+		ticks += v
+	}
+	return pgrp, ticks, nil
+}

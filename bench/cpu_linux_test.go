@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestParseProcStat(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		pgrp       int
+		ticks      int64
+		err        string
+	}{
+		{"plain", "4242 (nginx) S 4241 4241 4241 0 -1 4194624 563 0 0 0 37 12 0 0 20 0 1 0 1234 0 0", 4241, 49, ""},
+		{"spaces and parentheses in the name", "77 (a (b) c) R 1 70 70 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 9 0 0", 70, 11, ""},
+		{"no name", "77 a R 1 70", 0, 0, "no command name"},
+		{"truncated", "77 (x) R 1 70 70", 0, 0, "fields after the command name"},
+		{"bad group", "77 (x) R 1 x 70 0 -1 0 0 0 0 0 5 6", 0, 0, "pgrp"},
+		{"bad time", "77 (x) R 1 70 70 0 -1 0 0 0 0 0 5 -6", 0, 0, "cpu time"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pgrp, ticks, err := parseProcStat(tc.line)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one about %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || pgrp != tc.pgrp || ticks != tc.ticks {
+				t.Fatalf("= %d, %d, %v; want %d, %d", pgrp, ticks, err, tc.pgrp, tc.ticks)
+			}
+		})
+	}
+}
+
+// groupCPU counts the CPU of every process in a group, forked workers
+// included, and nothing outside it.
+func TestGroupCPUCountsTheWholeGroup(t *testing.T) {
+	// A shell in its own group whose child spins.
+	cmd := exec.Command("sh", "-c", "sh -c 'while :; do :; done' & wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := cmd.Process.Pid
+	defer func() {
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		used, ok := groupCPU(pgid)
+		if !ok && time.Now().After(deadline) {
+			t.Fatal("groupCPU found no process in the group")
+		}
+		if used >= 5*clockTick {
+			break // the spinning child is counted
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the group used %v of CPU after spinning for 20 s", used)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if used, ok := groupCPU(os.Getpid() + 1<<22); ok || used != 0 {
+		t.Fatalf("a group with no process: %v, %v", used, ok)
+	}
+}

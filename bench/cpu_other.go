@@ -1,0 +1,8 @@
+//go:build !linux
+
+package main
+
+import "time"
+
+// groupCPU needs Linux's /proc; elsewhere the CPU column stays empty.
+func groupCPU(pgid int) (time.Duration, bool) { return 0, false }
