@@ -11,6 +11,6 @@
 // that a busy keep-alive connection does not re-arm timers on every request
 // (see lazyDeadlineConn). On Linux its socket is read and written without
 // the runtime's blocking-syscall handoff, large writes take turns with
-// other viewers, and the kernel holds at most 128 KiB of a response it has
+// other viewers, and the kernel holds at most 256 KiB of a response it has
 // not sent yet (see directConn).
 package node
