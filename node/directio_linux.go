@@ -178,6 +178,10 @@ func (c *directConn) writeSome(fd uintptr) bool {
 		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 		switch e {
 		case 0:
+			if r == 0 { // not for a stream socket; never spin on it
+				c.werrno = syscall.EIO
+				return true
+			}
 			c.wn += int(r)
 			if c.wn == len(c.wbuf) {
 				return true
