@@ -53,6 +53,10 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 			req.acrHeaders = b2s(v)
 		}
 	}
+	// fasthttp's RequestCtx is a context that ends when the server shuts
+	// down, which would cut in-flight responses short during the drain;
+	// it never reports a viewer leaving either. A failed write ends a
+	// stream instead, and fills have their own timeout.
 	resp := n.serve(context.Background(), x)
 
 	rh := &ctx.Response.Header

@@ -49,6 +49,8 @@ export const RULES = {
   connectingMax: 3,
   /** Peer connections accepted from others beyond maxPeers (which bounds the ones this viewer opens). */
   inboundExtraPeers: 3,
+  /** Relay messages (offer, then ICE candidates) kept per peer whose offer waits for start-up. */
+  heldRelaysPerPeer: 64,
   /** The critical threshold grows by this many times the page's timer lag. */
   lagFactor: 3,
   /** Per scheduler tick, the timer-lag peak decays by this factor. */

@@ -38,6 +38,9 @@ export interface Deps {
   base?: string;
 }
 
+/** A relayed signaling message from another viewer. */
+type Relay = Extract<SignalMessage, { type: "relay" }> & { from: string };
+
 interface Xfer {
   key: string; seq?: number; d: Digest; info?: SegmentInfo; peer: Peer; req: number;
   buf: Uint8Array; got: number; gotData: boolean; startedAt: number; lastByteAt: number;
@@ -75,10 +78,9 @@ export class Engine {
   private destroyed = false;
   /** Loads waiting for the swarm: woken when a digest, a have or a segment arrives. */
   private wakers = new Set<() => void>();
-  private loadsStarted = 0;
   private loadsDone = 0;
   /** Offers from other viewers that came during start-up. */
-  private heldOffers = new Map<string, { at: number; msgs: { from: string; session: string; kind: string; sdp?: string }[] }>();
+  private heldOffers = new Map<string, { at: number; msgs: Relay[] }>();
 
   constructor(opts: Options, readonly d: Deps) {
     this.s = resolve(opts, d.userAgent);
@@ -191,7 +193,7 @@ export class Engine {
         this.peers.get(m.id)?.close("peer_left");
         return;
       case "relay":
-        this.onRelay(m as Extract<SignalMessage, { type: "relay" }> & { from: string });
+        this.onRelay(m as Relay);
         return;
     }
   }
@@ -242,13 +244,13 @@ export class Engine {
     }
   }
 
-  private onRelay(m: { from: string; session: string; kind: string; sdp?: string }): void {
+  private onRelay(m: Relay): void {
     let p = this.peers.get(m.from);
     if (!p && this.startingUp) {
       // Answered once the first segment is in, if the offerer can still
       // be waiting for the answer by then.
       const held = this.heldOffers.get(m.from);
-      if (held) { if (held.msgs.length < 64) held.msgs.push(m); }
+      if (held) { if (held.msgs.length < RULES.heldRelaysPerPeer) held.msgs.push(m); }
       else if (m.kind === "offer" && this.heldOffers.size < this.maxPeers() + RULES.inboundExtraPeers) {
         this.heldOffers.set(m.from, { at: this.d.clock.now(), msgs: [m] });
       }
@@ -549,7 +551,6 @@ export class Engine {
    * the caller owns.
    */
   async load(url: string, info?: SegmentInfo, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" }> {
-    this.loadsStarted++;
     try {
       return await this.loadSegment(url, info, signal);
     } finally {
@@ -609,7 +610,7 @@ export class Engine {
       // The player's first segment never waits: before playback starts a
       // player's playhead says nothing of when it needs it (hls.js sits at
       // 0 until it seeks to the live start), and start-up comes first.
-      if (this.loadsDone === 0) return undefined;
+      if (this.startingUp) return undefined;
       const now = this.d.clock.now();
       const spare = this.sched.spareMs(this.msLeft(info), d?.size ?? guess);
       if (spare <= 0 || now >= giveUpAt || (!d && now >= electAt)) return undefined;
