@@ -234,7 +234,8 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
+	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--origin", originBase, "--cache-size", o.CacheSize,
+		"--max-conns-per-ip", "0"}, o.NodeArgs...) // every wrk connection is one loopback address
 	node, err := b.start(serverNode, nodeBin, nodeArgs...)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
 	"github.com/edgeswarm/edgeswarm/signal"
+	"github.com/edgeswarm/edgeswarm/units"
 )
 
 // Config is the whole node configuration. Defaults come from DefaultConfig,
@@ -41,6 +42,16 @@ type Config struct {
 	TLSKey  string `yaml:"tls_key"`
 	// ShutdownTimeout bounds the drain of in-flight responses on shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MaxConnsPerIP bounds the concurrent public connections from one
+	// client address; more are closed at once. 0: no bound.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// AdminToken, when set, is the Bearer token that opens /debug/pprof on
+	// the admin port. Unset: profiling is not served at all.
+	AdminToken string `yaml:"admin_token"`
+	// LogFormat is "text" (logfmt-like) or "json".
+	LogFormat string `yaml:"log_format"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
 	// CORS says which pages may use the node's responses.
 	CORS CORSConfig `yaml:"cors"`
 	// Upstream configures origin routes, TTLs and content keys.
@@ -72,6 +83,9 @@ func DefaultConfig() Config {
 		CacheSize:       1 << 30,
 		StaleGrace:      time.Minute,
 		ShutdownTimeout: 10 * time.Second,
+		MaxConnsPerIP:   256,
+		LogFormat:       "text",
+		LogLevel:        "info",
 		CORS:            CORSConfig{AllowOrigins: []string{"*"}, MaxAge: 10 * time.Minute},
 		Upstream:        origin.DefaultConfig(),
 		Demo:            demo.DefaultConfig(),
@@ -101,6 +115,18 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("shutdown_timeout: must be positive")
 	}
+	if c.MaxConnsPerIP < 0 {
+		return errors.New("max_conns_per_ip: must not be negative (0: no bound)")
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		return errors.New("admin_token: at least 16 characters")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log_format: %q, want text or json", c.LogFormat)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
 	if len(c.CORS.AllowOrigins) == 0 {
 		return errors.New(`cors.allow_origins: list at least one origin, or "*"`)
 	}
@@ -110,6 +136,19 @@ func (c *Config) Validate() error {
 		}
 		if !strings.HasPrefix(c.Origin, "http://") && !strings.HasPrefix(c.Origin, "https://") {
 			return fmt.Errorf("origin: %q is not an http(s) URL", c.Origin)
+		}
+	}
+	if c.Origin != "" {
+		// The shorthand's URL becomes upstream.routes[0]; its faults are
+		// the origin key's. The rest of upstream is checked below.
+		up := c.Upstream
+		up.Routes = []origin.Route{{Prefix: "/", URL: c.Origin}}
+		probe := c.Upstream
+		probe.Routes = []origin.Route{{Prefix: "/", URL: "http://127.0.0.1:1/"}}
+		if probe.Validate() == nil {
+			if err := up.Validate(); err != nil {
+				return fmt.Errorf("origin: %s", strings.TrimPrefix(err.Error(), "upstream.routes[0].url: "))
+			}
 		}
 	}
 	up := c.upstream("http://127.0.0.1:1")
@@ -169,60 +208,218 @@ func (c *Config) LoadFile(path string) error {
 func (c *Config) decodeYAML(data []byte, name string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+	err := dec.Decode(c)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
 		return fmt.Errorf("config %s: %w", name, err)
 	}
-	return nil
+	// The decoder names lines only; name the key of each too.
+	keys := keysByLine(data)
+	msgs := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		msgs[i] = nameKey(e, keys)
+	}
+	return fmt.Errorf("config %s: %s", name, strings.Join(msgs, "; "))
 }
 
-// settings are the values settable by flag and EDGESWARM_* environment.
+// keysByLine maps each line of a YAML document to the key path (e.g.
+// "upstream.routes[1].url") of the deepest value that starts on it.
+func keysByLine(data []byte) map[int]string {
+	var doc yaml.Node
+	keys := map[int]string{}
+	if yaml.Unmarshal(data, &doc) != nil {
+		return keys
+	}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				keys[k.Line] = p
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				keys[c.Line] = p
+				walk(c, p)
+			}
+		}
+	}
+	walk(&doc, "")
+	return keys
+}
+
+// nameKey rewrites a decoder message "line 3: cannot unmarshal !!str
+// `5x` into time.Duration" as "stale_grace: `5x` is not a duration, e.g.
+// 30s (line 3)".
+func nameKey(msg string, keys map[int]string) string {
+	var line int
+	rest, ok := "", false
+	if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil {
+		_, rest, ok = strings.Cut(msg, ": ")
+	}
+	key := keys[line]
+	if !ok || key == "" {
+		return msg
+	}
+	switch {
+	case strings.HasPrefix(rest, "field ") && strings.Contains(rest, " not found in type "):
+		rest = "unknown key"
+	case strings.HasPrefix(rest, "cannot unmarshal ") && strings.HasSuffix(rest, " into time.Duration"):
+		v := strings.TrimSuffix(strings.TrimPrefix(rest, "cannot unmarshal !!str "), " into time.Duration")
+		rest = v + " is not a duration, e.g. 30s or 1m30s"
+	}
+	return fmt.Sprintf("%s: %s (line %d)", key, rest, line)
+}
+
+// setting is one value settable by flag and EDGESWARM_* environment, as
+// well as by its YAML key.
 type setting struct {
-	name, usage string
-	set         func(c *Config, v string) error
+	name  string // the flag; the env name follows from it
+	key   string // the YAML key
+	usage string // the first `word` in backquotes names the value in --help
+	get   func(c *Config) string
+	set   func(c *Config, v string) error
+	bool  bool // a bare --name means true
 }
 
-var settings = []setting{
-	{"listen", "public HTTP address", func(c *Config, v string) error { c.Listen = v; return nil }},
-	{"admin", "metrics/health/admin address", func(c *Config, v string) error { c.Admin = v; return nil }},
-	{"origin", "origin URL (default: the built-in demo origin)", func(c *Config, v string) error { c.Origin = v; return nil }},
-	{"cache-size", "memory for cached objects, e.g. 2GiB", func(c *Config, v string) error { return c.CacheSize.UnmarshalText([]byte(v)) }},
-	{"stale-grace", "serve stale objects this long while the origin fails", func(c *Config, v string) (err error) {
-		c.StaleGrace, err = time.ParseDuration(v)
-		return err
-	}},
-	{"tls-cert", "TLS certificate file (enables HTTPS and HTTP/3)", func(c *Config, v string) error { c.TLSCert = v; return nil }},
-	{"tls-key", "TLS key file", func(c *Config, v string) error { c.TLSKey = v; return nil }},
-	{"super-peer", "run the WebRTC super-peer (true/false)", func(c *Config, v string) (err error) {
-		c.SuperPeer, err = strconv.ParseBool(v)
-		return err
-	}},
-	{"ice-udp", "UDP address of the super-peer's single ICE port, e.g. :3478", func(c *Config, v string) error { c.Seeder.ICEUDP = v; return nil }},
-	{"open-swarms", "let viewers join swarms without tickets (true/false)", func(c *Config, v string) (err error) {
-		c.Signal.Open, err = strconv.ParseBool(v)
-		return err
-	}},
+func settings() []setting {
+	str := func(name, key, usage string, p func(*Config) *string) setting {
+		return setting{name: name, key: key, usage: usage,
+			get: func(c *Config) string { return *p(c) },
+			set: func(c *Config, v string) error { *p(c) = v; return nil }}
+	}
+	dur := func(name, key, usage string, p func(*Config) *time.Duration) setting {
+		return setting{name: name, key: key, usage: usage,
+			get: func(c *Config) string { return p(c).String() },
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					return fmt.Errorf("%q is not a duration, e.g. 30s or 1m30s", v)
+				}
+				*p(c) = d
+				return nil
+			}}
+	}
+	boolean := func(name, key, usage string, p func(*Config) *bool) setting {
+		return setting{name: name, key: key, usage: usage, bool: true,
+			get: func(c *Config) string { return strconv.FormatBool(*p(c)) },
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("%q is not true or false", v)
+				}
+				*p(c) = b
+				return nil
+			}}
+	}
+	integer := func(name, key, usage string, p func(*Config) *int) setting {
+		return setting{name: name, key: key, usage: usage,
+			get: func(c *Config) string { return strconv.Itoa(*p(c)) },
+			set: func(c *Config, v string) error {
+				i, err := strconv.Atoi(v)
+				if err != nil {
+					return fmt.Errorf("%q is not an integer", v)
+				}
+				*p(c) = i
+				return nil
+			}}
+	}
+	size := func(name, key, usage string, p func(*Config) *ByteSize) setting {
+		return setting{name: name, key: key, usage: usage,
+			get: func(c *Config) string { return p(c).String() },
+			set: func(c *Config, v string) error { return p(c).UnmarshalText([]byte(v)) }}
+	}
+	return []setting{
+		str("listen", "listen", "public HTTP `address` (HTTPS and HTTP/3 too with TLS)", func(c *Config) *string { return &c.Listen }),
+		str("admin", "admin", "`address` of /metrics, /healthz and /readyz; keep it private", func(c *Config) *string { return &c.Admin }),
+		str("origin", "origin", "origin `URL` (unset: the built-in demo origin)", func(c *Config) *string { return &c.Origin }),
+		size("cache-size", "cache_size", "memory for cached objects, a `size` such as 2GiB", func(c *Config) *ByteSize { return &c.CacheSize }),
+		dur("stale-grace", "stale_grace", "serve expired objects for this `duration` while the origin fails", func(c *Config) *time.Duration { return &c.StaleGrace }),
+		str("tls-cert", "tls_cert", "TLS certificate `file` (enables HTTPS and HTTP/3)", func(c *Config) *string { return &c.TLSCert }),
+		str("tls-key", "tls_key", "TLS key `file`", func(c *Config) *string { return &c.TLSKey }),
+		dur("shutdown-timeout", "shutdown_timeout", "the `duration` in-flight responses get to finish on shutdown", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+		integer("max-conns-per-ip", "max_conns_per_ip", "at most `n` concurrent public connections from one client address (0: no bound)", func(c *Config) *int { return &c.MaxConnsPerIP }),
+		boolean("super-peer", "super_peer", "run the WebRTC super-peer", func(c *Config) *bool { return &c.SuperPeer }),
+		str("ice-udp", "seeder.ice_udp", "UDP `address` of the super-peer's single ICE port", func(c *Config) *string { return &c.Seeder.ICEUDP }),
+		boolean("open-swarms", "signal.open", "let viewers join swarms without tickets", func(c *Config) *bool { return &c.Signal.Open }),
+		str("log-format", "log_format", "log `format`: text or json", func(c *Config) *string { return &c.LogFormat }),
+		str("log-level", "log_level", "least `level` logged: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+	}
 }
 
 func envName(flagName string) string {
 	return "EDGESWARM_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// settingFlag is a setting as a flag: Set checks the value's type at once
+// and keeps it, to be applied after the file and the environment.
+type settingFlag struct {
+	s   *setting
+	val string
+	set bool
+}
+
+func (f *settingFlag) String() string {
+	if f == nil || f.s == nil {
+		return ""
+	}
+	d := DefaultConfig()
+	return f.s.get(&d)
+}
+
+func (f *settingFlag) Set(v string) error {
+	scratch := DefaultConfig()
+	if err := f.s.set(&scratch, v); err != nil {
+		return err
+	}
+	f.val, f.set = v, true
+	return nil
+}
+
+func (f *settingFlag) IsBoolFlag() bool { return f != nil && f.s != nil && f.s.bool }
+
+// errVersion is returned by ParseConfig for --version.
+var errVersion = errors.New("version requested")
+
 // ParseConfig builds the configuration from args and the environment:
 // defaults, then --config FILE (or EDGESWARM_CONFIG), then EDGESWARM_*,
-// then flags.
+// then flags. --help writes the usage to out and returns flag.ErrHelp.
 func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("edgeswarm", flag.ContinueOnError)
-	fs.SetOutput(out)
-	file := fs.String("config", "", "YAML configuration file (env EDGESWARM_CONFIG)")
-	vals := make(map[string]*string, len(settings))
-	for _, s := range settings {
-		vals[s.name] = fs.String(s.name, "", s.usage+" (env "+envName(s.name)+")")
+	fs.SetOutput(io.Discard) // a bad flag is the caller's one-line error
+	file := fs.String("config", "", "YAML configuration `file` (env EDGESWARM_CONFIG)")
+	version := fs.Bool("version", false, "print the version, commit and Go version, and exit")
+	all := settings()
+	flags := make([]*settingFlag, len(all))
+	for i := range all {
+		flags[i] = &settingFlag{s: &all[i]}
+		fs.Var(flags[i], all[i].name, all[i].usage)
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(out, fs, all)
+		}
 		return Config{}, err
 	}
+	if *version {
+		return Config{}, errVersion
+	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return Config{}, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
 	}
 	cfg := DefaultConfig()
 	if *file == "" {
@@ -233,25 +430,22 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 			return Config{}, err
 		}
 	}
-	for _, s := range settings {
+	for _, s := range all {
 		if v := getenv(envName(s.name)); v != "" {
 			if err := s.set(&cfg, v); err != nil {
 				return Config{}, fmt.Errorf("%s: %w", envName(s.name), err)
 			}
 		}
 	}
-	var err error
-	fs.Visit(func(f *flag.Flag) {
-		for _, s := range settings {
-			if s.name == f.Name && err == nil {
-				if e := s.set(&cfg, *vals[s.name]); e != nil {
-					err = fmt.Errorf("--%s: %w", s.name, e)
-				}
+	if v := getenv("EDGESWARM_ADMIN_TOKEN"); v != "" {
+		cfg.AdminToken = v
+	}
+	for _, f := range flags {
+		if f.set {
+			if err := f.s.set(&cfg, f.val); err != nil {
+				return Config{}, fmt.Errorf("--%s: %w", f.s.name, err)
 			}
 		}
-	})
-	if err != nil {
-		return Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
@@ -259,48 +453,39 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	return cfg, nil
 }
 
-// ByteSize is a byte count written as 512MiB, 2GiB, 1.5GB or plain bytes.
-type ByteSize int64
-
-var byteUnits = []struct {
-	suffix string
-	mult   float64
-}{
-	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1},
-}
-
-// UnmarshalText parses a size.
-func (b *ByteSize) UnmarshalText(text []byte) error {
-	s := strings.TrimSpace(string(text))
-	mult := 1.0
-	for _, u := range byteUnits {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
-			break
+// usage writes --help: the subcommands, then every flag with its value,
+// default, environment variable and YAML key.
+func usage(out io.Writer, fs *flag.FlagSet, all []setting) {
+	var b strings.Builder
+	b.WriteString("Usage: edgeswarm [flags]\n       edgeswarm <subcommand> [flags]\n\nSubcommands:\n")
+	for _, sc := range subcommands() {
+		fmt.Fprintf(&b, "  %-13s %s\n", sc.name, sc.summary)
+	}
+	b.WriteString("\nFlags (each also set by its EDGESWARM_* variable or YAML key; flags win, then the environment, then the file):\n")
+	keys := map[string]setting{}
+	for _, s := range all {
+		keys[s.name] = s
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		name, use := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if name != "" {
+			fmt.Fprintf(&b, " %s", name)
 		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f*mult > 1<<62 {
-		return fmt.Errorf("invalid size %q (want e.g. 512MiB, 2GiB)", string(text))
-	}
-	*b = ByteSize(f * mult)
-	return nil
-}
-
-// String formats the size with a binary unit.
-func (b ByteSize) String() string {
-	for _, u := range []struct {
-		s string
-		m int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if int64(b) >= u.m && int64(b)%u.m == 0 {
-			return strconv.FormatInt(int64(b)/u.m, 10) + u.s
+		fmt.Fprintf(&b, "\n        %s", use)
+		if s, ok := keys[f.Name]; ok {
+			var notes []string
+			if f.DefValue != "" {
+				notes = append(notes, fmt.Sprintf("default %q", f.DefValue))
+			}
+			notes = append(notes, "env "+envName(s.name), "yaml "+s.key)
+			fmt.Fprintf(&b, " (%s)", strings.Join(notes, ", "))
 		}
-	}
-	return strconv.FormatInt(int64(b), 10) + "B"
+		b.WriteString("\n")
+	})
+	b.WriteString("\nadmin_token (YAML, or env EDGESWARM_ADMIN_TOKEN) opens /debug/pprof on the admin port to its Bearer token.\n")
+	_, _ = io.WriteString(out, b.String())
 }
 
-// MarshalText formats the size.
-func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+// ByteSize is the size type of every size key; see units.ByteSize.
+type ByteSize = units.ByteSize

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -15,9 +16,40 @@ import (
 // The two fronts below translate their server's request into the node's
 // request form and its response back. Nothing else belongs here.
 
+// maxRequestBody is the largest request body the HTTP/1.1 front reads:
+// viewers send none, a preflight or a stray POST a few bytes.
+const maxRequestBody = 4 << 10
+
+// h1Error answers a request fasthttp could not read: 413 for a body over
+// maxRequestBody, 431 for headers over the read buffer, 408 for a read
+// that timed out, 400 for anything malformed. The connection is closed.
+func h1Error(ctx *fasthttp.RequestCtx, err error) {
+	var code int
+	var msg string
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		code, msg = fasthttp.StatusRequestEntityTooLarge, "request body too large\n"
+	case errors.As(err, &small) || errors.Is(err, fasthttp.ErrSmallReadBuffer):
+		code, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large\n"
+	default:
+		var te interface{ Timeout() bool }
+		if errors.As(err, &te) && te.Timeout() {
+			code, msg = fasthttp.StatusRequestTimeout, "request timeout\n"
+		} else {
+			code, msg = fasthttp.StatusBadRequest, "malformed request\n"
+		}
+	}
+	ctx.Error(msg, code)
+	ctx.SetConnectionClose()
+}
+
 // handleH1 is the fasthttp (HTTP/1.1) front.
 func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 	if string(ctx.Path()) == wire.SignalPath {
+		// Before the upgrade answer goes out: the WebSocket frames that
+		// follow it are not HTTP lines.
+		stopLineChecks(ctx.Conn())
 		n.hub.ServeWS(ctx)
 		return
 	}

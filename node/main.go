@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -16,28 +17,53 @@ import (
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 )
 
-// Main is the edgeswarm command. It returns the process exit code; only
-// package main exits.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if len(args) > 0 && args[0] == "demo-origin" {
-		if err := runDemoOrigin(ctx, args[1:], stdout, stderr, log); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			fmt.Fprintln(stderr, "edgeswarm demo-origin:", err)
-			return 2
-		}
-		return 0
+// subcommand is one "edgeswarm NAME ..." command besides serving.
+type subcommand struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error
+}
+
+// subcommands are listed in --help in this order.
+func subcommands() []subcommand {
+	return []subcommand{
+		{"demo-origin", "serve the built-in demo origin alone (see edgeswarm demo-origin --help)", runDemoOrigin},
 	}
-	cfg, err := ParseConfig(args, getenv, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+}
+
+// Main is the edgeswarm command. It returns the process exit code; only
+// package main exits. Every error that stops it is one line on stderr
+// naming what failed and the key or flag to change: exit code 2 for a
+// configuration error, 1 for a failure to start or to serve.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) > 0 {
+		for _, sc := range subcommands() {
+			if args[0] != sc.name {
+				continue
+			}
+			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			if err := sc.run(ctx, args[1:], stdout, stderr, log); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				fmt.Fprintln(stderr, "edgeswarm "+sc.name+":", oneLine(err))
+				return 2
+			}
 			return 0
 		}
-		fmt.Fprintln(stderr, "edgeswarm:", err)
+	}
+	cfg, err := ParseConfig(args, getenv, stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errVersion):
+		b := readBuild()
+		fmt.Fprintf(stdout, "edgeswarm %s (commit %s, %s)\n", b.version, b.commit, b.goVersion)
+		return 0
+	case err != nil:
+		fmt.Fprintln(stderr, "edgeswarm:", oneLine(err))
 		return 2
 	}
+	log := newLogger(cfg, stderr)
 	if getenv("GOMEMLIMIT") == "" {
 		// The cache is most of the heap. Without a limit the collector lets
 		// the heap grow to twice the live data, which for a full cache is
@@ -49,7 +75,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	}
 	n, err := New(cfg, Options{Log: log})
 	if err != nil {
-		fmt.Fprintln(stderr, "edgeswarm:", err)
+		fmt.Fprintln(stderr, "edgeswarm: cannot start:", oneLine(err))
 		return 1
 	}
 	scheme := "http"
@@ -64,10 +90,70 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	}
 	fmt.Fprintf(stdout, "  metrics http://%s/metrics\n", n.AdminAddr())
 	if err := n.Run(ctx); err != nil {
-		fmt.Fprintln(stderr, "edgeswarm:", err)
+		fmt.Fprintln(stderr, "edgeswarm:", oneLine(err))
 		return 1
 	}
 	return 0
+}
+
+// oneLine joins the lines of a (possibly joined) error with "; ".
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+// newLogger builds the process logger from log_format and log_level
+// (both already validated).
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(cfg.LogLevel)
+	opt := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opt))
+	}
+	return slog.New(slog.NewTextHandler(w, opt))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch s {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log_level: %q, want debug, info, warn or error", s)
+}
+
+// build is what the binary knows of its own build.
+type build struct{ version, commit, goVersion string }
+
+// readBuild reads the module version, the VCS commit (with "+dirty" when
+// built from a modified tree) and the Go version from the build info.
+func readBuild() build {
+	b := build{version: "unknown", commit: "unknown", goVersion: runtime.Version()}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	if v := bi.Main.Version; v != "" {
+		b.version = v
+	}
+	b.goVersion = bi.GoVersion
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.commit = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if dirty && b.commit != "unknown" {
+		b.commit += "+dirty"
+	}
+	return b
 }
 
 // browsable turns a listen address into one a browser can open.
@@ -84,19 +170,22 @@ func browsable(addr string) string {
 
 func runDemoOrigin(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("edgeswarm demo-origin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // a bad flag is the caller's one-line error
 	cfg := demo.DefaultConfig()
 	listen := fs.String("listen", "127.0.0.1:8081", "address to serve the demo origin on")
 	fs.IntVar(&cfg.Window, "window", cfg.Window, "live window in segments")
 	fs.BoolVar(&cfg.Synthetic, "synthetic", cfg.Synthetic, "serve synthetic segments (not playable) of --segment-size")
-	size := ByteSize(cfg.SegmentSize)
-	fs.TextVar(&size, "segment-size", size, "synthetic segment size, e.g. 1MiB")
+	fs.TextVar(&cfg.SegmentSize, "segment-size", cfg.SegmentSize, "synthetic segment size, e.g. 1MiB")
 	fs.DurationVar(&cfg.SegmentDuration, "segment-duration", cfg.SegmentDuration, "synthetic segment duration")
 	fs.IntVar(&cfg.Renditions, "renditions", cfg.Renditions, "synthetic renditions")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "Usage: edgeswarm demo-origin [flags]\n\nServes the built-in demo origin alone, for a node elsewhere to use as its origin.\n\nFlags:")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
 		return err
 	}
-	cfg.SegmentSize = int(size)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"strconv"
-
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +21,11 @@ type metrics struct {
 	originReqs prometheus.Counter
 	originErrs prometheus.Counter
 	bytesSent  prometheus.Counter
+
+	refusedPerIP  prometheus.Counter // public connections over max_conns_per_ip
+	refusedFDs    prometheus.Counter // public connections refused near the fd limit
+	shed          prometheus.Counter // idle connections closed to free fds
+	acceptRetries prometheus.Counter // accepts that failed and were retried
 }
 
 func newMetrics(c func() cache.Stats) *metrics {
@@ -58,6 +62,28 @@ func newMetrics(c func() cache.Stats) *metrics {
 			ConstLabels: prometheus.Labels{"store": store},
 		}, func() float64 { return float64(f(c())) })
 	}
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edgeswarm_connections_refused_total",
+		Help: "Public connections closed as soon as accepted: per_ip (over max_conns_per_ip) or fd_limit (near the process's file descriptor limit with no idle connection to shed).",
+	}, []string{"reason"})
+	m.refusedPerIP = refused.WithLabelValues("per_ip")
+	m.refusedFDs = refused.WithLabelValues("fd_limit")
+	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edgeswarm_connections_shed_total",
+		Help: "Idle keep-alive public connections closed to keep file descriptors free.",
+	})
+	m.acceptRetries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edgeswarm_accept_retries_total",
+		Help: "Public accepts that failed for a temporary reason (EMFILE, ENFILE, ENOBUFS, ECONNABORTED) and were retried after a back-off.",
+	})
+	b := readBuild()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "edgeswarm_build_info",
+		Help:        "Always 1; the labels say which build runs.",
+		ConstLabels: prometheus.Labels{"version": b.version, "commit": b.commit, "goversion": b.goVersion},
+	})
+	buildInfo.Set(1)
+	m.reg.MustRegister(refused, m.shed, m.acceptRetries, buildInfo)
 	m.reg.MustRegister(m.httpReqs, cacheReqs, m.originReqs, m.originErrs, bytesSent,
 		cacheBytes("live", func(s cache.Stats) int64 { return s.LiveBytes }),
 		cacheBytes("ristretto", func(s cache.Stats) int64 { return s.RistrettoBytes }),

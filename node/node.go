@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +67,9 @@ type Node struct {
 
 // New builds a node and binds its listeners, so that its addresses are
 // known and connections queue until Run serves them.
-func New(cfg Config, opt Options) (n *Node, err error) {
+//
+// Every error names what failed and the configuration key to look at.
+func New(cfg Config, opt Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -74,12 +79,16 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	n = &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}, assets: client.Assets()}
-	defer func() {
-		if err != nil {
-			n.closeListeners()
-		}
-	}()
+	n := &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}, assets: client.Assets()}
+	if err := n.build(cfg, opt); err != nil {
+		n.closeListeners()
+		return nil, err
+	}
+	return n, nil
+}
+
+// build makes what New returns; on error, closeListeners undoes it.
+func (n *Node) build(cfg Config, opt Options) (err error) {
 	for _, o := range cfg.CORS.AllowOrigins {
 		if o == "*" {
 			n.corsAny = true
@@ -91,16 +100,16 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	if cfg.usesDemo() {
 		d, err := demo.New(cfg.Demo, opt.Clock)
 		if err != nil {
-			return nil, fmt.Errorf("demo: %w", err)
+			return fmt.Errorf("demo: %w", err)
 		}
 		if n.demoLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			return nil, fmt.Errorf("demo origin listener: %w", err)
+			return fmt.Errorf("demo origin listener: %w", err)
 		}
 		demoURL = "http://" + n.demoLn.Addr().String()
 		n.demo = &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
 	}
 	if n.origin, err = origin.NewClient(cfg.upstream(demoURL), opt.Log); err != nil {
-		return nil, err
+		return err
 	}
 	n.metrics = newMetrics(func() cache.Stats { return n.cache.Stats() })
 	fetch := cache.FetcherFunc(func(ctx context.Context, req *cache.Request) (*cache.Object, error) {
@@ -116,14 +125,14 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	ccfg.StaleGrace = cfg.StaleGrace
 	ccfg.FillTimeout = max(cfg.Upstream.Timeout, time.Second)
 	if n.cache, err = cache.New(ccfg, fetch, cache.Options{Log: opt.Log, Clock: opt.Clock, OnFill: n.onFill}); err != nil {
-		return nil, err
+		return fmt.Errorf("cache_size, stale_grace, upstream.timeout: %w", err)
 	}
 	if err := n.setupSwarms(cfg); err != nil {
-		return nil, err
+		return err
 	}
 
 	if n.pubLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen: %w", err)
 	}
 	n.pubLn = lazyDeadlineListener{n.pubLn}
 	n.h1 = &fasthttp.Server{
@@ -136,23 +145,24 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		ReadTimeout:                  time.Minute,
 		IdleTimeout:                  time.Minute,
 		WriteTimeout:                 10 * time.Minute,
-		MaxRequestBodySize:           4 << 10,
+		MaxRequestBodySize:           maxRequestBody,
 		ReadBufferSize:               8 << 10,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
 		Logger:                       fasthttpLogger{n},
 		StreamRequestBody:            false,
 		DisablePreParseMultipartForm: true,
+		ErrorHandler:                 h1Error,
 	}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
-			return nil, fmt.Errorf("tls_cert, tls_key: %w", err)
+			return fmt.Errorf("tls_cert, tls_key: %w", err)
 		}
 		port := n.pubLn.Addr().(*net.TCPAddr).Port
 		host, _, _ := net.SplitHostPort(cfg.Listen)
 		if n.udp, err = net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
-			return nil, fmt.Errorf("listen (HTTP/3, UDP): %w", err)
+			return fmt.Errorf("listen (HTTP/3, UDP): %w", err)
 		}
 		tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 		n.pubLn = tls.NewListener(n.pubLn, tlsCfg)
@@ -162,9 +172,14 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		}
 		n.alt = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
 	}
+	// Outermost, so that it counts every connection and sees fasthttp's
+	// idle and busy states.
+	guard := newGuardListener(n.pubLn, cfg.MaxConnsPerIP, fdLimit(), n.metrics, n.logLimited)
+	n.pubLn = guard
+	n.h1.ConnState = guard.connState
 
 	if n.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
+		return fmt.Errorf("admin: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -176,12 +191,31 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
-	// Profiling belongs on the private admin port only.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// Profiling stops the world and shows the process's insides: even on
+	// the private admin port it is served only to the admin token.
+	if cfg.AdminToken != "" {
+		mux.Handle("/debug/pprof/", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Index)))
+		mux.Handle("/debug/pprof/profile", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Profile)))
+		mux.Handle("/debug/pprof/trace", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Trace)))
+	}
 	n.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	return n, nil
+	return nil
+}
+
+// requireToken serves h only to requests with "Authorization: Bearer
+// token", compared in constant time.
+func requireToken(token string, h http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			http.Error(w, "admin token required\n", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Addr is the public listener's address.
@@ -267,6 +301,9 @@ func (n *Node) closeListeners() {
 	}
 	if n.cache != nil {
 		n.cache.Close()
+	}
+	if n.origin != nil {
+		n.origin.Close()
 	}
 }
 

@@ -144,7 +144,9 @@ func TestThousandConcurrentMissesOneOriginRequest(t *testing.T) {
 		_, _ = w.Write(body)
 	})
 	closeOnCleanup(t, release)
-	n := startNode(t, testConfig(o.URL), nil)
+	cfg := testConfig(o.URL)
+	cfg.MaxConnsPerIP = 0 // every viewer is 127.0.0.1
+	n := startNode(t, cfg, nil)
 
 	const viewers = 1000
 	tr := &http.Transport{MaxConnsPerHost: viewers, MaxIdleConnsPerHost: viewers}

@@ -64,7 +64,7 @@ func BenchmarkSuperPeerVsHTTP(b *testing.B) {
 	}
 	cfg := testConfig("")
 	cfg.Demo.Synthetic = true
-	cfg.Demo.SegmentSize = size
+	cfg.Demo.SegmentSize = ByteSize(size)
 	cfg.CacheSize = ByteSize(max(64<<20, 4*segments*size))
 	cfg.SuperPeer = true
 	cfg.Seeder.Loopback = true

@@ -66,8 +66,16 @@ func (n *Node) setupSwarms(cfg Config) error {
 			return fmt.Errorf("seeder.ice_tcp: %w", err)
 		}
 	}
-	n.seeder, err = seeder.New(cfg.Seeder, hubSignaling{hub}, cacheSource{n.cache}, opt)
-	return err
+	if n.seeder, err = seeder.New(cfg.Seeder, hubSignaling{hub}, cacheSource{n.cache}, opt); err != nil {
+		if opt.UDP != nil {
+			_ = opt.UDP.Close()
+		}
+		if opt.TCP != nil {
+			_ = opt.TCP.Close()
+		}
+		return fmt.Errorf("seeder: %w", err)
+	}
+	return nil
 }
 
 // onFill publishes digests: a segment's to every swarm that lists it, and

@@ -100,7 +100,7 @@ func (c *Client) newHostClient(addr string, isTLS bool) *fasthttp.HostClient {
 		DisablePathNormalizing: true, // forward the path exactly as validated
 		// One retry covers a keep-alive connection the origin closed.
 		MaxIdemponentCallAttempts: 2,
-		MaxResponseBodySize:       int(min(c.cfg.MaxBodySize, int64(^uint(0)>>1))),
+		MaxResponseBodySize:       int(min(int64(c.cfg.MaxBodySize), int64(^uint(0)>>1))),
 		MaxIdleConnDuration:       30 * time.Second,
 	}
 }
@@ -181,14 +181,14 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 	contentType := string(resp.Header.ContentType())
 
 	if n := resp.Header.ContentLength(); n >= 0 {
-		if int64(n) > c.cfg.MaxBodySize {
+		if int64(n) > int64(c.cfg.MaxBodySize) {
 			resp.CloseBodyStream()
 			fasthttp.ReleaseResponse(resp)
 			return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, req.Path, n)
 		}
 		obj.Size = int64(n)
 	}
-	body := newBody(ctx, resp, c.cfg.MaxBodySize)
+	body := newBody(ctx, resp, int64(c.cfg.MaxBodySize))
 
 	ok2xx := obj.Status == 200 || obj.Status == 203
 	if ok2xx && isPlaylist(req.Path, contentType) {

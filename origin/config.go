@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/edgeswarm/edgeswarm/units"
 )
 
 // Route maps a public path prefix to an origin base URL: with prefix "/tv/"
@@ -48,9 +50,9 @@ type Config struct {
 	// ConnectTimeout bounds establishing a connection to an origin.
 	// Default 5s; 0 means only Timeout applies.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
-	// MaxBodySize is the largest object fetched, in bytes; larger ones fail
-	// with ErrTooLarge. Default 256 MiB.
-	MaxBodySize int64 `yaml:"max_body_size"`
+	// MaxBodySize is the largest object fetched, e.g. 48MiB; larger ones
+	// fail with ErrTooLarge. Default 256 MiB.
+	MaxBodySize units.ByteSize `yaml:"max_body_size"`
 	// TTL holds the freshness defaults.
 	TTL TTLConfig `yaml:"ttl"`
 	// Key says how content keys are computed.
@@ -74,33 +76,33 @@ func DefaultConfig() Config {
 }
 
 // Validate checks c. Messages name the offending key, e.g.
-// "origin.routes[0].url: scheme must be http or https".
+// "upstream.routes[0].url: scheme must be http or https".
 func (c Config) Validate() error {
 	var errs []error
 	if len(c.Routes) == 0 {
-		errs = append(errs, errors.New("origin.routes: at least one route is required"))
+		errs = append(errs, errors.New("upstream.routes: at least one route is required"))
 	}
 	seen := make(map[string]int, len(c.Routes))
 	for i, r := range c.Routes {
 		if err := validPrefix(r.Prefix); err != nil {
-			errs = append(errs, fmt.Errorf("origin.routes[%d].prefix: %w", i, err))
+			errs = append(errs, fmt.Errorf("upstream.routes[%d].prefix: %w", i, err))
 		} else if j, dup := seen[r.Prefix]; dup {
-			errs = append(errs, fmt.Errorf("origin.routes[%d].prefix: %q is already used by origin.routes[%d]", i, r.Prefix, j))
+			errs = append(errs, fmt.Errorf("upstream.routes[%d].prefix: %q is already used by upstream.routes[%d]", i, r.Prefix, j))
 		} else {
 			seen[r.Prefix] = i
 		}
 		if _, err := parseBase(r.URL); err != nil {
-			errs = append(errs, fmt.Errorf("origin.routes[%d].url: %w", i, err))
+			errs = append(errs, fmt.Errorf("upstream.routes[%d].url: %w", i, err))
 		}
 	}
 	if c.Timeout <= 0 {
-		errs = append(errs, errors.New("origin.timeout: must be positive"))
+		errs = append(errs, errors.New("upstream.timeout: must be positive"))
 	}
 	if c.ConnectTimeout < 0 {
-		errs = append(errs, errors.New("origin.connect_timeout: must not be negative"))
+		errs = append(errs, errors.New("upstream.connect_timeout: must not be negative"))
 	}
 	if c.MaxBodySize <= 0 {
-		errs = append(errs, errors.New("origin.max_body_size: must be positive"))
+		errs = append(errs, errors.New("upstream.max_body_size: must be positive"))
 	}
 	for _, d := range []struct {
 		name string
@@ -113,11 +115,11 @@ func (c Config) Validate() error {
 		{"max_live_playlist", c.TTL.MaxLivePlaylist},
 	} {
 		if d.v < 0 {
-			errs = append(errs, fmt.Errorf("origin.ttl.%s: must not be negative", d.name))
+			errs = append(errs, fmt.Errorf("upstream.ttl.%s: must not be negative", d.name))
 		}
 	}
 	if err := c.Key.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("origin.%w", err))
+		errs = append(errs, fmt.Errorf("upstream.%w", err))
 	}
 	return errors.Join(errs...)
 }

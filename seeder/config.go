@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+
+	"github.com/edgeswarm/edgeswarm/units"
 )
 
 // Config configures the super-peer. The zero value is not valid; start
@@ -48,11 +50,11 @@ type Config struct {
 	// them. 0 disables the rule; a segment held by fewer is always served.
 	BusyHolders int `yaml:"busy_holders"`
 	// NodeUploadBps bounds the super-peer's total upload, in bytes per
-	// second over every swarm; 0 is unlimited.
-	NodeUploadBps int64 `yaml:"node_upload_bps"`
+	// second over every swarm, e.g. 100MiB; 0 is unlimited.
+	NodeUploadBps units.ByteSize `yaml:"node_upload_bps"`
 	// PeerUploadBps bounds the upload to one viewer, in bytes per second;
 	// 0 is unlimited.
-	PeerUploadBps int64 `yaml:"peer_upload_bps"`
+	PeerUploadBps units.ByteSize `yaml:"peer_upload_bps"`
 	// MaxPeers bounds the peer connections held over all swarms; offers
 	// beyond it are ignored (the viewer falls back to its other peers
 	// and HTTP).

@@ -80,7 +80,7 @@ func newPeer(sw *swarm, id, session, sdp string) (*peer, error) {
 	}
 	p.ctx, p.cancel = context.WithCancel(sw.ctx)
 	if bps := sw.s.cfg.PeerUploadBps; bps > 0 {
-		p.limiter = newLimiter(bps)
+		p.limiter = newLimiter(int64(bps))
 	}
 	pc.OnICECandidate(p.onCandidate)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {

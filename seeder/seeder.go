@@ -111,7 +111,7 @@ func New(cfg Config, sig Signaling, src Source, opt Options) (*Seeder, error) {
 		return nil, fmt.Errorf("seeder: metrics: %w", err)
 	}
 	if cfg.NodeUploadBps > 0 {
-		s.node = newLimiter(cfg.NodeUploadBps)
+		s.node = newLimiter(int64(cfg.NodeUploadBps))
 	}
 	if s.api, err = s.newAPI(opt); err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/edgeswarm/edgeswarm/units"
 )
 
 // Config configures the demo origin. The zero value is not valid; start from
@@ -15,8 +17,8 @@ type Config struct {
 	// SegmentSize, SegmentDuration and Renditions apply only in this mode; the
 	// real clip always has three renditions of 2 s segments.
 	Synthetic bool `yaml:"synthetic"`
-	// SegmentSize is the synthetic segment size in bytes (default 1 MiB).
-	SegmentSize int `yaml:"segment_size"`
+	// SegmentSize is the synthetic segment size, e.g. 512KiB (default 1 MiB).
+	SegmentSize units.ByteSize `yaml:"segment_size"`
 	// SegmentDuration is the synthetic segment duration (default 2s).
 	SegmentDuration time.Duration `yaml:"segment_duration"`
 	// Renditions is the number of synthetic renditions (default 3).
@@ -51,7 +53,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("window: must be between %d and %d segments, got %d", minWindow, maxWindow, c.Window))
 	}
 	if c.SegmentSize < 1 || c.SegmentSize > maxSegmentSize {
-		errs = append(errs, fmt.Errorf("segment_size: must be between 1 and %d bytes, got %d", maxSegmentSize, c.SegmentSize))
+		errs = append(errs, fmt.Errorf("segment_size: must be between 1B and %s, got %s", units.ByteSize(maxSegmentSize), c.SegmentSize))
 	}
 	if c.SegmentDuration < minSegmentDuration || c.SegmentDuration > maxSegmentDuration {
 		errs = append(errs, fmt.Errorf("segment_duration: must be between %v and %v, got %v", minSegmentDuration, maxSegmentDuration, c.SegmentDuration))

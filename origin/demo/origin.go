@@ -92,7 +92,7 @@ func New(cfg Config, clock func() time.Time) (*Origin, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%+v\n", cfg)
 	if cfg.Synthetic {
-		o.segSize = cfg.SegmentSize
+		o.segSize = int(cfg.SegmentSize)
 		o.segDur = cfg.SegmentDuration
 		bw := (int64(cfg.SegmentSize)*8*int64(time.Second) + int64(o.segDur) - 1) / int64(o.segDur)
 		for i := range cfg.Renditions {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/grafov/m3u8"
+
+	"github.com/edgeswarm/edgeswarm/units"
 )
 
 func decodePlaylist(tb testing.TB, body []byte) (m3u8.Playlist, m3u8.ListType) {
@@ -254,7 +256,7 @@ func TestSynthetic(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d/%v", tt.size, tt.dur), func(t *testing.T) {
 			cfg := DefaultConfig()
-			cfg.Synthetic, cfg.SegmentSize, cfg.SegmentDuration, cfg.Renditions = true, tt.size, tt.dur, 2
+			cfg.Synthetic, cfg.SegmentSize, cfg.SegmentDuration, cfg.Renditions = true, units.ByteSize(tt.size), tt.dur, 2
 			clock := newFakeClock(testStart)
 			o := newTestOrigin(t, cfg, clock)
 			p := decodeMedia(t, get(t, o, "/live/mid/index.m3u8"))

@@ -1,0 +1,221 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// fdChildEnv marks the re-executed test binary that runs the node under a
+// low file descriptor limit.
+const fdChildEnv = "EDGESWARM_FD_CHILD"
+
+// TestNodeSurvivesFDExhaustion runs a node in a child process whose
+// RLIMIT_NOFILE is 96, opens far more idle connections to it than that,
+// and checks that the node keeps serving: the admin port answers, a
+// viewer still gets a segment while the idle connections are held, and
+// again once they are gone.
+func TestNodeSurvivesFDExhaustion(t *testing.T) {
+	if os.Getenv(fdChildEnv) != "" {
+		fdChild(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNodeSurvivesFDExhaustion$", "-test.count=1")
+	cmd.Env = append(os.Environ(), fdChildEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		if err := <-exited; err != nil {
+			t.Errorf("child: %v\n%s", err, stderr.String())
+		}
+	})
+	lines := bufio.NewScanner(stdout)
+	var pub, admin string
+	for lines.Scan() {
+		if _, err := fmt.Sscanf(lines.Text(), "NODE %s %s", &pub, &admin); err == nil {
+			break
+		}
+	}
+	if pub == "" {
+		t.Fatalf("the child printed no addresses:\n%s", stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+
+	var idle []net.Conn
+	for range 300 {
+		c, err := net.Dial("tcp", pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	// Every connection has reached the node once the shed ones add up.
+	waitFor(t, func() bool { return adminMetric(t, admin, "edgeswarm_connections_shed_total") >= 300-64 })
+	if resp, _ := httpGet(t, "http://"+admin+"/healthz"); resp.StatusCode != 200 {
+		t.Fatalf("admin /healthz while descriptors are short: %d", resp.StatusCode)
+	}
+	if resp, body := httpGet(t, "http://"+pub+"/seg.ts"); resp.StatusCode != 200 || string(body) != "segment" {
+		t.Fatalf("viewer while idle connections are held: %d %q", resp.StatusCode, body)
+	}
+	for _, c := range idle {
+		_ = c.Close()
+	}
+	if resp, body := httpGet(t, "http://"+pub+"/seg2.ts"); resp.StatusCode != 200 || string(body) != "segment" {
+		t.Fatalf("viewer after the idle connections left: %d %q", resp.StatusCode, body)
+	}
+}
+
+// fdChild is the child's side: a node with 96 descriptors at most, until
+// stdin closes.
+func fdChild(t *testing.T) {
+	lim := syscall.Rlimit{Cur: 96, Max: 96}
+	var cur syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &cur); err != nil {
+		t.Fatal(err)
+	}
+	lim.Max = cur.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("segment")) })
+	cfg := testConfig(o.URL)
+	cfg.SuperPeer = false
+	cfg.MaxConnsPerIP = 0 // every test connection comes from 127.0.0.1
+	n := startNode(t, cfg, nil)
+	fmt.Printf("NODE %s %s\n", n.Addr(), n.AdminAddr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// adminMetric reads one unlabelled series from the admin port.
+func adminMetric(t *testing.T, admin, name string) float64 {
+	t.Helper()
+	resp, body := httpGet(t, "http://"+admin+"/metrics")
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+func TestPerIPConnectionCap(t *testing.T) {
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("segment")) })
+	cfg := testConfig(o.URL)
+	cfg.MaxConnsPerIP = 3
+	n := startNode(t, cfg, nil)
+	var held []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", n.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	// The fourth from the same address is closed without an answer.
+	c, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(c, "GET /a.ts HTTP/1.1\r\nHost: x\r\n\r\n")
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Fatalf("the connection over the cap got %q", b)
+	}
+	_ = c.Close()
+	if v := adminMetric(t, n.AdminAddr(), `edgeswarm_connections_refused_total{reason="per_ip"}`); v != 1 {
+		t.Fatalf("refused per_ip = %v, want 1", v)
+	}
+	// A held connection is served; once one closes, a new one is admitted.
+	_, _ = io.WriteString(held[0], "GET /a.ts HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(held[0]), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("held connection: %v %v", resp, err)
+	}
+	_ = held[0].Close()
+	waitFor(t, func() bool {
+		resp, err := http.Get("http://" + n.Addr() + "/a.ts")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	for _, c := range held[1:] {
+		_ = c.Close()
+	}
+}
+
+func TestHasBareLF(t *testing.T) {
+	for _, tt := range []struct {
+		in     string
+		prevCR bool
+		bad    bool
+	}{
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", false, false},
+		{"GET / HTTP/1.1\nHost: x\n\n", false, true},
+		{"\n", true, false},
+		{"\n", false, true},
+		{"abc", false, false},
+		{"a\r\nb\n", false, true},
+	} {
+		if bad, _ := hasBareLF([]byte(tt.in), tt.prevCR); bad != tt.bad {
+			t.Errorf("hasBareLF(%q, %v) = %v", tt.in, tt.prevCR, bad)
+		}
+	}
+}
+
+// FuzzHasBareLF checks the scanner against the plain definition, and that
+// splitting the input anywhere gives the same answer.
+func FuzzHasBareLF(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 5)
+	f.Add([]byte("GET / HTTP/1.1\nHost: x\n\n"), 15)
+	f.Add([]byte("\r\n"), 1)
+	f.Fuzz(func(t *testing.T, b []byte, cut int) {
+		want := false
+		for i, c := range b {
+			if c == '\n' && (i == 0 || b[i-1] != '\r') {
+				want = true
+				break
+			}
+		}
+		if got, _ := hasBareLF(b, false); got != want {
+			t.Fatalf("hasBareLF(%q) = %v, want %v", b, got, want)
+		}
+		if len(b) == 0 {
+			return
+		}
+		cut = int(uint(cut) % uint(len(b)))
+		bad, cr := hasBareLF(b[:cut], false)
+		if !bad {
+			bad, _ = hasBareLF(b[cut:], cr)
+		}
+		if bad != want {
+			t.Fatalf("split at %d: %v, want %v", cut, bad, want)
+		}
+	})
+}
