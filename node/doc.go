@@ -12,5 +12,10 @@
 // (see lazyDeadlineConn). On Linux its socket is read and written without
 // the runtime's blocking-syscall handoff, large writes take turns with
 // other viewers, and the kernel holds at most 256 KiB of a response it has
-// not sent yet (see directConn).
+// not sent yet (see directConn). The public listener retries accepts that
+// fail for lack of file descriptors, caps connections per client address
+// and sheds idle ones near the descriptor limit (see guardListener).
+//
+// Every start-up failure is an error naming what failed and the key or
+// flag; Main prints it on one line. Only Main writes to the terminal.
 package node
