@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -41,7 +42,11 @@ type guardListener struct {
 	done     chan struct{}
 	stop     sync.Once
 
-	seq atomic.Int64 // orders idle connections: smaller waited longer
+	// epoch counts accepted connections. A connection going idle takes
+	// the current epoch as its stamp: the smaller, the longer it has
+	// waited. Requests only read it, so it is no shared counter that
+	// every request on every core would write.
+	epoch atomic.Int64
 
 	mu    sync.Mutex
 	byIP  map[netip.Addr]int
@@ -128,7 +133,7 @@ func (g *guardListener) admit(c net.Conn) net.Conn {
 		return nil
 	}
 	gc := &guardConn{Conn: c, g: g, ip: ip}
-	gc.idle.Store(g.seq.Add(1)) // silent until its first request
+	gc.idle.Store(g.epoch.Add(1)) // silent until its first request
 	g.mu.Lock()
 	g.byIP[ip]++
 	g.conns[gc] = struct{}{}
@@ -143,8 +148,8 @@ func (g *guardListener) admit(c net.Conn) net.Conn {
 // of those open (at least one), and returns how many it closed.
 func (g *guardListener) shed() int {
 	type cand struct {
-		c   *guardConn
-		seq int64
+		c     *guardConn
+		stamp int64
 	}
 	g.mu.Lock()
 	idle := make([]cand, 0, len(g.conns))
@@ -155,12 +160,12 @@ func (g *guardListener) shed() int {
 	}
 	want := max(1, len(g.conns)/16)
 	g.mu.Unlock()
-	slices.SortFunc(idle, func(a, b cand) int { return int(a.seq - b.seq) })
+	slices.SortFunc(idle, func(a, b cand) int { return cmp.Compare(a.stamp, b.stamp) })
 	closed := 0
 	for _, x := range idle[:min(want, len(idle))] {
 		// Only a connection still idle is closed: one whose request
 		// arrived since the scan has stopped waiting.
-		if x.c.idle.CompareAndSwap(x.seq, 0) {
+		if x.c.idle.CompareAndSwap(x.stamp, 0) {
 			_ = x.c.SetDeadline(time.Now())
 			_ = x.c.Close()
 			closed++
@@ -184,7 +189,7 @@ func (g *guardListener) connState(c net.Conn, st fasthttp.ConnState) {
 	}
 	switch st {
 	case fasthttp.StateIdle:
-		gc.idle.Store(g.seq.Add(1))
+		gc.idle.Store(g.epoch.Load())
 	case fasthttp.StateActive:
 		gc.idle.Store(0)
 	case fasthttp.StateHijacked:
@@ -209,7 +214,7 @@ type guardConn struct {
 	net.Conn
 	g      *guardListener
 	ip     netip.Addr
-	idle   atomic.Int64 // >0: idle since this sequence number; 0: busy
+	idle   atomic.Int64 // >0: idle since this epoch; 0: busy
 	closed sync.Once
 
 	hijacked atomic.Bool // no longer HTTP: stop looking for bare LFs

@@ -13,6 +13,10 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/valyala/fasthttp"
 )
 
 // fdChildEnv marks the re-executed test binary that runs the node under a
@@ -218,4 +222,68 @@ func FuzzHasBareLF(f *testing.F) {
 			t.Fatalf("split at %d: %v, want %v", cut, bad, want)
 		}
 	})
+}
+
+// TestShedsLongestIdleNeverBusy drives the guard on a real loopback
+// listener with room for two connections: a third sheds the one idle the
+// longest, never one serving a request, and with none idle it is refused.
+func TestShedsLongestIdleNeverBusy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMetrics(nil)
+	g := newGuardListener(ln, 0, 4, m, func(string, ...any) {}) // 4 fds, 2 in reserve
+	defer g.Close()
+	accepted := make(chan net.Conn)
+	go func() {
+		for {
+			c, err := g.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	// closedByServer reports whether the server side of c was closed.
+	closedByServer := func(c net.Conn) bool {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second)) // bounds a failing test only
+		_, err := c.Read(make([]byte, 1))
+		return err == io.EOF
+	}
+	a, b := dial(), dial()
+	<-accepted
+	sb := <-accepted
+	g.connState(sb, fasthttp.StateActive) // b is being served
+	dial()
+	sc := <-accepted
+	if !closedByServer(a) {
+		t.Fatal("the idle connection was not shed")
+	}
+	g.connState(sc, fasthttp.StateActive)
+	d := dial() // both open ones busy: refused
+	if !closedByServer(d) {
+		t.Fatal("a connection over the cap with none idle was kept")
+	}
+	g.connState(sb, fasthttp.StateIdle)
+	_ = dial()
+	<-accepted
+	if !closedByServer(b) {
+		t.Fatal("the connection idle again was not shed")
+	}
+	if got := testutil.ToFloat64(m.shed); got != 2 {
+		t.Fatalf("shed = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.refusedFDs); got != 1 {
+		t.Fatalf("refused fd_limit = %v, want 1", got)
+	}
 }

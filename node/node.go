@@ -69,7 +69,7 @@ type Node struct {
 // known and connections queue until Run serves them.
 //
 // Every error names what failed and the configuration key to look at.
-func New(cfg Config, opt Options) (*Node, error) {
+func New(cfg Config, opt Options) (n *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -79,16 +79,15 @@ func New(cfg Config, opt Options) (*Node, error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	n := &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}, assets: client.Assets()}
-	if err := n.build(cfg, opt); err != nil {
-		n.closeListeners()
-		return nil, err
-	}
-	return n, nil
-}
-
-// build makes what New returns; on error, closeListeners undoes it.
-func (n *Node) build(cfg Config, opt Options) (err error) {
+	// The cleanup holds its own reference: "return nil, err" has set n
+	// to nil by the time it runs.
+	built := &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}, assets: client.Assets()}
+	n = built
+	defer func() {
+		if err != nil {
+			built.closeListeners()
+		}
+	}()
 	for _, o := range cfg.CORS.AllowOrigins {
 		if o == "*" {
 			n.corsAny = true
@@ -100,16 +99,16 @@ func (n *Node) build(cfg Config, opt Options) (err error) {
 	if cfg.usesDemo() {
 		d, err := demo.New(cfg.Demo, opt.Clock)
 		if err != nil {
-			return fmt.Errorf("demo: %w", err)
+			return nil, fmt.Errorf("demo: %w", err)
 		}
 		if n.demoLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			return fmt.Errorf("demo origin listener: %w", err)
+			return nil, fmt.Errorf("demo origin listener: %w", err)
 		}
 		demoURL = "http://" + n.demoLn.Addr().String()
 		n.demo = &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
 	}
 	if n.origin, err = origin.NewClient(cfg.upstream(demoURL), opt.Log); err != nil {
-		return err
+		return nil, err
 	}
 	n.metrics = newMetrics(func() cache.Stats { return n.cache.Stats() })
 	fetch := cache.FetcherFunc(func(ctx context.Context, req *cache.Request) (*cache.Object, error) {
@@ -125,14 +124,14 @@ func (n *Node) build(cfg Config, opt Options) (err error) {
 	ccfg.StaleGrace = cfg.StaleGrace
 	ccfg.FillTimeout = max(cfg.Upstream.Timeout, time.Second)
 	if n.cache, err = cache.New(ccfg, fetch, cache.Options{Log: opt.Log, Clock: opt.Clock, OnFill: n.onFill}); err != nil {
-		return fmt.Errorf("cache_size, stale_grace, upstream.timeout: %w", err)
+		return nil, fmt.Errorf("cache_size, stale_grace, upstream.timeout: %w", err)
 	}
 	if err := n.setupSwarms(cfg); err != nil {
-		return err
+		return nil, err
 	}
 
 	if n.pubLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	n.pubLn = lazyDeadlineListener{n.pubLn}
 	n.h1 = &fasthttp.Server{
@@ -157,12 +156,12 @@ func (n *Node) build(cfg Config, opt Options) (err error) {
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
-			return fmt.Errorf("tls_cert, tls_key: %w", err)
+			return nil, fmt.Errorf("tls_cert, tls_key: %w", err)
 		}
 		port := n.pubLn.Addr().(*net.TCPAddr).Port
 		host, _, _ := net.SplitHostPort(cfg.Listen)
 		if n.udp, err = net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
-			return fmt.Errorf("listen (HTTP/3, UDP): %w", err)
+			return nil, fmt.Errorf("listen (HTTP/3, UDP): %w", err)
 		}
 		tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 		n.pubLn = tls.NewListener(n.pubLn, tlsCfg)
@@ -179,7 +178,7 @@ func (n *Node) build(cfg Config, opt Options) (err error) {
 	n.h1.ConnState = guard.connState
 
 	if n.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
-		return fmt.Errorf("admin: %w", err)
+		return nil, fmt.Errorf("admin: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -199,7 +198,7 @@ func (n *Node) build(cfg Config, opt Options) (err error) {
 		mux.Handle("/debug/pprof/trace", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Trace)))
 	}
 	n.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	return nil
+	return n, nil
 }
 
 // requireToken serves h only to requests with "Authorization: Bearer
