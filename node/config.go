@@ -43,10 +43,12 @@ type Config struct {
 	// ShutdownTimeout bounds the drain of in-flight responses on shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// MaxConnsPerIP bounds the concurrent public connections from one
-	// client address; more are closed at once. 0: no bound.
+	// client address (for IPv6, one /64); more are closed at once. 0: no
+	// bound, for a node behind a proxy that all connections come from.
 	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
-	// AdminToken, when set, is the Bearer token that opens /debug/pprof on
-	// the admin port. Unset: profiling is not served at all.
+	// AdminToken, when set (at least 16 characters), is the Bearer token
+	// that opens /debug/pprof on the admin port. Unset: profiling is not
+	// served at all.
 	AdminToken string `yaml:"admin_token"`
 	// LogFormat is "text" (logfmt-like) or "json".
 	LogFormat string `yaml:"log_format"`

@@ -27,8 +27,8 @@ import (
 //     after a back-off (5 ms doubling to 1 s), with a rate-limited log,
 //     instead of being returned: fasthttp's Serve returns on any accept
 //     error it does not know, which would end the node.
-//   - A connection from an address that already holds maxPerIP is closed
-//     at once (edgeswarm_connections_refused_total{reason="per_ip"}).
+//   - A connection from an address (an IPv6 /64) that already holds
+//     maxPerIP is closed at once (edgeswarm_connections_refused_total{reason="per_ip"}).
 //   - With fdCap public connections open (the file descriptor limit less a
 //     reserve for the admin port, origin fetches and the super-peer), a
 //     new connection first sheds the idle keep-alive connections that have
@@ -112,10 +112,7 @@ func (g *guardListener) Close() error {
 
 // admit wraps c, or closes it and returns nil when it may not stay.
 func (g *guardListener) admit(c net.Conn) net.Conn {
-	var ip netip.Addr
-	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
-		ip = ap.Addr().Unmap()
-	}
+	ip := clientKey(c.RemoteAddr())
 	g.mu.Lock()
 	if g.maxPerIP > 0 && g.byIP[ip] >= g.maxPerIP {
 		g.mu.Unlock()
@@ -142,6 +139,21 @@ func (g *guardListener) admit(c net.Conn) net.Conn {
 		return &guardTLSConn{guardConn: gc, tls: tc}
 	}
 	return gc
+}
+
+// clientKey is what max_conns_per_ip counts by: the IPv4 address, or the
+// /64 of an IPv6 one (one subscriber's network gets a whole /64 to pick
+// addresses from).
+func clientKey(a net.Addr) netip.Addr {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip := ap.Addr().Unmap()
+	if ip.Is6() {
+		ip = netip.PrefixFrom(ip, 64).Masked().Addr()
+	}
+	return ip
 }
 
 // shed closes the idle connections that have waited longest, a sixteenth

@@ -287,3 +287,20 @@ func TestShedsLongestIdleNeverBusy(t *testing.T) {
 		t.Fatalf("refused fd_limit = %v, want 1", got)
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	for _, tt := range []struct{ addr, want string }{
+		{"192.0.2.7:4000", "192.0.2.7"},
+		{"[::ffff:192.0.2.7]:4000", "192.0.2.7"},
+		{"[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:4000", "2001:db8:1:2::"},
+		{"[2001:db8:1:2::1]:1", "2001:db8:1:2::"},
+	} {
+		a, err := net.ResolveTCPAddr("tcp", tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := clientKey(a).String(); got != tt.want {
+			t.Errorf("clientKey(%s) = %s, want %s", tt.addr, got, tt.want)
+		}
+	}
+}
