@@ -145,11 +145,12 @@ func (g *guardListener) admit(c net.Conn) net.Conn {
 // /64 of an IPv6 one (one subscriber's network gets a whole /64 to pick
 // addresses from).
 func clientKey(a net.Addr) netip.Addr {
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.Addr{}
+	var ip netip.Addr
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip = ta.AddrPort().Addr().Unmap()
+	} else if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		ip = ap.Addr().Unmap()
 	}
-	ip := ap.Addr().Unmap()
 	if ip.Is6() {
 		ip = netip.PrefixFrom(ip, 64).Masked().Addr()
 	}

@@ -258,3 +258,24 @@ func TestPprofOnlyWithAdminToken(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfigFile: any file is decoded or refused with a message, and a
+// message that names a line names the key on it when there is one.
+func FuzzConfigFile(f *testing.F) {
+	for _, s := range []string{
+		"stale_grace: 5x\n", "upstream:\n  ttl:\n    segment: soon\n", "cache_size: [1]\n", "a: b\n",
+		"upstream:\n  routes:\n    - {prefix: /, url: 'http://o/'}\n", "signal: {max_peers: x}\n", "- 1\n", "{",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := DefaultConfig()
+		err := c.decodeYAML(data, "f.yaml")
+		if err == nil {
+			return
+		}
+		if !strings.HasPrefix(err.Error(), "config f.yaml: ") {
+			t.Fatalf("message %q does not name the file", err)
+		}
+	})
+}
