@@ -172,6 +172,17 @@ func TestSeederBoundsAbusivePeers(t *testing.T) {
 		if sent == max {
 			t.Fatalf("%d requests unread and the seeder still takes more", max)
 		}
+		// It never queued more than max_inflight of them: the rest were
+		// answered busy at once.
+		if busy := testutil.ToFloat64(e.s.m.busy); busy == 0 {
+			t.Errorf("requests_total{busy} = 0 after a flood of %d requests", sent)
+		}
+		// And it stopped serving once nothing drained: what it sent is
+		// bounded by the buffers, not by the flood (200 kB each).
+		t.Logf("flood: %d requests sent before the drop, %v served, %v answered busy", sent, testutil.ToFloat64(e.s.m.served), testutil.ToFloat64(e.s.m.busy))
+		if served := testutil.ToFloat64(e.s.m.served); served > 32 {
+			t.Errorf("served %v responses to a peer that reads nothing", served)
+		}
 		e.waitDropped(h, "flood")
 		if got := testutil.ToFloat64(e.s.m.dropped[dropNotReading]); got != before+1 {
 			t.Errorf("peers_dropped_total{not_reading} = %v, want %v", got, before+1)
