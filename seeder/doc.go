@@ -23,6 +23,12 @@
 // budgets and the protocol's bufferedAmount flow control. Every byte it
 // sends is seed traffic, never p2p.
 //
+// A viewer that breaks the peer protocol is dropped, and so is one that
+// stops reading: answers are never queued past a small backlog, and a
+// response waiting on a buffer that drains nothing for idle_timeout_ms
+// ends the connection, so a hostile viewer costs bounded memory and one
+// sender goroutine at most, and pushes go on to the others.
+//
 // The seeder never opens listeners: the node passes the ICE sockets in
 // Options and the seeder owns them from then on. It keeps nothing on disk.
 package seeder

@@ -20,6 +20,7 @@ type metrics struct {
 	budgetNode prometheus.Counter // seconds waited for the node budget
 	budgetPeer prometheus.Counter // seconds waited for a peer budget
 	budgetBps  *prometheus.GaugeVec
+	dropped    map[string]prometheus.Counter // viewers dropped, by reason
 }
 
 func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
@@ -46,6 +47,12 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 		budgetBps: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "upload_budget_bytes_per_second",
 			Help: "Configured upload budget (0: unlimited); compare with rate(sent_bytes_total)."}, []string{"scope"}),
 	}
+	dropped := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "peers_dropped_total",
+		Help: "Viewer connections the super-peer closed for misbehaving, by reason: protocol_error, not_reading (its buffer stopped draining), no_hello."}, []string{"reason"})
+	m.dropped = make(map[string]prometheus.Counter)
+	for _, r := range []string{dropProtocol, dropNotReading, dropNoHello} {
+		m.dropped[r] = dropped.WithLabelValues(r)
+	}
 	m.served = m.requests.WithLabelValues("served")
 	m.absent = m.requests.WithLabelValues("absent")
 	m.busy = m.requests.WithLabelValues("busy")
@@ -56,7 +63,7 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.peers, m.swarms, m.sent, m.pushes, m.pushBytes, m.requests,
-		m.refused, m.budgetNode, m.budgetPeer, m.budgetBps} {
+		m.refused, m.budgetNode, m.budgetPeer, m.budgetBps, dropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -20,6 +20,25 @@ import (
 // segments are worth more than older ones, so the oldest is dropped.
 const maxQueuedPushes = 4
 
+// maxBacklog bounds the DataChannel's buffer when a small frame (absent,
+// busy) is to be sent. Chunks stop at BufferedAmountHigh, so a viewer
+// that reads leaves at most a chunk and a few small frames above it; one
+// whose buffer grows past this keeps asking without reading (a request
+// flood on a half-open channel) and is dropped, so that pion never
+// queues an unbounded number of answers for it.
+const maxBacklog = wire.BufferedAmountHigh + 4*wire.MaxFrameSize
+
+// Why the seeder dropped a viewer, the label of
+// edgeswarm_seeder_peers_dropped_total.
+const (
+	dropProtocol   = "protocol_error" // a frame that is malformed or not allowed
+	dropNotReading = "not_reading"    // its buffer stopped draining
+	dropNoHello    = "no_hello"       // no hello within hello_timeout_ms
+)
+
+// errNotReading ends a response to a viewer that stopped reading.
+var errNotReading = errors.New("viewer not reading: nothing drained for idle_timeout_ms")
+
 // job is one response the peer's sender owes: to a request, or a push.
 type job struct {
 	req       uint32
@@ -97,7 +116,7 @@ func newPeer(sw *swarm, id, session, sdp string) (*peer, error) {
 		ready := p.ready
 		p.mu.Unlock()
 		if !ready {
-			p.close("no hello within hello_timeout_ms")
+			p.drop(dropNoHello, "no hello within hello_timeout_ms")
 		}
 	})
 	fail := func(err error) (*peer, error) {
@@ -140,6 +159,21 @@ func (p *peer) close(reason string) {
 		p.reason = reason
 	}
 	p.mu.Unlock()
+	p.cancel()
+}
+
+// drop closes a misbehaving viewer's connection and counts it under why,
+// unless the connection was closing already.
+func (p *peer) drop(why, reason string) {
+	p.mu.Lock()
+	first := p.reason == ""
+	if first {
+		p.reason = reason
+	}
+	p.mu.Unlock()
+	if first {
+		p.sw.s.m.dropped[why].Inc()
+	}
 	p.cancel()
 }
 
@@ -205,6 +239,9 @@ func (p *peer) loop() {
 		}
 		if err := p.serve(j); err != nil {
 			if p.ctx.Err() == nil {
+				if errors.Is(err, errNotReading) {
+					p.drop(dropNotReading, err.Error())
+				}
 				p.close(err.Error())
 			}
 			return
@@ -297,7 +334,7 @@ func (p *peer) servesSeq(seq uint64) bool {
 }
 
 func (p *peer) protocolError(format string, args ...any) {
-	p.close("protocol error: " + fmt.Sprintf(format, args...))
+	p.drop(dropProtocol, "protocol error: "+fmt.Sprintf(format, args...))
 }
 
 func (p *peer) onMessage(msg webrtc.DataChannelMessage) {
@@ -383,6 +420,13 @@ func (p *peer) request(f wire.Frame) {
 }
 
 func (p *peer) reply(f wire.Frame) {
+	p.mu.Lock()
+	dc := p.dc
+	p.mu.Unlock()
+	if dc.BufferedAmount() > maxBacklog {
+		p.drop(dropNotReading, "viewer not reading: more than maxBacklog bytes buffered")
+		return
+	}
 	if err := p.sendFrame(f); err != nil {
 		p.close(err.Error())
 	}
@@ -520,14 +564,33 @@ func (p *peer) serve(j *job) error {
 }
 
 // waitBuffer waits until the DataChannel's buffer is at most the high
-// water mark.
+// water mark. A viewer that drains nothing of it for idle_timeout_ms (the
+// longest gap a receiver tolerates between two frames) is not reading: it
+// would hold the sender and its buffer forever, so errNotReading ends it.
+// A slow reader that drains anything in that time is waited for.
 func (p *peer) waitBuffer() error {
 	p.mu.Lock()
 	dc := p.dc
 	p.mu.Unlock()
+	if dc.BufferedAmount() <= wire.BufferedAmountHigh {
+		return nil
+	}
+	p.sw.mu.Lock()
+	idle := time.Duration(p.sw.config.IdleTimeoutMs) * time.Millisecond
+	p.sw.mu.Unlock()
+	t := time.NewTimer(idle)
+	defer t.Stop()
+	last := dc.BufferedAmount()
 	for dc.BufferedAmount() > wire.BufferedAmountHigh {
 		select {
 		case <-p.low:
+		case <-t.C:
+			now := dc.BufferedAmount()
+			if now >= last {
+				return errNotReading
+			}
+			last = now
+			t.Reset(idle)
 		case <-p.ctx.Done():
 			return p.ctx.Err()
 		}

@@ -55,7 +55,8 @@ type swarm struct {
 	peers    map[string]*peer
 	haveGen  uint64 // bumped when the set of digests with seq changes
 	// viewersHave is closed and replaced whenever a viewer's have-map
-	// changes (lets tests wait for the seeder's view of the swarm).
+	// changes or a viewer goes (lets tests wait for the seeder's view of
+	// the swarm).
 	viewersHave chan struct{}
 }
 
@@ -365,6 +366,9 @@ func (sw *swarm) removePeer(p *peer) {
 	if sw.peers[p.id] == p {
 		delete(sw.peers, p.id)
 	}
+	// The holders of every segment may have changed.
+	close(sw.viewersHave)
+	sw.viewersHave = make(chan struct{})
 	sw.mu.Unlock()
 }
 

@@ -66,9 +66,20 @@ type Config struct {
 	// (so that the first viewer of a swarm gets the digests of segments
 	// cached before it joined). The least recently used are dropped.
 	IdleSwarms int `yaml:"idle_swarms"`
-	// ReportThreshold: a peer reported by this many distinct peers is no
-	// longer offered as a candidate.
+	// ReportThreshold: a peer is no longer offered as a candidate once the
+	// reports against it that the swarm's digests bear out, one per
+	// reporting source address, each weighed by its reporter's standing
+	// (1 for a reporter in good standing, less for one that is itself
+	// reported or whose reports the digests refuted), add up to this.
 	ReportThreshold int `yaml:"report_threshold"`
+	// StatsMaxRate bounds, in bytes per second, how fast any byte counter
+	// of a client's stats may grow: a report claiming more than this over
+	// the time since the last accepted one is rejected.
+	StatsMaxRate int64 `yaml:"stats_max_rate"`
+	// StatsSlack is the factor by which a client's p2p and seed bytes may
+	// exceed the bytes of the segments whose digests the swarm published
+	// since its join (uploads: that times the client's max_peers+3).
+	StatsSlack float64 `yaml:"stats_slack"`
 }
 
 // DefaultConfig returns the defaults. Its TicketSecret is empty, so it
@@ -95,6 +106,8 @@ func DefaultConfig() Config {
 		DigestsKept:     64,
 		IdleSwarms:      1024,
 		ReportThreshold: 3,
+		StatsMaxRate:    125_000_000, // 1 Gbit/s
+		StatsSlack:      2,
 	}
 }
 
@@ -135,6 +148,8 @@ func (c Config) Validate() error {
 		{c.DigestsKept < 1, "digests_kept", "must be at least 1"},
 		{c.IdleSwarms < 0, "idle_swarms", "must not be negative"},
 		{c.ReportThreshold < 1, "report_threshold", "must be at least 1"},
+		{c.StatsMaxRate < 1, "stats_max_rate", "must be positive"},
+		{!(c.StatsSlack >= 1), "stats_slack", "must be at least 1"},
 	}
 	var errs []error
 	for _, k := range checks {

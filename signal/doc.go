@@ -36,6 +36,14 @@
 // [Hub.IssueTicket] (HMAC-SHA256 over the swarm and an expiry), which the
 // HTTP front attaches to media playlists the origin authorized.
 //
+// Claims: what clients say is checked against what the hub knows. A
+// report against a peer counts only when the swarm's digests bear it out
+// (the reporter sends the hash or size it got), once per source address
+// however many peer ids or connections it uses, weighed by the reporter's
+// standing; stats that decrease, grow faster than a link could carry, or
+// claim more than the swarm's published segments are rejected and
+// counted.
+//
 // The package must never trust client input (every message is decoded
 // by wire's strict decoder, size- and rate-limited), never block on a
 // client, never hold a lock while calling out (OnSwarm, the bus), and

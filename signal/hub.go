@@ -405,7 +405,8 @@ func (h *Hub) join(s *session, j *wire.Join) {
 		h.active++
 		h.met.swarms.Set(float64(h.active))
 	}
-	m := &member{id: h.newIDLocked(), s: s, sw: sw, seeder: s.seeder, source: j.Caps.Upload && !j.Caps.Mobile}
+	m := &member{id: h.newIDLocked(), s: s, sw: sw, seeder: s.seeder, source: j.Caps.Upload && !j.Caps.Mobile,
+		statsAt: h.now(), availFrom: sw.published - sw.windowBytes, availFromN: sw.publishedN - uint64(len(sw.order))}
 	sw.members[m.id] = m
 	h.byID[m.id] = m
 	s.m = m
@@ -524,6 +525,11 @@ func (h *Hub) relay(s *session, r *wire.Relay) {
 	}
 	dst := m.sw.members[r.To]
 	from, swarm := m.id, m.sw.name
+	if dst != nil && dst != m && r.Kind == wire.KindAnswer {
+		// An answer means both sides took part in the attempt: from
+		// then on either may have sent the other bytes.
+		link(m, dst)
+	}
 	h.mu.Unlock()
 	if dst == nil || dst == m {
 		s.reply(wire.Errorf(wire.CodeUnknownPeer, "relay: no peer %q in swarm %.64q", r.To, swarm))
@@ -575,7 +581,12 @@ func (h *Hub) have(s *session, hv *wire.Have) {
 	}
 }
 
-// stats adds what a client's counters grew by to the hub's metrics.
+// stats adds what a client's counters grew by to the hub's metrics. A
+// report is a claim: it is rejected, and counted in
+// edgeswarm_signal_reports_rejected_total, when a counter decreased, when
+// a byte counter grew faster than StatsMaxRate since the last accepted
+// report, or when the bytes received from peers exceed StatsSlack times
+// what the swarm published since the join (see checkStats).
 func (h *Hub) stats(s *session, st *wire.Stats) {
 	h.mu.Lock()
 	m := s.m
@@ -585,6 +596,11 @@ func (h *Hub) stats(s *session, st *wire.Stats) {
 		return
 	}
 	defer h.mu.Unlock()
+	now := h.now()
+	if reason := h.checkStats(m, st, now); reason != "" {
+		h.met.statsRejected[reason].Inc()
+		return
+	}
 	add := func(path string, now, before uint64) {
 		if now > before {
 			h.met.clientBytes[path].Add(float64(now - before))
@@ -597,16 +613,51 @@ func (h *Hub) stats(s *session, st *wire.Stats) {
 	if st.DigestFailures > m.stats.DigestFailures {
 		h.met.digestFails.Add(float64(st.DigestFailures - m.stats.DigestFailures))
 	}
-	// Counters never decrease within a join; keep the highest seen.
-	m.stats.HTTPBytes = max(m.stats.HTTPBytes, st.HTTPBytes)
-	m.stats.P2PBytes = max(m.stats.P2PBytes, st.P2PBytes)
-	m.stats.SeedBytes = max(m.stats.SeedBytes, st.SeedBytes)
-	m.stats.UploadBytes = max(m.stats.UploadBytes, st.UploadBytes)
-	m.stats.DigestFailures = max(m.stats.DigestFailures, st.DigestFailures)
+	m.stats = *st
+	m.statsAt = now
 }
 
-// report records that a peer misbehaved; a peer reported by
-// ReportThreshold distinct peers is no longer offered as a candidate.
+// checkStats returns why st cannot be true of m, or "". The caller holds
+// h.mu.
+func (h *Hub) checkStats(m *member, st *wire.Stats, now time.Time) string {
+	old := &m.stats
+	if st.HTTPBytes < old.HTTPBytes || st.P2PBytes < old.P2PBytes || st.SeedBytes < old.SeedBytes ||
+		st.UploadBytes < old.UploadBytes || st.DigestFailures < old.DigestFailures || st.Aborts < old.Aborts {
+		return statsRegression
+	}
+	// Growth since the last accepted report, at most StatsMaxRate; one
+	// second more covers a report sent right after the join.
+	el := max(now.Sub(m.statsAt), 0) + time.Second
+	limit := float64(h.cfg.StatsMaxRate) * el.Seconds()
+	for _, d := range []uint64{st.HTTPBytes - old.HTTPBytes, st.P2PBytes - old.P2PBytes,
+		st.SeedBytes - old.SeedBytes, st.UploadBytes - old.UploadBytes} {
+		if float64(d) > limit {
+			return statsOverRate
+		}
+	}
+	// Verified bytes from peers are segments with a digest: each at most
+	// once per join (slack for resumed and re-fetched ones), and each
+	// sent to at most max_peers+3 peers.
+	slack := h.cfg.StatsSlack
+	avail := float64(m.sw.published - m.availFrom)
+	availN := float64(m.sw.publishedN - m.availFromN)
+	fanout := float64(h.client.MaxPeers + 3)
+	switch {
+	case float64(st.P2PBytes)+float64(st.SeedBytes) > slack*avail,
+		float64(st.UploadBytes) > slack*avail*fanout,
+		float64(st.DigestFailures) > slack*availN*fanout,
+		float64(st.Aborts) > slack*availN*fanout:
+		return statsOverSwarm
+	}
+	return ""
+}
+
+// report weighs a report that a peer misbehaved. Only a report the
+// swarm's digests can check is believed (judge); it then counts once per
+// reporting source (reporterKey: a source address, not a peer id, which
+// a client mints for free by joining again), weighed by the reporter's
+// standing (standing). A peer whose believed reports add up to
+// ReportThreshold is no longer offered as a candidate.
 func (h *Hub) report(s *session, r *wire.Report) {
 	h.mu.Lock()
 	m := s.m
@@ -621,18 +672,56 @@ func (h *Hub) report(s *session, r *wire.Report) {
 		s.reply(wire.Errorf(wire.CodeUnknownPeer, "report: no peer %q in the swarm", r.Peer))
 		return
 	}
-	if bad.reporters == nil {
-		bad.reporters = make(map[string]struct{})
-	}
-	if len(bad.reporters) < h.cfg.ReportThreshold {
-		bad.reporters[m.id] = struct{}{}
-	}
-	if len(bad.reporters) >= h.cfg.ReportThreshold && !bad.banned && !bad.seeder {
-		bad.banned = true
-		h.log.Info("signal: peer no longer offered after reports", "swarm", bad.sw.name, "peer", bad.id, "reason", r.Reason)
+	verdict := judge(m, bad, r)
+	switch verdict {
+	case verdictRefuted:
+		s.refuted++
+	case verdictBelieved:
+		key := s.reporter()
+		w := standing(m)
+		if bad.reporters == nil {
+			bad.reporters = make(map[reporterKey]float64)
+		}
+		if old, seen := bad.reporters[key]; w > old && (seen || len(bad.reporters) < maxLinks) {
+			bad.reporters[key] = w
+			bad.score += w - old
+		}
+		if bad.score >= float64(h.cfg.ReportThreshold) && !bad.banned && !bad.seeder {
+			bad.banned = true
+			h.log.Info("signal: peer no longer offered after reports", "swarm", bad.sw.name, "peer", bad.id, "reason", r.Reason)
+		}
 	}
 	h.mu.Unlock()
 	h.met.report(r.Reason)
+	h.met.verdicts[verdict].Inc()
+}
+
+// judge says what the swarm's digests make of a report by m against
+// bad. The caller holds h.mu.
+func judge(m, bad *member, r *wire.Report) string {
+	if _, ok := m.linked[bad.id]; !ok {
+		return verdictUnlinked
+	}
+	d, ok := m.sw.digests[r.Key]
+	if r.Reason != wire.ReasonDigestMismatch || !ok || (r.SHA256 == "" && r.Size == 0) {
+		return verdictUnchecked
+	}
+	if r.Size != 0 && r.Size != d.Size {
+		return verdictBelieved // the peer declared or sent another size
+	}
+	switch r.SHA256 {
+	case "":
+		return verdictUnchecked // the right size, and nothing more to check
+	case d.SHA256:
+		return verdictRefuted // the bytes were the right ones
+	}
+	return verdictBelieved
+}
+
+// standing is the weight of a report by m: 1 in good standing, less the
+// more m's connection was refuted and the more m is itself reported.
+func standing(m *member) float64 {
+	return 1 / (1 + float64(m.s.refuted) + m.score)
 }
 
 // peerIDAlphabet is the alphabet of server-assigned peer ids.

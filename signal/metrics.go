@@ -29,6 +29,22 @@ var reportReasons = []string{wire.ReasonDigestMismatch, wire.ReasonProtocolError
 // Byte paths of client stats.
 var statPaths = []string{"http", "p2p", "seed", "upload"}
 
+// Why a client's stats report was rejected, the label of
+// edgeswarm_signal_reports_rejected_total.
+const (
+	statsRegression = "regression" // a counter decreased within one join
+	statsOverRate   = "over_rate"  // a counter grew faster than stats_max_rate
+	statsOverSwarm  = "over_swarm" // more than the swarm's digests could have carried
+)
+
+// Verdicts on peer reports, the label of edgeswarm_signal_report_verdicts_total.
+const (
+	verdictBelieved  = "believed"  // the reported bytes contradict the published digest
+	verdictRefuted   = "refuted"   // the reported bytes match the published digest
+	verdictUnchecked = "unchecked" // nothing to check against a digest: not counted
+	verdictUnlinked  = "unlinked"  // the two peers never connected through the tracker
+)
+
 type metrics struct {
 	conns       prometheus.Gauge
 	peers       prometheus.Gauge
@@ -41,6 +57,10 @@ type metrics struct {
 	reports     map[string]prometheus.Counter
 	clientBytes map[string]prometheus.Counter
 	digestFails prometheus.Counter
+	// statsRejected counts stats reports rejected, by reason.
+	statsRejected map[string]prometheus.Counter
+	// verdicts counts peer reports by what the digests said of them.
+	verdicts map[string]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -66,10 +86,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		digestFails: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgeswarm_signal_client_digest_failures_total", Help: "Segments clients dropped for a digest mismatch, from their stats.",
 		}),
-		rejected:    make(map[wire.Code]prometheus.Counter),
-		disconnects: make(map[string]prometheus.Counter),
-		reports:     make(map[string]prometheus.Counter),
-		clientBytes: make(map[string]prometheus.Counter),
+		rejected:      make(map[wire.Code]prometheus.Counter),
+		disconnects:   make(map[string]prometheus.Counter),
+		reports:       make(map[string]prometheus.Counter),
+		clientBytes:   make(map[string]prometheus.Counter),
+		statsRejected: make(map[string]prometheus.Counter),
+		verdicts:      make(map[string]prometheus.Counter),
 	}
 	rejected := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgeswarm_signal_rejected_joins_total", Help: "Joins refused, by error code.",
@@ -99,7 +121,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, p := range statPaths {
 		m.clientBytes[p] = bytes.WithLabelValues(p)
 	}
-	for _, c := range []prometheus.Collector{m.conns, m.peers, m.swarms, m.joins, m.relays, m.digests, m.digestFails, rejected, disc, reports, bytes} {
+	statsRej := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edgeswarm_signal_reports_rejected_total",
+		Help: "Client stats reports rejected, by reason: regression (a counter decreased), over_rate (grew faster than stats_max_rate), over_swarm (more bytes than the swarm's published segments could carry).",
+	}, []string{"reason"})
+	for _, r := range []string{statsRegression, statsOverRate, statsOverSwarm} {
+		m.statsRejected[r] = statsRej.WithLabelValues(r)
+	}
+	verdicts := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edgeswarm_signal_report_verdicts_total",
+		Help: "Peer reports by verdict: believed (the reported bytes contradict the published digest), refuted (they match it), unchecked (nothing to check), unlinked (the peers never connected).",
+	}, []string{"verdict"})
+	for _, v := range []string{verdictBelieved, verdictRefuted, verdictUnchecked, verdictUnlinked} {
+		m.verdicts[v] = verdicts.WithLabelValues(v)
+	}
+	for _, c := range []prometheus.Collector{m.conns, m.peers, m.swarms, m.joins, m.relays, m.digests, m.digestFails, rejected, disc, reports, bytes, statsRej, verdicts} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"errors"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -40,6 +41,21 @@ type session struct {
 
 	// m is the membership while JOINED; guarded by Hub.mu.
 	m *member
+	// addr is a WebSocket client's source address (invalid in process):
+	// reports are counted per address. Set once at the start.
+	addr netip.Addr
+	// refuted counts the reports of this connection that the digests
+	// proved false, across its joins; guarded by Hub.mu. It lowers the
+	// weight of its later reports.
+	refuted int
+}
+
+// reporter returns the key its reports are counted under.
+func (s *session) reporter() reporterKey {
+	if s.addr.IsValid() {
+		return reporterKey{addr: s.addr}
+	}
+	return reporterKey{s: s}
 }
 
 var _ Mailbox = (*session)(nil)

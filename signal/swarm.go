@@ -2,7 +2,9 @@ package signal
 
 import (
 	"container/list"
+	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/edgeswarm/edgeswarm/wire"
 )
@@ -18,6 +20,11 @@ type swarm struct {
 	// Digests, oldest first, at most Config.DigestsKept.
 	order   []string
 	digests map[string]wire.SegmentDigest
+	// published and publishedN count the bytes and segments of every
+	// digest ever added; windowBytes the bytes of those still kept. They
+	// bound what clients may claim to have received (Hub.stats).
+	published, publishedN uint64
+	windowBytes           uint64
 
 	// idle is the swarm's element in Hub.idle while it has no members
 	// but keeps digests.
@@ -45,12 +52,54 @@ type member struct {
 	// ahead is the highest media sequence the peer reported holding:
 	// among equally loaded sources, the most advanced is preferred.
 	ahead uint64
-	// reporters are the distinct peers that reported this one; at
+	// reporters holds, per reporting source, the weight of its believed
+	// report against this peer; score is their sum. At
 	// Config.ReportThreshold the peer is no longer offered.
-	reporters map[string]struct{}
+	reporters map[reporterKey]float64
+	score     float64
 	banned    bool
-	detach    func()
-	stats     wire.Stats
+	// linked are the peers this one exchanged an offer and an answer
+	// with through the tracker (at most maxLinks): only they can have
+	// sent it bytes, so only their reports count.
+	linked map[string]struct{}
+	detach func()
+	stats  wire.Stats
+	// statsAt is when the last stats report was accepted (or the join);
+	// availFrom is swarm.published minus the window's bytes at the join,
+	// availFromN the same in segments: what the swarm published since,
+	// plus the window the client got at its join, bounds its claims.
+	statsAt    time.Time
+	availFrom  uint64
+	availFromN uint64
+}
+
+// reporterKey identifies where a report comes from: a WebSocket client's
+// source address, or an in-process connection. A client cannot mint new
+// ones by leaving and joining again or by opening more connections.
+type reporterKey struct {
+	addr netip.Addr
+	s    *session // in-process connections, which have no address
+}
+
+// maxLinks bounds member.linked; it is twice the most connections a
+// client keeps (max_peers and the offers it answers beyond it).
+const maxLinks = 2 * wire.MaxPeersPerMessage
+
+// link records that a and b connected through the tracker.
+func link(a, b *member) {
+	for _, p := range [2][2]*member{{a, b}, {b, a}} {
+		m, o := p[0], p[1]
+		if m.linked == nil {
+			m.linked = make(map[string]struct{})
+		}
+		if len(m.linked) >= maxLinks {
+			for id := range m.linked {
+				delete(m.linked, id)
+				break
+			}
+		}
+		m.linked[o.id] = struct{}{}
+	}
 }
 
 func (m *member) candidate() bool { return m.source && !m.banned }
@@ -124,7 +173,11 @@ func (sw *swarm) addDigest(d wire.SegmentDigest, keep int) bool {
 	}
 	sw.digests[d.Key] = d
 	sw.order = append(sw.order, d.Key)
+	sw.published += d.Size
+	sw.publishedN++
+	sw.windowBytes += d.Size
 	for len(sw.order) > keep {
+		sw.windowBytes -= sw.digests[sw.order[0]].Size
 		delete(sw.digests, sw.order[0])
 		sw.order[0] = ""
 		sw.order = sw.order[1:]

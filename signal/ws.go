@@ -190,6 +190,9 @@ func (h *Hub) serveConn(nc net.Conn, key string) {
 //go:noinline
 func (h *Hub) open(c *websocket.Conn) *session {
 	s := h.newSession(false, h.cfg.SendQueue, c)
+	if ta, ok := c.NetConn().RemoteAddr().(*net.TCPAddr); ok {
+		s.addr = ta.AddrPort().Addr().Unmap()
+	}
 	if !h.register(s) {
 		goingAway(c)
 		return nil

@@ -18,8 +18,11 @@ import (
 // pings stays connected for many times the pong timeout.
 func TestPingsKeepIdlePeer(t *testing.T) {
 	cfg := testConfig()
+	// A pong timeout far above a scheduling hiccup of a loaded machine
+	// (-race, other tests), and pings for 3 times the deadline.
 	cfg.PingInterval = 10 * time.Millisecond
-	cfg.PongTimeout = 20 * time.Millisecond
+	cfg.PongTimeout = 150 * time.Millisecond
+	const pingsWanted = 3 * (10 + 150) / 10
 	h := newHub(t, cfg, Options{})
 	c := dial(t, serve(t, h))
 	c.join(swarmA, h.IssueTicket(swarmA), wire.Caps{})
@@ -43,7 +46,7 @@ func TestPingsKeepIdlePeer(t *testing.T) {
 			msgs <- m
 		}
 	}()
-	for range 10 {
+	for range pingsWanted {
 		select {
 		case <-pings:
 		case <-msgs:

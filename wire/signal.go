@@ -240,6 +240,13 @@ type Report struct {
 	Reason string `json:"reason"`
 	// Key, optional, is the content key of the segment concerned.
 	Key string `json:"key,omitempty"`
+	// SHA256, optional (digest_mismatch), is the SHA-256 of the bytes the
+	// reporter received for Key, 64 lower-case hex digits. With it the
+	// server can check the report against the digest it published.
+	SHA256 string `json:"sha256,omitempty"`
+	// Size, optional (digest_mismatch), is the size the peer declared
+	// (its data frame) or delivered for Key, 1..MaxSegmentSize.
+	Size uint64 `json:"size,omitempty"`
 }
 
 // Report reasons.
@@ -456,7 +463,20 @@ func (m *Report) validate() error {
 		return err
 	}
 	if m.Key != "" {
-		return checkKey("key", m.Key)
+		if err := checkKey("key", m.Key); err != nil {
+			return err
+		}
+	}
+	if m.SHA256 != "" && !isSHA256Hex(m.SHA256) {
+		return badField("sha256", "not 64 lower-case hex digits")
+	}
+	if m.Size != 0 {
+		if err := checkRange("size", m.Size, 1, MaxSegmentSize); err != nil {
+			return err
+		}
+	}
+	if (m.SHA256 != "" || m.Size != 0) && m.Key == "" {
+		return badField("key", "required with sha256 or size")
 	}
 	return nil
 }

@@ -88,6 +88,8 @@ var signalFiles = []signalFile{
 	{TypeReport, []signalVector{
 		{name: "digest_mismatch", msg: &Report{Peer: "p7", Reason: ReasonDigestMismatch, Key: "/live/channel1/720p/seg1210.ts"}},
 		{name: "unresponsive", msg: &Report{Peer: "p12", Reason: ReasonUnresponsive}},
+		{name: "digest_mismatch_checkable", msg: &Report{Peer: "p7", Reason: ReasonDigestMismatch, Key: "/live/channel1/720p/seg1210.ts", SHA256: sha2, Size: 1843200}},
+		{name: "size_mismatch", msg: &Report{Peer: "p7", Reason: ReasonDigestMismatch, Key: "/live/channel1/720p/seg1210.ts", Size: 4294967295}},
 	}},
 	{TypeError, []signalVector{
 		{name: "ticket_invalid", msg: &Error{Code: CodeTicketInvalid, Message: "ticket expired at 2026-01-01T00:00:00Z"}},
@@ -161,6 +163,9 @@ var rejectedSignal = []rejectedSignalVector{
 	{name: "stats_fraction", text: `{"v":1,"type":"stats","http_bytes":1.5}`, code: CodeBadRequest},
 	{name: "stats_exponent", text: `{"v":1,"type":"stats","http_bytes":1e3}`, code: CodeBadRequest},
 	{name: "report_bad_reason", text: `{"v":1,"type":"report","peer":"p1","reason":"Bad Peer"}`, code: CodeBadRequest},
+	{name: "report_bad_sha256", text: `{"v":1,"type":"report","peer":"p1","reason":"digest_mismatch","key":"/a.ts","sha256":"ABCD"}`, code: CodeBadRequest},
+	{name: "report_size_too_big", text: `{"v":1,"type":"report","peer":"p1","reason":"digest_mismatch","key":"/a.ts","size":4294967296}`, code: CodeBadRequest},
+	{name: "report_hash_without_key", text: `{"v":1,"type":"report","peer":"p1","reason":"digest_mismatch","size":10}`, code: CodeBadRequest},
 	{name: "error_missing_message", text: `{"v":1,"type":"error","code":"internal"}`, code: CodeBadRequest},
 }
 

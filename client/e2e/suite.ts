@@ -217,6 +217,46 @@ test("peers that send wrong bytes are rejected and playback goes on", async (t) 
   await peerBytesAreNodeBytes(n, good!, r);
 });
 
+/**
+ * Makes a page's peer hostile on the DataChannel: right after its hello it
+ * sends a push flood (a second push while the first is open) and a
+ * truncated data frame, on every connection it opens.
+ */
+const HOSTILE = `(() => {
+  const send = RTCDataChannel.prototype.send;
+  window.__hostile = 0;
+  const push = (id) => { const b = new Uint8Array(13); b[0] = 0x0a; new DataView(b.buffer).setUint32(1, id); b[12] = 1; return b; };
+  RTCDataChannel.prototype.send = function (d) {
+    const r = send.call(this, d);
+    if (d instanceof Uint8Array && d[0] === 1 && d.length === 4) {
+      for (let i = 0; i < 64; i++) send.call(this, push(0x80000000 + i));
+      send.call(this, new Uint8Array([4, 0, 0, 0, 1]));
+      window.__hostile++;
+    }
+    return r;
+  };
+})();`;
+
+test("peers that send malformed frames and push floods are dropped and playback goes on", async (t) => {
+  const n = await node(t, "  push_k: 0\n");
+  const bad = await viewers(t, n, ["hostile-1", "hostile-2"], { init: HOSTILE });
+  const [good] = await viewers(t, n, ["honest"], { init: "window.__hlsConfig = { liveSyncDurationCount: 7 };" });
+  const liars = new Set((await Promise.all(bad.map((v) => v.report()))).map((r) => r.stats.peerId));
+  await waitFor("the honest viewer to drop a hostile peer", 40000, async () =>
+    (await good!.report()).closes.some((c) => c.reason.startsWith("protocol_error") && liars.has(c.id)), 500).catch(() => undefined);
+  await watch(15000); // playback after the drops
+  const { rs } = await stopAndSettle(n, [good!, ...bad]);
+  figures(t, [good!, ...bad], rs);
+  const r = rs[0]!;
+  played(good!, r, (Date.now() - r.playingAt) / 1000);
+  const sent = await Promise.all(bad.map((v) => v.eval<number>("window.__hostile")));
+  t.log(`hostile connections opened: ${sent.join(", ")}; honest viewer closed: ${JSON.stringify(r.closes)}`);
+  check(r.closes.some((c) => c.reason.startsWith("protocol_error") && liars.has(c.id)), "the honest viewer did not drop a hostile peer for a protocol error");
+  check(r.stats.httpBytes > 0, "the honest viewer got nothing over HTTP");
+  check(await n.metric("edgeswarm_signal_reports_total", { reason: "protocol_error" }) > 0, "the node got no protocol_error report");
+  check(await n.metric("edgeswarm_seeder_peers_dropped_total", { reason: "protocol_error" }) > 0, "the super-peer did not drop a hostile peer");
+});
+
 /** Keeps every WebSocket the page opens in window.__sockets. */
 const KEEP_SOCKETS = `(() => {
   const W = window.WebSocket;

@@ -6,7 +6,7 @@ import type { EdgeswarmEvents } from "../api";
 import { Clock, Emitter, backoff } from "./clock";
 import { DEFAULT_SERVER_CONFIG, Options, RULES, Settings, resolve } from "./config";
 import { buildHave, HaveMap } from "./frame";
-import { Hasher, verify } from "./integrity";
+import { Hasher, hex, verify } from "./integrity";
 import { compileKeyRules, KeyFn, keyOfURL } from "./keys";
 import { Peer, PeerHost, Receiver, RelayOut } from "./peer";
 import { HttpEstimator, Scheduler, Source } from "./scheduler";
@@ -311,8 +311,8 @@ export class Engine {
     };
   }
 
-  private report(peer: string, reason: string, key?: string): void {
-    this.sig?.send({ type: "report", peer, reason, key });
+  private report(peer: string, reason: string, key?: string, got?: { sha256?: string; size?: number }): void {
+    this.sig?.send({ type: "report", peer, reason, key, ...got });
   }
 
   private down(): void {
@@ -435,7 +435,7 @@ export class Engine {
   private receiver(x: Xfer): Receiver {
     return {
       data: (size, offset) => {
-        if (size !== x.d.size || offset !== x.got) { this.fail(x, "mismatch"); return false; }
+        if (size !== x.d.size || offset !== x.got) { this.fail(x, "mismatch", size !== x.d.size ? { size } : undefined); return false; }
         x.gotData = true;
         x.lastByteAt = this.d.clock.now();
         return true;
@@ -457,8 +457,10 @@ export class Engine {
 
   private async complete(x: Xfer): Promise<void> {
     if (x.got !== x.d.size) { x.peer.close("protocol_error"); return; }
-    const ok = !!this.d.sha256 && await verify(this.d.sha256, x.buf, x.d);
-    if (!ok) return this.fail(x, "digest");
+    // The hash goes into the report, so that the node can check it
+    // against the digest it published.
+    const got = this.d.sha256 ? hex(await this.d.sha256(x.buf)) : undefined;
+    if (got === undefined || got !== x.d.sha256) return this.fail(x, "digest", got !== undefined ? { sha256: got, size: x.buf.length } : undefined);
     this.partials.delete(x.key);
     if (x.peer.seeder) this.c.seed += x.d.size; else this.c.p2p += x.d.size;
     this.c.verified++;
@@ -470,10 +472,10 @@ export class Engine {
   }
 
   /** A bad segment or a size mismatch: drop the bytes and the peer, report, HTTP. */
-  private fail(x: Xfer, _why: string): void {
+  private fail(x: Xfer, _why: string, got?: { sha256?: string; size?: number }): void {
     this.c.rejected++;
     this.partials.delete(x.key);
-    this.report(x.peer.id, "digest_mismatch", x.key);
+    this.report(x.peer.id, "digest_mismatch", x.key, got);
     x.peer.cancel(x.req);
     this.finish(x, undefined);
     x.peer.close("digest_mismatch");
@@ -525,9 +527,10 @@ export class Engine {
             return;
           }
           if (this.store.get(d.key)) return;
-          if (!(await verify(this.d.sha256!, buf, d))) {
+          const got = hex(await this.d.sha256!(buf));
+          if (buf.length !== d.size || got !== d.sha256) {
             this.c.rejected++;
-            this.report(p.id, "digest_mismatch", d.key);
+            this.report(p.id, "digest_mismatch", d.key, { sha256: got, size: buf.length });
             p.close("digest_mismatch");
             return;
           }

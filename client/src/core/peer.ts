@@ -11,6 +11,13 @@ import type { ServerConfig } from "./signal";
 export const LABEL = "edgeswarm";
 export const BUFFERED_HIGH = 1048576;
 export const BUFFERED_LOW = 262144;
+/**
+ * A small frame (busy, absent, cancel, have) is not sent while the channel
+ * buffers more than this: chunks stop at BUFFERED_HIGH, so a peer that
+ * reads never gets there, and one that keeps asking without reading is
+ * dropped instead of being buffered for.
+ */
+export const MAX_BACKLOG = BUFFERED_HIGH + 4 * 65535;
 
 /** A relay to send through the tracker (without type and to). */
 export interface RelayOut { session: string; kind: "offer" | "answer" | "candidate"; sdp?: string; candidate?: string; sdp_mid?: string; sdp_mline_index?: number; ufrag?: string }
@@ -73,6 +80,8 @@ export class Peer {
   openedAt: number;
   private nextReq = 1;
   private nextPush = MIN_PUSH_REQ;
+  /** The highest push id received: push ids strictly increase. */
+  private lastPush = 0;
   private cancelled = new Set<number>();
   private pushes = new Map<number, Slot>();
   private queue: Incoming[] = [];
@@ -200,6 +209,7 @@ export class Peer {
   }
 
   private send(f: Frame): void {
+    if (f.type !== "chunk" && (this.dc?.bufferedAmount ?? 0) > MAX_BACKLOG) return this.close("not_reading");
     try { this.dc?.send(encodeFrame(f) as Uint8Array<ArrayBuffer>); } catch { this.close("send_failed"); }
   }
 
@@ -222,6 +232,11 @@ export class Peer {
       case "cancel": return this.onCancel(f.req);
       case "push": {
         if (this.version < 2 || !this.h.acceptsPush) return this.close("protocol_error");
+        // Responses never interleave: a push while another is open, or an
+        // id that does not increase, breaks the protocol (and a flood of
+        // them would each hold a receiver).
+        if (this.pushes.size > 0 || f.req <= this.lastPush) return this.close("protocol_error", "push");
+        this.lastPush = f.req;
         const r = this.h.onPush(this, f.seq);
         if (!r) { this.send({ type: "cancel", req: f.req }); this.cancelled.add(f.req); return; }
         this.pushes.set(f.req, { r, state: "pending" });
@@ -322,7 +337,7 @@ export class Peer {
       const cs = this.h.config().chunk_size;
       for (let o = q.offset; o < bytes.length && !this.stopServing && !this.closed;) {
         const dc = this.dc!;
-        if (dc.bufferedAmount > BUFFERED_HIGH) await new Promise<void>((res) => this.lowWaiters.push(res));
+        if (dc.bufferedAmount > BUFFERED_HIGH) await this.waitLow(dc);
         const part = bytes.subarray(o, Math.min(bytes.length, o + cs));
         const wait = this.h.uploadWait(part.length);
         if (wait > 0) await new Promise<void>((res) => this.h.clock.setTimeout(res, wait));
@@ -334,6 +349,27 @@ export class Peer {
       if (!this.stopServing && !this.closed) this.send({ type: "done", req: q.req });
     }
     this.serving = undefined;
+  }
+
+  /**
+   * Waits for bufferedamountlow. A peer that drains nothing of our buffer
+   * for idle_timeout_ms is not reading (a half-open channel): it is
+   * dropped rather than holding the upload forever. A slow reader is
+   * waited for.
+   */
+  private waitLow(dc: RTCDataChannel): Promise<void> {
+    return new Promise<void>((res) => {
+      const c = this.h.clock, idle = this.h.config().idle_timeout_ms;
+      let last = dc.bufferedAmount;
+      const check = (): void => {
+        if (this.closed) return;
+        if (dc.bufferedAmount >= last) return this.close("not_reading");
+        last = dc.bufferedAmount;
+        t = c.setTimeout(check, idle);
+      };
+      let t = c.setTimeout(check, idle);
+      this.lowWaiters.push(() => { c.clearTimeout(t); res(); });
+    });
   }
 
   private teardown(): void {

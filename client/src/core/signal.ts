@@ -36,7 +36,7 @@ export type SignalMessage =
   | { type: "digest"; segments: Digest[] }
   | { type: "digest_query"; keys: string[] }
   | ({ type: "stats" } & StatsCounters)
-  | { type: "report"; peer: string; reason: string; key?: string }
+  | { type: "report"; peer: string; reason: string; key?: string; sha256?: string; size?: number }
   | { type: "error"; code: string; message: string; retry_ms?: number }
   | { type: "leave" };
 
@@ -98,7 +98,8 @@ const SCHEMAS: { [t: string]: [side: "c" | "s" | "b", fields: Field[]] } = {
   digest_query: ["c", [A("keys", S("", key, true), 1, 16, true)]],
   stats: ["c", [CTR("http_bytes"), CTR("p2p_bytes"), CTR("seed_bytes"), CTR("upload_bytes"),
     CTR("digest_failures"), CTR("aborts"), I("peers", 0, 1024)]],
-  report: ["c", [S("peer", id, true), S("reason", token, true), S("key", key)]],
+  report: ["c", [S("peer", id, true), S("reason", token, true), S("key", key),
+    S("sha256", (s) => /^[0-9a-f]{64}$/.test(s)), I("size", 1, 0xffffffff)]],
   error: ["s", [S("code", token, true), S("message", (s) => s.length > 0 && blen(s) <= 256, true), I("retry_ms", 0, 86400000)]],
   leave: ["c", []],
 };
@@ -157,6 +158,9 @@ function check(m: { [k: string]: unknown }, from: "client" | "server" | "any"): 
     else if (m.sdp === undefined) badReq("sdp: missing");
     else if (m.candidate !== undefined || m.sdp_mid !== undefined || m.sdp_mline_index !== undefined || m.ufrag !== undefined)
       badReq("candidate fields not allowed in " + m.kind);
+  }
+  if (m.type === "report" && (m.sha256 !== undefined || m.size !== undefined) && m.key === undefined) {
+    badReq("key: required with sha256 or size");
   }
   if (m.type === "have" && m.ranges) {
     const r = m.ranges as [number, number][];

@@ -143,7 +143,9 @@ test("a segment that fails its digest is rejected, the peer dropped and reported
   assert.equal(s.httpBytes, 2 * GOOD.length, "the first segment and this one");
   assert.equal(s.peers, 0);
   assert.ok(pc.closed);
-  assert.deepEqual(r.ws[0]!.of("report")[0], { type: "report", peer: "p7", reason: "digest_mismatch", key: "/live/720p/5.ts" });
+  // The report carries what was received, for the node to check against its digest.
+  assert.deepEqual(r.ws[0]!.of("report")[0], { type: "report", peer: "p7", reason: "digest_mismatch", key: "/live/720p/5.ts",
+    sha256: createHash("sha256").update(BAD).digest("hex"), size: BAD.length });
 });
 
 test("a segment needed within the critical window goes over HTTP even when a peer has it", async () => {

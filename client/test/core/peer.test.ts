@@ -69,7 +69,7 @@ test("the responder answers beyond max_inflight with busy, unknown segments with
   const t = open();
   const dc = await t.connect();
   dc.frames = [];
-  dc.bufferedAmount = 2 * 1048576; // above the high-water mark: the response waits
+  dc.bufferedAmount = 1048576 + 1; // above the high-water mark (not past MAX_BACKLOG): the response waits
   dc.recv({ type: "request", req: 1, offset: 0, seq: 5 });
   dc.recv({ type: "request", req: 2, offset: 0, seq: 5 });
   await flush();
