@@ -244,7 +244,7 @@ func TestConfigValidate(t *testing.T) {
 		{"video_bitrate", func(c *Config) { c.VideoBitrate = 1 }},
 		{"preset", func(c *Config) { c.Preset = "warp" }},
 		{"gop", func(c *Config) { c.GOP = 0 }},
-		{"gop", func(c *Config) { c.FrameRate, c.GOP = 30, 1010 * time.Millisecond }},
+		{"gop", func(c *Config) { c.FrameRate, c.GOP = 30, 1010*time.Millisecond }},
 		{"segment_duration", func(c *Config) { c.SegmentDuration = 3 * time.Second }},
 		{"segment_duration", func(c *Config) { c.SegmentDuration = 2 * time.Minute }},
 		{"window", func(c *Config) { c.Window = 1 }},
