@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// busyPeriod is the duty cycle of the competing process: in each period a
+// spinning thread burns its share of CPU time, then sleeps the rest. Short
+// enough that the load looks steady to the viewers' event loops, long
+// enough that the sleeps are not all timer slack.
+const busyPeriod = 20 * time.Millisecond
+
+// runBusy is the hidden "busy" command: a competing process that keeps
+// --cores CPUs' worth of threads busy (0.5: half of one core) until it is
+// signalled or, with --exit-on-eof, its stdin closes (its parent is gone).
+func runBusy(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("busy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cores := fs.Float64("cores", 0.5, "CPU to burn, in cores (0.5: half of one core)")
+	eof := fs.Bool("exit-on-eof", false, "exit when stdin reaches its end")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := checkBusyCores(*cores); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if *eof {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			cancel()
+		}()
+	}
+	burn(ctx, *cores, threadCPU)
+	return nil
+}
+
+// checkBusyCores validates a --busy or --cores value.
+func checkBusyCores(c float64) error {
+	if math.IsNaN(c) || c <= 0 || c > 64 {
+		return errors.New("busy cores: want a share of CPU above 0 and at most 64 (0.5: half of one core)")
+	}
+	return nil
+}
+
+// burn spins ceil(cores) threads, each burning cores/threads of a CPU,
+// until ctx ends. cpu is the calling thread's CPU time so far, so that a
+// thread that the scheduler preempts still burns its share when it can
+// (within its period), as a real competing program would.
+func burn(ctx context.Context, cores float64, cpu func() time.Duration) {
+	k := int(math.Ceil(cores))
+	share := time.Duration(cores / float64(k) * float64(busyPeriod))
+	var wg sync.WaitGroup
+	for range k {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			spin(ctx, share, cpu)
+		})
+	}
+	wg.Wait()
+}
+
+func spin(ctx context.Context, share time.Duration, cpu func() time.Duration) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		c0 := cpu()
+		for cpu()-c0 < share && time.Since(start) < busyPeriod {
+		}
+		t.Reset(busyPeriod - time.Since(start))
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// wallCPU is the wall clock, the stand-in where no thread CPU clock is read.
+func wallCPU() time.Duration { return time.Duration(time.Now().UnixNano()) }
