@@ -46,4 +46,3 @@ func TestBusyFlags(t *testing.T) {
 		}
 	}
 }
-

@@ -104,7 +104,7 @@ func (n swarmNode) egress() int64 {
 type swarmViewer struct {
 	Name        string     `json:"name"`
 	JoinMs      float64    `json:"join_ms"`
-	StartupMs   *float64   `json:"startup_ms"` // nil: it never played
+	StartupMs   *float64   `json:"startup_ms"`    // nil: it never played
 	SinceStartS float64    `json:"since_start_s"` // wall time since playback started
 	PlayedS     float64    `json:"played_s"`
 	Stalls      int        `json:"stalls"`
