@@ -57,12 +57,13 @@ func checkBusyCores(c float64) error {
 }
 
 // burn spins ceil(cores) threads, each burning cores/threads of a CPU,
-// until ctx ends. cpu is the calling thread's CPU time so far, so that a
-// thread that the scheduler preempts still burns its share when it can
-// (within its period), as a real competing program would.
+// until ctx ends. cpu is the calling thread's CPU time so far: a thread
+// keeps to its share of CPU time, not of wall time, so that one the
+// scheduler preempted catches up (by at most busyMaxDebt) as a real
+// CPU-hungry program would.
 func burn(ctx context.Context, cores float64, cpu func() time.Duration) {
 	k := int(math.Ceil(cores))
-	share := time.Duration(cores / float64(k) * float64(busyPeriod))
+	share := cores / float64(k)
 	var wg sync.WaitGroup
 	for range k {
 		wg.Go(func() {
@@ -74,15 +75,32 @@ func burn(ctx context.Context, cores float64, cpu func() time.Duration) {
 	wg.Wait()
 }
 
-func spin(ctx context.Context, share time.Duration, cpu func() time.Duration) {
+// busyMaxDebt is the most CPU time a spinning thread still owes after
+// being preempted; beyond it the debt is forgiven, so that a thread that
+// could not run for a while does not then hog a CPU.
+const busyMaxDebt = 5 * busyPeriod
+
+// spin burns share (0..1] of one CPU: at the start of each period it
+// spins until its CPU time has caught up with share of the wall time
+// since it started (or the period is over), then sleeps to the next one.
+func spin(ctx context.Context, share float64, cpu func() time.Duration) {
 	t := time.NewTimer(0)
 	defer t.Stop()
-	for {
-		start := time.Now()
-		c0 := cpu()
-		for cpu()-c0 < share && time.Since(start) < busyPeriod {
+	start, used0 := time.Now(), cpu()
+	owed := func() time.Duration {
+		return time.Duration(share*float64(time.Since(start))) - (cpu() - used0)
+	}
+	for next := start; ; {
+		if d := owed(); d > busyMaxDebt {
+			used0 += d - busyMaxDebt
 		}
-		t.Reset(busyPeriod - time.Since(start))
+		for owed() > 0 && time.Since(next) < busyPeriod {
+		}
+		next = next.Add(busyPeriod)
+		if now := time.Now(); next.Before(now) {
+			next = now
+		}
+		t.Reset(time.Until(next))
 		select {
 		case <-ctx.Done():
 			return

@@ -211,7 +211,8 @@ function video(): void {
   hls.on(Hls.Events.FRAG_LOADED!, (_e, d: { frag: { duration: number; type?: string; stats: { loaded: number } }; payload?: ArrayBuffer }) => {
     if (d.frag.type !== undefined && d.frag.type !== "main") return;
     segments++;
-    segmentBytes += d.payload?.byteLength ?? d.frag.stats.loaded;
+    // The payload may already be handed to hls.js's transmuxer worker (detached, 0 bytes).
+    segmentBytes += d.frag.stats.loaded || d.payload?.byteLength || 0;
     mediaS += d.frag.duration;
   });
   // ABR off: the rendition the virtual player plays.
