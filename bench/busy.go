@@ -92,7 +92,7 @@ func spin(ctx context.Context, share float64, cpu func() time.Duration) {
 	}
 	for next := start; ; {
 		if d := owed(); d > busyMaxDebt {
-			used0 += d - busyMaxDebt
+			used0 -= d - busyMaxDebt // forgive what is beyond the bound
 		}
 		for owed() > 0 && time.Since(next) < busyPeriod {
 		}
