@@ -180,10 +180,18 @@ function video(): void {
   v.addEventListener("waiting", () => {
     if (playingAt && !stalledAt) { stalls++; stalledAt = performance.now(); }
   });
+  // Media played: the playhead's advance between two timeupdates, but not
+  // across a seek, and never faster than the wall clock allows (a busy
+  // main thread delays timeupdate; that time was still played).
+  let lastWall = 0, seeking = false;
+  v.addEventListener("seeking", () => { seeking = true; });
+  v.addEventListener("seeked", () => { seeking = false; last = v.currentTime; lastWall = performance.now(); });
   v.addEventListener("timeupdate", () => {
+    const now = performance.now();
     const d = v.currentTime - last;
-    if (playingAt && d > 0 && d < 1.5) played += d;
+    if (playingAt && !seeking && lastWall && d > 0) played += Math.min(d, ((now - lastWall) / 1000) * Math.max(1, v.playbackRate) + 0.25);
     last = v.currentTime;
+    lastWall = now;
   });
   const hlsConfig = { liveSyncDurationCount: cfg.liveSync, maxBufferLength: 30, capLevelToPlayerSize: false };
   let hls: HlsLike;
