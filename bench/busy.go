@@ -75,6 +75,10 @@ func burn(ctx context.Context, cores float64, cpu func() time.Duration) {
 	wg.Wait()
 }
 
+// busyChunk is how long a spinning thread computes between two reads of
+// its CPU clock.
+const busyChunk = 100 * time.Microsecond
+
 // busyMaxDebt is the most CPU time a spinning thread still owes after
 // being preempted; beyond it the debt is forgiven, so that a thread that
 // could not run for a while does not then hog a CPU.
@@ -95,6 +99,10 @@ func spin(ctx context.Context, share float64, cpu func() time.Duration) {
 			used0 -= d - busyMaxDebt // forgive what is beyond the bound
 		}
 		for owed() > 0 && time.Since(next) < busyPeriod {
+			// Spin in user space between two reads of the CPU clock
+			// (a system call), as a program that computes does.
+			for c := time.Now(); time.Since(c) < busyChunk; {
+			}
 		}
 		next = next.Add(busyPeriod)
 		if now := time.Now(); next.Before(now) {
