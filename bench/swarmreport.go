@@ -80,7 +80,10 @@ type swarmNode struct {
 // join measures its own run queue in their start-up times.
 type swarmLoad struct {
 	JoinBusyPct float64 `json:"join_busy_pct"`
-	BusyPct     float64 `json:"busy_pct"`
+	// Load1 is the 1-minute load average at the end of the case: how many
+	// tasks wanted the CPUs of a host at 100 % busy (0: not reported).
+	Load1   float64 `json:"load1,omitempty"`
+	BusyPct float64 `json:"busy_pct"`
 }
 
 // swarmBusy is the competing process of one case: the cores it was asked
@@ -314,6 +317,9 @@ func (c *swarmCase) validate() error {
 			return err
 		}
 		if err := inRange("host.busy_pct", c.Load.BusyPct, 100); err != nil {
+			return err
+		}
+		if err := inRange("host.load1", c.Load.Load1, swarmMaxCount); err != nil {
 			return err
 		}
 	}
@@ -890,7 +896,7 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 // P2P bytes uploaded against received, the host's and the competing
 // process's CPU, and the rendition as played.
 func writePlaybackTable(b *bytes.Buffer, rows []swarmRow, latency int, mode string) {
-	fmt.Fprintln(b, "| scenario | N | stalls (n / s) | rebuffer % | startup p50/p95 ms | play ratio | dropped frames | peer loads aborted | P2P up / received MiB | host busy % | busy process CPU % | rendition played |")
+	fmt.Fprintln(b, "| scenario | N | stalls (n / s) | rebuffer % | startup p50/p95 ms | play ratio | dropped frames | peer loads aborted | P2P up / received MiB | host busy % (load avg) | busy process CPU % | rendition played |")
 	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
 	for _, r := range rows {
 		if r.Latency != latency || r.Mode != mode {
@@ -921,6 +927,9 @@ func writePlaybackTable(b *bytes.Buffer, rows []swarmRow, latency int, mode stri
 		host := "–"
 		if r.Host != nil {
 			host = fmt.Sprintf("%.0f", r.Host.BusyPct)
+			if r.Host.Load1 > 0 {
+				host += fmt.Sprintf(" (load %.1f)", r.Host.Load1)
+			}
 		}
 		busy := "–"
 		if r.BusyCores > 0 {

@@ -642,7 +642,7 @@ func TestSwarmPlaybackFigures(t *testing.T) {
 	ms := func(v float64) *float64 { return &v }
 	c := swarmCase{
 		Scenario: "super", Latency: 3, Mode: "video", N: 3, WatchS: 60, WallS: 80,
-		Busy: &swarmBusy{Cores: 0.5, CPUS: 36},
+		Busy: &swarmBusy{Cores: 0.5, CPUS: 36}, Load: &swarmLoad{JoinBusyPct: 99, BusyPct: 97.4, Load1: 6.25},
 		Viewers: []swarmViewer{
 			{Name: "v1", StartupMs: ms(600), SinceStartS: 70, PlayedS: 63, Bytes: swarmBytes{HTTP: 4 * mb, P2P: 2 * mb}, UploadBytes: 5 * mb,
 				Segments: 17, SegmentBytes: 6 * mb, MediaS: 68, Frames: &swarmFrames{Total: 2000, Dropped: 30, Width: 854, Height: 480}},
@@ -684,13 +684,13 @@ func TestSwarmPlaybackFigures(t *testing.T) {
 	if err := writeSwarmMarkdown(&b, raw, []swarmRow{r}, nil); err != nil {
 		t.Fatal(err)
 	}
-	want := "| super | 3 | 0 / 0.0 | 0.0 | 600 / 700 (1 never played) | 0.900 | 30 of 3000 (1.00 %) | 0 | 8.0 / 4.0 (2.00x) | – | 45 (asked 50) | 854x480, 839 kbit/s, 4.0 s segments |"
+	want := "| super | 3 | 0 / 0.0 | 0.0 | 600 / 700 (1 never played) | 0.900 | 30 of 3000 (1.00 %) | 0 | 8.0 / 4.0 (2.00x) | 97 (load 6.2) | 45 (asked 50) | 854x480, 839 kbit/s, 4.0 s segments |"
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("the playback table lacks\n%s\nin\n%s", want, b.String())
 	}
 
 	// Virtual mode reports no frames: the column says so instead of 0.
-	c.Mode, c.Busy = "virtual", nil
+	c.Mode, c.Busy, c.Load = "virtual", nil, nil
 	for i := range c.Viewers {
 		c.Viewers[i].Frames = nil
 	}

@@ -62,7 +62,7 @@ interface CaseResult {
   scenario: Scenario; latency: number; mode: string; n: number; watch_s: number; wall_s: number;
   node: { cpu_s: number; http_bytes: number; http_all_bytes: number; seed_bytes: number; origin_requests: number };
   /** How busy the machine's CPUs were (%, all CPUs together): while viewers joined, and over the case. */
-  host?: { join_busy_pct: number; busy_pct: number };
+  host?: { join_busy_pct: number; busy_pct: number; load1?: number };
   /** The competing process: the cores asked for and the CPU seconds it used over the case. */
   busy?: { cores: number; cpu_s: number };
   viewers: ViewerResult[]; errors: string[];
@@ -96,6 +96,16 @@ function hostTimes(): { busy: number; total: number } | undefined {
     return { busy: total - f[3]! - f[4]!, total };
   } catch {
     return undefined;
+  }
+}
+
+/** The machine's 1-minute load average at the end of a case: how oversubscribed a host at 100 % busy was (Linux /proc/loadavg). */
+function loadAvg(): { load1?: number } {
+  try {
+    const v = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+    return Number.isFinite(v) && v >= 0 ? { load1: v } : {};
+  } catch {
+    return {};
   }
 }
 
@@ -309,7 +319,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
         seed_bytes: sumMetric(metrics, "edgeswarm_seeder_sent_bytes_total", {}),
         origin_requests: sumMetric(metrics, "edgeswarm_origin_requests_total", {}),
       },
-      ...(joinBusy !== undefined && hostBusy !== undefined ? { host: { join_busy_pct: joinBusy, busy_pct: hostBusy } } : {}),
+      ...(joinBusy !== undefined && hostBusy !== undefined ? { host: { join_busy_pct: joinBusy, busy_pct: hostBusy, ...loadAvg() } } : {}),
       ...(busy ? { busy: { cores: busy.cores, cpu_s: busyCPU } } : {}),
       viewers: results, errors,
     };
