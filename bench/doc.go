@@ -2,6 +2,11 @@
 // subcommand:
 //
 //	go run ./bench cache [flags]   cache-hit serving: the node against nginx proxy_cache
+//	go run ./bench swarm [flags]   offload, stalls and playback with N Chromium viewers
+//
+// Two hidden commands are run by the swarm benchmark itself: swarm-ns
+// (inside its network namespace: the ffmpeg origin, then the runner) and
+// busy (the competing process of --busy).
 //
 // A benchmark starts everything it measures itself (the demo origin, the
 // node, the reference server) on loopback addresses only, bounds every step

@@ -19,6 +19,7 @@ var errFloorMissed = errors.New("a floor was missed")
 type command struct {
 	name    string
 	summary string
+	hidden  bool // run by the bench itself, not listed
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
@@ -26,6 +27,8 @@ func commands() []command {
 	return []command{
 		{name: "cache", summary: "cache-hit serving: the node against nginx proxy_cache, side by side", run: runCache},
 		{name: "swarm", summary: "offload with N real-browser viewers: HTTP only, P2P, P2P with the super-peer, p2p-media-loader", run: runSwarm},
+		{name: "swarm-ns", summary: "inside the swarm benchmark's network namespace: the ffmpeg origin, then the runner", run: runSwarmNS, hidden: true},
+		{name: "busy", summary: "a competing process that burns a share of CPU (swarm --busy)", run: runBusy, hidden: true},
 	}
 }
 
@@ -75,6 +78,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
+		if c.hidden {
+			continue
+		}
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)

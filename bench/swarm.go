@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/edgeswarm/edgeswarm/internal/liveorigin"
 )
 
 type swarmOptions struct {
@@ -26,7 +30,9 @@ type swarmOptions struct {
 	Churn     time.Duration
 	Rendition string
 	Stream    string
-	Origin    string
+	Origin    string  // "demo", "ffmpeg" or an origin URL
+	Headers   string  // cache headers of the ffmpeg origin
+	Busy      float64 // cores a competing process burns during each case (0: none)
 	NodeBin   string
 	Chromium  string
 	Out       string
@@ -49,21 +55,24 @@ func parseSwarmFlags(args []string, stderr io.Writer) (swarmOptions, error) {
 	// machine's run queue (see the host busy column).
 	fs.DurationVar(&o.Stagger, "stagger", 2*time.Second, "time between two viewers joining")
 	fs.DurationVar(&o.Churn, "churn", 0, "every this long while watching, the longest-watching viewer leaves and a new one joins (0: no churn)")
-	fs.StringVar(&o.Rendition, "rendition", "mid", "the rendition every viewer plays (ABR off): the first variant whose URI contains this")
-	fs.StringVar(&o.Stream, "stream", "/live/master.m3u8", "master playlist path on the node")
-	fs.StringVar(&o.Origin, "origin", "", "origin URL for the node (default: its built-in demo origin)")
+	fs.StringVar(&o.Rendition, "rendition", "mid", "the rendition every viewer plays (ABR off): the first variant whose URI contains this (with --origin ffmpeg: its only one)")
+	fs.StringVar(&o.Stream, "stream", liveorigin.MasterPath, "master playlist path on the node")
+	fs.StringVar(&o.Origin, "origin", originDemo, "the node's origin: demo (its built-in demo origin), ffmpeg (a live ffmpeg encoder behind a static file server, other encoder settings than the demo's), or an origin URL")
+	fs.StringVar(&o.Headers, "origin-headers", string(liveorigin.HeadersMaxAge), "cache headers of the ffmpeg origin: no-cache (on everything), max-age (1 s on playlists, a day on segments) or none")
+	fs.Float64Var(&o.Busy, "busy", 0, "CPU a competing process burns during each case, in cores (0.5: half of one core; 0: none)")
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module into a temp dir)")
 	fs.StringVar(&o.Chromium, "chromium", "/usr/bin/chromium", "Chromium binary (Debian's package; installed with --install)")
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
 	fs.StringVar(&o.Report, "report", "", "write the report of an existing raw results file instead of running")
-	fs.BoolVar(&o.Install, "install", false, "apt-get install Chromium when it is missing (root only)")
+	fs.BoolVar(&o.Install, "install", false, "apt-get install Chromium (and ffmpeg for --origin ffmpeg) when missing (root only)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm [flags]")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Runs the node and N viewers of one live stream in headless Chromium, inside a")
 		fmt.Fprintln(stderr, "network namespace that has only loopback, for every scenario, latency and N, and")
 		fmt.Fprintln(stderr, "reports bytes by source, offload against its limit 1-1/N, node egress, start-up,")
-		fmt.Fprintln(stderr, "stalls and node CPU (markdown, JSON and SVG plots in the results folder).")
+		fmt.Fprintln(stderr, "stalls, play ratio, dropped frames, P2P upload against received, node and host")
+		fmt.Fprintln(stderr, "CPU (markdown, JSON and SVG plots in the results folder).")
 		fmt.Fprintln(stderr, "Exit status: 0 all floors met, 1 a floor missed, 2 the benchmark could not run.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
@@ -90,6 +99,29 @@ func parseSwarmFlags(args []string, stderr io.Writer) (swarmOptions, error) {
 			o.Scenarios = append(o.Scenarios, s)
 		}
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case o.Origin == originFFmpeg:
+		if _, err := liveorigin.ParseHeaders(o.Headers); err != nil {
+			return o, fmt.Errorf("--origin-headers: %w", err)
+		}
+		if !set["rendition"] {
+			o.Rendition = liveorigin.DefaultConfig().Rendition
+		}
+	case set["origin-headers"]:
+		return o, errors.New("--origin-headers is for --origin ffmpeg")
+	case o.Origin == originDemo:
+	default:
+		if u, err := url.Parse(o.Origin); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("--origin %q: want demo, ffmpeg or an http(s) URL", o.Origin)
+		}
+	}
+	if set["busy"] {
+		if err := checkBusyCores(o.Busy); err != nil {
+			return o, fmt.Errorf("--busy: %w", err)
+		}
+	}
 	switch {
 	case o.Mode != "virtual" && o.Mode != "video":
 		return o, fmt.Errorf("--mode %q: want virtual or video", o.Mode)
@@ -102,6 +134,12 @@ func parseSwarmFlags(args []string, stderr io.Writer) (swarmOptions, error) {
 	}
 	return o, nil
 }
+
+// Origins of the swarm benchmark besides a URL.
+const (
+	originDemo   = "demo"
+	originFFmpeg = "ffmpeg"
+)
 
 // parseInts parses a comma-separated list of integers in [lo, hi].
 func parseInts(name, s string, lo, hi int) ([]int, error) {
@@ -137,6 +175,9 @@ type runConfig struct {
 	Rendition     string         `json:"rendition"`
 	NodeArgs      []string       `json:"nodeArgs"`
 	Settings      map[string]any `json:"settings"`
+	// Bench is this binary: the runner starts its hidden busy command.
+	Bench     string  `json:"bench"`
+	BusyCores float64 `json:"busyCores"`
 }
 
 func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -163,6 +204,16 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := ensureChromium(ctx, o.Chromium, o.Install, stderr, log); err != nil {
 		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the bench binary: %w", err)
+	}
+	ffmpeg := ""
+	if o.Origin == originFFmpeg {
+		if ffmpeg, err = ensureTool(ctx, "ffmpeg", "ffmpeg", o.Install, stderr, log); err != nil {
+			return err
+		}
 	}
 	tmp, err := os.MkdirTemp("", "edgeswarm-bench-swarm-")
 	if err != nil {
@@ -194,14 +245,25 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Viewers: o.Viewers, Scenarios: o.Scenarios, Latencies: o.Latencies, Mode: o.Mode,
 		WatchS: o.Watch.Seconds(), StaggerMs: o.Stagger.Milliseconds(), ChurnS: o.Churn.Seconds(),
 		Stream: o.Stream, Rendition: o.Rendition, NodeArgs: []string{},
-	}
-	if o.Origin != "" {
-		rc.NodeArgs = append(rc.NodeArgs, "--origin", o.Origin)
+		Bench: self, BusyCores: o.Busy,
 	}
 	rc.Settings = map[string]any{
 		"viewers": o.Viewers, "scenarios": o.Scenarios, "latencies": o.Latencies, "mode": o.Mode,
 		"watch_s": rc.WatchS, "stagger_ms": rc.StaggerMs, "churn_s": rc.ChurnS, "stream": o.Stream,
-		"rendition": o.Rendition, "origin": orDefault(o.Origin, "built-in demo origin"),
+		"rendition": o.Rendition, "origin": "built-in demo origin",
+	}
+	switch o.Origin {
+	case originDemo:
+	case originFFmpeg:
+		// Filled in by swarm-ns, which starts the encoder inside the namespace.
+		rc.Settings["origin"] = "ffmpeg"
+		rc.Settings["origin_headers"] = o.Headers
+	default:
+		rc.NodeArgs = append(rc.NodeArgs, "--origin", o.Origin)
+		rc.Settings["origin"] = o.Origin
+	}
+	if o.Busy > 0 {
+		rc.Settings["busy_cores"] = o.Busy
 	}
 	if err := bundle("bench/swarm/runner.ts", filepath.Join(tmp, "runner.cjs"), "--platform=node", "--format=cjs", "--target=node20", "--external:playwright-core"); err != nil {
 		return err
@@ -237,10 +299,21 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if os.Geteuid() != 0 {
 		ns = []string{"-r", "-n"}
 	}
-	a := append(ns, "--", "sh", "-c", `ip link set lo up && exec node "$1" "$2"`, "sh", filepath.Join(tmp, "runner.cjs"), cfgPath)
+	// Inside it, this binary's swarm-ns command starts the ffmpeg origin
+	// when there is one (the node must reach it on the namespace's
+	// loopback), then the runner.
+	a := append(ns, "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", self, "swarm-ns", "--config", cfgPath)
+	if ffmpeg != "" {
+		a = append(a, "--ffmpeg", ffmpeg, "--origin-headers", o.Headers)
+	}
+	a = append(a, "--", "node", filepath.Join(tmp, "runner.cjs"), cfgPath)
 	cmd := exec.CommandContext(ctx, "unshare", a...)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(client, "node_modules"))
 	cmd.Stdout, cmd.Stderr = stderr, stderr
+	// unshare and sh exec, so this is swarm-ns: stop it with a signal it
+	// handles, so that it stops the runner's process group and the encoder.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	runErr := cmd.Run()
 	if _, err := os.Stat(rc.Out); err != nil {
 		if runErr != nil {
@@ -267,13 +340,6 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("the runner failed (the report has what it measured): %w", runErr)
 	}
 	return nil
-}
-
-func orDefault(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 // writeSwarmReport turns a raw results file into the markdown, JSON and SVG
@@ -351,10 +417,40 @@ func ensureChromium(ctx context.Context, path string, install bool, stderr io.Wr
 	if !install || os.Geteuid() != 0 {
 		return fmt.Errorf("%s is missing: install Debian's chromium package (apt-get install chromium), or rerun as root with --install", path)
 	}
-	log.Info("installing", "package", "chromium")
+	if err := aptInstall(ctx, "chromium", stderr, log); err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s is still missing after apt-get install chromium", path)
+	}
+	return nil
+}
+
+// ensureTool finds bin in PATH, installing Debian's package pkg when it is
+// missing, asked to and allowed.
+func ensureTool(ctx context.Context, bin, pkg string, install bool, stderr io.Writer, log *slog.Logger) (string, error) {
+	if p := lookPath(bin); p != "" {
+		return p, nil
+	}
+	if !install || os.Geteuid() != 0 {
+		return "", fmt.Errorf("%s is missing: install Debian's %s package (apt-get install %s), or rerun as root with --install", bin, pkg, pkg)
+	}
+	if err := aptInstall(ctx, pkg, stderr, log); err != nil {
+		return "", err
+	}
+	if p := lookPath(bin); p != "" {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s is still missing after apt-get install %s", bin, pkg)
+}
+
+// aptInstall installs one Debian package, updating the package lists once
+// when the first attempt fails.
+func aptInstall(ctx context.Context, pkg string, stderr io.Writer, log *slog.Logger) error {
+	log.Info("installing", "package", pkg)
 	ictx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
-	for _, a := range [][]string{{"install", "-y", "--no-install-recommends", "chromium"}, {"update"}, {"install", "-y", "--no-install-recommends", "chromium"}} {
+	for _, a := range [][]string{{"install", "-y", "--no-install-recommends", pkg}, {"update"}, {"install", "-y", "--no-install-recommends", pkg}} {
 		cmd := exec.CommandContext(ictx, "apt-get", a...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		cmd.Stdout, cmd.Stderr = io.Discard, stderr
@@ -362,7 +458,7 @@ func ensureChromium(ctx context.Context, path string, install bool, stderr io.Wr
 			return nil
 		}
 	}
-	return errors.New("apt-get install chromium failed")
+	return fmt.Errorf("apt-get install %s failed", pkg)
 }
 
 // npmCI installs the npm packages of dir from its lock file, once.

@@ -61,6 +61,7 @@ type swarmCase struct {
 	WallS    float64       `json:"wall_s"`
 	Node     swarmNode     `json:"node"`
 	Load     *swarmLoad    `json:"host,omitempty"` // absent where the runner cannot tell
+	Busy     *swarmBusy    `json:"busy,omitempty"` // the competing process, when --busy ran one
 	Viewers  []swarmViewer `json:"viewers"`
 	Errors   []string      `json:"errors"`
 }
@@ -79,7 +80,17 @@ type swarmNode struct {
 // join measures its own run queue in their start-up times.
 type swarmLoad struct {
 	JoinBusyPct float64 `json:"join_busy_pct"`
-	BusyPct     float64 `json:"busy_pct"`
+	// Load1 is the 1-minute load average at the end of the case: how many
+	// tasks wanted the CPUs of a host at 100 % busy (0: not reported).
+	Load1   float64 `json:"load1,omitempty"`
+	BusyPct float64 `json:"busy_pct"`
+}
+
+// swarmBusy is the competing process of one case: the cores it was asked
+// to burn and the CPU time it got.
+type swarmBusy struct {
+	Cores float64 `json:"cores"`
+	CPUS  float64 `json:"cpu_s"`
 }
 
 // egress is what the node sent viewers: every HTTP body byte as its own
@@ -96,7 +107,8 @@ func (n swarmNode) egress() int64 {
 type swarmViewer struct {
 	Name        string     `json:"name"`
 	JoinMs      float64    `json:"join_ms"`
-	StartupMs   *float64   `json:"startup_ms"` // nil: it never played
+	StartupMs   *float64   `json:"startup_ms"`    // nil: it never played
+	SinceStartS float64    `json:"since_start_s"` // wall time since playback started
 	PlayedS     float64    `json:"played_s"`
 	Stalls      int        `json:"stalls"`
 	StallMs     float64    `json:"stall_ms"`
@@ -106,7 +118,21 @@ type swarmViewer struct {
 	P2PFailures int        `json:"p2p_failures"`
 	Rejected    int        `json:"rejected"`
 	Peers       int        `json:"peers"`
-	Errors      []string   `json:"errors"`
+	// What the viewer played: segments, their bytes and EXTINF seconds.
+	Segments     int          `json:"segments"`
+	SegmentBytes int64        `json:"segment_bytes"`
+	MediaS       float64      `json:"media_s"`
+	Frames       *swarmFrames `json:"frames,omitempty"` // video mode only
+	Errors       []string     `json:"errors"`
+}
+
+// swarmFrames is what the video element's getVideoPlaybackQuality() and
+// size said at the end.
+type swarmFrames struct {
+	Total   int64 `json:"total"`
+	Dropped int64 `json:"dropped"`
+	Width   int   `json:"width"`
+	Height  int   `json:"height"`
 }
 
 // swarmBytes are segment bytes received, by source.
@@ -117,8 +143,9 @@ type swarmBytes struct {
 }
 
 // Keys that must be present in the raw file. The others (join_ms,
-// upload_bytes, peers, http_all_bytes, the errors lists) are descriptive and
-// default to zero or empty. Unknown keys are ignored, so a runner that
+// upload_bytes, peers, http_all_bytes, since_start_s, segments,
+// segment_bytes, media_s, frames, busy, the errors lists) are descriptive
+// and default to zero or empty. Unknown keys are ignored, so a runner that
 // reports more than this reader knows still yields a report.
 var (
 	swarmTopKeys    = []string{"started", "settings", "host", "cases"}
@@ -277,11 +304,22 @@ func (c *swarmCase) validate() error {
 			return err
 		}
 	}
+	if c.Busy != nil {
+		if err := inRange("busy.cores", c.Busy.Cores, 64); err != nil {
+			return err
+		}
+		if err := inRange("busy.cpu_s", c.Busy.CPUS, swarmMaxSeconds); err != nil {
+			return err
+		}
+	}
 	if c.Load != nil {
 		if err := inRange("host.join_busy_pct", c.Load.JoinBusyPct, 100); err != nil {
 			return err
 		}
 		if err := inRange("host.busy_pct", c.Load.BusyPct, 100); err != nil {
+			return err
+		}
+		if err := inRange("host.load1", c.Load.Load1, swarmMaxCount); err != nil {
 			return err
 		}
 	}
@@ -310,6 +348,21 @@ func (v *swarmViewer) validate() error {
 		{"p2p_failures", float64(v.P2PFailures), swarmMaxCount},
 		{"rejected", float64(v.Rejected), swarmMaxCount},
 		{"peers", float64(v.Peers), swarmMaxCount},
+		{"since_start_s", v.SinceStartS, swarmMaxSeconds},
+		{"segments", float64(v.Segments), swarmMaxCount},
+		{"segment_bytes", float64(v.SegmentBytes), swarmMaxBytes},
+		{"media_s", v.MediaS, swarmMaxSeconds},
+	}
+	if f := v.Frames; f != nil {
+		checks = append(checks, []struct {
+			name   string
+			v, max float64
+		}{
+			{"frames.total", float64(f.Total), swarmMaxCount},
+			{"frames.dropped", float64(f.Dropped), float64(f.Total)},
+			{"frames.width", float64(f.Width), 1 << 16},
+			{"frames.height", float64(f.Height), 1 << 16},
+		}...)
 	}
 	if v.StartupMs != nil {
 		checks = append(checks, struct {
@@ -369,6 +422,30 @@ type swarmRow struct {
 
 	NodeCPUS   float64 `json:"node_cpu_s"`
 	NodeCPUPct float64 `json:"node_cpu_pct"` // % of one core over the case's wall time
+
+	// PlayRatio is media played / wall time since playback started, over
+	// the viewers that played: below 1 by stalls, and by a player whose
+	// clock falls behind on a busy device. 0 when not reported.
+	PlayRatio float64 `json:"play_ratio"`
+	// Frames decoded and dropped (video mode; FramesKnown false otherwise).
+	FramesKnown   bool    `json:"frames_known"`
+	Frames        int64   `json:"frames"`
+	DroppedFrames int64   `json:"dropped_frames"`
+	DroppedRatio  float64 `json:"dropped_ratio"`
+	// Upload is what the viewers uploaded over P2P; UploadPerP2P is it
+	// over the P2P bytes they received (above 1: uploads abandoned or
+	// repeated).
+	Upload       int64   `json:"upload_bytes"`
+	UploadPerP2P float64 `json:"upload_per_p2p"`
+	// The rendition as played: bitrate of the segments (bytes over their
+	// EXTINF seconds), mean segment duration, and the picture size (video
+	// mode). Zero when not reported.
+	BitrateKbps float64 `json:"bitrate_kbps"`
+	SegmentS    float64 `json:"segment_s"`
+	Resolution  string  `json:"resolution,omitempty"`
+	// The competing process (--busy): cores asked for and % of one core it got.
+	BusyCores  float64 `json:"busy_cores,omitempty"`
+	BusyCPUPct float64 `json:"busy_cpu_pct,omitempty"`
 
 	// Host is how busy the machine was; nil when not measured.
 	Host *swarmLoad `json:"host,omitempty"`
@@ -433,10 +510,34 @@ func summarizeCase(c *swarmCase) swarmRow {
 	if c.WallS > 0 {
 		r.NodeCPUPct = 100 * c.Node.CPUS / c.WallS
 	}
+	if c.Busy != nil {
+		r.BusyCores = c.Busy.Cores
+		if c.WallS > 0 {
+			r.BusyCPUPct = 100 * c.Busy.CPUS / c.WallS
+		}
+	}
 	r.Errors = append(r.Errors, c.Errors...)
 	var startups []float64
-	var played, latency float64
+	var played, latency, playedSince, since, mediaS float64
+	var segments, segBytes int64
+	sizes := map[string]int{}
 	for _, v := range c.Viewers {
+		r.Upload += v.UploadBytes
+		segments += int64(v.Segments)
+		segBytes += v.SegmentBytes
+		mediaS += v.MediaS
+		if v.StartupMs != nil && v.SinceStartS > 0 {
+			playedSince += v.PlayedS
+			since += v.SinceStartS
+		}
+		if f := v.Frames; f != nil {
+			r.FramesKnown = true
+			r.Frames += f.Total
+			r.DroppedFrames += f.Dropped
+			if f.Width > 0 && f.Height > 0 {
+				sizes[fmt.Sprintf("%dx%d", f.Width, f.Height)]++
+			}
+		}
 		r.HTTP += v.Bytes.HTTP
 		r.P2P += v.Bytes.P2P
 		r.Seed += v.Bytes.Seed
@@ -462,6 +563,27 @@ func summarizeCase(c *swarmCase) swarmRow {
 	}
 	if d := r.StallS + played; d > 0 {
 		r.RebufferRatio = r.StallS / d
+	}
+	if since > 0 {
+		r.PlayRatio = playedSince / since
+	}
+	if r.Frames > 0 {
+		r.DroppedRatio = float64(r.DroppedFrames) / float64(r.Frames)
+	}
+	if r.P2P > 0 {
+		r.UploadPerP2P = float64(r.Upload) / float64(r.P2P)
+	}
+	if mediaS > 0 {
+		r.BitrateKbps = 8 * float64(segBytes) / mediaS / 1000
+	}
+	if segments > 0 {
+		r.SegmentS = mediaS / float64(segments)
+	}
+	// The size most viewers saw (the smallest name on a tie).
+	for size, n := range sizes {
+		if best := sizes[r.Resolution]; r.Resolution == "" || n > best || (n == best && size < r.Resolution) {
+			r.Resolution = size
+		}
 	}
 	if len(startups) > 0 {
 		slices.Sort(startups)
@@ -726,6 +848,7 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 			r.P2PFailures, r.Rejected, r.NodeCPUPct, host)
 		if i == len(rows)-1 || rows[i+1].Latency != r.Latency || rows[i+1].Mode != r.Mode {
 			fmt.Fprintln(&b)
+			writePlaybackTable(&b, rows, r.Latency, r.Mode)
 		}
 	}
 	if len(rows) == 0 {
@@ -766,6 +889,74 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// writePlaybackTable prints, for one latency and mode, what the viewers'
+// devices went through: play ratio, dropped frames, peer loads aborted,
+// P2P bytes uploaded against received, the host's and the competing
+// process's CPU, and the rendition as played.
+func writePlaybackTable(b *bytes.Buffer, rows []swarmRow, latency int, mode string) {
+	fmt.Fprintln(b, "| scenario | N | stalls (n / s) | rebuffer % | startup p50/p95 ms | play ratio | dropped frames | peer loads aborted | P2P up / received MiB | host busy % (load avg) | busy process CPU % | rendition played |")
+	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+	for _, r := range rows {
+		if r.Latency != latency || r.Mode != mode {
+			continue
+		}
+		startup := "–"
+		if r.NeverPlayed < r.N {
+			startup = fmt.Sprintf("%.0f / %.0f", r.StartupP50, r.StartupP95)
+		}
+		if r.NeverPlayed > 0 {
+			startup += fmt.Sprintf(" (%d never played)", r.NeverPlayed)
+		}
+		ratio := "–"
+		if r.PlayRatio > 0 {
+			ratio = fmt.Sprintf("%.3f", r.PlayRatio)
+		}
+		dropped := "–"
+		if r.FramesKnown {
+			dropped = fmt.Sprintf("%d of %d (%.2f %%)", r.DroppedFrames, r.Frames, 100*r.DroppedRatio)
+		}
+		upload := "–"
+		if r.Upload > 0 || r.P2P > 0 {
+			upload = fmt.Sprintf("%s / %s", mibNum(r.Upload), mibNum(r.P2P))
+			if r.P2P > 0 {
+				upload += fmt.Sprintf(" (%.2fx)", r.UploadPerP2P)
+			}
+		}
+		host := "–"
+		if r.Host != nil {
+			host = fmt.Sprintf("%.0f", r.Host.BusyPct)
+			if r.Host.Load1 > 0 {
+				host += fmt.Sprintf(" (load %.1f)", r.Host.Load1)
+			}
+		}
+		busy := "–"
+		if r.BusyCores > 0 {
+			busy = fmt.Sprintf("%.0f (asked %.0f)", r.BusyCPUPct, 100*r.BusyCores)
+		}
+		fmt.Fprintf(b, "| %s | %d | %d / %.1f | %.1f | %s | %s | %s | %d | %s | %s | %s | %s |\n",
+			r.Scenario, r.N, r.Stalls, r.StallS, 100*r.RebufferRatio, startup, ratio, dropped, r.P2PFailures, upload, host, busy, mdCell(r.rendition()))
+	}
+	fmt.Fprintln(b)
+}
+
+// rendition describes what was played: "854x480, 897 kbit/s, 4.0 s segments".
+func (r swarmRow) rendition() string {
+	var parts []string
+	if r.Resolution != "" {
+		parts = append(parts, r.Resolution)
+	}
+	if r.BitrateKbps > 0 {
+		parts = append(parts, fmt.Sprintf("%.0f kbit/s", r.BitrateKbps))
+	}
+	if r.SegmentS > 0 {
+		parts = append(parts, fmt.Sprintf("%.1f s segments", r.SegmentS))
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // swarmReport is the JSON the swarm benchmark writes next to the raw file.

@@ -502,8 +502,8 @@ func TestSwarmMarkdown(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Count(out, "| scenario | N |") != 2 {
-		t.Errorf("want one table per latency:\n%s", out)
+	if strings.Count(out, "| scenario | N | offload |") != 2 || strings.Count(out, "| scenario | N | stalls (n / s) |") != 2 {
+		t.Errorf("want one delivery and one playback table per latency:\n%s", out)
 	}
 }
 
@@ -632,5 +632,80 @@ func TestSwarmNodeEgressPrefersTheNodesOwnCounter(t *testing.T) {
 	n.HTTPAllBytes = 0
 	if got := n.egress(); got != 107 {
 		t.Errorf("egress without it = %d, want the viewers' 100 + 7", got)
+	}
+}
+
+// The playback figures: play ratio, dropped frames, uploads against P2P
+// received, the competing process, and the rendition derived from what
+// was played.
+func TestSwarmPlaybackFigures(t *testing.T) {
+	ms := func(v float64) *float64 { return &v }
+	c := swarmCase{
+		Scenario: "super", Latency: 3, Mode: "video", N: 3, WatchS: 60, WallS: 80,
+		Busy: &swarmBusy{Cores: 0.5, CPUS: 36}, Load: &swarmLoad{JoinBusyPct: 99, BusyPct: 97.4, Load1: 6.25},
+		Viewers: []swarmViewer{
+			{Name: "v1", StartupMs: ms(600), SinceStartS: 70, PlayedS: 63, Bytes: swarmBytes{HTTP: 4 * mb, P2P: 2 * mb}, UploadBytes: 5 * mb,
+				Segments: 17, SegmentBytes: 6 * mb, MediaS: 68, Frames: &swarmFrames{Total: 2000, Dropped: 30, Width: 854, Height: 480}},
+			{Name: "v2", StartupMs: ms(700), SinceStartS: 30, PlayedS: 27, Bytes: swarmBytes{HTTP: 2 * mb, P2P: 2 * mb}, UploadBytes: 3 * mb,
+				Segments: 8, SegmentBytes: 4 * mb, MediaS: 32, Frames: &swarmFrames{Total: 1000, Dropped: 0, Width: 854, Height: 480}},
+			// Never played: its frames count, its clock does not.
+			{Name: "v3", SinceStartS: 0, Frames: &swarmFrames{Width: 0, Height: 0}},
+		},
+	}
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := summarizeCase(&c)
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("PlayRatio", r.PlayRatio, 90.0/100)
+	if !r.FramesKnown || r.Frames != 3000 || r.DroppedFrames != 30 {
+		t.Errorf("frames %v %d %d, want 3000 decoded, 30 dropped", r.FramesKnown, r.Frames, r.DroppedFrames)
+	}
+	near("DroppedRatio", r.DroppedRatio, 0.01)
+	if r.Upload != 8*mb {
+		t.Errorf("Upload = %d, want 8 MiB", r.Upload)
+	}
+	near("UploadPerP2P", r.UploadPerP2P, 2)
+	near("BitrateKbps", r.BitrateKbps, 8*10*mb/100.0/1000)
+	near("SegmentS", r.SegmentS, 4)
+	if r.Resolution != "854x480" {
+		t.Errorf("Resolution = %q", r.Resolution)
+	}
+	near("BusyCores", r.BusyCores, 0.5)
+	near("BusyCPUPct", r.BusyCPUPct, 45)
+
+	var b bytes.Buffer
+	raw := &swarmRaw{Started: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC), Cases: []swarmCase{c}}
+	if err := writeSwarmMarkdown(&b, raw, []swarmRow{r}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "| super | 3 | 0 / 0.0 | 0.0 | 600 / 700 (1 never played) | 0.900 | 30 of 3000 (1.00 %) | 0 | 8.0 / 4.0 (2.00x) | 97 (load 6.2) | 45 (asked 50) | 854x480, 839 kbit/s, 4.0 s segments |"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("the playback table lacks\n%s\nin\n%s", want, b.String())
+	}
+
+	// Virtual mode reports no frames: the column says so instead of 0.
+	c.Mode, c.Busy, c.Load = "virtual", nil, nil
+	for i := range c.Viewers {
+		c.Viewers[i].Frames = nil
+	}
+	r = summarizeCase(&c)
+	b.Reset()
+	if err := writeSwarmMarkdown(&b, raw, []swarmRow{r}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| 0.900 | – | 0 | 8.0 / 4.0 (2.00x) | – | – | 839 kbit/s, 4.0 s segments |"; !strings.Contains(b.String(), want) {
+		t.Errorf("virtual mode: the playback table lacks\n%s\nin\n%s", want, b.String())
+	}
+
+	// More dropped frames than decoded is a runner bug.
+	c.Viewers[0].Frames = &swarmFrames{Total: 1, Dropped: 2}
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "frames.dropped") {
+		t.Errorf("validate: %v, want an error naming frames.dropped", err)
 	}
 }

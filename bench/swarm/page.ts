@@ -21,6 +21,8 @@ export interface BenchConfig {
 /** What one viewer reports (the raw file's viewer fields, before the runner adds its own). */
 export interface PageResult {
   startupMs: number | null;
+  /** Wall seconds since playback started (0 before): the play ratio is playedS over it. */
+  sinceStartS: number;
   playedS: number;
   stalls: number;
   stallMs: number;
@@ -30,6 +32,12 @@ export interface PageResult {
   failures: number;
   rejected: number;
   peers: number;
+  /** What was played, to derive the rendition from: segments loaded, their bytes and EXTINF seconds. */
+  segments: number;
+  segmentBytes: number;
+  mediaS: number;
+  /** Video mode: decoded frames and frames dropped (getVideoPlaybackQuality), and the picture size; null in virtual mode. */
+  frames: { total: number; dropped: number; width: number; height: number } | null;
   errors: string[];
   /** Virtual player: per segment [seq, asked ms, arrived ms, buffer ahead s when asked]. */
   log?: [number, number, number, number][];
@@ -138,10 +146,11 @@ function virtual(): void {
     const r = player.result();
     const t = totals();
     return {
-      startupMs: r.startupMs, playedS: r.playedS, stalls: r.stalls, stallMs: r.stallMs,
+      startupMs: r.startupMs, sinceStartS: r.sinceStartS, playedS: r.playedS, stalls: r.stalls, stallMs: r.stallMs,
       latencyS: Number.isNaN(r.latencyS) ? null : r.latencyS,
       bytes: { http: t.http, p2p: t.p2p, seed: t.seed }, upload: t.upload, failures: t.failures,
-      rejected: t.rejected, peers: t.peers, errors: [...errors, ...r.errors], log: r.log,
+      rejected: t.rejected, peers: t.peers, segments: r.segments, segmentBytes: r.bytes, mediaS: r.mediaS, frames: null,
+      errors: [...errors, ...r.errors], log: r.log,
     };
   };
 }
@@ -151,11 +160,16 @@ function esTotals(s: EsStats): Totals {
 }
 
 function video(): void {
+  // A muted, autoplaying element on the page, at the stream's own size:
+  // Chromium decodes and composites every frame, so dropped frames show
+  // a device that cannot keep up.
   const v = document.createElement("video");
   v.muted = true;
   v.autoplay = true;
   v.playsInline = true;
+  document.body.style.margin = "0";
   document.body.appendChild(v);
+  let segments = 0, segmentBytes = 0, mediaS = 0;
   const t0 = performance.now();
   let playingAt = 0, stalls = 0, stallMs = 0, stalledAt = 0, played = 0, last = 0, latSum = 0, latN = 0;
   v.addEventListener("playing", () => {
@@ -166,10 +180,18 @@ function video(): void {
   v.addEventListener("waiting", () => {
     if (playingAt && !stalledAt) { stalls++; stalledAt = performance.now(); }
   });
+  // Media played: the playhead's advance between two timeupdates, but not
+  // across a seek, and never faster than the wall clock allows (a busy
+  // main thread delays timeupdate; that time was still played).
+  let lastWall = 0, seeking = false;
+  v.addEventListener("seeking", () => { seeking = true; });
+  v.addEventListener("seeked", () => { seeking = false; last = v.currentTime; lastWall = performance.now(); });
   v.addEventListener("timeupdate", () => {
+    const now = performance.now();
     const d = v.currentTime - last;
-    if (playingAt && d > 0 && d < 1.5) played += d;
+    if (playingAt && !seeking && lastWall && d > 0) played += Math.min(d, ((now - lastWall) / 1000) * Math.max(1, v.playbackRate) + 0.25);
     last = v.currentTime;
+    lastWall = now;
   });
   const hlsConfig = { liveSyncDurationCount: cfg.liveSync, maxBufferLength: 30, capLevelToPlayerSize: false };
   let hls: HlsLike;
@@ -193,6 +215,14 @@ function video(): void {
       totals = () => ({ http: httpBytes, p2p: 0, seed: 0, upload: 0, failures: 0, rejected: 0, peers: 0 });
     }
   }
+  // What is played, whoever loaded it (hls.js, edgeswarm or p2p-media-loader).
+  hls.on(Hls.Events.FRAG_LOADED!, (_e, d: { frag: { duration: number; type?: string; stats: { loaded: number } }; payload?: ArrayBuffer }) => {
+    if (d.frag.type !== undefined && d.frag.type !== "main") return;
+    segments++;
+    // The payload may already be handed to hls.js's transmuxer worker (detached, 0 bytes).
+    segmentBytes += d.frag.stats.loaded || d.payload?.byteLength || 0;
+    mediaS += d.frag.duration;
+  });
   // ABR off: the rendition the virtual player plays.
   hls.on(Hls.Events.MANIFEST_PARSED!, () => {
     const i = hls.levels.findIndex((l) => String(l.uri ?? l.url).includes(cfg.rendition));
@@ -209,12 +239,16 @@ function video(): void {
   w.benchStop = () => { clearInterval(sample); hls.stopLoad(); v.pause(); };
   w.benchReport = () => {
     const t = totals();
+    const q = v.getVideoPlaybackQuality();
+    const now = performance.now();
     return {
-      startupMs: playingAt ? playingAt - t0 : null, playedS: played, stalls,
-      stallMs: stallMs + (stalledAt ? performance.now() - stalledAt : 0),
+      startupMs: playingAt ? playingAt - t0 : null, sinceStartS: playingAt ? (now - playingAt) / 1000 : 0, playedS: played, stalls,
+      stallMs: stallMs + (stalledAt ? now - stalledAt : 0),
       latencyS: latN > 0 ? latSum / latN : null,
       bytes: { http: t.http, p2p: t.p2p, seed: t.seed }, upload: t.upload, failures: t.failures,
-      rejected: t.rejected, peers: t.peers, errors: [...errors],
+      rejected: t.rejected, peers: t.peers, segments, segmentBytes, mediaS,
+      frames: { total: q.totalVideoFrames, dropped: q.droppedVideoFrames, width: v.videoWidth, height: v.videoHeight },
+      errors: [...errors],
     };
   };
 }

@@ -6,6 +6,7 @@
 // file and runs it inside a network namespace that has only loopback;
 // it also turns the raw file into the report.
 
+import { ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Browser, BrowserContext, Page } from "playwright-core";
@@ -40,19 +41,30 @@ interface RunConfig {
   nodeArgs: string[];
   /** Echoed into the raw file. */
   settings: Record<string, unknown>;
+  /** The bench binary, whose hidden busy command is the competing process. */
+  bench: string;
+  /** Cores the competing process burns during each case (0: none). */
+  busyCores: number;
 }
 
 interface ViewerResult {
-  name: string; join_ms: number; startup_ms: number | null; played_s: number; stalls: number; stall_ms: number;
+  name: string; join_ms: number; startup_ms: number | null; since_start_s: number; played_s: number; stalls: number; stall_ms: number;
   latency_s: number | null; bytes: { http: number; p2p: number; seed: number }; upload_bytes: number;
-  p2p_failures: number; rejected: number; peers: number; errors: string[];
+  p2p_failures: number; rejected: number; peers: number;
+  /** What was played: segments, their bytes and EXTINF seconds. */
+  segments: number; segment_bytes: number; media_s: number;
+  /** Video mode: decoded and dropped frames, picture size. */
+  frames?: { total: number; dropped: number; width: number; height: number };
+  errors: string[];
 }
 
 interface CaseResult {
   scenario: Scenario; latency: number; mode: string; n: number; watch_s: number; wall_s: number;
   node: { cpu_s: number; http_bytes: number; http_all_bytes: number; seed_bytes: number; origin_requests: number };
   /** How busy the machine's CPUs were (%, all CPUs together): while viewers joined, and over the case. */
-  host?: { join_busy_pct: number; busy_pct: number };
+  host?: { join_busy_pct: number; busy_pct: number; load1?: number };
+  /** The competing process: the cores asked for and the CPU seconds it used over the case. */
+  busy?: { cores: number; cpu_s: number };
   viewers: ViewerResult[]; errors: string[];
 }
 
@@ -84,6 +96,16 @@ function hostTimes(): { busy: number; total: number } | undefined {
     return { busy: total - f[3]! - f[4]!, total };
   } catch {
     return undefined;
+  }
+}
+
+/** The machine's 1-minute load average at the end of a case: how oversubscribed a host at 100 % busy was (Linux /proc/loadavg). */
+function loadAvg(): { load1?: number } {
+  try {
+    const v = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+    return Number.isFinite(v) && v >= 0 ? { load1: v } : {};
+  } catch {
+    return {};
   }
 }
 
@@ -148,10 +170,13 @@ ${tags}
   toResult(): ViewerResult {
     const r = this.result;
     return {
-      name: this.name, join_ms: Math.round(this.joinMs), startup_ms: r?.startupMs ?? null, played_s: r?.playedS ?? 0,
-      stalls: r?.stalls ?? 0, stall_ms: r?.stallMs ?? 0, latency_s: r?.latencyS ?? null,
+      name: this.name, join_ms: Math.round(this.joinMs), startup_ms: r?.startupMs ?? null, since_start_s: r?.sinceStartS ?? 0,
+      played_s: r?.playedS ?? 0, stalls: r?.stalls ?? 0, stall_ms: r?.stallMs ?? 0, latency_s: r?.latencyS ?? null,
       bytes: r?.bytes ?? { http: 0, p2p: 0, seed: 0 }, upload_bytes: r?.upload ?? 0, p2p_failures: r?.failures ?? 0,
-      rejected: r?.rejected ?? 0, peers: r?.peers ?? 0, errors: [...(r?.errors ?? []), ...this.errors].slice(0, 20),
+      rejected: r?.rejected ?? 0, peers: r?.peers ?? 0,
+      segments: r?.segments ?? 0, segment_bytes: r?.segmentBytes ?? 0, media_s: r?.mediaS ?? 0,
+      ...(r?.frames ? { frames: r.frames } : {}),
+      errors: [...(r?.errors ?? []), ...this.errors].slice(0, 20),
     };
   }
 
@@ -163,12 +188,42 @@ ${tags}
 
 interface Tracker { url: string; close(): Promise<void> }
 
+/**
+ * The competing process of --busy: the bench's hidden busy command, for one
+ * case. It also exits when its stdin closes, should this runner die.
+ */
+class Busy {
+  private readonly cpu0: number;
+  private constructor(readonly cores: number, private readonly proc: ChildProcess) {
+    this.cpu0 = cpuSeconds(proc.pid);
+  }
+
+  static start(cores: number): Busy {
+    const proc = spawn(cfg.bench, ["busy", "--cores", String(cores), "--exit-on-eof"], { stdio: ["pipe", "ignore", "inherit"] });
+    proc.on("error", (e) => log("busy process: " + String(e)));
+    return new Busy(cores, proc);
+  }
+
+  /** CPU seconds used since the start. */
+  cpu(): number { return Math.max(0, cpuSeconds(this.proc.pid) - this.cpu0); }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const gone = new Promise((r) => this.proc.once("exit", r));
+    this.proc.kill("SIGTERM");
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
+    await gone;
+    clearTimeout(t);
+  }
+}
+
 async function runCase(scenario: Scenario, latency: number, n: number, label: string): Promise<CaseResult> {
   const errors: string[] = [];
   const yaml = scenario === "p2p" ? "super_peer: false\n" : "";
   const node = await NodeProc.start(env, yaml, cfg.nodeArgs);
   let tracker: Tracker | undefined;
   let browser: Browser | undefined;
+  let busy: Busy | undefined;
   const all: BenchViewer[] = [];
   const done: ViewerResult[] = [];
   try {
@@ -193,6 +248,8 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
 
     browser = await launchChromium(env);
     const b = browser;
+    // The competing process runs from the first join to the end of the case.
+    if (cfg.busyCores > 0) busy = Busy.start(cfg.busyCores);
     const cpu0 = cpuSeconds(node.proc.pid);
     const host0 = hostTimes();
     const t0 = Date.now();
@@ -249,7 +306,8 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     }
     const wall = (Date.now() - t0) / 1000;
     const cpu = cpuSeconds(node.proc.pid) - cpu0;
-    const joinBusy = busyPct(host0, hostJoined), busy = busyPct(host0, hostTimes());
+    const busyCPU = busy?.cpu() ?? 0;
+    const joinBusy = busyPct(host0, hostJoined), hostBusy = busyPct(host0, hostTimes());
     const metrics = await (await fetch(node.metricsURL)).text();
     const results = [...done, ...all.map((v) => v.toResult())];
     return {
@@ -261,10 +319,12 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
         seed_bytes: sumMetric(metrics, "edgeswarm_seeder_sent_bytes_total", {}),
         origin_requests: sumMetric(metrics, "edgeswarm_origin_requests_total", {}),
       },
-      ...(joinBusy !== undefined && busy !== undefined ? { host: { join_busy_pct: joinBusy, busy_pct: busy } } : {}),
+      ...(joinBusy !== undefined && hostBusy !== undefined ? { host: { join_busy_pct: joinBusy, busy_pct: hostBusy, ...loadAvg() } } : {}),
+      ...(busy ? { busy: { cores: busy.cores, cpu_s: busyCPU } } : {}),
       viewers: results, errors,
     };
   } finally {
+    await busy?.stop();
     await Promise.all(all.map((v) => v.close()));
     await browser?.close().catch(() => undefined);
     await tracker?.close().catch(() => undefined);

@@ -64,6 +64,9 @@ test("the player starts liveSyncDurationCount target durations behind the live e
   assert.ok(r.startupMs !== null && r.startupMs < 200, `start-up ${r.startupMs} ms`);
   assert.ok(r.playedS > 9 && r.playedS <= 10, `played ${r.playedS} s in 10 s`);
   assert.ok(r.latencyS > 5.5 && r.latencyS < 8.5, `latency ${r.latencyS} s, about 3 segments behind`);
+  // What was played, as the report derives the rendition from it.
+  assert.equal(r.mediaS, 2 * r.segments, "every segment lasts its EXTINF of 2 s");
+  assert.ok(r.sinceStartS > 9 && r.sinceStartS <= 10, `playing for ${r.sinceStartS} s of 10 s`);
 });
 
 test("a segment that arrives after the buffer ran dry is a stall, timed until it arrives", async (t) => {
@@ -77,4 +80,5 @@ test("a segment that arrives after the buffer ran dry is a stall, timed until it
   assert.equal(r.stalls, 1);
   assert.ok(r.stallMs > 2000 && r.stallMs < 5000, `stalled ${r.stallMs} ms`);
   assert.ok(r.playedS < 20 - 2, "stalled time is not played time");
+  assert.ok(r.playedS < r.sinceStartS - 2, `played ${r.playedS} s of ${r.sinceStartS} s since the start: less than all`);
 });

@@ -43,6 +43,8 @@ export interface VPlayerOptions {
 export interface VPlayerResult {
   /** ms from start() to playback starting; null if it never started. */
   startupMs: number | null;
+  /** Wall seconds since playback started (0 before). */
+  sinceStartS: number;
   playedS: number;
   stalls: number;
   stallMs: number;
@@ -50,6 +52,8 @@ export interface VPlayerResult {
   latencyS: number;
   segments: number;
   bytes: number;
+  /** Media seconds of the segments loaded (their EXTINF durations). */
+  mediaS: number;
   errors: string[];
   /** Per loaded segment: seq, ms after start() it was asked for and arrived, seconds of buffer ahead when asked. */
   log: [number, number, number, number][];
@@ -119,6 +123,7 @@ export class VPlayer {
   private lastLatSample = 0;
   private segments = 0;
   private bytes = 0;
+  private mediaS = 0;
   private errors: string[] = [];
   private log: [number, number, number, number][] = [];
   private timers: ReturnType<typeof setTimeout>[] = [];
@@ -157,12 +162,14 @@ export class VPlayer {
     const now = this.o.now();
     return {
       startupMs: this.playingAt ? this.playingAt - this.startedAt : null,
+      sinceStartS: this.playingAt ? (now - this.playingAt) / 1000 : 0,
       playedS: this.played,
       stalls: this.stalls,
       stallMs: this.stallMs + (this.stalledAt ? now - this.stalledAt : 0),
       latencyS: this.latN > 0 ? this.latSum / this.latN : NaN,
       segments: this.segments,
       bytes: this.bytes,
+      mediaS: this.mediaS,
       errors: [...this.errors],
       log: this.log.slice(-64),
     };
@@ -282,6 +289,7 @@ export class VPlayer {
       this.log.push([seg.seq, Math.round(askedAt - this.startedAt), Math.round(this.o.now() - this.startedAt), Math.round(ahead * 10) / 10]);
       this.segments++;
       this.bytes += n;
+      this.mediaS += seg.duration;
       this.bufferedEnd = seg.start + seg.duration;
       this.next = seg.seq + 1;
       const now = this.o.now();
