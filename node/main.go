@@ -20,6 +20,9 @@ import (
 // package main exits.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if len(args) > 0 && args[0] == "check" {
+		return runCheck(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "demo-origin" {
 		if err := runDemoOrigin(ctx, args[1:], stdout, stderr, log); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
