@@ -231,17 +231,16 @@ func (c *Checker) Check(ctx context.Context, rawURL string) (*Report, error) {
 		rep.add(Error, "master-malformed", fmt.Sprintf("%s: %v", u, err))
 		return rep, nil
 	}
-	c.judgeCORS(first, "master playlist", rep.add)
-	if first.Cache.Stored && !first.Cache.Shared || !first.Cache.Stored {
-		rep.add(Warning, "master-not-cacheable", "master playlist "+first.Cache.Summary+": every player start reaches the origin")
-	}
-
 	if info.Kind != cache.KindMasterPlaylist {
 		// A media playlist given directly: it is its own only rendition.
 		r := c.rendition(ctx, first, body, info, u, u)
 		rep.Renditions = append(rep.Renditions, r)
 		rep.collectRewrites()
 		return rep, ctx.Err()
+	}
+	c.judgeCORS(first, "master playlist", rep.add)
+	if !first.Cache.Stored || !first.Cache.Shared {
+		rep.add(Warning, "master-not-cacheable", "master playlist "+first.Cache.Summary+": every player start reaches the origin")
 	}
 	// The master playlist again, as a second viewer would get it, so that
 	// per-session parts of the media playlists' URLs show.

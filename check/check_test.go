@@ -170,6 +170,11 @@ func TestCheckFindings(t *testing.T) {
 			s.Headers["media"] = http.Header{"Cache-Control": {"private, max-age=2"}}
 			return s
 		}, verdict: VerdictWarnings, codes: []string{"warning:playlist-not-cacheable"}},
+		{name: "no-store master playlist", origin: func() *scripted {
+			s := good()
+			s.Headers["master"] = http.Header{"Cache-Control": {"no-store"}}
+			return s
+		}, verdict: VerdictWarnings, codes: []string{"warning:master-not-cacheable"}},
 		{name: "no-cache is store and revalidate, not a problem", origin: func() *scripted {
 			s := good()
 			s.Headers["media"] = http.Header{"Cache-Control": {"no-cache"}, "Etag": {`"p"`}}
