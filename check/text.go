@@ -48,7 +48,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		writeFindings(&b, "  ", rd.Findings)
 	}
 	if len(r.Rewrites) > 0 {
-		b.WriteString("\nadd to the node's configuration:\n\nupstream:\n  key:\n    rewrites:\n")
+		b.WriteString("\nadd to the node's configuration (the rules match the paths as checked: check the\nnode's public URL of the stream, or adapt the prefix to the route's):\n\nupstream:\n  key:\n    rewrites:\n")
 		for _, rw := range r.Rewrites {
 			fmt.Fprintf(&b, "      - {match: %s, replace: %s}\n", yamlQuote(rw.Match), yamlQuote(rw.Replace))
 		}
