@@ -37,6 +37,12 @@ type scripted struct {
 	QueryToken bool
 	// DASH serves an MPD at the master URL.
 	DASH bool
+	// TwoTokens puts a per-fetch token in two path parts of each segment.
+	TwoTokens bool
+	// Garbage serves a master playlist that is not HLS.
+	Garbage bool
+	// MissingSegments answers 404 for segments.
+	MissingSegments bool
 
 	fetches atomic.Int64
 }
@@ -65,6 +71,10 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch kind {
 	case "master":
+		if s.Garbage {
+			fmt.Fprint(w, "<html>not a playlist</html>")
+			return
+		}
 		if s.DASH {
 			w.Header().Set("Content-Type", "application/dash+xml")
 			fmt.Fprint(w, `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011"></MPD>`)
@@ -86,6 +96,9 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if s.FileToken {
 				name = fmt.Sprintf("seg-%s-%d.ts", tok, 100+i)
 			}
+			if s.TwoTokens {
+				name = fmt.Sprintf("%s/x/%s/seg%d.ts", tok, tok, 100+i)
+			}
 			if s.QueryToken {
 				name += "?token=" + tok
 			}
@@ -96,6 +109,10 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprint(w, b.String())
 	default:
+		if s.MissingSegments {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "video/mp2t")
 		w.Write(bytes.Repeat([]byte{0x47}, s.SegmentSize))
 	}
@@ -215,6 +232,12 @@ func TestCheckFindings(t *testing.T) {
 			verdict: VerdictOK, codes: []string{"info:query-differs"}},
 		{name: "DASH is not supported yet", origin: func() *scripted { s := good(); s.DASH = true; return s },
 			verdict: VerdictNoP2P, codes: []string{"error:dash-not-supported"}},
+		{name: "tokens in two path parts: no single rule", origin: func() *scripted { s := good(); s.TwoTokens = true; return s },
+			verdict: VerdictNoP2P, codes: []string{"error:key-differs"}},
+		{name: "segments missing", origin: func() *scripted { s := good(); s.MissingSegments = true; return s },
+			verdict: VerdictNoP2P, codes: []string{"error:segment-unreachable"}},
+		{name: "not a playlist", origin: func() *scripted { s := good(); s.Garbage = true; return s },
+			verdict: VerdictNoP2P, codes: []string{"error:master-malformed"}},
 		{name: "master missing", origin: good, path: "/nope.m3u8", verdict: VerdictNoP2P, codes: []string{"error:master-unreachable"}},
 		{name: "a media playlist given directly", origin: good, path: "/live/low/index.m3u8", verdict: VerdictOK},
 	}
