@@ -32,6 +32,7 @@ type cacheOptions struct {
 	CacheSize   string
 	Master      string
 	NodeBin     string
+	CompareBin  string
 	NodeArgs    []string
 	Out         string
 	Install     bool
@@ -55,6 +56,7 @@ func parseCacheFlags(args []string, stderr io.Writer) (cacheOptions, error) {
 	fs.StringVar(&o.CacheSize, "cache-size", "4GiB", "cache size of the node and max_size of nginx's cache")
 	fs.StringVar(&o.Master, "master", "/vod/master.m3u8", "path of the demo origin's VOD master playlist")
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module into a temp dir)")
+	fs.StringVar(&o.CompareBin, "compare-node-bin", "", "a second edgeswarm binary measured beside the first with the same arguments, as "+serverNodeB+" (never a baseline): A/B of a node change in one run")
 	fs.Func("node-arg", "extra argument for the node (repeatable)", func(s string) error {
 		o.NodeArgs = append(o.NodeArgs, s)
 		return nil
@@ -246,6 +248,25 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	b.log.Info("node ready", "addr", nodeAddr, "admin", adminAddr)
+	var nodeB *proc
+	var nodeBAddr string
+	if o.CompareBin != "" {
+		if nodeBAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		adminB, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
+		if nodeB, err = b.start(serverNodeB, o.CompareBin, args...); err != nil {
+			return err
+		}
+		if err := nodeB.waitReady(ctx, b.client, "http://"+adminB+"/readyz", http.StatusOK, 30*time.Second); err != nil {
+			return err
+		}
+		b.log.Info("second node ready", "bin", o.CompareBin, "addr", nodeBAddr)
+	}
 
 	// nginx.
 	nginxAddr, err := freeAddr()
@@ -283,6 +304,10 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		{name: serverNginx, base: "http://" + nginxAddr, pgid: nginx.cmd.Process.Pid, hit: cacheStatusHit},
 	}
 	procs := []*proc{origin, node, nginx}
+	if nodeB != nil {
+		targets = append(targets, target{name: serverNodeB, base: "http://" + nodeBAddr, pgid: nodeB.cmd.Process.Pid, hit: nodeHit})
+		procs = append(procs, nodeB)
+	}
 
 	// Varnish.
 	var vcl string
@@ -326,7 +351,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		Settings: cacheSettings{
 			Duration: o.Duration.String(), Warmup: o.Warmup.String(), Connections: o.Connections,
 			Threads: o.Threads, Rounds: o.Rounds, Segments: len(segments), SegmentSize: o.SegmentSize,
-			CacheSize: o.CacheSize, NodeBin: o.NodeBin, NginxSendfile: !o.NoSendfile,
+			CacheSize: o.CacheSize, NodeBin: o.NodeBin, CompareBin: o.CompareBin, NginxSendfile: !o.NoSendfile,
 		},
 		NginxConfig: conf,
 		VarnishVCL:  vcl,

@@ -313,6 +313,25 @@ func TestFloors(t *testing.T) {
 			},
 		},
 		{
+			name: "a second node build is never the baseline",
+			workloads: []workloadReport{func() workloadReport {
+				w := workloadReport{Name: "segments", Servers: []serverReport{
+					{Name: serverNode, Runs: []runStats{run(1000, 2200, 40)}},
+					{Name: serverNginx, Runs: []runStats{run(1000, 1900, 50)}},
+					{Name: serverNodeB, Runs: []runStats{run(1000, 9000, 10)}},
+				}}
+				w.summarize()
+				if w.Baseline != serverNginx || w.Ratios[serverNodeB].MBPerSec != 2200.0/9000 {
+					t.Errorf("baseline %q, ratios %+v", w.Baseline, w.Ratios)
+				}
+				return w
+			}()},
+			want: map[string]bool{
+				"segments: MB/s >= 1.10x best": true,
+				"segments: p99 <= 1.00x best":  true,
+			},
+		},
+		{
 			name: "varnish below nginx: nginx is the baseline",
 			workloads: []workloadReport{
 				workload("segments", []runStats{run(1000, 2200, 48)},

@@ -15,6 +15,7 @@ const (
 	serverNode    = "edgeswarm"
 	serverNginx   = "nginx"
 	serverVarnish = "varnish"
+	serverNodeB   = "edgeswarm-b" // --compare-node-bin
 )
 
 // cacheReport is the JSON the cache benchmark writes.
@@ -48,6 +49,7 @@ type cacheSettings struct {
 	SegmentSize   string `json:"segment_size"`
 	CacheSize     string `json:"cache_size"`
 	NodeBin       string `json:"node_bin,omitempty"` // empty: built from the module
+	CompareBin    string `json:"compare_node_bin,omitempty"`
 	NginxSendfile bool   `json:"nginx_sendfile"`
 }
 
@@ -175,9 +177,15 @@ func (w *workloadReport) summarize() {
 			P99:       ratio(n.P99Ms, x.P99Ms),
 			CPU:       ratio(n.CPUUsPerReq, x.CPUUsPerReq),
 		}
+		if sv.Name == serverNodeB {
+			continue // a second build of the node is compared, never a baseline
+		}
 		if best < 0 || throughput(x) > throughput(w.Servers[1+best].Median) {
 			best = i
 		}
+	}
+	if best < 0 {
+		return
 	}
 	w.Baseline = w.Servers[1+best].Name
 	w.Ratio = w.Ratios[w.Baseline]
