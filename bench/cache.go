@@ -239,7 +239,11 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
+	iceAddr, err := freeUDPAddr()
+	if err != nil {
+		return err
+	}
+	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--ice-udp", iceAddr, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
 	node, err := b.start(serverNode, nodeBin, nodeArgs...)
 	if err != nil {
 		return err
@@ -258,7 +262,11 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
+		iceB, err := freeUDPAddr()
+		if err != nil {
+			return err
+		}
+		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
 		if nodeB, err = b.start(serverNodeB, o.CompareBin, args...); err != nil {
 			return err
 		}

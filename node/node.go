@@ -75,11 +75,11 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		opt.Clock = time.Now
 	}
 	n = &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}, assets: client.Assets()}
-	defer func() {
+	defer func(n *Node) { // n itself: the error returns set the result to nil
 		if err != nil {
 			n.closeListeners()
 		}
-	}()
+	}(n)
 	for _, o := range cfg.CORS.AllowOrigins {
 		if o == "*" {
 			n.corsAny = true
