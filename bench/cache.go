@@ -32,10 +32,12 @@ type cacheOptions struct {
 	CacheSize   string
 	Master      string
 	NodeBin     string
+	CompareBin  string
 	NodeArgs    []string
 	Out         string
 	Install     bool
 	NoSendfile  bool
+	Varnish     bool
 	Timeout     time.Duration
 }
 
@@ -54,20 +56,23 @@ func parseCacheFlags(args []string, stderr io.Writer) (cacheOptions, error) {
 	fs.StringVar(&o.CacheSize, "cache-size", "4GiB", "cache size of the node and max_size of nginx's cache")
 	fs.StringVar(&o.Master, "master", "/vod/master.m3u8", "path of the demo origin's VOD master playlist")
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module into a temp dir)")
+	fs.StringVar(&o.CompareBin, "compare-node-bin", "", "a second edgeswarm binary measured beside the first with the same arguments, as "+serverNodeB+" (never a baseline): A/B of a node change in one run")
 	fs.Func("node-arg", "extra argument for the node (repeatable)", func(s string) error {
 		o.NodeArgs = append(o.NodeArgs, s)
 		return nil
 	})
 	fs.StringVar(&o.Out, "out", "", "JSON results file (default bench/results/cache-<timestamp>.json in the module)")
 	fs.BoolVar(&o.NoSendfile, "nginx-no-sendfile", false, "turn nginx's sendfile off (copying through 256k output buffers), which can be faster on loopback")
-	fs.BoolVar(&o.Install, "install", false, "apt-get install nginx and wrk when they are missing (root only)")
+	fs.BoolVar(&o.Varnish, "varnish", true, "also measure Varnish (malloc storage); --varnish=false compares with nginx alone")
+	fs.BoolVar(&o.Install, "install", false, "apt-get install nginx, varnish and wrk when they are missing (root only)")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "wrk per-request timeout; a timed-out request counts as an error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench cache [flags]")
 		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Compares the node's cache-hit serving with nginx proxy_cache in front of the same")
-		fmt.Fprintln(stderr, "demo origin, both warmed, with wrk at equal concurrency. Exit status: 0 all floors")
-		fmt.Fprintln(stderr, "met, 1 a floor missed, 2 the benchmark could not run.")
+		fmt.Fprintln(stderr, "Compares the node's cache-hit serving with nginx proxy_cache and Varnish in front")
+		fmt.Fprintln(stderr, "of the same demo origin, all warmed, with wrk at equal concurrency. The floors are")
+		fmt.Fprintln(stderr, "against the better of nginx and Varnish. Exit status: 0 all floors met, 1 a floor")
+		fmt.Fprintln(stderr, "missed, 2 the benchmark could not run.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -188,7 +193,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	cacheBytes, _ := parseSize(o.CacheSize)
 
 	var err error
-	if b.tools, err = findTools(ctx, lookPath, o.Install, b.stderr, b.log); err != nil {
+	if b.tools, err = findTools(ctx, lookPath, o.Install, o.Varnish, b.stderr, b.log); err != nil {
 		return err
 	}
 	if b.dir, err = os.MkdirTemp("", "edgeswarm-bench-"); err != nil {
@@ -234,7 +239,11 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--origin", originBase, "--cache-size", o.CacheSize,
+	iceAddr, err := freeUDPAddr()
+	if err != nil {
+		return err
+	}
+	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--ice-udp", iceAddr, "--origin", originBase, "--cache-size", o.CacheSize,
 		"--max-conns-per-ip", "0"}, o.NodeArgs...) // every wrk connection is one loopback address
 	node, err := b.start(serverNode, nodeBin, nodeArgs...)
 	if err != nil {
@@ -244,6 +253,29 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	b.log.Info("node ready", "addr", nodeAddr, "admin", adminAddr)
+	var nodeB *proc
+	var nodeBAddr string
+	if o.CompareBin != "" {
+		if nodeBAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		adminB, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		iceB, err := freeUDPAddr()
+		if err != nil {
+			return err
+		}
+		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
+		if nodeB, err = b.start(serverNodeB, o.CompareBin, args...); err != nil {
+			return err
+		}
+		if err := nodeB.waitReady(ctx, b.client, "http://"+adminB+"/readyz", http.StatusOK, 30*time.Second); err != nil {
+			return err
+		}
+		b.log.Info("second node ready", "bin", o.CompareBin, "addr", nodeBAddr)
+	}
 
 	// nginx.
 	nginxAddr, err := freeAddr()
@@ -278,22 +310,61 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 
 	targets := []target{
 		{name: serverNode, base: "http://" + nodeAddr, pgid: node.cmd.Process.Pid, hit: nodeHit},
-		{name: serverNginx, base: "http://" + nginxAddr, pgid: nginx.cmd.Process.Pid, hit: nginxHit},
+		{name: serverNginx, base: "http://" + nginxAddr, pgid: nginx.cmd.Process.Pid, hit: cacheStatusHit},
+	}
+	procs := []*proc{origin, node, nginx}
+	if nodeB != nil {
+		targets = append(targets, target{name: serverNodeB, base: "http://" + nodeBAddr, pgid: nodeB.cmd.Process.Pid, hit: nodeHit})
+		procs = append(procs, nodeB)
+	}
+
+	// Varnish.
+	var vcl string
+	if o.Varnish {
+		varnishAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		vdir := filepath.Join(b.dir, "varnish")
+		vcfg := varnishConfig{Dir: vdir, VCLPath: filepath.Join(b.dir, "bench.vcl"), Listen: varnishAddr, Origin: originAddr, StorageSize: cacheBytes}
+		if vcl, err = vcfg.render(); err != nil {
+			return err
+		}
+		if err := os.WriteFile(vcfg.VCLPath, []byte(vcl), 0o600); err != nil {
+			return err
+		}
+		args, err := vcfg.args()
+		if err != nil {
+			return err
+		}
+		varnish, err := b.start(serverVarnish, b.tools.varnishd, args...)
+		if err != nil {
+			return err
+		}
+		if err := varnish.waitReady(ctx, b.client, "http://"+varnishAddr+varnishReadyPath, http.StatusNoContent, 30*time.Second); err != nil {
+			if why := varnishError(varnish.logTail()); why != "" {
+				return fmt.Errorf("%w\nvarnishd said:\n%s", err, indent(why))
+			}
+			return err
+		}
+		b.log.Info("varnish ready", "addr", varnishAddr, "storage", "malloc,"+o.CacheSize)
+		targets = append(targets, target{name: serverVarnish, base: "http://" + varnishAddr, pgid: varnish.cmd.Process.Pid, hit: cacheStatusHit})
+		procs = append(procs, varnish)
 	}
 	report := &cacheReport{
 		Started: started,
 		Host: hostInfo{
 			CPUs: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-			Nginx: b.tools.nginxVersion, Wrk: b.tools.wrkVersion,
+			Nginx: b.tools.nginxVersion, Varnish: b.tools.varnishVersion, Wrk: b.tools.wrkVersion,
 		},
 		Settings: cacheSettings{
 			Duration: o.Duration.String(), Warmup: o.Warmup.String(), Connections: o.Connections,
 			Threads: o.Threads, Rounds: o.Rounds, Segments: len(segments), SegmentSize: o.SegmentSize,
-			CacheSize: o.CacheSize, NodeBin: o.NodeBin, NginxSendfile: !o.NoSendfile,
+			CacheSize: o.CacheSize, NodeBin: o.NodeBin, CompareBin: o.CompareBin, NginxSendfile: !o.NoSendfile,
 		},
 		NginxConfig: conf,
+		VarnishVCL:  vcl,
 	}
-	procs := []*proc{origin, node, nginx}
 	for _, name := range names {
 		paths, checkBody := []string{playlist}, false // the node may sign playlists
 		if name == "segments" {
@@ -339,7 +410,7 @@ func (b *cacheBench) start(name, bin string, args ...string) (*proc, error) {
 	return p, nil
 }
 
-// workload warms both servers for one workload, checks they serve it from
+// workload warms every server for one workload, checks they serve it from
 // cache, then measures them in alternating order.
 func (b *cacheBench) workload(ctx context.Context, name string, paths []string, checkBody bool, targets []target, procs []*proc) (workloadReport, error) {
 	o := b.o
@@ -400,19 +471,28 @@ func (b *cacheBench) workload(ctx context.Context, name string, paths []string, 
 			}
 			t := targets[i]
 			cpu0, ok0 := groupCPU(t.pgid)
+			host0, hok0 := hostBusy()
+			start := time.Now()
 			s, _, err := runner(t, o.Duration).run(ctx)
 			if err != nil {
 				return w, fmt.Errorf("%s: %w", t.name, err)
 			}
+			wall := time.Since(start)
+			host1, hok1 := hostBusy()
 			if cpu1, ok1 := groupCPU(t.pgid); ok0 && ok1 && s.Requests > 0 {
 				s.CPUUsPerReq = float64(cpu1-cpu0) / float64(time.Microsecond) / float64(s.Requests)
+				if hok0 && hok1 {
+					other := (host1 - host0 - (cpu1 - cpu0)).Seconds() - s.WrkCPUSec
+					s.OtherCPUs = max(0, other/wall.Seconds())
+				}
 			}
 			if err := alive(); err != nil {
 				return w, err
 			}
 			b.log.Info("run", "workload", name, "round", r+1, "server", t.name,
 				"req/s", fmt.Sprintf("%.0f", s.ReqPerSec), "MB/s", fmt.Sprintf("%.1f", s.MBPerSec),
-				"p50", formatMs(s.P50Ms), "p99", formatMs(s.P99Ms), "cpu/req", formatCPU(s.CPUUsPerReq), "errors", s.Errors.total())
+				"p50", formatMs(s.P50Ms), "p99", formatMs(s.P99Ms), "cpu/req", formatCPU(s.CPUUsPerReq),
+				"other CPUs", fmt.Sprintf("%.2f", s.OtherCPUs), "errors", s.Errors.total())
 			runs[i] = append(runs[i], s)
 		}
 	}
@@ -583,8 +663,9 @@ func nodeHit(h http.Header) (bool, string) {
 	return false, "Cache-Status: " + v
 }
 
-// nginxHit reads the X-Cache-Status header the generated config adds.
-func nginxHit(h http.Header) (bool, string) {
+// cacheStatusHit reads the X-Cache-Status header the generated nginx
+// configuration and VCL add.
+func cacheStatusHit(h http.Header) (bool, string) {
 	v := h.Get("X-Cache-Status")
 	if v == "" {
 		return false, "no X-Cache-Status header"
@@ -594,20 +675,25 @@ func nginxHit(h http.Header) (bool, string) {
 
 // tools are the external programs the benchmark drives.
 type tools struct {
-	nginx, wrk               string
-	nginxVersion, wrkVersion string
+	nginx, varnishd, wrk                     string
+	nginxVersion, varnishVersion, wrkVersion string
 }
 
-// findTools locates nginx and wrk with look (lookPath outside tests),
-// installing the Debian packages that provide them when asked to and
-// allowed.
-func findTools(ctx context.Context, look func(string) string, install bool, stderr io.Writer, log *slog.Logger) (tools, error) {
+// findTools locates nginx, varnishd (when withVarnish) and wrk with look
+// (lookPath outside tests), installing the Debian packages that provide them
+// when asked to and allowed.
+func findTools(ctx context.Context, look func(string) string, install, withVarnish bool, stderr io.Writer, log *slog.Logger) (tools, error) {
 	var t tools
 	var missing []string
 	lookup := func() {
 		t.nginx, t.wrk, missing = look("nginx"), look("wrk"), nil
 		if t.nginx == "" {
 			missing = append(missing, "nginx-light")
+		}
+		if withVarnish {
+			if t.varnishd = look("varnishd"); t.varnishd == "" {
+				missing = append(missing, "varnish")
+			}
 		}
 		if t.wrk == "" {
 			missing = append(missing, "wrk")
@@ -637,6 +723,9 @@ func findTools(ctx context.Context, look func(string) string, install bool, stde
 	}
 	t.nginxVersion = toolVersion(ctx, t.nginx, "-v")
 	t.nginxVersion = strings.TrimPrefix(t.nginxVersion, "nginx version: ")
+	if withVarnish {
+		t.varnishVersion = parseVarnishVersion(toolVersion(ctx, t.varnishd, "-V"))
+	}
 	t.wrkVersion = toolVersion(ctx, t.wrk, "-v")
 	if f := strings.Fields(t.wrkVersion); len(f) >= 2 {
 		t.wrkVersion = f[0] + " " + f[1]

@@ -64,3 +64,44 @@ func parseProcStat(line string) (pgrp int, ticks int64, err error) {
 	}
 	return pgrp, ticks, nil
 }
+
+// hostBusy is the CPU time all CPUs of the host spent on anything but idle
+// and I/O wait so far, from /proc/stat. ok is false when it cannot be read.
+func hostBusy() (busy time.Duration, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	ticks, err := parseHostStat(string(b))
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(ticks) * clockTick, true
+}
+
+// parseHostStat returns the busy clock ticks of the aggregate "cpu" line of
+// /proc/stat: user, nice, system, irq, softirq and steal (idle and iowait
+// are not busy; guest time is already inside user).
+func parseHostStat(stat string) (int64, error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("first line %q is not the aggregate cpu line", line)
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7} {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil || v < 0 {
+			return 0, fmt.Errorf("cpu field %d %q: not a count of ticks", i, f[i])
+		}
+		busy += v
+	}
+	if len(f) > 8 {
+		v, err := strconv.ParseInt(f[8], 10, 64)
+		if err != nil || v < 0 {
+			return 0, fmt.Errorf("cpu steal %q: not a count of ticks", f[8])
+		}
+		busy += v
+	}
+	return busy, nil
+}

@@ -70,3 +70,26 @@ func TestGroupCPUCountsTheWholeGroup(t *testing.T) {
 		t.Fatalf("a group with no process: %v, %v", used, ok)
 	}
 }
+
+func TestParseHostStat(t *testing.T) {
+	stat := "cpu  100 5 50 9000 40 3 2 7 0 0\ncpu0 50 2 25 4500 20 1 1 3 0 0\nintr 1\n"
+	got, err := parseHostStat(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// user + nice + system + irq + softirq + steal; idle and iowait are not busy.
+	if want := int64(100 + 5 + 50 + 3 + 2 + 7); got != want {
+		t.Errorf("busy = %d, want %d", got, want)
+	}
+	if got, err := parseHostStat("cpu 1 2 3 4 5 6 7\n"); err != nil || got != 1+2+3+6+7 {
+		t.Errorf("old kernel without steal: %d, %v", got, err)
+	}
+	for _, bad := range []string{"", "cpu0 1 2 3 4 5 6 7 8\n", "cpu 1 2 x 4 5 6 7 8\n", "cpu 1 2 3\n"} {
+		if _, err := parseHostStat(bad); err == nil {
+			t.Errorf("parseHostStat(%q) accepted", bad)
+		}
+	}
+	if _, ok := hostBusy(); !ok {
+		t.Error("hostBusy cannot read this Linux host's /proc/stat")
+	}
+}

@@ -159,6 +159,17 @@ func freeAddr() (string, error) {
 	return addr, l.Close()
 }
 
+// freeUDPAddr is freeAddr for UDP: the node's ICE port, kept on loopback
+// and apart for each node.
+func freeUDPAddr() (string, error) {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := c.LocalAddr().String()
+	return addr, c.Close()
+}
+
 // cleanups runs deferred stop functions in reverse order.
 type cleanups []func()
 

@@ -31,8 +31,15 @@ type runStats struct {
 	// processes used during the run, per request wrk completed; 0 where it
 	// could not be measured. It includes the kernel's work on the server's
 	// sockets, loopback delivery to wrk among it.
-	CPUUsPerReq float64     `json:"server_cpu_us_per_req,omitempty"`
-	Errors      errorCounts `json:"errors"`
+	CPUUsPerReq float64 `json:"server_cpu_us_per_req,omitempty"`
+	// WrkCPUSec is the CPU time wrk itself used (user and system).
+	WrkCPUSec float64 `json:"wrk_cpu_sec,omitempty"`
+	// OtherCPUs is how many CPUs, on average over the run, were busy with
+	// work that was neither the server's nor wrk's: the origin and, on a
+	// shared machine, everybody else. It says how noisy a run was; 0 where
+	// /proc could not be read.
+	OtherCPUs float64     `json:"host_other_cpus,omitempty"`
+	Errors    errorCounts `json:"errors"`
 }
 
 // errorCounts are wrk's socket errors and its count of HTTP statuses that
@@ -324,6 +331,9 @@ func (w wrkRun) run(ctx context.Context) (runStats, string, error) {
 	s, err := parseWrk(string(out))
 	if err != nil {
 		return runStats{}, string(out), fmt.Errorf("wrk %s: %w; output:\n%s", w.URL, err, indent(strings.TrimSpace(string(out))))
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		s.WrkCPUSec = (ps.UserTime() + ps.SystemTime()).Seconds()
 	}
 	return s, string(out), nil
 }

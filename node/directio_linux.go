@@ -23,7 +23,10 @@ import (
 // 42-44 ms, p99.9 56-60 ms at 14 % less throughput. 256 KiB turns (with
 // notsentLowat as large) keep most of that tail and most of the
 // throughput: over 7 rounds 2504 req/s, p99 44.2 ms, p99.9 62.3 ms against
-// 2178, 43.5 and 58.7 with 128 KiB. A player waits on the tail.
+// 2178, 43.5 and 58.7 with 128 KiB. A player waits on the tail. 1 MiB
+// turns and low-water mark, side by side in one run (go run ./bench cache
+// --compare-node-bin, 680 KB segments, a shared 2-CPU machine): 9 % less
+// CPU per segment (163 against 179 µs) but 0.53x the MB/s and a worse p99.
 const writeTurn = 256 << 10
 
 // notsentLowat is TCP_NOTSENT_LOWAT on public connections: the socket

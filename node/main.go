@@ -21,12 +21,16 @@ import (
 type subcommand struct {
 	name, summary string
 	run           func(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error
+	// exit, when set instead of run, returns the exit code itself (check's
+	// status says its verdict).
+	exit func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // subcommands are listed in --help in this order.
 func subcommands() []subcommand {
 	return []subcommand{
-		{"demo-origin", "serve the built-in demo origin alone (see edgeswarm demo-origin --help)", runDemoOrigin},
+		{name: "demo-origin", summary: "serve the built-in demo origin alone (see edgeswarm demo-origin --help)", run: runDemoOrigin},
+		{name: "check", summary: "check a stream for edgeswarm: playlists, segments, cacheability, CORS, key rewrites (see edgeswarm check --help)", exit: runCheck},
 	}
 }
 
@@ -39,6 +43,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		for _, sc := range subcommands() {
 			if args[0] != sc.name {
 				continue
+			}
+			if sc.exit != nil {
+				return sc.exit(ctx, args[1:], stdout, stderr)
 			}
 			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			if err := sc.run(ctx, args[1:], stdout, stderr, log); err != nil {

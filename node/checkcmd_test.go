@@ -1,0 +1,60 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/edgeswarm/edgeswarm/origin/demo"
+)
+
+// TestCheckCommand runs `edgeswarm check` against the demo origin on
+// loopback: text and JSON agree on the verdict, and the exit status says it.
+func TestCheckCommand(t *testing.T) {
+	cfg := demo.DefaultConfig()
+	cfg.Synthetic = true
+	d, err := demo.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	t.Cleanup(srv.Close)
+	// ProxyFromEnvironment never proxies loopback addresses.
+	master := srv.URL + "/vod/master.m3u8"
+
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"check", "--page-origin", "https://www.example.com", master}, &stdout, &stderr, func(string) string { return "" })
+	text := stdout.String()
+	if code == 2 || !strings.Contains(text, "verdict: ") || !strings.Contains(text, "rendition 1: ") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, text, stderr.String())
+	}
+
+	stdout.Reset()
+	code2 := Main(context.Background(), []string{"check", "--json", master}, &stdout, &stderr, func(string) string { return "" })
+	var rep struct {
+		URL        string `json:"url"`
+		Verdict    string `json:"verdict"`
+		Renditions []struct {
+			Segments int `json:"segments"`
+		} `json:"renditions"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("--json printed no JSON: %v\n%s", err, stdout.String())
+	}
+	if u, _ := url.Parse(rep.URL); u == nil || u.Path != "/vod/master.m3u8" || len(rep.Renditions) == 0 || rep.Renditions[0].Segments == 0 {
+		t.Errorf("JSON report %+v", rep)
+	}
+	if (rep.Verdict == "ok") != (code2 == 0) {
+		t.Errorf("verdict %s with exit status %d", rep.Verdict, code2)
+	}
+
+	for _, args := range [][]string{{"check"}, {"check", "--page-origin", "www.example.com", master}, {"check", "ftp://x/y"}} {
+		if code := Main(context.Background(), args, &stdout, &stderr, func(string) string { return "" }); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+}
