@@ -20,6 +20,7 @@ import (
 
 	"github.com/edgeswarm/edgeswarm/cache"
 	"github.com/edgeswarm/edgeswarm/client"
+	"github.com/edgeswarm/edgeswarm/edge"
 	"github.com/edgeswarm/edgeswarm/origin"
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
@@ -42,11 +43,7 @@ type Node struct {
 	metrics *metrics
 	hub     *signal.Hub
 	seeder  *seeder.Seeder
-	assets  map[string]client.Asset // the browser script and demo page
-
-	corsAny     bool
-	corsAllowed map[string]bool
-	alt         string // Alt-Svc value when HTTP/3 runs
+	edge    *edge.Server
 
 	pubLn   net.Listener
 	udp     net.PacketConn
@@ -74,18 +71,12 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	n = &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}, assets: client.Assets()}
+	n = &Node{cfg: cfg, log: opt.Log, now: opt.Clock}
 	defer func() {
 		if err != nil {
 			n.closeListeners()
 		}
 	}()
-	for _, o := range cfg.CORS.AllowOrigins {
-		if o == "*" {
-			n.corsAny = true
-		}
-		n.corsAllowed[o] = true
-	}
 
 	demoURL := ""
 	if cfg.usesDemo() {
@@ -144,6 +135,7 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		StreamRequestBody:            false,
 		DisablePreParseMultipartForm: true,
 	}
+	altSvc := ""
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -160,8 +152,10 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 			Handler:   http.HandlerFunc(n.handleH3),
 			TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}),
 		}
-		n.alt = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
+		altSvc = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
 	}
+	n.edge = edge.New(edge.Config{CORSAllowOrigins: cfg.CORS.AllowOrigins, CORSMaxAge: cfg.CORS.MaxAge, AltSvc: altSvc},
+		n.cache, n.origin, n.hub, edge.Options{Log: opt.Log, Clock: opt.Clock, Assets: client.Assets(), OnLookup: n.metrics.lookup})
 
 	if n.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

@@ -115,6 +115,9 @@ func (c *Client) Close() {
 // Keyer returns the keyer built from Config.Key.
 func (c *Client) Keyer() *Keyer { return c.keyer }
 
+// Key returns the content key of a request (see Keyer.Key).
+func (c *Client) Key(host, path, rawQuery string) string { return c.keyer.Key(host, path, rawQuery) }
+
 // Route reports whether path (raw, as the viewer sent it, percent-encoding
 // intact) is served by a configured origin. Paths that would escape their
 // route are not.
