@@ -20,8 +20,11 @@ import (
 type Router interface {
 	// Route reports whether a raw request path is served by an origin.
 	Route(path string) bool
-	// Key returns the content key of a request.
+	// Key returns the content key of a request: its P2P identity.
 	Key(host, path, rawQuery string) string
+	// CacheKey returns the HTTP cache key of a request: what may be
+	// served to whom.
+	CacheKey(host, path, rawQuery string) string
 }
 
 // Tickets issues swarm tickets ("" when swarms are open).
@@ -126,9 +129,12 @@ func (s *Server) Serve(ctx context.Context, x *Exchange) *Response {
 	if !s.origin.Route(req.Path) {
 		return plain(s.begin(req, resp), http.StatusNotFound, "not found: no origin serves this path\n")
 	}
-	key := s.origin.Key(req.Host, req.Path, req.RawQuery)
 	creq := &x.creq
-	*creq = cache.Request{Key: key, Path: req.Path, RawQuery: req.RawQuery, Forward: req}
+	*creq = cache.Request{
+		Key:        s.origin.CacheKey(req.Host, req.Path, req.RawQuery),
+		ContentKey: s.origin.Key(req.Host, req.Path, req.RawQuery),
+		Path:       req.Path, RawQuery: req.RawQuery, Forward: req, Authorized: req.Authorization,
+	}
 	e, lk, err := s.cache.Get(ctx, creq)
 	s.onLookup(lk.Result)
 	if err != nil {
@@ -184,6 +190,12 @@ func cacheStatus(lk cache.Lookup) string {
 	switch {
 	case lk.Result == cache.Hit:
 		return "edgeswarm; hit"
+	case lk.Revalidating:
+		return "edgeswarm; hit; detail=stale-while-revalidate"
+	case lk.Revalidated && lk.Collapsed:
+		return "edgeswarm; fwd=stale; fwd-status=304; collapsed"
+	case lk.Revalidated:
+		return "edgeswarm; fwd=stale; fwd-status=304"
 	case lk.Result == cache.Stale:
 		return "edgeswarm; hit; detail=stale"
 	case lk.Collapsed && lk.Stored:
@@ -220,24 +232,15 @@ func (s *Server) fromEntry(ctx context.Context, req *Request, resp *Response, e 
 	now := s.now()
 	resp.Status = e.Status()
 	etag := e.HeaderValue("ETag")
-	for _, h := range e.Header() {
-		switch {
-		case strings.EqualFold(h.Name, "Cache-Control") && e.TTL() > 0:
-			// Replaced below by what is left of the node's freshness.
-		default:
-			resp.Header = append(resp.Header, h)
-		}
-	}
-	if e.TTL() > 0 {
-		left := max(e.Expires().Sub(now), 0)
-		resp.add("Cache-Control", "public, max-age="+strconv.Itoa(int(left/time.Second)))
-	}
-	resp.add("Age", strconv.Itoa(int(max(now.Sub(e.Stored()), 0)/time.Second)))
+	// The origin's headers as they are (the origin side left out hop-by-hop
+	// ones and those the node sets), and the node's Age.
+	resp.Header = append(resp.Header, e.Header()...)
+	resp.add("Age", strconv.Itoa(int(e.Age(now)/time.Second)))
 	if k := e.Kind(); resp.Status == http.StatusOK && (k == cache.KindLivePlaylist || k == cache.KindVODPlaylist) {
 		// A media playlist is a swarm: tell the browser script its key and,
 		// when swarms need authorization, hand it a ticket to join.
-		resp.add(wire.SwarmHeader, e.Key())
-		if t := s.hub.IssueTicket(e.Key()); t != "" {
+		resp.add(wire.SwarmHeader, e.ContentKey())
+		if t := s.hub.IssueTicket(e.ContentKey()); t != "" {
 			resp.add(wire.TicketHeader, t)
 		}
 	}

@@ -88,7 +88,7 @@ func (n *Node) onFill(fi cache.FillInfo) {
 			n.prefetchLiveEdge(fi, keys)
 		}
 		for i, k := range keys {
-			if e, ok := n.cache.Peek(k); ok && e.Status() == 200 {
+			if e, ok := n.cache.PeekContent(k); ok && e.Status() == 200 {
 				if sum, ok := e.Digest(); ok {
 					n.publish(fi.Key, k, seq+uint64(i), int(e.Size()), sum, false)
 				}
@@ -116,7 +116,7 @@ func (n *Node) prefetchLiveEdge(fi cache.FillInfo, keys []string) {
 		return
 	}
 	for _, k := range keys[max(0, len(keys)-liveEdgePrefetch):] {
-		if _, ok := n.cache.Peek(k); ok {
+		if _, ok := n.cache.PeekContent(k); ok {
 			continue
 		}
 		go func() {
@@ -155,7 +155,7 @@ func (h hubSignaling) Connect(ctx context.Context) (seeder.Conn, error) {
 type cacheSource struct{ c *cache.Cache }
 
 func (s cacheSource) Segment(ctx context.Context, key string) ([]byte, error) {
-	if e, ok := s.c.Peek(key); ok {
+	if e, ok := s.c.PeekContent(key); ok {
 		if body, ok := e.Complete(); ok && e.Status() == 200 {
 			return body, nil
 		}
