@@ -100,6 +100,9 @@ type FillInfo struct {
 	// Header holds the request headers the fill forwarded to the origin
 	// (the viewer's), for follow-up requests made on the viewer's behalf.
 	Header []Header
+	// Stored is set when the object was kept: an unstored one passed
+	// through to its viewer and only its digest remains.
+	Stored bool
 }
 
 // Options are the optional parts of a Cache.
@@ -192,6 +195,7 @@ type flight struct {
 	err         error
 	stale       *Entry
 	revalidated bool // the origin answered 304: e is stale's body, updated
+	invalidated bool // an unsafe method invalidated the key: do not store
 }
 
 // New returns a cache that fills misses through f.
@@ -308,7 +312,8 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 	}
 	if stale != nil && stale.servableWhileRevalidating(now) && !stale.filling() {
 		c.mu.Lock()
-		if _, running := c.flights[req.Key]; !running {
+		if f, running := c.flights[req.Key]; !running || f.e == stale {
+			// (A flight that landed this very entry is not a revalidation.)
 			c.startLocked(req, stale)
 		}
 		c.mu.Unlock()
@@ -319,7 +324,7 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 	f, joined := c.flights[req.Key]
 	if joined && f.e != nil && !f.e.filling() {
 		// The fill has landed and is only being put away.
-		if f.e.fresh(now) && f.e.store {
+		if f.e.fresh(now) && f.e.store && (len(f.e.vary) == 0 || f.e.matches(requestHeaders(req))) {
 			e := f.e
 			c.mu.Unlock()
 			return e, Lookup{Result: Hit}, nil
@@ -327,6 +332,11 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 		joined = false // landed, but not reusable: start anew
 		if f.e.store {
 			stale = f.e // it may not be put away yet
+			if stale.servableWhileRevalidating(now) {
+				c.startLocked(req, stale)
+				c.mu.Unlock()
+				return stale, Lookup{Result: Stale, Revalidating: true}, nil
+			}
 		}
 	}
 	if !joined {
@@ -342,9 +352,9 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 	}
 	c.mu.Unlock()
 	e, lk, err := c.wait(ctx, f, joined, now)
-	if err == nil && joined && !e.store {
-		// Not shareable (private, Set-Cookie, an authorized request...):
-		// this viewer asks the origin itself.
+	if err == nil && joined && (!e.store || len(e.vary) > 0 && !e.matches(requestHeaders(req))) {
+		// Not shareable (private, Set-Cookie, an authorized request...)
+		// or another variant: this viewer asks the origin itself.
 		f := &flight{ready: make(chan struct{})}
 		go c.fill(f, cloneRequest(req))
 		return c.wait(ctx, f, false, now)
@@ -360,6 +370,7 @@ func (c *Cache) startLocked(req *Request, stale *Entry) *flight {
 	if stale != nil && !stale.filling() && (stale.HeaderValue("ETag") != "" || stale.HeaderValue("Last-Modified") != "") {
 		fr.StoredHeader = stale.header
 		fr.StoredBody, _ = stale.Complete()
+		fr.StoredStatus = stale.status
 	}
 	c.flights[fr.Key] = f
 	go c.fill(f, fr)
@@ -487,7 +498,7 @@ func (c *Cache) fill(f *flight, req *Request) {
 	}
 	e.finish(nil)
 	c.mu.Lock()
-	if obj.Store && e.cost() <= c.cfg.Size {
+	if obj.Store && !f.invalidated && e.cost() <= c.cfg.Size {
 		c.placeLocked(e, obj)
 	} else if obj.Kind == KindLivePlaylist || obj.Kind == KindVODPlaylist {
 		// Not stored, but its swarm is still known: segments that pass
@@ -501,7 +512,7 @@ func (c *Cache) fill(f *flight, req *Request) {
 	if c.onFil != nil && obj.Status == 200 {
 		// After placement, so that observers see the playlist index updated.
 		sum, _ := e.Digest()
-		c.onFil(FillInfo{Key: e.ckey, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum, Header: req.Header})
+		c.onFil(FillInfo{Key: e.ckey, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum, Header: req.Header, Stored: obj.Store})
 	}
 	c.endFlight(f, req.Key)
 }
@@ -511,7 +522,7 @@ func (c *Cache) landRevalidated(f *flight, req *Request, obj *Object) {
 	e := revalidated(f.stale, req, obj, c.now())
 	c.mu.Lock()
 	f.e, f.revalidated = e, true
-	if obj.Store {
+	if obj.Store && !f.invalidated {
 		c.placeLocked(e, obj)
 	} else {
 		c.dropLocked(req.Key)
@@ -521,7 +532,7 @@ func (c *Cache) landRevalidated(f *flight, req *Request, obj *Object) {
 	c.ristWait()
 	if c.onFil != nil && e.status == 200 && e.kind.IsPlaylist() {
 		// The playlist's swarm gets the digests of its cached segments.
-		c.onFil(FillInfo{Key: e.ckey, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: e.sum, Header: req.Header})
+		c.onFil(FillInfo{Key: e.ckey, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: e.sum, Header: req.Header, Stored: obj.Store})
 	}
 	c.endFlight(f, req.Key)
 }
@@ -820,9 +831,14 @@ func (c *Cache) PeekContent(ckey string) (*Entry, bool) {
 	return c.Peek(key)
 }
 
-// Invalidate drops what is stored under a cache key (RFC 9111 4.4).
+// Invalidate drops what is stored under a cache key (RFC 9111 4.4), and
+// keeps a fill in flight for it from storing what it fetched.
 func (c *Cache) Invalidate(key string) {
 	c.mu.Lock()
+	if f, ok := c.flights[key]; ok {
+		f.invalidated = true
+		delete(c.flights, key)
+	}
 	c.dropLocked(key)
 	c.mu.Unlock()
 }

@@ -51,6 +51,11 @@ type Header struct {
 
 // Request is what the cache asks its Fetcher for on a miss.
 type Request struct {
+	// Method is the request method; "" means GET. Only the edge sends
+	// others (unsafe methods passed through, never through the cache).
+	Method string
+	// Body is the request body of an unsafe method.
+	Body []byte
 	// Key is the content key: the identity of the object in the cache.
 	Key string
 	// Path is the request path as the viewer sent it (not the key).
@@ -76,6 +81,7 @@ type Request struct {
 	// headers updated from the 304's (RFC 9111 4.3.4).
 	StoredHeader []Header
 	StoredBody   []byte
+	StoredStatus int
 }
 
 // HeaderSource produces the request headers to forward on a miss.

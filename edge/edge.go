@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -41,6 +42,9 @@ type Config struct {
 	CORSMaxAge time.Duration
 	// AltSvc, when set, is sent on every answer but preflights (HTTP/3).
 	AltSvc string
+	// TargetedHeader is the origin's cache header for this node alone
+	// (RFC 9213), never forwarded to viewers.
+	TargetedHeader string
 }
 
 // Options are the parts the edge serves with.
@@ -51,6 +55,9 @@ type Options struct {
 	Assets map[string]client.Asset
 	// OnLookup, when set, is called once per cache lookup with its result.
 	OnLookup func(cache.Result)
+	// Pass sends unsafe methods (POST, PUT, PATCH, DELETE) to the origin,
+	// past the cache. Nil: they are refused with 405.
+	Pass cache.Fetcher
 }
 
 // Server answers viewer requests from the cache. It is safe for
@@ -64,6 +71,7 @@ type Server struct {
 	hub         Tickets
 	assets      map[string]client.Asset
 	onLookup    func(cache.Result)
+	pass        cache.Fetcher
 	corsAny     bool
 	corsAllowed map[string]bool
 	alt         string
@@ -83,7 +91,7 @@ func New(cfg Config, c *cache.Cache, r Router, t Tickets, opt Options) *Server {
 	}
 	s := &Server{
 		cfg: cfg, log: opt.Log, now: opt.Clock, cache: c, origin: r, hub: t,
-		assets: opt.Assets, onLookup: opt.OnLookup, corsAllowed: map[string]bool{}, alt: cfg.AltSvc,
+		assets: opt.Assets, onLookup: opt.OnLookup, pass: opt.Pass, corsAllowed: map[string]bool{}, alt: cfg.AltSvc,
 	}
 	for _, o := range cfg.CORSAllowOrigins {
 		if o == "*" {
@@ -119,8 +127,13 @@ func (s *Server) Serve(ctx context.Context, x *Exchange) *Response {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
 		return s.preflight(req, s.begin(req, resp))
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		if s.pass != nil && s.origin.Route(req.Path) {
+			return s.unsafe(ctx, req, s.begin(req, resp))
+		}
+		fallthrough
 	default:
-		s.begin(req, resp).add("Allow", "GET, HEAD, OPTIONS")
+		s.begin(req, resp).add("Allow", s.allow())
 		return plain(resp, http.StatusMethodNotAllowed, "method not allowed\n")
 	}
 	if a, ok := s.assets[req.Path]; ok {
@@ -234,7 +247,7 @@ func (s *Server) fromEntry(ctx context.Context, req *Request, resp *Response, e 
 	etag := e.HeaderValue("ETag")
 	// The origin's headers as they are (the origin side left out hop-by-hop
 	// ones and those the node sets), and the node's Age.
-	resp.Header = append(resp.Header, e.Header()...)
+	resp.Header = s.appendOrigin(resp.Header, e.Header())
 	resp.add("Age", strconv.Itoa(int(e.Age(now)/time.Second)))
 	if k := e.Kind(); resp.Status == http.StatusOK && (k == cache.KindLivePlaylist || k == cache.KindVODPlaylist) {
 		// A media playlist is a swarm: tell the browser script its key and,
@@ -399,11 +412,65 @@ func (s *Server) cors(req *Request, resp *Response) {
 func (s *Server) preflight(req *Request, resp *Response) *Response {
 	resp.Status = http.StatusNoContent
 	resp.Length = 0
-	resp.add("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	resp.add("Access-Control-Allow-Methods", s.allow())
 	if req.ACRHeaders != "" {
 		resp.add("Access-Control-Allow-Headers", req.ACRHeaders)
 	}
 	resp.add("Access-Control-Max-Age", strconv.Itoa(int(s.cfg.CORSMaxAge/time.Second)))
-	resp.add("Allow", "GET, HEAD, OPTIONS")
+	resp.add("Allow", s.allow())
 	return resp
+}
+
+// appendOrigin appends the origin's headers but its Age (the node sends
+// its own) and the targeted cache header meant for the node alone.
+func (s *Server) appendOrigin(dst, hs []cache.Header) []cache.Header {
+	for _, h := range hs {
+		if !strings.EqualFold(h.Name, "Age") && !strings.EqualFold(h.Name, s.cfg.TargetedHeader) {
+			dst = append(dst, h)
+		}
+	}
+	return dst
+}
+
+func (s *Server) allow() string {
+	if s.pass != nil {
+		return "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
+	}
+	return "GET, HEAD, OPTIONS"
+}
+
+// unsafe passes an unsafe method to the origin with its body, uncached,
+// and on a non-error answer invalidates what the cache holds for the
+// target URI and for the Location and Content-Location the origin named
+// on the same origin (RFC 9111 4.4).
+func (s *Server) unsafe(ctx context.Context, req *Request, resp *Response) *Response {
+	obj, err := s.pass.Fetch(ctx, &cache.Request{
+		Method: req.Method, Path: req.Path, RawQuery: req.RawQuery,
+		Header: req.ForwardHeaders(), Body: req.Body, Authorized: req.Authorization,
+	})
+	if err != nil {
+		return s.fillError(resp, err)
+	}
+	body, err := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if err != nil {
+		return s.fillError(resp, err)
+	}
+	if obj.Status < 400 {
+		s.cache.Invalidate(s.origin.CacheKey(req.Host, req.Path, req.RawQuery))
+		for _, h := range obj.Header {
+			if !strings.EqualFold(h.Name, "Location") && !strings.EqualFold(h.Name, "Content-Location") {
+				continue
+			}
+			// The origin side mapped same-origin URLs to public paths.
+			if strings.HasPrefix(h.Value, "/") && !strings.HasPrefix(h.Value, "//") {
+				p, q, _ := strings.Cut(h.Value, "?")
+				s.cache.Invalidate(s.origin.CacheKey(req.Host, p, q))
+			}
+		}
+	}
+	resp.Status = obj.Status
+	resp.Header = s.appendOrigin(resp.Header, obj.Header)
+	resp.add("Cache-Status", "edgeswarm; fwd=method")
+	return withBody(req, resp, body)
 }

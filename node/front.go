@@ -196,7 +196,7 @@ func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
 
 // maxRequestBody bounds the body of a request passed to the origin
 // (POST, PUT, PATCH); the HTTP/1.1 server enforces the same bound.
-const maxRequestBody = 4 << 10
+const maxRequestBody = 1 << 20
 
 // b2s views b as a string without copying. The string is valid only while
 // b is: for fasthttp, until the handler returns.

@@ -127,7 +127,7 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		ReadTimeout:                  time.Minute,
 		IdleTimeout:                  time.Minute,
 		WriteTimeout:                 10 * time.Minute,
-		MaxRequestBodySize:           4 << 10,
+		MaxRequestBodySize:           maxRequestBody,
 		ReadBufferSize:               8 << 10,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
@@ -154,8 +154,8 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		}
 		altSvc = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
 	}
-	n.edge = edge.New(edge.Config{CORSAllowOrigins: cfg.CORS.AllowOrigins, CORSMaxAge: cfg.CORS.MaxAge, AltSvc: altSvc},
-		n.cache, n.origin, n.hub, edge.Options{Log: opt.Log, Clock: opt.Clock, Assets: client.Assets(), OnLookup: n.metrics.lookup})
+	n.edge = edge.New(edge.Config{CORSAllowOrigins: cfg.CORS.AllowOrigins, CORSMaxAge: cfg.CORS.MaxAge, AltSvc: altSvc, TargetedHeader: cfg.Upstream.TTL.TargetedHeader},
+		n.cache, n.origin, n.hub, edge.Options{Log: opt.Log, Clock: opt.Clock, Assets: client.Assets(), OnLookup: n.metrics.lookup, Pass: fetch})
 
 	if n.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

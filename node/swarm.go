@@ -72,7 +72,10 @@ func (n *Node) setupSwarms(cfg Config) error {
 
 // onFill publishes digests: a segment's to every swarm that lists it, and
 // for a media playlist, those of its segments already cached (a segment
-// may be filled before the playlist that lists it).
+// may be filled before the playlist that lists it). A segment the node
+// could not store (no-store, private) passed through to its viewer: its
+// digest is published all the same, so that viewers share it, but the
+// super-peer, which has no copy, does not seed it.
 func (n *Node) onFill(fi cache.FillInfo) {
 	if n.hub == nil {
 		return
@@ -80,7 +83,7 @@ func (n *Node) onFill(fi cache.FillInfo) {
 	switch fi.Kind {
 	case cache.KindSegment:
 		for _, ref := range n.cache.SwarmsOf(fi.Key) {
-			n.publish(ref.Swarm, fi.Key, ref.Seq, fi.Size, fi.SHA256, true)
+			n.publish(ref.Swarm, fi.Key, ref.Seq, fi.Size, fi.SHA256, fi.Stored)
 		}
 	case cache.KindLivePlaylist, cache.KindVODPlaylist:
 		keys, seq := n.cache.MediaOf(fi.Key)

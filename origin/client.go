@@ -173,7 +173,8 @@ func (c *Client) PublicPath(scheme, host, path string) (string, bool) {
 	return c.routes.publicPath(scheme, host, path)
 }
 
-// Fetch gets req.Path from its origin. req.Path must be the raw request path
+// Fetch gets req.Path from its origin (or sends req.Method with req.Body
+// there: an unsafe method's answer is an unstored Object). req.Path must be the raw request path
 // (percent-encoding intact). The viewer's query and end-to-end headers are
 // forwarded; hop-by-hop, Host, Accept-Encoding, Range and conditional
 // headers are not. With Config.Key.KeepHost, the Host entry of req.Header
@@ -206,6 +207,7 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 	}
 
 	obj := &cache.Object{Status: resp.StatusCode(), Size: -1}
+	unsafe := req.Method != "" && req.Method != fasthttp.MethodGet
 	hop := responseConnectionTokens(&resp.Header)
 	for k, v := range resp.Header.All() {
 		name := string(k)
@@ -227,6 +229,9 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 		fasthttp.ReleaseResponse(resp)
 		obj.Header = mergeHeaders(req.StoredHeader, obj.Header)
 		obj.Size = int64(len(req.StoredBody))
+		status := obj.Status
+		obj.Status = req.StoredStatus // what the policy is decided for
+		defer func() { obj.Status = status }()
 		contentType = headerValue(obj.Header, "Content-Type")
 		if isPlaylist(req.Path, contentType) {
 			if info, err := ParsePlaylistWith(req.Path, req.StoredBody, c.routes.publicPath); err == nil {
@@ -247,6 +252,10 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 		obj.Size = int64(n)
 	}
 	body := newBody(ctx, resp, c.cfg.MaxBodySize)
+	if unsafe {
+		obj.Body = body // never stored: nothing else to decide
+		return obj, nil
+	}
 
 	ok2xx := obj.Status == 200 || obj.Status == 203
 	if ok2xx && isPlaylist(req.Path, contentType) {
@@ -272,14 +281,12 @@ func (c *Client) setPolicy(obj *cache.Object, req *cache.Request, m media) {
 	}
 }
 
-// passHeader reports whether an origin response header is kept for
-// viewers: all of them but hop-by-hop and framing ones, those the node
-// sets itself (Age, Date, Server, Accept-Ranges, Alt-Svc, CORS) and the
-// targeted cache header meant for this node alone (RFC 9213).
+// passHeader reports whether an origin response header is kept: all of
+// them but hop-by-hop and framing ones and those the node sets itself
+// (Date, Server, Accept-Ranges, Alt-Svc, CORS). Age and the targeted
+// cache header stay in the stored headers (a revalidation needs them);
+// the edge leaves them out of what viewers get.
 func (c *Client) passHeader(name string) bool {
-	if strings.EqualFold(name, c.cfg.TTL.TargetedHeader) {
-		return false
-	}
 	if len(name) > 6 && strings.EqualFold(name[:6], "Proxy-") {
 		return false
 	}
@@ -288,7 +295,7 @@ func (c *Client) passHeader(name string) bool {
 	}
 	switch strings.ToLower(name) {
 	case "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
-		"content-length", "age", "date", "server", "accept-ranges", "alt-svc":
+		"content-length", "date", "server", "accept-ranges", "alt-svc":
 		return false
 	}
 	return true
@@ -405,7 +412,14 @@ func (c *Client) buildRequest(freq *fasthttp.Request, rt *route, rem string, req
 		uri = appendEscaped(uri, req.RawQuery, queryChars)
 	}
 	freq.SetRequestURIBytes(uri)
-	freq.Header.SetMethod(fasthttp.MethodGet)
+	if req.Method != "" {
+		freq.Header.SetMethod(req.Method)
+		if len(req.Body) > 0 {
+			freq.SetBodyRaw(req.Body)
+		}
+	} else {
+		freq.Header.SetMethod(fasthttp.MethodGet)
+	}
 	// Headers are written as given: fasthttp would otherwise re-serialise
 	// Cookie (dropping quotes) and other headers it knows.
 	freq.Header.DisableSpecialHeader()

@@ -404,7 +404,7 @@ func TestFetchStatusAndHeaders(t *testing.T) {
 		{"/seg.ts", 200, cache.KindSegment, 0, 10, map[string]string{ // Set-Cookie: passed through, not stored
 			"Content-Type": "video/mp2t", "Cache-Control": "public, max-age=60", "ETag": `"v1"`,
 			"Last-Modified": "Mon, 02 Jan 2006 15:04:05 GMT", "Set-Cookie": "id=viewer1", "X-Internal": "secret", "Keep-Alive": "",
-			"Content-Length": "", "Age": "", "Date": ""}},
+			"Content-Length": "", "Age": "20", "Date": ""}}, // Age stays stored; the edge replaces it
 		{"/shared.ts", 200, cache.KindSegment, 100 * time.Second, 1, nil},
 		{"/private.ts", 200, cache.KindSegment, 0, 1, nil},
 		{"/plain.bin", 200, cache.KindOther, 0, 3, map[string]string{"Content-Type": ""}},
