@@ -28,8 +28,6 @@ type Request struct {
 	Origin          string
 	ACRHeaders      string // Access-Control-Request-Headers (preflight)
 	Authorization   bool   // an Authorization header is present
-	CacheControl    string // the request's Cache-Control (no-cache, ...)
-	Pragma          string
 
 	// Headers yields every request header, for the end-to-end headers sent
 	// to the origin on a miss (collected only then: hits do not pay).

@@ -94,10 +94,6 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 			req.ACRHeaders = b2s(v)
 		case "Authorization":
 			req.Authorization = true
-		case "Cache-Control":
-			req.CacheControl = b2s(v)
-		case "Pragma":
-			req.Pragma = b2s(v)
 		}
 	}
 	// fasthttp's RequestCtx is a context that ends when the server shuts
@@ -161,8 +157,6 @@ func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
 		Origin:          r.Header.Get("Origin"),
 		ACRHeaders:      r.Header.Get("Access-Control-Request-Headers"),
 		Authorization:   r.Header.Get("Authorization") != "",
-		CacheControl:    r.Header.Get("Cache-Control"),
-		Pragma:          r.Header.Get("Pragma"),
 		Headers:         (*h3Headers)(r),
 	}
 	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
