@@ -296,7 +296,9 @@ func (e *Entry) Gzip() []byte {
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
+		e.mu.Lock() // cost reads it while the entry is put away
 		e.gz = b.Bytes()
+		e.mu.Unlock()
 	})
 	return e.gz
 }
