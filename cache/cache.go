@@ -302,7 +302,10 @@ func (c *Cache) ristMaxCost(n int64) {
 // An answer the origin did not let the node store is never shared: a
 // caller that joined such a fill makes its own request.
 func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
-	now := c.now()
+	now := req.Now
+	if now.IsZero() {
+		now = c.now()
+	}
 	stale := c.lookup(req.Key)
 	if stale != nil && len(stale.vary) > 0 && !stale.matches(requestHeaders(req)) {
 		stale = nil // another variant: fetched, and replaces it
@@ -411,9 +414,13 @@ func cloneRequest(r *Request) *Request {
 	if r.Forward != nil {
 		hs = r.Forward.ForwardHeaders()
 	}
+	ckey := r.ContentKey
+	if ks, ok := r.Forward.(ContentKeySource); ok && ckey == "" {
+		ckey = ks.ContentKey()
+	}
 	cp := &Request{
 		Key:        strings.Clone(r.Key),
-		ContentKey: strings.Clone(r.ContentKey),
+		ContentKey: strings.Clone(ckey),
 		Path:       strings.Clone(r.Path),
 		RawQuery:   strings.Clone(r.RawQuery),
 		Header:     make([]Header, len(hs)),

@@ -69,8 +69,13 @@ type Request struct {
 	// starts a fill, so hits never pay for collecting headers.
 	Forward HeaderSource
 	// ContentKey is the P2P identity of the object (what bytes are the
-	// same for a swarm); "" means Key. Swarm indexes and digests use it.
+	// same for a swarm); "" means Key, or what Forward says when it is a
+	// ContentKeySource. Swarm indexes and digests use it.
 	ContentKey string
+	// Now, when set, is the time of the lookup as the caller's clock (the
+	// cache's own) read it: a caller that needs the time anyway saves the
+	// cache a clock read on the hit path.
+	Now time.Time
 	// Authorized is set when the viewer's request carries Authorization:
 	// its answer is stored only when the origin allows it (Object.Store).
 	Authorized bool
@@ -87,6 +92,13 @@ type Request struct {
 // HeaderSource produces the request headers to forward on a miss.
 type HeaderSource interface {
 	ForwardHeaders() []Header
+}
+
+// ContentKeySource, when a HeaderSource also implements it, produces
+// Request.ContentKey on a miss (when it is empty), so that hits never pay
+// for computing it.
+type ContentKeySource interface {
+	ContentKey() string
 }
 
 // Object is the origin's answer. Body streams: the cache copies it into the

@@ -49,7 +49,9 @@ type Config struct {
 
 // Options are the parts the edge serves with.
 type Options struct {
-	Log   *slog.Logger
+	Log *slog.Logger
+	// Clock must be the cache's clock: a lookup hands the cache the time
+	// the edge read.
 	Clock func() time.Time
 	// Assets are the node's own files, by path.
 	Assets map[string]client.Asset
@@ -143,11 +145,11 @@ func (s *Server) Serve(ctx context.Context, x *Exchange) *Response {
 		return plain(s.begin(req, resp), http.StatusNotFound, "not found: no origin serves this path\n")
 	}
 	creq := &x.creq
-	*creq = cache.Request{
-		Key:        s.origin.CacheKey(req.Host, req.Path, req.RawQuery),
-		ContentKey: s.origin.Key(req.Host, req.Path, req.RawQuery),
-		Path:       req.Path, RawQuery: req.RawQuery, Forward: req, Authorized: req.Authorization,
-	}
+	req.router = s.origin
+	creq.Key = s.origin.CacheKey(req.Host, req.Path, req.RawQuery)
+	creq.Path, creq.RawQuery, creq.Forward, creq.Authorized = req.Path, req.RawQuery, req, req.Authorization
+	now := s.now() // the cache's clock too (node passes one clock to both)
+	creq.Now = now
 	e, lk, err := s.cache.Get(ctx, creq)
 	s.onLookup(lk.Result)
 	if err != nil {
@@ -156,7 +158,7 @@ func (s *Server) Serve(ctx context.Context, x *Exchange) *Response {
 	resp.entry, resp.lookupR = e, lk.Result
 	memo := lk.Result == cache.Hit && s.memoable(req)
 	var slot *atomic.Pointer[Memo]
-	sec := s.now().Unix()
+	sec := now.Unix()
 	if memo {
 		slot = memoSetOf(e).slot(e.Kind().IsPlaylist() && acceptsGzip(req.AcceptEncoding))
 		if m := slot.Load(); m != nil && m.sec == sec {

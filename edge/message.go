@@ -35,7 +35,14 @@ type Request struct {
 	// Body is the request body of an unsafe method (POST, PUT, ...),
 	// already bounded by the front.
 	Body []byte
+
+	router Router // set by Serve, for ContentKey
 }
+
+var _ cache.ContentKeySource = (*Request)(nil)
+
+// ContentKey returns the request's content key (asked for on a miss only).
+func (r *Request) ContentKey() string { return r.router.Key(r.Host, r.Path, r.RawQuery) }
 
 // HeaderLister lists a front's request headers; f is called once per field.
 type HeaderLister interface {

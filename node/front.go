@@ -73,7 +73,9 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 	req.RawQuery = b2s(ctx.URI().QueryString())
 	req.Host = b2s(ctx.Host())
 	req.Headers = (*h1Headers)(h)
-	req.Body = ctx.Request.Body()
+	if m := req.Method; m != fasthttp.MethodGet && m != fasthttp.MethodHead {
+		req.Body = ctx.Request.Body()
+	}
 	// One pass over the headers instead of a lookup per name. fasthttp
 	// has put every name in canonical form.
 	for k, v := range h.All() {
