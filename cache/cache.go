@@ -158,6 +158,12 @@ type Cache struct {
 	// ckeys maps a content key to the cache key last stored under it (the
 	// two differ when the cache key keeps a query the content key drops).
 	ckeys map[string]string
+	// vary maps a cache key whose answers vary to the request header
+	// names they vary on; each variant is stored under its own key (see
+	// variantKey). varyN counts its entries, so that a cache without any
+	// varying answer pays nothing on a hit.
+	vary  map[string][]string
+	varyN atomic.Int64
 	// ristKeys tracks what was handed to ristretto, so the cache can keep
 	// the total under Size even while live windows grow. It has its own
 	// lock because ristretto reports exits from its own goroutine and from
@@ -222,6 +228,7 @@ func New(cfg Config, f Fetcher, opt Options) (*Cache, error) {
 		media:    make(map[string]mediaList),
 		swarms:   make(map[string][]SwarmRef),
 		ckeys:    make(map[string]string),
+		vary:     make(map[string][]string),
 		ristKeys: make(map[string]ristRec),
 	}
 	// About ten counters per expected object; objects are assumed to be
@@ -305,6 +312,11 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 	now := req.Now
 	if now.IsZero() {
 		now = c.now()
+	}
+	if vk := c.variantKey(req); vk != req.Key {
+		r := *req
+		r.Key = vk
+		req = &r
 	}
 	stale := c.lookup(req.Key)
 	if stale != nil && len(stale.vary) > 0 && !stale.matches(requestHeaders(req)) {
@@ -399,6 +411,50 @@ func (c *Cache) wait(ctx context.Context, f *flight, joined bool, now time.Time)
 	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.store, Revalidated: f.revalidated}, nil
 }
 
+// variantKey returns the key req's variant is stored under: the cache key
+// itself, or, when its answers vary, the key, a NUL and the request's
+// normalised values of the Vary headers joined by NULs (normalised keys
+// never hold a NUL).
+func (c *Cache) variantKey(req *Request) string {
+	if c.varyN.Load() == 0 {
+		return req.Key
+	}
+	c.mu.RLock()
+	names := c.vary[req.Key]
+	c.mu.RUnlock()
+	if len(names) == 0 {
+		return req.Key
+	}
+	return joinVariant(req.Key, varyValues(names, requestHeaders(req)))
+}
+
+func joinVariant(key string, vals []string) string {
+	return key + "\x00" + strings.Join(vals, "\x00")
+}
+
+// primaryKey returns the cache key of a variant key.
+func primaryKey(key string) string {
+	if i := strings.IndexByte(key, 0); i >= 0 {
+		return key[:i]
+	}
+	return key
+}
+
+// setVaryLocked records what the answers for a cache key vary on.
+func (c *Cache) setVaryLocked(key string, names []string) {
+	_, had := c.vary[key]
+	switch {
+	case len(names) > 0 && !had:
+		c.varyN.Add(1)
+		c.vary[key] = names
+	case len(names) > 0:
+		c.vary[key] = names
+	case had:
+		c.varyN.Add(-1)
+		delete(c.vary, key)
+	}
+}
+
 // requestHeaders returns the viewer's headers of req (for Vary).
 func requestHeaders(req *Request) []Header {
 	if req.Forward != nil {
@@ -485,7 +541,23 @@ func (c *Cache) fill(f *flight, req *Request) {
 	}
 	defer obj.Body.Close()
 
-	e := newEntry(req, obj, c.now())
+	er := req
+	if primary := primaryKey(req.Key); len(obj.Vary) > 0 || req.Key != primary {
+		c.mu.Lock()
+		c.setVaryLocked(primary, obj.Vary)
+		c.mu.Unlock()
+		vk := primary
+		if len(obj.Vary) > 0 {
+			vk = joinVariant(primary, varyValues(obj.Vary, req.Header))
+		}
+		if vk != req.Key {
+			// Stored under its variant's key; the flight keeps its own.
+			r := *req
+			r.Key = vk
+			er = &r
+		}
+	}
+	e := newEntry(er, obj, c.now())
 	if obj.Size > 0 && obj.Size <= c.cfg.Size {
 		e.body = make([]byte, 0, obj.Size)
 	}
@@ -838,16 +910,38 @@ func (c *Cache) PeekContent(ckey string) (*Entry, bool) {
 	return c.Peek(key)
 }
 
-// Invalidate drops what is stored under a cache key (RFC 9111 4.4), and
-// keeps a fill in flight for it from storing what it fetched.
+// Invalidate drops what is stored under a cache key and every variant of
+// it (RFC 9111 4.4), and keeps fills in flight for them from storing what
+// they fetched.
 func (c *Cache) Invalidate(key string) {
 	c.mu.Lock()
-	if f, ok := c.flights[key]; ok {
-		f.invalidated = true
-		delete(c.flights, key)
+	defer c.mu.Unlock()
+	for k, f := range c.flights {
+		if primaryKey(k) == key {
+			f.invalidated = true
+			delete(c.flights, k)
+		}
 	}
 	c.dropLocked(key)
-	c.mu.Unlock()
+	if _, varies := c.vary[key]; !varies {
+		return
+	}
+	var keys []string
+	for k := range c.live {
+		if primaryKey(k) == key {
+			keys = append(keys, k)
+		}
+	}
+	c.rmu.Lock()
+	for k := range c.ristKeys {
+		if primaryKey(k) == key {
+			keys = append(keys, k)
+		}
+	}
+	c.rmu.Unlock()
+	for _, k := range keys {
+		c.dropLocked(k)
+	}
 }
 
 // Peek returns a stored, complete entry without filling, fresh or not.

@@ -11,7 +11,7 @@
 // the cache acts on it: a stale stored object is revalidated in its key's
 // one fill (a conditional request; a 304 keeps the body with updated
 // headers), may be served while that runs or when the origin fails where
-// the origin allowed it, and honours Vary. An answer that may not be
+// the origin allowed it, and keeps each Vary variant under its own key. An answer that may not be
 // stored passes through to the viewer that asked, hashed on the way, and
 // is never shared with another viewer, not even one that joined its fill.
 //

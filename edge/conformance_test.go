@@ -347,6 +347,21 @@ func TestVaryIsASecondaryKey(t *testing.T) {
 	if a := h.get("/a", "X-Variant", "b"); a.body != "variant b" || strings.Contains(a.get("Cache-Status"), "hit") {
 		t.Fatalf("b must not get a's answer: %q %q", a.body, a.get("Cache-Status"))
 	}
+	// Both variants are kept side by side.
+	for _, v := range []string{"a", "b", "a", "b"} {
+		if a := h.get("/a", "X-Variant", v); a.body != "variant "+v || !strings.Contains(a.get("Cache-Status"), "hit") {
+			t.Fatalf("variant %s again: %q %q, want a hit on its own copy", v, a.body, a.get("Cache-Status"))
+		}
+	}
+	if a := h.get("/a"); a.body != "variant " || strings.Contains(a.get("Cache-Status"), "hit") {
+		t.Fatalf("no X-Variant: %q %q, want its own answer", a.body, a.get("Cache-Status"))
+	}
+	h.do(http.MethodPost, "/a", "")
+	for _, v := range []string{"a", "b"} {
+		if a := h.get("/a", "X-Variant", v); strings.Contains(a.get("Cache-Status"), "hit") {
+			t.Fatalf("variant %s after a POST: %q, want every variant invalidated", v, a.get("Cache-Status"))
+		}
+	}
 	// Normalised values: list spacing does not matter.
 	h2 := newHarness(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		w.Header().Set("Cache-Control", "max-age=60")
