@@ -141,6 +141,9 @@ func TestThousandConcurrentMissesOneOriginRequest(t *testing.T) {
 	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		<-release
 		w.Header().Set("Content-Type", "video/mp2t")
+		// Fresh: a viewer that comes after the fill landed is a hit (one
+		// without freshness would be revalidated, a second request).
+		w.Header().Set("Cache-Control", "max-age=60")
 		_, _ = w.Write(body)
 	})
 	closeOnCleanup(t, release)
