@@ -74,6 +74,12 @@ type Lookup struct {
 	Collapsed bool
 	// Stored is set on a miss whose object will be kept.
 	Stored bool
+	// Revalidated is set on a miss the origin answered with 304: the
+	// stored object was reused with updated headers.
+	Revalidated bool
+	// Revalidating is set on a Stale answer served while a revalidation
+	// runs (stale-while-revalidate).
+	Revalidating bool
 	// Err is the origin error that made a Stale answer necessary.
 	Err error
 }
@@ -94,6 +100,9 @@ type FillInfo struct {
 	// Header holds the request headers the fill forwarded to the origin
 	// (the viewer's), for follow-up requests made on the viewer's behalf.
 	Header []Header
+	// Stored is set when the object was kept: an unstored one passed
+	// through to its viewer and only its digest remains.
+	Stored bool
 }
 
 // Options are the optional parts of a Cache.
@@ -146,6 +155,15 @@ type Cache struct {
 	// segments of each, and for each segment the swarms it belongs to.
 	media  map[string]mediaList
 	swarms map[string][]SwarmRef
+	// ckeys maps a content key to the cache key last stored under it (the
+	// two differ when the cache key keeps a query the content key drops).
+	ckeys map[string]string
+	// vary maps a cache key whose answers vary to the request header
+	// names they vary on; each variant is stored under its own key (see
+	// variantKey). varyN counts its entries, so that a cache without any
+	// varying answer pays nothing on a hit.
+	vary  map[string][]string
+	varyN atomic.Int64
 	// ristKeys tracks what was handed to ristretto, so the cache can keep
 	// the total under Size even while live windows grow. It has its own
 	// lock because ristretto reports exits from its own goroutine and from
@@ -178,10 +196,12 @@ type ristRec struct {
 }
 
 type flight struct {
-	ready chan struct{} // closed when e or err is set
-	e     *Entry        // set under Cache.mu
-	err   error
-	stale *Entry
+	ready       chan struct{} // closed when e or err is set
+	e           *Entry        // set under Cache.mu
+	err         error
+	stale       *Entry
+	revalidated bool // the origin answered 304: e is stale's body, updated
+	invalidated bool // an unsafe method invalidated the key: do not store
 }
 
 // New returns a cache that fills misses through f.
@@ -207,6 +227,8 @@ func New(cfg Config, f Fetcher, opt Options) (*Cache, error) {
 		refs:     make(map[string]int),
 		media:    make(map[string]mediaList),
 		swarms:   make(map[string][]SwarmRef),
+		ckeys:    make(map[string]string),
+		vary:     make(map[string][]string),
 		ristKeys: make(map[string]ristRec),
 	}
 	// About ten counters per expected object; objects are assumed to be
@@ -280,45 +302,98 @@ func (c *Cache) ristMaxCost(n int64) {
 }
 
 // Get returns the object for req.Key, from the stores when fresh, else
-// from one origin fill shared by every concurrent caller. The returned
-// entry may still be filling: read it with NewReader or Wait.
+// from one origin fill shared by every concurrent caller. A stored object
+// that is stale is revalidated (a conditional request) in that fill. The
+// returned entry may still be filling: read it with NewReader or Wait.
+//
+// An answer the origin did not let the node store is never shared: a
+// caller that joined such a fill makes its own request.
 func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
-	now := c.now()
+	now := req.Now
+	if now.IsZero() {
+		now = c.now()
+	}
+	if vk := c.variantKey(req); vk != req.Key {
+		r := *req
+		r.Key = vk
+		req = &r
+	}
 	stale := c.lookup(req.Key)
+	if stale != nil && len(stale.vary) > 0 && !stale.matches(requestHeaders(req)) {
+		stale = nil // another variant: fetched, and replaces it
+	}
 	if stale != nil && stale.fresh(now) {
 		return stale, Lookup{Result: Hit}, nil
+	}
+	if stale != nil && stale.servableWhileRevalidating(now) && !stale.filling() {
+		c.mu.Lock()
+		if f, running := c.flights[req.Key]; !running || f.e == stale {
+			// (A flight that landed this very entry is not a revalidation.)
+			c.startLocked(req, stale)
+		}
+		c.mu.Unlock()
+		return stale, Lookup{Result: Stale, Revalidating: true}, nil
 	}
 
 	c.mu.Lock()
 	f, joined := c.flights[req.Key]
 	if joined && f.e != nil && !f.e.filling() {
 		// The fill has landed and is only being put away.
-		if f.e.fresh(now) && f.e.ttl > 0 {
+		if f.e.fresh(now) && f.e.store && (len(f.e.vary) == 0 || f.e.matches(requestHeaders(req))) {
 			e := f.e
 			c.mu.Unlock()
 			return e, Lookup{Result: Hit}, nil
 		}
 		joined = false // landed, but not reusable: start anew
-		if f.e.ttl > 0 {
+		if f.e.store {
 			stale = f.e // it may not be put away yet
+			if stale.servableWhileRevalidating(now) {
+				c.startLocked(req, stale)
+				c.mu.Unlock()
+				return stale, Lookup{Result: Stale, Revalidating: true}, nil
+			}
 		}
 	}
 	if !joined {
 		// Re-check inside the flight lock: a fill may have just landed.
-		if e := c.lookupLocked(req.Key); e != nil && e != stale {
+		if e := c.lookupLocked(req.Key); e != nil && e != stale && (len(e.vary) == 0 || e.matches(requestHeaders(req))) {
 			if e.fresh(now) {
 				c.mu.Unlock()
 				return e, Lookup{Result: Hit}, nil
 			}
 			stale = e
 		}
-		f = &flight{ready: make(chan struct{}), stale: stale}
-		fr := cloneRequest(req)
-		c.flights[fr.Key] = f
-		go c.fill(f, fr)
+		f = c.startLocked(req, stale)
 	}
 	c.mu.Unlock()
+	e, lk, err := c.wait(ctx, f, joined, now)
+	if err == nil && joined && (!e.store || len(e.vary) > 0 && !e.matches(requestHeaders(req))) {
+		// Not shareable (private, Set-Cookie, an authorized request...)
+		// or another variant: this viewer asks the origin itself.
+		f := &flight{ready: make(chan struct{})}
+		go c.fill(f, cloneRequest(req))
+		return c.wait(ctx, f, false, now)
+	}
+	return e, lk, err
+}
 
+// startLocked starts a fill for req, revalidating stale when it has
+// validators.
+func (c *Cache) startLocked(req *Request, stale *Entry) *flight {
+	f := &flight{ready: make(chan struct{}), stale: stale}
+	fr := cloneRequest(req)
+	if stale != nil && !stale.filling() && (stale.HeaderValue("ETag") != "" || stale.HeaderValue("Last-Modified") != "") {
+		fr.StoredHeader = stale.header
+		fr.StoredBody, _ = stale.Complete()
+		fr.StoredStatus = stale.status
+	}
+	c.flights[fr.Key] = f
+	go c.fill(f, fr)
+	return f
+}
+
+// wait waits for f's answer.
+func (c *Cache) wait(ctx context.Context, f *flight, joined bool, now time.Time) (*Entry, Lookup, error) {
 	c.waiting.Add(1)
 	select {
 	case <-f.ready:
@@ -328,12 +403,64 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 		return nil, Lookup{}, ctx.Err()
 	}
 	if f.err != nil {
-		if f.stale != nil && now.Before(f.stale.expires.Add(c.cfg.StaleGrace)) {
+		if f.stale != nil && f.stale.servableOnError(now, c.cfg.StaleGrace) {
 			return f.stale, Lookup{Result: Stale, Err: f.err}, nil
 		}
 		return nil, Lookup{Result: Miss, Collapsed: joined}, f.err
 	}
-	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.ttl > 0}, nil
+	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.store, Revalidated: f.revalidated}, nil
+}
+
+// variantKey returns the key req's variant is stored under: the cache key
+// itself, or, when its answers vary, the key, a NUL and the request's
+// normalised values of the Vary headers joined by NULs (normalised keys
+// never hold a NUL).
+func (c *Cache) variantKey(req *Request) string {
+	if c.varyN.Load() == 0 {
+		return req.Key
+	}
+	c.mu.RLock()
+	names := c.vary[req.Key]
+	c.mu.RUnlock()
+	if len(names) == 0 {
+		return req.Key
+	}
+	return joinVariant(req.Key, varyValues(names, requestHeaders(req)))
+}
+
+func joinVariant(key string, vals []string) string {
+	return key + "\x00" + strings.Join(vals, "\x00")
+}
+
+// primaryKey returns the cache key of a variant key.
+func primaryKey(key string) string {
+	if i := strings.IndexByte(key, 0); i >= 0 {
+		return key[:i]
+	}
+	return key
+}
+
+// setVaryLocked records what the answers for a cache key vary on.
+func (c *Cache) setVaryLocked(key string, names []string) {
+	_, had := c.vary[key]
+	switch {
+	case len(names) > 0 && !had:
+		c.varyN.Add(1)
+		c.vary[key] = names
+	case len(names) > 0:
+		c.vary[key] = names
+	case had:
+		c.varyN.Add(-1)
+		delete(c.vary, key)
+	}
+}
+
+// requestHeaders returns the viewer's headers of req (for Vary).
+func requestHeaders(req *Request) []Header {
+	if req.Forward != nil {
+		return req.Forward.ForwardHeaders()
+	}
+	return req.Header
 }
 
 // cloneRequest copies what the fill needs: the caller's strings may alias
@@ -343,11 +470,20 @@ func cloneRequest(r *Request) *Request {
 	if r.Forward != nil {
 		hs = r.Forward.ForwardHeaders()
 	}
+	ckey := r.ContentKey
+	if ks, ok := r.Forward.(ContentKeySource); ok && ckey == "" {
+		ckey = ks.ContentKey()
+	}
 	cp := &Request{
-		Key:      strings.Clone(r.Key),
-		Path:     strings.Clone(r.Path),
-		RawQuery: strings.Clone(r.RawQuery),
-		Header:   make([]Header, len(hs)),
+		Key:        strings.Clone(r.Key),
+		ContentKey: strings.Clone(ckey),
+		Path:       strings.Clone(r.Path),
+		RawQuery:   strings.Clone(r.RawQuery),
+		Header:     make([]Header, len(hs)),
+		Authorized: r.Authorized,
+	}
+	if cp.ContentKey == "" {
+		cp.ContentKey = cp.Key
 	}
 	for i, h := range hs {
 		cp.Header[i] = Header{Name: strings.Clone(h.Name), Value: strings.Clone(h.Value)}
@@ -379,8 +515,12 @@ func (c *Cache) fill(f *flight, req *Request) {
 	defer cancel()
 
 	obj, err := c.fetch.Fetch(ctx, req)
-	if err == nil && obj.Status >= 500 {
-		obj.Body.Close()
+	if err == nil && obj.Status >= 500 && f.stale != nil && f.stale.servableOnError(c.now(), c.cfg.StaleGrace) {
+		// A stale copy may stand in; otherwise the origin's error passes
+		// through to the viewer as it is.
+		if obj.Body != nil {
+			obj.Body.Close()
+		}
 		err = &OriginStatusError{Status: obj.Status}
 	}
 	if err != nil {
@@ -389,9 +529,35 @@ func (c *Cache) fill(f *flight, req *Request) {
 		close(f.ready)
 		return
 	}
+	if obj.Status == 304 && f.stale != nil && req.StoredHeader != nil {
+		if obj.Body != nil {
+			obj.Body.Close()
+		}
+		c.landRevalidated(f, req, obj)
+		return
+	}
+	if obj.Body == nil {
+		obj.Body = io.NopCloser(strings.NewReader(""))
+	}
 	defer obj.Body.Close()
 
-	e := newEntry(req.Key, obj, c.now())
+	er := req
+	if primary := primaryKey(req.Key); len(obj.Vary) > 0 || req.Key != primary {
+		c.mu.Lock()
+		c.setVaryLocked(primary, obj.Vary)
+		c.mu.Unlock()
+		vk := primary
+		if len(obj.Vary) > 0 {
+			vk = joinVariant(primary, varyValues(obj.Vary, req.Header))
+		}
+		if vk != req.Key {
+			// Stored under its variant's key; the flight keeps its own.
+			r := *req
+			r.Key = vk
+			er = &r
+		}
+	}
+	e := newEntry(er, obj, c.now())
 	if obj.Size > 0 && obj.Size <= c.cfg.Size {
 		e.body = make([]byte, 0, obj.Size)
 	}
@@ -411,8 +577,12 @@ func (c *Cache) fill(f *flight, req *Request) {
 	}
 	e.finish(nil)
 	c.mu.Lock()
-	if obj.TTL > 0 && e.cost() <= c.cfg.Size {
+	if obj.Store && !f.invalidated && e.cost() <= c.cfg.Size {
 		c.placeLocked(e, obj)
+	} else if obj.Kind == KindLivePlaylist || obj.Kind == KindVODPlaylist {
+		// Not stored, but its swarm is still known: segments that pass
+		// through are hashed and their digests published to it.
+		c.setMediaLocked(e.ckey, mediaList{keys: obj.Media, seq: obj.MediaSequence})
 	}
 	c.mu.Unlock()
 	// Ristretto applies sets asynchronously; the flight stays findable until
@@ -421,7 +591,27 @@ func (c *Cache) fill(f *flight, req *Request) {
 	if c.onFil != nil && obj.Status == 200 {
 		// After placement, so that observers see the playlist index updated.
 		sum, _ := e.Digest()
-		c.onFil(FillInfo{Key: e.key, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum, Header: req.Header})
+		c.onFil(FillInfo{Key: e.ckey, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum, Header: req.Header, Stored: obj.Store})
+	}
+	c.endFlight(f, req.Key)
+}
+
+// landRevalidated replaces the flight's stale entry after a 304.
+func (c *Cache) landRevalidated(f *flight, req *Request, obj *Object) {
+	e := revalidated(f.stale, req, obj, c.now())
+	c.mu.Lock()
+	f.e, f.revalidated = e, true
+	if obj.Store && !f.invalidated {
+		c.placeLocked(e, obj)
+	} else {
+		c.dropLocked(req.Key)
+	}
+	c.mu.Unlock()
+	close(f.ready)
+	c.ristWait()
+	if c.onFil != nil && e.status == 200 && e.kind.IsPlaylist() {
+		// The playlist's swarm gets the digests of its cached segments.
+		c.onFil(FillInfo{Key: e.ckey, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: e.sum, Header: req.Header, Stored: obj.Store})
 	}
 	c.endFlight(f, req.Key)
 }
@@ -457,26 +647,35 @@ func copyInto(e *Entry, r io.Reader) error {
 func (c *Cache) placeLocked(e *Entry, obj *Object) {
 	defer func() {
 		if obj.Kind == KindLivePlaylist || obj.Kind == KindVODPlaylist {
-			c.setMediaLocked(e.key, mediaList{keys: obj.Media, seq: obj.MediaSequence})
+			c.setMediaLocked(e.ckey, mediaList{keys: obj.Media, seq: obj.MediaSequence})
 		}
 	}()
 	switch {
 	case obj.Kind == KindLivePlaylist:
-		c.setWindowLocked(e.key, obj.Window)
+		c.setWindowLocked(e.ckey, obj.Window)
 		c.putLiveLocked(e)
 	case obj.Kind.IsPlaylist():
 		// Playlists are tiny and hot: TinyLFU admission must never turn one
 		// away, so all of them live in the always-admit store until expiry.
 		c.putLiveLocked(e)
-	case c.refs[e.key] > 0:
+	case c.refs[e.ckey] > 0:
 		c.putLiveLocked(e)
 	default:
 		c.putRistLocked(e)
 	}
 }
 
+// byContentLocked returns the cache key of what is stored under a content key.
+func (c *Cache) byContentLocked(ckey string) string {
+	if k, ok := c.ckeys[ckey]; ok {
+		return k
+	}
+	return ckey
+}
+
 func (c *Cache) putLiveLocked(e *Entry) {
 	c.dropLocked(e.key)
+	c.ckeys[e.ckey] = e.key
 	cost := e.cost()
 	c.makeRoomLocked(cost)
 	c.live[e.key] = liveRec{e: e, cost: cost}
@@ -485,8 +684,9 @@ func (c *Cache) putLiveLocked(e *Entry) {
 
 func (c *Cache) putRistLocked(e *Entry) {
 	c.dropLocked(e.key)
+	c.ckeys[e.ckey] = e.key
 	cost := e.cost()
-	ttl := e.expires.Sub(c.now()) + c.cfg.StaleGrace
+	ttl := e.expires.Sub(c.now()) + e.keep(c.cfg.StaleGrace)
 	if ttl <= 0 {
 		return
 	}
@@ -507,7 +707,7 @@ func (c *Cache) dropLocked(key string) {
 		delete(c.live, key)
 		c.liveBytes -= r.cost
 		if r.e.kind == KindLivePlaylist || r.e.kind == KindVODPlaylist {
-			c.setMediaLocked(key, mediaList{})
+			c.setMediaLocked(r.e.ckey, mediaList{})
 		}
 	}
 	if e := c.ristEntry(key); e != nil {
@@ -598,12 +798,13 @@ func (c *Cache) setWindowLocked(playlist string, window []string) {
 		c.refs[k]--
 		if c.refs[k] <= 0 {
 			delete(c.refs, k)
-			if r, ok := c.live[k]; ok && !r.e.kind.IsPlaylist() {
+			if r, ok := c.live[c.byContentLocked(k)]; ok && !r.e.kind.IsPlaylist() {
 				c.putRistLocked(r.e)
 			}
 		}
 	}
 	for _, k := range window {
+		k = c.byContentLocked(k)
 		if _, ok := c.live[k]; ok {
 			continue
 		}
@@ -668,14 +869,19 @@ func (c *Cache) Sweep() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, r := range c.live {
-		if !now.After(r.e.expires.Add(c.cfg.StaleGrace)) {
+		if !now.After(r.e.expires.Add(r.e.keep(c.cfg.StaleGrace))) {
 			continue
 		}
 		if r.e.kind == KindLivePlaylist {
-			c.setWindowLocked(k, nil)
+			c.setWindowLocked(r.e.ckey, nil)
 		}
 		if cur, ok := c.live[k]; ok && cur.e == r.e {
 			c.dropLocked(k)
+		}
+	}
+	for ck, k := range c.ckeys {
+		if _, ok := c.live[k]; !ok && c.ristEntry(k) == nil {
+			delete(c.ckeys, ck)
 		}
 	}
 }
@@ -693,6 +899,48 @@ func (c *Cache) Stats() Stats {
 		RistrettoObjects: int64(len(c.ristKeys)),
 		Flights:          int64(len(c.flights)),
 		Waiting:          c.waiting.Load(),
+	}
+}
+
+// PeekContent is Peek by content key (the P2P identity).
+func (c *Cache) PeekContent(ckey string) (*Entry, bool) {
+	c.mu.RLock()
+	key := c.byContentLocked(ckey)
+	c.mu.RUnlock()
+	return c.Peek(key)
+}
+
+// Invalidate drops what is stored under a cache key and every variant of
+// it (RFC 9111 4.4), and keeps fills in flight for them from storing what
+// they fetched.
+func (c *Cache) Invalidate(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, f := range c.flights {
+		if primaryKey(k) == key {
+			f.invalidated = true
+			delete(c.flights, k)
+		}
+	}
+	c.dropLocked(key)
+	if _, varies := c.vary[key]; !varies {
+		return
+	}
+	var keys []string
+	for k := range c.live {
+		if primaryKey(k) == key {
+			keys = append(keys, k)
+		}
+	}
+	c.rmu.Lock()
+	for k := range c.ristKeys {
+		if primaryKey(k) == key {
+			keys = append(keys, k)
+		}
+	}
+	c.rmu.Unlock()
+	for _, k := range keys {
+		c.dropLocked(k)
 	}
 }
 

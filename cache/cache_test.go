@@ -73,10 +73,10 @@ func (o *testOrigin) Fetch(ctx context.Context, req *Request) (*Object, error) {
 	}
 	obj, ok := o.objects[req.Key]
 	if !ok {
-		return &Object{Status: 404, TTL: time.Second, Size: 0, Body: io.NopCloser(bytes.NewReader(nil))}, nil
+		return &Object{Status: 404, TTL: time.Second, Store: true, Size: 0, Body: io.NopCloser(bytes.NewReader(nil))}, nil
 	}
 	return &Object{
-		Status: obj.status, Kind: obj.kind, TTL: obj.ttl, Window: obj.window, Media: obj.media, MediaSequence: obj.seq,
+		Status: obj.status, Kind: obj.kind, TTL: obj.ttl, Store: obj.ttl > 0, Window: obj.window, Media: obj.media, MediaSequence: obj.seq,
 		Size: int64(len(obj.body)), Body: io.NopCloser(bytes.NewReader(obj.body)),
 		Header: []Header{{"Content-Type", "video/mp2t"}},
 	}, nil
@@ -112,7 +112,7 @@ func TestConcurrentMissesShareOneFill(t *testing.T) {
 	f := FetcherFunc(func(ctx context.Context, req *Request) (*Object, error) {
 		fetches.Add(1)
 		<-release // hold the fill until every caller is waiting
-		return &Object{Status: 200, Kind: KindSegment, TTL: time.Hour, Size: int64(len(body)), Body: io.NopCloser(bytes.NewReader(body))}, nil
+		return &Object{Status: 200, Kind: KindSegment, TTL: time.Hour, Store: true, Size: int64(len(body)), Body: io.NopCloser(bytes.NewReader(body))}, nil
 	})
 	c := newTestCache(t, DefaultConfig(), f, Options{})
 
@@ -156,7 +156,7 @@ func TestConcurrentMissesShareOneFill(t *testing.T) {
 func TestWaitersReadBytesBeforeTheFillEnds(t *testing.T) {
 	pr, pw := io.Pipe()
 	f := FetcherFunc(func(ctx context.Context, req *Request) (*Object, error) {
-		return &Object{Status: 200, Kind: KindSegment, TTL: time.Hour, Size: -1, Body: pr}, nil
+		return &Object{Status: 200, Kind: KindSegment, TTL: time.Hour, Store: true, Size: -1, Body: pr}, nil
 	})
 	c := newTestCache(t, DefaultConfig(), f, Options{})
 	e, lk, err := c.Get(context.Background(), &Request{Key: "/slow.ts"})
@@ -195,7 +195,7 @@ func TestAbortedFillIsNotStored(t *testing.T) {
 	var calls atomic.Int32
 	f := FetcherFunc(func(ctx context.Context, req *Request) (*Object, error) {
 		if calls.Add(1) == 1 {
-			return &Object{Status: 200, Kind: KindSegment, TTL: time.Hour, Size: 100, Body: pr}, nil
+			return &Object{Status: 200, Kind: KindSegment, TTL: time.Hour, Store: true, Size: 100, Body: pr}, nil
 		}
 		return o.Fetch(ctx, req)
 	})
@@ -258,10 +258,14 @@ func TestOrigin5xxServesStale(t *testing.T) {
 		t.Fatalf("503 from origin: %q %+v, want stale good copy", body, lk)
 	}
 	c.Sweep()
-	var se *OriginStatusError
+	// Without a stale copy the origin's error passes through as it is.
 	o.set("/other.ts", testObject{body: []byte("x"), status: 502})
-	if _, _, err := c.Get(context.Background(), &Request{Key: "/other.ts"}); !errors.As(err, &se) || se.Status != 502 {
-		t.Fatalf("5xx without stale copy: err = %v, want OriginStatusError 502", err)
+	e, lk, err := c.Get(context.Background(), &Request{Key: "/other.ts"})
+	if err != nil || e.Status() != 502 || lk.Stored {
+		t.Fatalf("5xx without stale copy: %v %+v, want the origin's 502 passed through unstored", err, lk)
+	}
+	if body, _ := e.Wait(context.Background()); string(body) != "x" {
+		t.Fatalf("5xx body = %q, want the origin's", body)
 	}
 }
 

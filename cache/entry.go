@@ -27,13 +27,22 @@ var ErrFillAborted = errors.New("cache: origin fill aborted")
 // visible; its body grows while the fill runs and is immutable after.
 type Entry struct {
 	key     string
+	ckey    string // content key (P2P identity)
 	kind    Kind
 	status  int
 	header  []Header
 	stored  time.Time
 	expires time.Time
 	ttl     time.Duration
-	size    int64 // declared size, -1 when unknown
+	age     time.Duration // age when it arrived
+	size    int64         // declared size, -1 when unknown
+	store   bool
+	swr     time.Duration
+	sie     time.Duration
+	noStale bool
+	// vary names the request headers the entry varies on and varyVals
+	// their normalised values in the request that filled it.
+	vary, varyVals []string
 
 	mu      sync.Mutex
 	body    []byte
@@ -55,23 +64,139 @@ type Entry struct {
 // headers there). The cache never reads it. Store one concrete type only.
 func (e *Entry) Aux() *atomic.Value { return &e.aux }
 
-func newEntry(key string, obj *Object, now time.Time) *Entry {
+func newEntry(req *Request, obj *Object, now time.Time) *Entry {
 	e := &Entry{
-		key:     key,
+		key:     req.Key,
+		ckey:    req.ContentKey,
 		kind:    obj.Kind,
 		status:  obj.Status,
 		header:  obj.Header,
 		stored:  now,
-		expires: now.Add(obj.TTL),
+		expires: now.Add(obj.TTL - obj.Age),
 		ttl:     obj.TTL,
+		age:     obj.Age,
 		size:    obj.Size,
+		store:   obj.Store,
+		swr:     obj.StaleWhileRevalidate,
+		sie:     obj.StaleIfError,
+		noStale: obj.NoStale,
 		changed: make(chan struct{}),
 		hasher:  sha256.New(),
+	}
+	if e.ckey == "" {
+		e.ckey = e.key
+	}
+	if len(obj.Vary) > 0 {
+		e.vary = obj.Vary
+		e.varyVals = varyValues(obj.Vary, req.Header)
 	}
 	return e
 }
 
-// Key returns the content key.
+// revalidated returns the entry that replaces old after a 304: old's body,
+// digest and tag with the updated headers and freshness of obj.
+func revalidated(old *Entry, req *Request, obj *Object, now time.Time) *Entry {
+	e := newEntry(req, obj, now)
+	e.status, e.kind = old.status, old.kind
+	body, _ := old.Complete()
+	e.body, e.size, e.sum, e.done, e.hasher = body, int64(len(body)), old.sum, true, nil
+	if e.etag = e.HeaderValue("ETag"); e.etag == "" {
+		e.etag = old.ETag()
+	}
+	close(e.changed)
+	return e
+}
+
+// varyValues returns, for each name, the normalised value of that request
+// header: every field line of it joined by ", ", with the whitespace
+// around list commas removed (RFC 9111 4.1 allows this normalisation).
+func varyValues(names []string, hs []Header) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		var b []byte
+		for _, h := range hs {
+			if !equalFold(h.Name, n) {
+				continue
+			}
+			for part := range splitComma(h.Value) {
+				if len(b) > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, part...)
+			}
+		}
+		out[i] = string(b)
+	}
+	return out
+}
+
+func splitComma(v string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for len(v) > 0 {
+			i := 0
+			for i < len(v) && v[i] != ',' {
+				i++
+			}
+			part := trimOWS(v[:i])
+			if part != "" && !yield(part) {
+				return
+			}
+			if i == len(v) {
+				return
+			}
+			v = v[i+1:]
+		}
+	}
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// matches reports whether the entry may answer a request with these
+// headers (its Vary values agree).
+func (e *Entry) matches(hs []Header) bool {
+	got := varyValues(e.vary, hs)
+	for i := range got {
+		if got[i] != e.varyVals[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ContentKey returns the P2P identity of the object.
+func (e *Entry) ContentKey() string { return e.ckey }
+
+// Age returns the object's age at now: its age on arrival plus the time
+// the node has held it (RFC 9111 4.2.3).
+func (e *Entry) Age(now time.Time) time.Duration { return e.age + max(now.Sub(e.stored), 0) }
+
+// Stores reports whether the object may be reused for other requests.
+func (e *Entry) Stores() bool { return e.store }
+
+// keep is how long past its freshness a stored object is kept: for
+// revalidation (when it has validators), stale-while-revalidate,
+// stale-if-error and the node's own grace.
+func (e *Entry) keep(grace time.Duration) time.Duration {
+	k := max(grace, e.swr, e.sie)
+	if e.HeaderValue("ETag") != "" || e.HeaderValue("Last-Modified") != "" {
+		k = max(k, revalidateKeep)
+	}
+	return k
+}
+
+// revalidateKeep is how long a stale object with validators is kept for a
+// conditional request after it expired.
+const revalidateKeep = 10 * time.Minute
+
+// Key returns the HTTP cache key.
 func (e *Entry) Key() string { return e.key }
 
 // Kind returns the object's kind.
@@ -171,7 +296,9 @@ func (e *Entry) Gzip() []byte {
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
+		e.mu.Lock() // cost reads it while the entry is put away
 		e.gz = b.Bytes()
+		e.mu.Unlock()
 	})
 	return e.gz
 }
@@ -260,6 +387,19 @@ func (e *Entry) cost() int64 {
 }
 
 func (e *Entry) fresh(now time.Time) bool { return now.Before(e.expires) }
+
+// servableWhileRevalidating reports whether the stale entry may be served
+// while a revalidation runs (stale-while-revalidate).
+func (e *Entry) servableWhileRevalidating(now time.Time) bool {
+	return !e.noStale && e.swr > 0 && now.Before(e.expires.Add(e.swr))
+}
+
+// servableOnError reports whether the stale entry may stand in for a
+// failed origin: within stale-if-error or the node's grace, unless the
+// origin forbade stale answers.
+func (e *Entry) servableOnError(now time.Time, grace time.Duration) bool {
+	return !e.noStale && now.Before(e.expires.Add(max(e.sie, grace)))
+}
 
 func equalFold(a, b string) bool {
 	if len(a) != len(b) {

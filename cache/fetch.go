@@ -51,6 +51,11 @@ type Header struct {
 
 // Request is what the cache asks its Fetcher for on a miss.
 type Request struct {
+	// Method is the request method; "" means GET. Only the edge sends
+	// others (unsafe methods passed through, never through the cache).
+	Method string
+	// Body is the request body of an unsafe method.
+	Body []byte
 	// Key is the content key: the identity of the object in the cache.
 	Key string
 	// Path is the request path as the viewer sent it (not the key).
@@ -63,11 +68,37 @@ type Request struct {
 	// Forward, when set, produces Header. The cache asks it only when it
 	// starts a fill, so hits never pay for collecting headers.
 	Forward HeaderSource
+	// ContentKey is the P2P identity of the object (what bytes are the
+	// same for a swarm); "" means Key, or what Forward says when it is a
+	// ContentKeySource. Swarm indexes and digests use it.
+	ContentKey string
+	// Now, when set, is the time of the lookup as the caller's clock (the
+	// cache's own) read it: a caller that needs the time anyway saves the
+	// cache a clock read on the hit path.
+	Now time.Time
+	// Authorized is set when the viewer's request carries Authorization:
+	// its answer is stored only when the origin allows it (Object.Store).
+	Authorized bool
+
+	// Set by the cache on a revalidation: the stored object's headers and
+	// body. The Fetcher sends a conditional request from the validators
+	// in StoredHeader and, on 304, answers with Status 304 and the stored
+	// headers updated from the 304's (RFC 9111 4.3.4).
+	StoredHeader []Header
+	StoredBody   []byte
+	StoredStatus int
 }
 
 // HeaderSource produces the request headers to forward on a miss.
 type HeaderSource interface {
 	ForwardHeaders() []Header
+}
+
+// ContentKeySource, when a HeaderSource also implements it, produces
+// Request.ContentKey on a miss (when it is empty), so that hits never pay
+// for computing it.
+type ContentKeySource interface {
+	ContentKey() string
 }
 
 // Object is the origin's answer. Body streams: the cache copies it into the
@@ -80,8 +111,24 @@ type Object struct {
 	Header []Header
 	// Kind classifies the object (see Kind).
 	Kind Kind
-	// TTL is how long the object stays fresh. Zero or negative: do not cache.
+	// Store says whether the object may be kept and reused (RFC 9111 3).
+	Store bool
+	// TTL is the freshness lifetime. A stored object with TTL 0 (or less
+	// than Age) is stale at once: it is revalidated before each reuse.
 	TTL time.Duration
+	// Age is the object's age when it arrived (the origin's Age header).
+	Age time.Duration
+	// StaleWhileRevalidate and StaleIfError are how long past freshness
+	// the object may be served while a revalidation runs, or when the
+	// origin fails (RFC 5861). NoStale forbids serving it stale at all
+	// (no-cache, must-revalidate, proxy-revalidate, s-maxage).
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+	NoStale              bool
+	// Vary lists the request header names (lower case) the answer varies
+	// on: a stored object is reused only for requests whose values of
+	// them match the request that filled it.
+	Vary []string
 	// Window lists, for a live media playlist, the content keys of the
 	// segments it references: they stay in the always-admit live store
 	// while any live playlist references them.

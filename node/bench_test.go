@@ -15,6 +15,7 @@ func BenchmarkHitH1(b *testing.B) {
 	pl := "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n" + strings.Repeat("#EXTINF:2.0,\nseg.ts\n", 100) + "#EXT-X-ENDLIST\n"
 	o := newCountingOrigin(b, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+		w.Header().Set("Cache-Control", "max-age=3600") // fresh: every request is a hit
 		_, _ = w.Write([]byte(pl))
 	})
 	n := startNode(b, testConfig(o.URL), nil)

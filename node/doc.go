@@ -2,9 +2,10 @@
 // touches the outside: configuration, listeners (HTTP/1.1 through fasthttp,
 // HTTP/3 through quic-go, the admin port), TLS, metrics and shutdown.
 //
-// The proxy logic is written once against the node's own request and
-// response form; the two HTTP fronts only translate. Only this package
-// imports the others, and only it opens listeners.
+// The HTTP edge (serving from the cache, ranges, conditionals, CORS) is
+// package edge; the two HTTP fronts here (front.go) only translate their
+// server's request and response to and from its form. Only this package
+// wires the others together, and only it opens listeners.
 //
 // A public connection has a minute to send each request and may sit idle a
 // minute between requests; its deadlines may fire up to a second late, so

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestMalformedRequestsAnsweredAtOnce(t *testing.T) {
 	}{
 		{"bare LF line endings", "GET /a.ts HTTP/1.1\nHost: x\n\n", 400},
 		{"bare LF after the request line", "GET /a.ts HTTP/1.1\nHost: x\r\n\r\n", 400}, // fasthttp alone takes it
-		{"body over the limit", "POST /a.ts HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("a", 100000), 413},
+		{"body over the limit", "POST /a.ts HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(maxRequestBody+1) + "\r\n\r\n" + strings.Repeat("a", maxRequestBody+1), 413},
 		{"well formed", "GET /a.ts HTTP/1.1\r\nHost: x\r\n\r\n", 200},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -91,6 +91,9 @@ func newMetrics(c func() cache.Stats) *metrics {
 	return m
 }
 
+// lookup counts one cache lookup by its result.
+func (m *metrics) lookup(r cache.Result) { m.cacheReq[r].Inc() }
+
 // observe counts one answered request.
 func (m *metrics) observe(p proto, code int, bodyBytes int64) {
 	if code < 100 || code >= 600 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/edgeswarm/edgeswarm/cache"
 	"github.com/edgeswarm/edgeswarm/client"
+	"github.com/edgeswarm/edgeswarm/edge"
 	"github.com/edgeswarm/edgeswarm/origin"
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
@@ -45,11 +46,7 @@ type Node struct {
 	metrics *metrics
 	hub     *signal.Hub
 	seeder  *seeder.Seeder
-	assets  map[string]client.Asset // the browser script and demo page
-
-	corsAny     bool
-	corsAllowed map[string]bool
-	alt         string // Alt-Svc value when HTTP/3 runs
+	edge    *edge.Server
 
 	pubLn   net.Listener
 	udp     net.PacketConn
@@ -81,19 +78,13 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	}
 	// The cleanup holds its own reference: "return nil, err" has set n
 	// to nil by the time it runs.
-	built := &Node{cfg: cfg, log: opt.Log, now: opt.Clock, corsAllowed: map[string]bool{}, assets: client.Assets()}
+	built := &Node{cfg: cfg, log: opt.Log, now: opt.Clock}
 	n = built
 	defer func() {
 		if err != nil {
 			built.closeListeners()
 		}
 	}()
-	for _, o := range cfg.CORS.AllowOrigins {
-		if o == "*" {
-			n.corsAny = true
-		}
-		n.corsAllowed[o] = true
-	}
 
 	demoURL := ""
 	if cfg.usesDemo() {
@@ -153,6 +144,7 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		DisablePreParseMultipartForm: true,
 		ErrorHandler:                 h1Error,
 	}
+	altSvc := ""
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -169,8 +161,10 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 			Handler:   http.HandlerFunc(n.handleH3),
 			TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}),
 		}
-		n.alt = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
+		altSvc = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
 	}
+	n.edge = edge.New(edge.Config{CORSAllowOrigins: cfg.CORS.AllowOrigins, CORSMaxAge: cfg.CORS.MaxAge, AltSvc: altSvc, TargetedHeader: cfg.Upstream.TTL.TargetedHeader},
+		n.cache, n.origin, n.hub, edge.Options{Log: opt.Log, Clock: opt.Clock, Assets: client.Assets(), OnLookup: n.metrics.lookup, Pass: fetch})
 	// Outermost, so that it counts every connection and sees fasthttp's
 	// idle and busy states.
 	guard := newGuardListener(n.pubLn, cfg.MaxConnsPerIP, fdLimit(), n.metrics, n.logLimited)

@@ -80,7 +80,10 @@ func (n *Node) setupSwarms(cfg Config) error {
 
 // onFill publishes digests: a segment's to every swarm that lists it, and
 // for a media playlist, those of its segments already cached (a segment
-// may be filled before the playlist that lists it).
+// may be filled before the playlist that lists it). A segment the node
+// could not store (no-store, private) passed through to its viewer: its
+// digest is published all the same, so that viewers share it, but the
+// super-peer, which has no copy, does not seed it.
 func (n *Node) onFill(fi cache.FillInfo) {
 	if n.hub == nil {
 		return
@@ -88,7 +91,7 @@ func (n *Node) onFill(fi cache.FillInfo) {
 	switch fi.Kind {
 	case cache.KindSegment:
 		for _, ref := range n.cache.SwarmsOf(fi.Key) {
-			n.publish(ref.Swarm, fi.Key, ref.Seq, fi.Size, fi.SHA256, true)
+			n.publish(ref.Swarm, fi.Key, ref.Seq, fi.Size, fi.SHA256, fi.Stored)
 		}
 	case cache.KindLivePlaylist, cache.KindVODPlaylist:
 		keys, seq := n.cache.MediaOf(fi.Key)
@@ -96,7 +99,7 @@ func (n *Node) onFill(fi cache.FillInfo) {
 			n.prefetchLiveEdge(fi, keys)
 		}
 		for i, k := range keys {
-			if e, ok := n.cache.Peek(k); ok && e.Status() == 200 {
+			if e, ok := n.cache.PeekContent(k); ok && e.Status() == 200 {
 				if sum, ok := e.Digest(); ok {
 					n.publish(fi.Key, k, seq+uint64(i), int(e.Size()), sum, false)
 				}
@@ -124,7 +127,7 @@ func (n *Node) prefetchLiveEdge(fi cache.FillInfo, keys []string) {
 		return
 	}
 	for _, k := range keys[max(0, len(keys)-liveEdgePrefetch):] {
-		if _, ok := n.cache.Peek(k); ok {
+		if _, ok := n.cache.PeekContent(k); ok {
 			continue
 		}
 		go func() {
@@ -163,7 +166,7 @@ func (h hubSignaling) Connect(ctx context.Context) (seeder.Conn, error) {
 type cacheSource struct{ c *cache.Cache }
 
 func (s cacheSource) Segment(ctx context.Context, key string) ([]byte, error) {
-	if e, ok := s.c.Peek(key); ok {
+	if e, ok := s.c.PeekContent(key); ok {
 		if body, ok := e.Complete(); ok && e.Status() == 200 {
 			return body, nil
 		}

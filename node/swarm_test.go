@@ -289,3 +289,40 @@ func TestLiveEdgeIsFetchedAndPushedBeforeAnyPlayerAsks(t *testing.T) {
 		t.Fatalf("a player asking after the push gets Cache-Status %q; want a hit (the node fetched it first)", cs)
 	}
 }
+
+// An origin that sends Cache-Control: no-cache on playlists and segments
+// (a live packager's habit) still gets P2P: the node stores and
+// revalidates both, publishes every segment's digest in its swarm and
+// pushes it, and serves later viewers from the cache after a 304.
+func TestNoCacheOriginStillFeedsTheSwarm(t *testing.T) {
+	netns.RequireLoopbackOnly(t)
+	cfg := testConfig("")
+	cfg.SuperPeer = true
+	cfg.Seeder.Loopback = true
+	cfg.Demo.CacheControl = "no-cache"
+	n := startNode(t, cfg, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	_, _, swarm, ticket := liveRendition(t, n)
+	r, _ := httpGet(t, "http://"+n.Addr()+"/live/low/index.m3u8")
+	if cs := r.Header.Get("Cache-Status"); !strings.Contains(cs, "fwd=stale") || r.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("no-cache playlist again: Cache-Status %q, Cache-Control %q; want a revalidation and the origin's header", cs, r.Header.Get("Cache-Control"))
+	}
+	pusher := joinPeer(t, ctx, n, swarm, testpeer.Options{Upload: true, AcceptPush: true, Ticket: ticket, OnlySeeders: true})
+	if _, err := pusher.WaitReady(ctx, ""); err != nil {
+		t.Fatalf("connecting to the super-peer: %v", err)
+	}
+	seq, httpBody := pushedSegment(t, ctx, n, pusher)
+	d, err := pusher.Digest(ctx, seq)
+	sum := sha256.Sum256(httpBody)
+	if err != nil || d.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("digest of no-cache segment %d: %+v %v", seq, d, err)
+	}
+	_, segURL, _, _ := liveRendition(t, n)
+	httpGet(t, segURL)
+	r, body := httpGet(t, segURL)
+	if cs := r.Header.Get("Cache-Status"); !strings.Contains(cs, "fwd-status=304") && !strings.Contains(cs, "collapsed") || len(body) == 0 {
+		t.Fatalf("no-cache segment again: Cache-Status %q, %d bytes; want it served from the cache after a 304", cs, len(body))
+	}
+}

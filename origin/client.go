@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,7 +78,7 @@ func NewClient(cfg Config, log *slog.Logger) (*Client, error) {
 			byOrigin[id] = hc
 			c.clients = append(c.clients, hc)
 		}
-		c.routes = append(c.routes, &route{prefix: r.Prefix, base: b, addr: addr, hc: hc})
+		c.routes = append(c.routes, &route{prefix: r.Prefix, base: b, addr: addr, hc: hc, override: r.TTL.Override, dropQuery: r.CacheKey.DropQuery})
 	}
 	c.routes.sort()
 	return c, nil
@@ -115,6 +116,49 @@ func (c *Client) Close() {
 // Keyer returns the keyer built from Config.Key.
 func (c *Client) Keyer() *Keyer { return c.keyer }
 
+// Key returns the content key of a request (see Keyer.Key): the P2P
+// identity of what it fetches.
+func (c *Client) Key(host, path, rawQuery string) string { return c.keyer.Key(host, path, rawQuery) }
+
+// CacheKey returns the HTTP cache key of a request: what may be served to
+// whom. It is the normalised path (after the host with key.keep_host) and
+// the whole query, less the parameters the route's cache_key.drop_query
+// names, in their order. No rewrite rule applies: those are for P2P
+// identity only.
+func (c *Client) CacheKey(host, path, rawQuery string) string {
+	keepHost := c.cfg.Key.KeepHost && host != ""
+	if !keepHost && rawQuery == "" && isNormal(path, pathChars) && path != "" {
+		return path
+	}
+	var drop []string
+	if rt, _, ok := c.routes.match(path); ok {
+		drop = rt.dropQuery
+	}
+	var b strings.Builder
+	b.Grow(len(host) + len(path) + len(rawQuery) + 2)
+	if keepHost {
+		appendNormalized(&b, host, pathChars, true)
+	}
+	if path == "" {
+		path = "/"
+	}
+	appendNormalized(&b, path, pathChars, false)
+	sep := byte('?')
+	for param := range strings.SplitSeq(rawQuery, "&") {
+		if param == "" {
+			continue
+		}
+		name, _, _ := strings.Cut(param, "=")
+		if slices.Contains(drop, name) {
+			continue
+		}
+		b.WriteByte(sep)
+		appendNormalized(&b, param, queryChars, false)
+		sep = '&'
+	}
+	return b.String()
+}
+
 // Route reports whether path (raw, as the viewer sent it, percent-encoding
 // intact) is served by a configured origin. Paths that would escape their
 // route are not.
@@ -129,7 +173,8 @@ func (c *Client) PublicPath(scheme, host, path string) (string, bool) {
 	return c.routes.publicPath(scheme, host, path)
 }
 
-// Fetch gets req.Path from its origin. req.Path must be the raw request path
+// Fetch gets req.Path from its origin (or sends req.Method with req.Body
+// there: an unsafe method's answer is an unstored Object). req.Path must be the raw request path
 // (percent-encoding intact). The viewer's query and end-to-end headers are
 // forwarded; hop-by-hop, Host, Accept-Encoding, Range and conditional
 // headers are not. With Config.Key.KeepHost, the Host entry of req.Header
@@ -162,23 +207,41 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 	}
 
 	obj := &cache.Object{Status: resp.StatusCode(), Size: -1}
-	var cacheControls []string
+	unsafe := req.Method != "" && req.Method != fasthttp.MethodGet
+	hop := responseConnectionTokens(&resp.Header)
 	for k, v := range resp.Header.All() {
 		name := string(k)
-		if strings.EqualFold(name, "Cache-Control") {
-			cacheControls = append(cacheControls, string(v))
-		}
-		if !replayHeader(name) {
+		if !c.passHeader(name) || containsFold(hop, name) {
 			continue
 		}
 		value := string(v)
-		if strings.EqualFold(name, "Location") {
+		if strings.EqualFold(name, "Location") || strings.EqualFold(name, "Content-Location") {
 			value = c.mapLocation(rt, value)
 		}
 		obj.Header = append(obj.Header, cache.Header{Name: name, Value: value})
 	}
-	cc := parseCacheControl(cacheControls, string(resp.Header.Peek("Age")))
 	contentType := string(resp.Header.ContentType())
+
+	if obj.Status == 304 && req.StoredHeader != nil {
+		// Revalidated: the stored headers, updated from the 304's
+		// (RFC 9111 4.3.4), describe the stored body.
+		resp.CloseBodyStream()
+		fasthttp.ReleaseResponse(resp)
+		obj.Header = mergeHeaders(req.StoredHeader, obj.Header)
+		obj.Size = int64(len(req.StoredBody))
+		status := obj.Status
+		obj.Status = req.StoredStatus // what the policy is decided for
+		defer func() { obj.Status = status }()
+		contentType = headerValue(obj.Header, "Content-Type")
+		if isPlaylist(req.Path, contentType) {
+			if info, err := ParsePlaylistWith(req.Path, req.StoredBody, c.routes.publicPath); err == nil {
+				c.setPlaylist(obj, req, info, rt)
+				return obj, nil
+			}
+		}
+		c.setPolicy(obj, req, media{kind: classify(req.Path, contentType), override: rt.override})
+		return obj, nil
+	}
 
 	if n := resp.Header.ContentLength(); n >= 0 {
 		if int64(n) > int64(c.cfg.MaxBodySize) {
@@ -189,18 +252,86 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 		obj.Size = int64(n)
 	}
 	body := newBody(ctx, resp, int64(c.cfg.MaxBodySize))
+	if unsafe {
+		obj.Body = body // never stored: nothing else to decide
+		return obj, nil
+	}
 
 	ok2xx := obj.Status == 200 || obj.Status == 203
 	if ok2xx && isPlaylist(req.Path, contentType) {
 		body.limit = min(body.limit, maxPlaylistBytes)
-		return c.finishPlaylist(obj, body, req, cc)
+		return c.finishPlaylist(obj, body, req, rt)
 	}
 	obj.Body = body
 	if ok2xx {
 		obj.Kind = classify(req.Path, contentType)
 	}
-	obj.TTL = deriveTTL(c.cfg.TTL, obj.Status, obj.Kind, nil, cc)
+	c.setPolicy(obj, req, media{kind: obj.Kind, override: rt.override})
 	return obj, nil
+}
+
+// setPolicy sets what decide says on obj.
+func (c *Client) setPolicy(obj *cache.Object, req *cache.Request, m media) {
+	p := decide(c.cfg.TTL, obj.Header, obj.Status, req.Authorized, m)
+	obj.Store, obj.TTL, obj.Age = p.store, p.ttl, p.age
+	obj.StaleWhileRevalidate, obj.StaleIfError, obj.NoStale = p.swr, p.sie, p.noStale
+	obj.Vary = p.vary
+	if m.kind != cache.KindOther || obj.Status == 200 || obj.Status == 203 {
+		obj.Kind = m.kind
+	}
+}
+
+// passHeader reports whether an origin response header is kept: all of
+// them but hop-by-hop and framing ones and those the node sets itself
+// (Date, Server, Accept-Ranges, Alt-Svc, CORS). Age and the targeted
+// cache header stay in the stored headers (a revalidation needs them);
+// the edge leaves them out of what viewers get.
+func (c *Client) passHeader(name string) bool {
+	if len(name) > 6 && strings.EqualFold(name[:6], "Proxy-") {
+		return false
+	}
+	if len(name) > 15 && strings.EqualFold(name[:15], "Access-Control-") {
+		return false
+	}
+	switch strings.ToLower(name) {
+	case "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+		"content-length", "date", "server", "accept-ranges", "alt-svc":
+		return false
+	}
+	return true
+}
+
+// responseConnectionTokens returns the names the response's Connection
+// header lists: hop-by-hop too.
+func responseConnectionTokens(h *fasthttp.ResponseHeader) []string {
+	var out []string
+	for k, v := range h.All() {
+		if strings.EqualFold(string(k), "Connection") {
+			for tok := range strings.SplitSeq(string(v), ",") {
+				if tok = strings.TrimSpace(tok); tok != "" {
+					out = append(out, tok)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// mergeHeaders returns stored with every field the 304 carries replaced
+// by the 304's lines of it (RFC 9111 3.2), framing fields excepted.
+func mergeHeaders(stored, fresh []cache.Header) []cache.Header {
+	out := make([]cache.Header, 0, len(stored)+len(fresh))
+	for _, h := range stored {
+		if headerValue(fresh, h.Name) == "" || strings.EqualFold(h.Name, "Content-Encoding") || strings.EqualFold(h.Name, "Content-Type") {
+			out = append(out, h)
+		}
+	}
+	for _, h := range fresh {
+		if !strings.EqualFold(h.Name, "Content-Encoding") && !strings.EqualFold(h.Name, "Content-Type") {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // maxPlaylistBytes bounds a playlist, which is read whole and parsed (a
@@ -209,7 +340,7 @@ const maxPlaylistBytes = 32 << 20
 
 // finishPlaylist reads a playlist whole, parses it and sets Kind, TTL and
 // Window. A playlist that does not parse is passed through uncached.
-func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.Request, cc cacheControl) (*cache.Object, error) {
+func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.Request, rt *route) (*cache.Object, error) {
 	data, err := io.ReadAll(body)
 	body.Close()
 	if err != nil {
@@ -224,11 +355,16 @@ func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.
 				"path", req.Path, "err", err)
 		}
 		obj.Kind = cache.KindOther
-		obj.TTL = 0
 		return obj, nil
 	}
+	c.setPlaylist(obj, req, info, rt)
+	return obj, nil
+}
+
+// setPlaylist sets a parsed playlist's kind, policy, window and media.
+func (c *Client) setPlaylist(obj *cache.Object, req *cache.Request, info *PlaylistInfo, rt *route) {
+	c.setPolicy(obj, req, media{kind: info.Kind, info: info, override: rt.override})
 	obj.Kind = info.Kind
-	obj.TTL = deriveTTL(c.cfg.TTL, obj.Status, obj.Kind, info, cc)
 	host := headerValue(req.Header, "Host")
 	if info.Kind == cache.KindLivePlaylist {
 		obj.Window = c.windowKeys(host, info)
@@ -241,7 +377,6 @@ func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.
 			obj.Media[i] = c.keyer.Key(host, p, q)
 		}
 	}
-	return obj, nil
 }
 
 // windowKeys returns the content keys of everything a live playlist
@@ -277,7 +412,14 @@ func (c *Client) buildRequest(freq *fasthttp.Request, rt *route, rem string, req
 		uri = appendEscaped(uri, req.RawQuery, queryChars)
 	}
 	freq.SetRequestURIBytes(uri)
-	freq.Header.SetMethod(fasthttp.MethodGet)
+	if req.Method != "" {
+		freq.Header.SetMethod(req.Method)
+		if len(req.Body) > 0 {
+			freq.SetBodyRaw(req.Body)
+		}
+	} else {
+		freq.Header.SetMethod(fasthttp.MethodGet)
+	}
 	// Headers are written as given: fasthttp would otherwise re-serialise
 	// Cookie (dropping quotes) and other headers it knows.
 	freq.Header.DisableSpecialHeader()
@@ -296,6 +438,15 @@ func (c *Client) buildRequest(freq *fasthttp.Request, rt *route, rem string, req
 		freq.Header.Add("User-Agent", "edgeswarm")
 	}
 	freq.Header.Add("Accept-Encoding", "identity")
+	if req.StoredHeader != nil {
+		// Revalidation: a conditional request from the stored validators.
+		if etag := headerValue(req.StoredHeader, "ETag"); etag != "" && validHeaderField("If-None-Match", etag) {
+			freq.Header.Add("If-None-Match", etag)
+		}
+		if lm := headerValue(req.StoredHeader, "Last-Modified"); lm != "" && validHeaderField("If-Modified-Since", lm) {
+			freq.Header.Add("If-Modified-Since", lm)
+		}
+	}
 }
 
 // mapLocation rewrites a redirect to a configured origin into the public

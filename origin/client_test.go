@@ -317,19 +317,20 @@ func TestFetchPlaylist(t *testing.T) {
 		window  []string
 		bodyHas string
 	}{
-		{"live", nil, "/tv/show/live.m3u8", "", nil, cache.KindLivePlaylist, 3 * time.Second,
+		{"live", nil, "/tv/show/live.m3u8", "cc=max-age=60", nil, cache.KindLivePlaylist, 3 * time.Second,
 			[]string{"/tv/show/init.mp4", "/tv/show/10.m4s", "/tv/show/11.m4s", "/shared/12.m4s", "/tv/show/13.m4s"}, "#EXTM3U"},
 		{"live with smaller max-age", nil, "/tv/show/live.m3u8", "cc=max-age=1", nil, cache.KindLivePlaylist, time.Second,
 			nil, ""},
-		{"live capped", func(c *Config) { c.TTL.MaxLivePlaylist = 500 * time.Millisecond }, "/tv/show/live.m3u8", "", nil,
+		{"live without freshness: revalidate", nil, "/tv/show/live.m3u8", "", nil, cache.KindLivePlaylist, 0, nil, ""},
+		{"live capped", func(c *Config) { c.TTL.MaxLivePlaylist = 500 * time.Millisecond }, "/tv/show/live.m3u8", "cc=max-age=60", nil,
 			cache.KindLivePlaylist, 500 * time.Millisecond, nil, ""},
 		{"live no-store", nil, "/tv/show/live.m3u8", "cc=no-store", nil, cache.KindLivePlaylist, 0, nil, ""},
-		{"live keys keep host", func(c *Config) { c.Key.KeepHost = true }, "/tv/show/live.m3u8", "",
+		{"live keys keep host", func(c *Config) { c.Key.KeepHost = true }, "/tv/show/live.m3u8", "cc=max-age=60",
 			[]cache.Header{{Name: "Host", Value: "Edge.Example"}}, cache.KindLivePlaylist, 3 * time.Second,
 			[]string{"edge.example/tv/show/init.mp4", "edge.example/tv/show/10.m4s", "edge.example/tv/show/11.m4s",
 				"edge.example/shared/12.m4s", "edge.example/tv/show/13.m4s"}, ""},
-		{"vod", nil, "/tv/show/vod.m3u8", "", nil, cache.KindVODPlaylist, 24 * time.Hour, nil, "ENDLIST"},
-		{"master by content type", nil, "/tv/show/master", "", nil, cache.KindMasterPlaylist, 2 * time.Second, nil, "low.m3u8"},
+		{"vod without freshness: revalidate", nil, "/tv/show/vod.m3u8", "", nil, cache.KindVODPlaylist, 0, nil, "ENDLIST"},
+		{"master by content type", nil, "/tv/show/master", "", nil, cache.KindMasterPlaylist, 0, nil, "low.m3u8"},
 		{"malformed passed through uncached", nil, "/tv/show/broken.m3u8", "", nil, cache.KindOther, 0, nil, "<html>"},
 	}
 	for _, tt := range tests {
@@ -400,13 +401,13 @@ func TestFetchStatusAndHeaders(t *testing.T) {
 		size    int64
 		headers map[string]string // "" value: must be absent
 	}{
-		{"/seg.ts", 200, cache.KindSegment, 40 * time.Second, 10, map[string]string{
+		{"/seg.ts", 200, cache.KindSegment, 0, 10, map[string]string{ // Set-Cookie: passed through, not stored
 			"Content-Type": "video/mp2t", "Cache-Control": "public, max-age=60", "ETag": `"v1"`,
-			"Last-Modified": "Mon, 02 Jan 2006 15:04:05 GMT", "Set-Cookie": "", "X-Internal": "", "Keep-Alive": "",
-			"Content-Length": "", "Age": "", "Date": ""}},
+			"Last-Modified": "Mon, 02 Jan 2006 15:04:05 GMT", "Set-Cookie": "id=viewer1", "X-Internal": "secret", "Keep-Alive": "",
+			"Content-Length": "", "Age": "20", "Date": ""}}, // Age stays stored; the edge replaces it
 		{"/shared.ts", 200, cache.KindSegment, 100 * time.Second, 1, nil},
 		{"/private.ts", 200, cache.KindSegment, 0, 1, nil},
-		{"/plain.bin", 200, cache.KindOther, 24 * time.Hour, 3, map[string]string{"Content-Type": ""}},
+		{"/plain.bin", 200, cache.KindOther, 0, 3, map[string]string{"Content-Type": ""}},
 		{"/gone.ts", 410, cache.KindOther, 5 * time.Second, 0, nil},
 		{"/missing.m3u8", 404, cache.KindOther, 5 * time.Second, -2, nil},
 		{"/error.ts", 503, cache.KindOther, 0, 0, map[string]string{"Retry-After": "3"}},
@@ -416,8 +417,8 @@ func TestFetchStatusAndHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			obj, body := fetchAll(t, c, &cache.Request{Path: tt.path})
-			if obj.Status != tt.status || obj.Kind != tt.kind || obj.TTL != tt.ttl {
-				t.Errorf("status %d kind %v ttl %v, want %d %v %v", obj.Status, obj.Kind, obj.TTL, tt.status, tt.kind, tt.ttl)
+			if ttl := obj.TTL - obj.Age; obj.Status != tt.status || obj.Kind != tt.kind || (obj.Store && ttl != tt.ttl) {
+				t.Errorf("status %d kind %v freshness %v, want %d %v %v", obj.Status, obj.Kind, ttl, tt.status, tt.kind, tt.ttl)
 			}
 			if tt.size != -2 && obj.Size != tt.size {
 				t.Errorf("size %d, want %d", obj.Size, tt.size)
@@ -603,61 +604,83 @@ func TestFetchConcurrent(t *testing.T) {
 	}
 }
 
-func TestDeriveTTL(t *testing.T) {
+// TestDecide covers the freshness and storability rules (RFC 9111 with
+// the media rules as upper bounds). want is the freshness left on arrival
+// (TTL less Age); store is whether the answer may be reused.
+func TestDecide(t *testing.T) {
 	cfg := DefaultConfig().TTL
 	cfg.MaxLivePlaylist = 0
 	live := &PlaylistInfo{Kind: cache.KindLivePlaylist, TargetDuration: 6 * time.Second}
 	ll := &PlaylistInfo{Kind: cache.KindLivePlaylist, TargetDuration: 4 * time.Second, PartTarget: time.Second}
 	capped := cfg
 	capped.MaxLivePlaylist = time.Second
+	lm := time.Now().Add(-100 * time.Hour).UTC().Format(http.TimeFormat)
+	now := time.Now().UTC()
 	tests := []struct {
-		name   string
-		cfg    TTLConfig
-		status int
-		kind   cache.Kind
-		info   *PlaylistInfo
-		cc     string
-		age    string
-		want   time.Duration
+		name     string
+		cfg      TTLConfig
+		status   int
+		kind     cache.Kind
+		info     *PlaylistInfo
+		hdr      []string // name, value pairs
+		auth     bool
+		override bool
+		want     time.Duration
+		store    bool
 	}{
-		{"segment default", cfg, 200, cache.KindSegment, nil, "", "", 24 * time.Hour},
-		{"segment max-age", cfg, 200, cache.KindSegment, nil, "max-age=600", "", 10 * time.Minute},
-		{"segment s-maxage wins", cfg, 200, cache.KindSegment, nil, "max-age=5, s-maxage=60", "", time.Minute},
-		{"segment age deducted", cfg, 200, cache.KindSegment, nil, "max-age=60", "50", 10 * time.Second},
-		{"segment older than max-age", cfg, 200, cache.KindSegment, nil, "max-age=60", "90", 0},
-		{"segment invalid max-age", cfg, 200, cache.KindSegment, nil, "max-age=soon", "", 0},
-		{"segment quoted max-age", cfg, 200, cache.KindSegment, nil, `max-age="30"`, "", 30 * time.Second},
-		{"huge max-age capped", cfg, 200, cache.KindSegment, nil, "max-age=99999999999999999999", "", maxFreshness},
-		{"no-store", cfg, 200, cache.KindSegment, nil, "no-store", "", 0},
-		{"private", cfg, 200, cache.KindSegment, nil, "PRIVATE, max-age=60", "", 0},
-		{"no-cache", cfg, 200, cache.KindSegment, nil, "no-cache", "", 0},
-		{"other kind", cfg, 200, cache.KindOther, nil, "", "", 24 * time.Hour},
-		{"203", cfg, 203, cache.KindSegment, nil, "", "", 24 * time.Hour},
-		{"404", cfg, 404, cache.KindOther, nil, "", "", 2 * time.Second},
-		{"410", cfg, 410, cache.KindOther, nil, "max-age=600", "", 2 * time.Second},
-		{"404 no-store", cfg, 404, cache.KindOther, nil, "no-store", "", 0},
-		{"500", cfg, 500, cache.KindOther, nil, "max-age=60", "", 0},
-		{"206", cfg, 206, cache.KindSegment, nil, "", "", 0},
-		{"302", cfg, 302, cache.KindOther, nil, "max-age=60", "", 0},
-		{"master", cfg, 200, cache.KindMasterPlaylist, nil, "max-age=600", "", 2 * time.Second},
-		{"vod", cfg, 200, cache.KindVODPlaylist, nil, "", "", 24 * time.Hour},
-		{"live half target", cfg, 200, cache.KindLivePlaylist, live, "", "", 3 * time.Second},
-		{"live origin lower", cfg, 200, cache.KindLivePlaylist, live, "max-age=1", "", time.Second},
-		{"live origin higher", cfg, 200, cache.KindLivePlaylist, live, "max-age=60", "", 3 * time.Second},
-		{"live ll-hls half part", cfg, 200, cache.KindLivePlaylist, ll, "", "", 500 * time.Millisecond},
-		{"live cap", capped, 200, cache.KindLivePlaylist, live, "", "", time.Second},
-		{"live unknown target", cfg, 200, cache.KindLivePlaylist, &PlaylistInfo{}, "", "", 0},
-		{"live unknown target, origin says", cfg, 200, cache.KindLivePlaylist, &PlaylistInfo{}, "max-age=2", "", 2 * time.Second},
+		{"no freshness information: revalidate", cfg, 200, cache.KindSegment, nil, nil, false, false, 0, true},
+		{"max-age", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=600"}, false, false, 10 * time.Minute, true},
+		{"s-maxage wins", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=5, s-maxage=60"}, false, false, time.Minute, true},
+		{"age deducted", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=60", "Age", "50"}, false, false, 10 * time.Second, true},
+		{"older than max-age", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=60", "Age", "90"}, false, false, -30 * time.Second, true},
+		{"invalid max-age", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=soon"}, false, false, 0, true},
+		{"quoted max-age", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", `max-age="30"`}, false, false, 30 * time.Second, true},
+		{"huge max-age capped", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=99999999999999999999"}, false, false, maxFreshness, true},
+		{"no-store", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "no-store"}, false, false, 0, false},
+		{"private", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "PRIVATE, max-age=60"}, false, false, 0, false},
+		{"no-cache: store and revalidate", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "no-cache, max-age=60"}, false, false, 0, true},
+		{"Pragma no-cache without Cache-Control", cfg, 200, cache.KindSegment, nil, []string{"Pragma", "no-cache", "Expires", now.Add(time.Hour).Format(http.TimeFormat), "Date", now.Format(http.TimeFormat)}, false, false, 0, true},
+		{"Set-Cookie never stored", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=60", "Set-Cookie", "a=b"}, false, false, 0, false},
+		{"Vary star never stored", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=60", "Vary", "*"}, false, false, 0, false},
+		{"Expires minus Date", cfg, 200, cache.KindSegment, nil, []string{"Expires", now.Add(time.Hour).Format(http.TimeFormat), "Date", now.Format(http.TimeFormat)}, false, false, time.Hour, true},
+		{"invalid Expires: stale", cfg, 200, cache.KindSegment, nil, []string{"Expires", "0"}, false, false, 0, true},
+		{"max-age beats Expires", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=5", "Expires", now.Add(time.Hour).Format(http.TimeFormat)}, false, false, 5 * time.Second, true},
+		{"heuristic from Last-Modified, capped", cfg, 200, cache.KindSegment, nil, []string{"Last-Modified", lm}, false, false, time.Hour, true},
+		{"CDN-Cache-Control over Cache-Control", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "no-store", "CDN-Cache-Control", "max-age=30"}, false, false, 30 * time.Second, true},
+		{"targeted over CDN-Cache-Control", cfg, 200, cache.KindSegment, nil, []string{"CDN-Cache-Control", "max-age=30", "Edgeswarm-Cache-Control", "max-age=7"}, false, false, 7 * time.Second, true},
+		{"authorized, plain max-age: not stored", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "max-age=60"}, true, false, 0, false},
+		{"authorized, public", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "public, max-age=60"}, true, false, time.Minute, true},
+		{"authorized, s-maxage", cfg, 200, cache.KindSegment, nil, []string{"Cache-Control", "s-maxage=60"}, true, false, time.Minute, true},
+		{"203", cfg, 203, cache.KindSegment, nil, []string{"Cache-Control", "max-age=9"}, false, false, 9 * time.Second, true},
+		{"404 default", cfg, 404, cache.KindOther, nil, nil, false, false, 2 * time.Second, true},
+		{"410 origin freshness", cfg, 410, cache.KindOther, nil, []string{"Cache-Control", "max-age=600"}, false, false, 10 * time.Minute, true},
+		{"404 no-store", cfg, 404, cache.KindOther, nil, []string{"Cache-Control", "no-store"}, false, false, 0, false},
+		{"301 cacheable by default", cfg, 301, cache.KindOther, nil, []string{"Cache-Control", "max-age=60"}, false, false, time.Minute, true},
+		{"500 without freshness", cfg, 500, cache.KindOther, nil, nil, false, false, 0, false},
+		{"503 with max-age", cfg, 503, cache.KindOther, nil, []string{"Cache-Control", "max-age=5"}, false, false, 5 * time.Second, true},
+		{"206 never", cfg, 206, cache.KindSegment, nil, []string{"Cache-Control", "max-age=60"}, false, false, 0, false},
+		{"302 without freshness", cfg, 302, cache.KindOther, nil, nil, false, false, 0, false},
+		{"master bounded", cfg, 200, cache.KindMasterPlaylist, nil, []string{"Cache-Control", "max-age=600"}, false, false, 2 * time.Second, true},
+		{"master no-cache", cfg, 200, cache.KindMasterPlaylist, nil, []string{"Cache-Control", "no-cache"}, false, false, 0, true},
+		{"vod origin lower", cfg, 200, cache.KindVODPlaylist, nil, []string{"Cache-Control", "max-age=60"}, false, false, time.Minute, true},
+		{"live no information", cfg, 200, cache.KindLivePlaylist, live, nil, false, false, 0, true},
+		{"live origin lower", cfg, 200, cache.KindLivePlaylist, live, []string{"Cache-Control", "max-age=1"}, false, false, time.Second, true},
+		{"live origin higher: half target", cfg, 200, cache.KindLivePlaylist, live, []string{"Cache-Control", "max-age=60"}, false, false, 3 * time.Second, true},
+		{"live ll-hls half part", cfg, 200, cache.KindLivePlaylist, ll, []string{"Cache-Control", "max-age=60"}, false, false, 500 * time.Millisecond, true},
+		{"live cap", capped, 200, cache.KindLivePlaylist, live, []string{"Cache-Control", "max-age=60"}, false, false, time.Second, true},
+		{"live no-cache", cfg, 200, cache.KindLivePlaylist, live, []string{"Cache-Control", "no-cache"}, false, false, 0, true},
+		{"live override", cfg, 200, cache.KindLivePlaylist, live, []string{"Cache-Control", "no-cache"}, false, true, 3 * time.Second, true},
+		{"override keeps no-store", cfg, 200, cache.KindLivePlaylist, live, []string{"Cache-Control", "no-store"}, false, true, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var values []string
-			if tt.cc != "" {
-				values = []string{tt.cc}
+			var hs []cache.Header
+			for i := 0; i+1 < len(tt.hdr); i += 2 {
+				hs = append(hs, cache.Header{Name: tt.hdr[i], Value: tt.hdr[i+1]})
 			}
-			got := deriveTTL(tt.cfg, tt.status, tt.kind, tt.info, parseCacheControl(values, tt.age))
-			if got != tt.want {
-				t.Errorf("TTL = %v, want %v", got, tt.want)
+			p := decide(tt.cfg, hs, tt.status, tt.auth, media{kind: tt.kind, info: tt.info, override: tt.override})
+			if p.store != tt.store || (p.store && p.ttl-p.age != tt.want) {
+				t.Errorf("store %v, freshness left %v; want %v, %v", p.store, p.ttl-p.age, tt.store, tt.want)
 			}
 		})
 	}

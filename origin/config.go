@@ -19,6 +19,28 @@ type Route struct {
 	// URL is the origin base: http or https, a host, and a path ending in
 	// '/' (or none). No query, fragment or user info.
 	URL string `yaml:"url"`
+	// TTL holds the route's freshness rules.
+	TTL RouteTTL `yaml:"ttl"`
+	// CacheKey says what of a request URL the HTTP cache key keeps.
+	CacheKey CacheKeyConfig `yaml:"cache_key"`
+}
+
+// RouteTTL holds a route's freshness rules.
+type RouteTTL struct {
+	// Override lets the media TTLs (upstream.ttl) replace the origin's
+	// freshness on this route instead of only bounding it, like nginx's
+	// proxy_ignore_headers. no-store, private and Set-Cookie still keep an
+	// answer from being stored. Default false.
+	Override bool `yaml:"override"`
+}
+
+// CacheKeyConfig says what of a request URL the HTTP cache key (what may
+// be served to whom) keeps. The key is the path and the whole query by
+// default; it is apart from the P2P content key (upstream.key).
+type CacheKeyConfig struct {
+	// DropQuery names query parameters left out of the cache key (auth
+	// tokens on segments that are the same object for every viewer).
+	DropQuery []string `yaml:"drop_query"`
 }
 
 // TTLConfig says how long objects stay fresh when the origin does not say.
@@ -29,11 +51,21 @@ type TTLConfig struct {
 	// VODPlaylist is the freshness of media playlists with EXT-X-ENDLIST.
 	// Default 24h.
 	VODPlaylist time.Duration `yaml:"vod_playlist"`
-	// Segment is the freshness of segments and other objects when the origin
-	// sends no Cache-Control max-age or s-maxage. Default 24h.
+	// Segment is the freshness of answers the origin gives no freshness
+	// information for (no s-maxage, max-age, Expires or Last-Modified).
+	// Default 0: stored and revalidated before each reuse.
 	Segment time.Duration `yaml:"segment"`
-	// Negative is the freshness of 404 and 410 answers. Default 2s.
+	// Negative is the freshness of 404 and 410 answers without freshness
+	// information. Default 2s.
 	Negative time.Duration `yaml:"negative"`
+	// Heuristic caps the freshness guessed from Last-Modified (a tenth of
+	// its age) when the origin gives no explicit freshness. Default 1h.
+	Heuristic time.Duration `yaml:"heuristic"`
+	// TargetedHeader is the response header with cache directives for
+	// this node alone (RFC 9213): it takes precedence over
+	// CDN-Cache-Control and Cache-Control and is not forwarded to viewers.
+	// Default "Edgeswarm-Cache-Control".
+	TargetedHeader string `yaml:"targeted_header"`
 	// MaxLivePlaylist caps the freshness of live media playlists (which is
 	// otherwise half the target duration, or less when the origin says so).
 	// Default 0: no cap.
@@ -69,8 +101,9 @@ func DefaultConfig() Config {
 		TTL: TTLConfig{
 			MasterPlaylist: 2 * time.Second,
 			VODPlaylist:    24 * time.Hour,
-			Segment:        24 * time.Hour,
 			Negative:       2 * time.Second,
+			Heuristic:      time.Hour,
+			TargetedHeader: "Edgeswarm-Cache-Control",
 		},
 	}
 }
@@ -94,6 +127,11 @@ func (c Config) Validate() error {
 		if _, err := parseBase(r.URL); err != nil {
 			errs = append(errs, fmt.Errorf("upstream.routes[%d].url: %w", i, err))
 		}
+		for j, q := range r.CacheKey.DropQuery {
+			if q == "" || strings.ContainsAny(q, "&=#") {
+				errs = append(errs, fmt.Errorf("upstream.routes[%d].cache_key.drop_query[%d]: %q is not a query parameter name", i, j, q))
+			}
+		}
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, errors.New("upstream.timeout: must be positive"))
@@ -113,10 +151,14 @@ func (c Config) Validate() error {
 		{"segment", c.TTL.Segment},
 		{"negative", c.TTL.Negative},
 		{"max_live_playlist", c.TTL.MaxLivePlaylist},
+		{"heuristic", c.TTL.Heuristic},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("upstream.ttl.%s: must not be negative", d.name))
 		}
+	}
+	if h := c.TTL.TargetedHeader; h != "" && !validHeaderField(h, "") {
+		errs = append(errs, fmt.Errorf("upstream.ttl.targeted_header: %q is not a header name", h))
 	}
 	if err := c.Key.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("upstream.%w", err))

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeswarm/edgeswarm/cache"
 )
@@ -50,20 +51,62 @@ func FuzzRoute(f *testing.F) {
 	})
 }
 
-// FuzzCacheControl checks that any Cache-Control and Age give a sane TTL.
+// FuzzCacheControl checks that any cache directives, Age, Expires and
+// Vary give a sane policy and never a stored answer the origin forbade.
 func FuzzCacheControl(f *testing.F) {
 	for _, s := range []string{"max-age=60", "s-maxage=1, max-age=2", "no-store", `max-age="5"`, "max-age=-1",
-		"max-age=99999999999999999999999", ",,=,", "private=\"Set-Cookie\", max-age=1"} {
-		f.Add(s, "10")
+		"max-age=99999999999999999999999", ",,=,", "private=\"Set-Cookie\", max-age=1", `no-cache="a, b", max-age=3`,
+		"stale-while-revalidate=5, stale-if-error=60", `"unterminated, max-age=1`} {
+		f.Add(s, "10", "Thu, 01 Jan 2026 00:00:00 GMT", "Origin")
 	}
 	cfg := DefaultConfig().TTL
-	f.Fuzz(func(t *testing.T, cc, age string) {
-		parsed := parseCacheControl([]string{cc}, age)
+	f.Fuzz(func(t *testing.T, cc, age, expires, vary string) {
+		hs := []cache.Header{{Name: "Cache-Control", Value: cc}, {Name: "Age", Value: age}, {Name: "Expires", Value: expires}, {Name: "Vary", Value: vary}}
+		d := parseDirectives([]string{cc})
 		for _, kind := range []cache.Kind{cache.KindSegment, cache.KindLivePlaylist, cache.KindOther} {
-			ttl := deriveTTL(cfg, 200, kind, &PlaylistInfo{TargetDuration: 6e9}, parsed)
-			if ttl < 0 || ttl > maxFreshness && ttl != cfg.Segment {
-				t.Fatalf("Cache-Control %q, Age %q: TTL %v", cc, age, ttl)
+			p := decide(cfg, hs, 200, false, media{kind: kind, info: &PlaylistInfo{TargetDuration: 6e9}})
+			if p.ttl < 0 || p.ttl > maxFreshness || p.age < 0 || p.age > maxFreshness {
+				t.Fatalf("Cache-Control %q, Age %q: TTL %v age %v", cc, age, p.ttl, p.age)
 			}
+			if p.store && (d.noStore || d.private) {
+				t.Fatalf("Cache-Control %q: stored", cc)
+			}
+			if d.noCache && p.ttl != 0 {
+				t.Fatalf("Cache-Control %q: fresh for %v despite no-cache", cc, p.ttl)
+			}
+		}
+	})
+}
+
+// FuzzVary checks that Vary parsing yields valid lower-case field names.
+func FuzzVary(f *testing.F) {
+	for _, s := range []string{"Origin", "accept-encoding, Origin", "*", " , ,x", `"a,b"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		names, _ := parseVary([]string{v})
+		for _, n := range names {
+			if n != strings.ToLower(n) || !validHeaderField(n, "") || n == "accept-encoding" {
+				t.Fatalf("Vary %q gave name %q", v, n)
+			}
+		}
+	})
+}
+
+// FuzzHTTPDate checks that an HTTP-date that parses prints back to one
+// that parses to the same instant.
+func FuzzHTTPDate(f *testing.F) {
+	for _, s := range []string{"Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "0", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, ok := parseHTTPDate(s)
+		if !ok {
+			return
+		}
+		back, ok := parseHTTPDate(tm.UTC().Format(time.RFC1123))
+		if !ok || !back.Equal(tm.Truncate(time.Second)) {
+			t.Fatalf("%q -> %v -> %v %v", s, tm, back, ok)
 		}
 	})
 }

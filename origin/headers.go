@@ -86,29 +86,6 @@ func validHeaderField(name, value string) bool {
 	return !strings.ContainsAny(value, "\r\n\x00")
 }
 
-// replayHeader reports whether a response header is kept for viewers:
-// representation and freshness metadata, and what a player needs to act on
-// an error (Location, Retry-After, WWW-Authenticate). Never Set-Cookie (a
-// shared cache must not hand one viewer's cookie to another), never
-// hop-by-hop or framing headers (the node frames its own responses).
-func replayHeader(name string) bool {
-	switch {
-	case strings.EqualFold(name, "Content-Type"),
-		strings.EqualFold(name, "Content-Language"),
-		strings.EqualFold(name, "Content-Encoding"),
-		strings.EqualFold(name, "Content-Disposition"),
-		strings.EqualFold(name, "Cache-Control"),
-		strings.EqualFold(name, "Expires"),
-		strings.EqualFold(name, "ETag"),
-		strings.EqualFold(name, "Last-Modified"),
-		strings.EqualFold(name, "Location"),
-		strings.EqualFold(name, "Retry-After"),
-		strings.EqualFold(name, "WWW-Authenticate"):
-		return true
-	}
-	return false
-}
-
 // headerValue returns the first value of name in h.
 func headerValue(h []cache.Header, name string) string {
 	for _, f := range h {

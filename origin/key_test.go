@@ -210,3 +210,34 @@ func FuzzKey(f *testing.F) {
 		}
 	})
 }
+
+// The HTTP cache key keeps the query (normalised, in order) but the
+// parameters its route drops, and no rewrite rule applies to it.
+func TestCacheKey(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Routes = []Route{
+		{Prefix: "/seg/", URL: "http://o/", CacheKey: CacheKeyConfig{DropQuery: []string{"token", "sig"}}},
+		{Prefix: "/", URL: "http://o/"},
+	}
+	cfg.Key.Rewrites = []Rewrite{{Match: `^/s/[a-z]+/`, Replace: "/s/"}}
+	c, err := NewClient(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, query, want string }{
+		{"/live/a.m3u8", "", "/live/a.m3u8"},
+		{"/live/a.m3u8", "user=1", "/live/a.m3u8?user=1"},
+		{"/seg/1.ts", "token=abc", "/seg/1.ts"},
+		{"/seg/1.ts", "a=1&token=abc&sig=x&b=2", "/seg/1.ts?a=1&b=2"},
+		{"/seg/1.ts", "tokenx=1", "/seg/1.ts?tokenx=1"},
+		{"/s/abc/1.ts", "", "/s/abc/1.ts"},
+		{"/a%7e b", "q=a b", "/a~%20b?q=a%20b"},
+	} {
+		if got := c.CacheKey("edge.example", tt.path, tt.query); got != tt.want {
+			t.Errorf("CacheKey(%q, %q) = %q, want %q", tt.path, tt.query, got, tt.want)
+		}
+	}
+	if k := c.Key("", "/s/abc/1.ts", "token=1"); k != "/s/1.ts" {
+		t.Errorf("content key %q: the rewrite applies to it", k)
+	}
+}

@@ -13,6 +13,10 @@ type route struct {
 	base   base
 	addr   string // host:port dialled
 	hc     *fasthttp.HostClient
+	// override and dropQuery are the route's ttl.override and
+	// cache_key.drop_query.
+	override  bool
+	dropQuery []string
 }
 
 // routeTable holds the routes, longest prefix first.

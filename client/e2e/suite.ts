@@ -162,6 +162,37 @@ test("Shaka Player requests segments from peers, never stalls, verifies them", a
   t.log(`shaka: ${checked} requested segments from peers reached Shaka, each identical to the node's`);
 });
 
+test("an origin sending Cache-Control: no-cache keeps the offload of a cacheable one, no stall", async (t) => {
+  // The same three viewers, first against the demo's own (max-age) headers,
+  // then against no-cache on playlists and segments (a live packager's
+  // habit): the node stores and revalidates, and P2P must not suffer.
+  const watchS = Number(process.env.E2E_CACHE_S ?? 40);
+  const offload: number[] = [];
+  for (const extra of ["", "demo:\n  cache_control: no-cache\n"]) {
+    const n = await NodeProc.start(env, extra);
+    try {
+      const vs = await viewers(t, n, ["viewer-1", "viewer-2", "viewer-3"]);
+      await watch(watchS * 1000);
+      const { rs } = await stopAndSettle(n, vs);
+      figures(t, vs, rs);
+      vs.forEach((v, i) => played(v, rs[i]!, watchS));
+      for (const v of vs) await v.close();
+      const http = sum(rs, (r) => r.stats.httpBytes), p2p = sum(rs, (r) => r.stats.p2pBytes), seed = sum(rs, (r) => r.stats.seedBytes);
+      offload.push(p2p / (http + p2p + seed));
+      if (extra) {
+        const revalidated = await n.metric("edgeswarm_origin_requests_total");
+        t.log(`no-cache origin: ${revalidated} origin requests`);
+      }
+    } finally {
+      await n.stop();
+    }
+  }
+  const [cacheable, noCache] = offload as [number, number];
+  t.log(`offload: cacheable headers ${(cacheable * 100).toFixed(1)}%, no-cache ${(noCache * 100).toFixed(1)}%`);
+  check(noCache > 0, "no bytes went from viewer to viewer with a no-cache origin");
+  check(noCache >= cacheable - 0.05, `offload with no-cache ${(noCache * 100).toFixed(1)}% is more than 5 points below the cacheable run's ${(cacheable * 100).toFixed(1)}%`);
+});
+
 /** Removes WebRTC from a page before its scripts run. */
 const NO_WEBRTC = `for (const k of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel", "RTCSessionDescription", "RTCIceCandidate"]) delete window[k];`;
 

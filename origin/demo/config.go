@@ -3,6 +3,7 @@ package demo
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/edgeswarm/edgeswarm/units"
@@ -23,6 +24,10 @@ type Config struct {
 	SegmentDuration time.Duration `yaml:"segment_duration"`
 	// Renditions is the number of synthetic renditions (default 3).
 	Renditions int `yaml:"renditions"`
+	// CacheControl, when set, is the Cache-Control of every playlist and
+	// segment instead of the demo's own (max-age based) values: "no-cache"
+	// acts like a live packager that wants every reuse revalidated.
+	CacheControl string `yaml:"cache_control"`
 }
 
 // Limits checked by Validate.
@@ -49,6 +54,9 @@ func DefaultConfig() Config {
 // Validate reports every invalid field; each message names its yaml key.
 func (c Config) Validate() error {
 	var errs []error
+	if strings.ContainsAny(c.CacheControl, "\r\n\x00") {
+		errs = append(errs, fmt.Errorf("cache_control: %q is not a header value", c.CacheControl))
+	}
 	if c.Window < minWindow || c.Window > maxWindow {
 		errs = append(errs, fmt.Errorf("window: must be between %d and %d segments, got %d", minWindow, maxWindow, c.Window))
 	}

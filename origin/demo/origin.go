@@ -72,6 +72,7 @@ type Origin struct {
 	retain      int64 // live segments kept available behind the edge
 	cache       *segmentCache
 	tag         string // distinguishes the ETags of different configs or media
+	cc          string // Config.CacheControl
 }
 
 // New returns an Origin for cfg. clock tells the time for the live stream;
@@ -88,6 +89,7 @@ func New(cfg Config, clock func() time.Time) (*Origin, error) {
 		window:    int64(cfg.Window),
 		synthetic: cfg.Synthetic,
 		index:     make(map[string]int),
+		cc:        cfg.CacheControl,
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%+v\n", cfg)
@@ -247,6 +249,9 @@ func (o *Origin) liveMaxAge() string {
 func (o *Origin) serve(w http.ResponseWriter, r *http.Request, body []byte, contentType, cacheControl, etag string, modified time.Time) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
+	if o.cc != "" {
+		cacheControl = o.cc
+	}
 	h.Set("Cache-Control", cacheControl)
 	h.Set("ETag", etag)
 	h.Set("Access-Control-Allow-Origin", "*")
