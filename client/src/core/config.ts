@@ -64,11 +64,11 @@ export const RULES = {
     /** Long tasks, dropped frames and the buffer trend are measured over this window, ms. */
     windowMs: 5000,
     /** Timer drift peak, ms (the scheduler's lagMs). */
-    lagMs: [250, 1000] as [number, number],
+    lagMs: [500, 2000] as [number, number],
     /** Share of the window spent in long tasks. */
-    longTasks: [0.3, 0.6] as [number, number],
+    longTasks: [0.5, 0.8] as [number, number],
     /** Share of the window's decoded frames that were dropped; judged from this many frames on. */
-    droppedFrames: [0.1, 0.3] as [number, number], minFrames: 30,
+    droppedFrames: [0.25, 0.5] as [number, number], minFrames: 30,
     /**
      * Forward buffer, s: cautious at or below the first while it falls at
      * least bufferFallingPerS (s per s over the window, measured over at
@@ -77,19 +77,19 @@ export const RULES = {
      */
     bufferLowS: [3, 1] as [number, number], bufferFallingPerS: -0.5, trendMinS: 2, armBufferS: 2,
     /** Peer loads abandoned as late within lateWindowMs. */
-    lateLoads: [2, 5] as [number, number], lateWindowMs: 20000,
+    lateLoads: [3, 8] as [number, number], lateWindowMs: 20000,
     /** A stall reported within stallWindowMs means http-only. */
     stallWindowMs: 20000,
     /** The player's bandwidth estimate over the stream's bitrate (falling thresholds). */
     bandwidthRatio: [1.5, 1.1] as [number, number],
     /** Sustained calm before stepping down: cautious to p2p, http-only to cautious, ms. */
-    calmMs: [10000, 20000],
+    calmMs: [10000, 15000],
     /**
      * Uploads yield first: even in p2p mode a request from another viewer is
      * answered busy (retry after uploadRetryMs) while the drift peak is at
      * least uploadLagMs or long tasks take uploadLongTasks of the window.
      */
-    uploadLagMs: 100, uploadLongTasks: 0.15, uploadRetryMs: 2000,
+    uploadLagMs: 200, uploadLongTasks: 0.25, uploadRetryMs: 2000,
     /**
      * While the drift peak is at least this, ms, a peer that sent nothing
      * in time is not judged unresponsive: our own event loop may be what

@@ -434,7 +434,13 @@ export class Engine {
    */
   private applyRisk(now: number): void {
     const before = this.risk.mode;
-    if (this.risk.sample(now, this.sched.lagMs, this.playhead()?.media, this.bitrate())) {
+    // The player's estimate counts once HTTP has been measured (before, it is
+    // the player's default), and the network is thin only when the engine's
+    // own measure of HTTP says so too (the hls.js adapter reports peer and
+    // memory loads at HTTP speed, so the two usually agree).
+    const m = this.playhead()?.media;
+    const bw = this.http.samples > 0 ? Math.max(m?.bandwidth ?? 0, this.http.bytesPerSec * 8) : undefined;
+    if (this.risk.sample(now, this.sched.lagMs, m && { ...m, bandwidth: bw }, this.bitrate())) {
       this.events.emit("mode", { mode: this.risk.mode, reason: this.risk.reason });
     }
     const l = this.risk.limits;

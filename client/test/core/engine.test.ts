@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { Deps, Engine } from "../../src/core/engine";
+import { RULES } from "../../src/core/config";
 import { FLAG_SERVES } from "../../src/core/frame";
 import { webHasher } from "../../src/core/integrity";
 import { FakeClock, flush } from "../helpers";
@@ -474,12 +475,13 @@ test("a lagging event loop moves the mode to cautious and uploads are answered b
   r.e.events.on("mode", (m) => modes.push(m.mode + " " + m.reason));
   const dc = pc.dc!;
   dc.frames = [];
-  r.clock.block(700); // the main thread is busy: the next tick runs 450-700 ms late
+  // The main thread is busy: the next tick runs that late, less up to one tick.
+  r.clock.block(RULES.risk.lagMs[0] + 300);
   await r.clock.advance(0);
   const s = r.e.getStats();
   assert.equal(s.mode, "cautious");
   assert.equal(s.modeReason, "lag");
-  assert.ok(s.risk.lagMs >= 450, `lag ${s.risk.lagMs}`);
+  assert.ok(s.risk.lagMs >= RULES.risk.lagMs[0], `lag ${s.risk.lagMs}`);
   assert.deepEqual(modes, ["cautious lag"]);
   dc.recv({ type: "request", req: 1, offset: 0, seq: 5 });
   await flush();
@@ -537,7 +539,7 @@ test("a peer that went silent while our own event loop lagged is not judged unre
   dc.recv({ type: "data", req: req.req, size: GOOD.length, offset: 0 });
   dc.recv({ type: "chunk", req: req.req, payload: GOOD.subarray(0, 10000) });
   await r.clock.advance(1900);
-  r.clock.block(800); // busy: the peer's next chunks wait behind the late tick
+  r.clock.block(RULES.risk.lagMs[0] + 300); // busy: the peer's next chunks wait behind the late tick
   await r.clock.advance(0);
   assert.ok(!dc.frames.some((f) => f.type === "cancel"), "not cancelled for a silence that was ours");
   for (let o = 10000; o < GOOD.length; o += 10000) dc.recv({ type: "chunk", req: req.req, payload: GOOD.subarray(o, o + 10000) });
@@ -554,7 +556,7 @@ test("a device far behind goes http-only: peers closed, loads over HTTP, pushes 
   const ws = r.ws[0]!;
   const offers = (): number => ws.of("relay").filter((m) => m.kind === "offer" && m.to === "p7").length;
   const before = offers();
-  r.clock.block(1500);
+  r.clock.block(RULES.risk.lagMs[1] + 1000);
   await r.clock.advance(0);
   assert.equal(r.e.getStats().mode, "http-only");
   assert.ok(pc.closed, "peer connections are cut");
@@ -562,15 +564,16 @@ test("a device far behind goes http-only: peers closed, loads over HTTP, pushes 
   const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
   assert.equal(got.source, "http", "at once, without waiting for the swarm");
   ws.serve({ type: "relay", from: "pz", session: "s-pz", kind: "offer", sdp: "v=0 offer" });
-  await r.clock.advance(15000);
+  // The lag peak decays below the http-only threshold within about 2.5 s.
+  await r.clock.advance(RULES.risk.calmMs[1]! - 1000);
   assert.equal(r.e.getStats().mode, "http-only", "calm, but not for long enough");
   assert.equal(r.e.getStats().modeReason, "recovering");
   assert.equal(offers(), before, "no new connection meanwhile");
   assert.ok(!ws.of("relay").some((m) => m.kind === "answer" && m.to === "pz"), "nor an answer to an offer");
-  await r.clock.advance(10000);
+  await r.clock.advance(5000);
   assert.equal(r.e.getStats().mode, "cautious", "one step down");
   assert.equal(offers(), before + 1, "the cut peer is asked again");
-  await r.clock.advance(15000);
+  await r.clock.advance(RULES.risk.calmMs[0]! + 5000);
   assert.equal(r.e.getStats().mode, "p2p");
   assert.equal(r.e.getStats().modeReason, "calm");
 });

@@ -3,6 +3,10 @@ import { test } from "node:test";
 import { RULES } from "../../src/core/config";
 import { MediaSample, RiskController } from "../../src/core/risk";
 
+const R = RULES.risk;
+/** A lag that asks for cautious, and one that asks for http-only. */
+const LAG1 = R.lagMs[0] + 50, LAG2 = R.lagMs[1] + 500;
+
 /** Samples every 250 ms (the scheduler tick) for ms, from `from`; returns the time reached. */
 function run(r: RiskController, from: number, ms: number, lag: number | ((t: number) => number), m: (t: number) => MediaSample = () => ({})): number {
   let t = from;
@@ -22,10 +26,10 @@ test("a calm device stays in p2p mode with every limit open", () => {
 test("a lagging event loop moves the mode to cautious: uploads shed, wider HTTP window, fewer peers and loads", () => {
   const r = new RiskController();
   assert.equal(r.sample(0, 10), false);
-  assert.equal(r.sample(250, 300), true, "the mode changes at once");
+  assert.equal(r.sample(250, LAG1), true, "the mode changes at once");
   assert.equal(r.mode, "cautious");
   assert.equal(r.reason, "lag");
-  assert.equal(r.inputs.lagMs, 300);
+  assert.equal(r.inputs.lagMs, LAG1);
   const l = r.limits;
   assert.equal(l.uploads, false);
   assert.ok(l.criticalFactor > 1);
@@ -34,18 +38,18 @@ test("a lagging event loop moves the mode to cautious: uploads shed, wider HTTP 
 
 test("recovery needs sustained calm, one step at a time; a new spike restarts the wait", () => {
   const r = new RiskController();
-  r.sample(0, 1500);
+  r.sample(0, LAG2);
   assert.equal(r.mode, "http-only");
   let t = run(r, 250, RULES.risk.calmMs[1]! - 500, 0);
   assert.equal(r.mode, "http-only", "not calm for long enough");
   assert.equal(r.reason, "recovering");
-  r.sample(t, 1500); // a new spike: the wait restarts
+  r.sample(t, LAG2); // a new spike: the wait restarts
   t = run(r, t + 250, RULES.risk.calmMs[1]! - 500, 0);
   assert.equal(r.mode, "http-only");
   t = run(r, t, 1000, 0);
   assert.equal(r.mode, "cautious", "then one step down");
   t = run(r, t, RULES.risk.calmMs[0]! - 500, 0);
-  r.sample(t, 300); // what cautious guards against: its own wait restarts
+  r.sample(t, LAG1); // what cautious guards against: its own wait restarts
   t = run(r, t + 250, RULES.risk.calmMs[0]! - 500, 0);
   assert.equal(r.mode, "cautious");
   run(r, t, 1000, 0);
@@ -53,14 +57,15 @@ test("recovery needs sustained calm, one step at a time; a new spike restarts th
   assert.equal(r.reason, "calm");
 });
 
-test("dropped frames count: a tenth dropped is cautious, a third is http-only", () => {
+test("dropped frames count: a share past the first threshold is cautious, past the second http-only", () => {
   const r = new RiskController();
-  // 30 frames/s, 15 % dropped.
-  run(r, 0, 6000, 0, (t) => ({ playing: true, bufferedS: 6, totalFrames: (t / 1000) * 30, droppedFrames: (t / 1000) * 30 * 0.15 }));
+  const d1 = R.droppedFrames[0] + 0.05, d2 = R.droppedFrames[1] + 0.1;
+  // 30 frames/s.
+  run(r, 0, 6000, 0, (t) => ({ playing: true, bufferedS: 6, totalFrames: (t / 1000) * 30, droppedFrames: (t / 1000) * 30 * d1 }));
   assert.equal(r.mode, "cautious");
   assert.equal(r.reason, "dropped_frames");
-  assert.ok(Math.abs(r.inputs.droppedFrames! - 0.15) < 0.01);
-  run(r, 6000, 6000, 0, (t) => ({ playing: true, bufferedS: 6, totalFrames: (t / 1000) * 30, droppedFrames: 900 * 0.15 + ((t - 6000) / 1000) * 30 * 0.5 }));
+  assert.ok(Math.abs(r.inputs.droppedFrames! - d1) < 0.01);
+  run(r, 6000, 6000, 0, (t) => ({ playing: true, bufferedS: 6, totalFrames: (t / 1000) * 30, droppedFrames: 180 * d1 + ((t - 6000) / 1000) * 30 * d2 }));
   assert.equal(r.mode, "http-only");
 });
 
@@ -73,10 +78,11 @@ test("too few frames say nothing (a paused or starting video)", () => {
 
 test("long tasks filling the window raise the mode", () => {
   const r = new RiskController();
-  for (let t = 0; t < 5000; t += 250) { r.longTask(t, 100); r.sample(t, 0); }
-  assert.equal(r.mode, "cautious", "100 ms of every 250 ms");
+  const ms = Math.round(250 * (R.longTasks[0] + 0.05));
+  for (let t = 0; t < 5000; t += 250) { r.longTask(t, ms); r.sample(t, 0); }
+  assert.equal(r.mode, "cautious", `${ms} ms of every 250 ms`);
   assert.equal(r.reason, "long_tasks");
-  assert.ok(Math.abs(r.inputs.longTasks - 0.4) < 0.06);
+  assert.ok(Math.abs(r.inputs.longTasks - ms / 250) < 0.06);
 });
 
 test("a start-up buffer is no risk; once playing, a falling buffer is cautious and an empty one http-only", () => {
@@ -101,8 +107,9 @@ test("a low but steady buffer is no risk", () => {
 
 test("peer loads abandoned as late, stalls and a thin bandwidth raise the mode", () => {
   const a = new RiskController();
-  a.lateLoad(0); a.sample(0, 0);
-  assert.equal(a.mode, "p2p", "one late load");
+  for (let i = 1; i < R.lateLoads[0]; i++) a.lateLoad(i * 100);
+  a.sample(1000, 0);
+  assert.equal(a.mode, "p2p", "fewer late loads than the threshold");
   a.lateLoad(1000); a.sample(1000, 0);
   assert.equal(a.mode, "cautious");
   assert.equal(a.reason, "late_peer_loads");
