@@ -362,6 +362,9 @@ export class Engine {
   private msLeft(info: SegmentInfo | undefined): number | undefined {
     const p = this.playhead();
     if (!info || info.start === undefined || !p) return undefined;
+    // Before the video plays (start-up, or paused) its playhead says
+    // nothing of when a segment is needed: as if now (HTTP, no waiting).
+    if (p.media?.playing === false) return undefined;
     return ((info.start - p.time) * 1000) / Math.max(p.rate || 1, 0.1);
   }
 
