@@ -90,7 +90,7 @@ export interface RiskInputs {
   droppedFrames?: number;
   /** Peer loads abandoned for HTTP as late in the last 20 s. */
   lateLoads: number;
-  /** Stalls the player reported in the last 20 s. */
+  /** Stalls the player reported in the last 30 s. */
   stalls: number;
   /** The player's bandwidth estimate over the stream's bitrate (absent: unknown). */
   bandwidthRatio?: number;

@@ -79,11 +79,16 @@ export const RULES = {
     /** Peer loads abandoned as late within lateWindowMs. */
     lateLoads: [3, 8] as [number, number], lateWindowMs: 20000,
     /** A stall reported within stallWindowMs means http-only. */
-    stallWindowMs: 20000,
+    stallWindowMs: 30000,
     /** The player's bandwidth estimate over the stream's bitrate (falling thresholds). */
     bandwidthRatio: [1.5, 1.1] as [number, number],
     /** Sustained calm before stepping down: cautious to p2p, http-only to cautious, ms. */
     calmMs: [10000, 15000],
+    /**
+     * A rise within relapseMs of a step down doubles the calm waits (up to
+     * maxBackoff times); each relapseMs in p2p mode halves them again.
+     */
+    relapseMs: 60000, maxBackoff: 8,
     /**
      * Uploads yield first: even in p2p mode a request from another viewer is
      * answered busy (retry after uploadRetryMs) while the drift peak is at

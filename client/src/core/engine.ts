@@ -247,7 +247,9 @@ export class Engine {
   private get startingUp(): boolean { return this.loadsDone === 0; }
 
   private connectMore(): void {
-    if (this.startingUp) return;
+    // Our own connections also wait until the video plays: handshakes
+    // compete with its start on a busy device (the next tick starts them).
+    if (this.startingUp || this.playhead()?.media?.playing === false) return;
     // A few connection attempts at a time: each costs the device (and the
     // peer) an ICE and DTLS handshake, and a page that just started playing
     // should not spend its CPU on eight of them at once.
@@ -436,7 +438,6 @@ export class Engine {
    * and their ids kept as candidates for when the device recovers).
    */
   private applyRisk(now: number): void {
-    const before = this.risk.mode;
     // The player's estimate counts once HTTP has been measured (before, it is
     // the player's default), and the network is thin only when the engine's
     // own measure of HTTP says so too (the hls.js adapter reports peer and
@@ -456,7 +457,7 @@ export class Engine {
         p.close("risk");
       }
     }
-    if (before !== this.risk.mode && this.risk.mode !== "http-only") this.connectMore();
+    if (this.peers.size < this.maxPeers() && this.candidates.length > 0) this.connectMore();
   }
 
   /** The stream's bits/s near the playhead, from the digests' sizes (undefined: unknown). */

@@ -71,6 +71,10 @@ export class RiskController {
   private armed = false;
   /** Since when the signals have asked for less than the current mode. */
   private calmSince?: number;
+  /** When the mode last stepped down: a rise soon after makes the next recovery slower. */
+  private recoveredAt = -Infinity;
+  /** The calm waits are multiplied by this (doubles on a relapse, halves after a long calm). */
+  backoff = 1;
 
   constructor(private rules = RULES.risk) {}
 
@@ -142,19 +146,28 @@ export class RiskController {
     for (const [name, l] of asks) if (l > want) { want = l; why = name; }
 
     const cur = level(this.mode);
+    if (cur === 0 && want === 0 && this.backoff > 1 && now - this.since > r.relapseMs) {
+      this.backoff /= 2;
+      this.since = now;
+    }
     if (want >= cur) {
       this.calmSince = undefined;
-      if (want > cur) return this.set(MODES[want]!, why, now);
+      if (want > cur) {
+        // A relapse soon after a recovery: the device is not well yet.
+        if (now - this.recoveredAt < r.relapseMs) this.backoff = Math.min(r.maxBackoff, this.backoff * 2);
+        return this.set(MODES[want]!, why, now);
+      }
       if (want > 0) this.reason = why;
       return false;
     }
     // Fewer risks than the mode guards against: step down after a sustained calm.
     this.calmSince ??= now;
-    if (now - this.calmSince < r.calmMs[cur - 1]!) {
+    if (now - this.calmSince < r.calmMs[cur - 1]! * this.backoff) {
       this.reason = "recovering";
       return false;
     }
     this.calmSince = undefined;
+    this.recoveredAt = now;
     return this.set(MODES[cur - 1]!, cur - 1 > want ? "recovering" : why, now);
   }
 

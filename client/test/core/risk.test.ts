@@ -135,3 +135,19 @@ test("old events leave their window", () => {
   r.sample(RULES.risk.lateWindowMs + 100, 0);
   assert.equal(r.inputs.lateLoads, 0);
 });
+
+test("a relapse soon after a recovery makes the next recovery slower", () => {
+  const r = new RiskController();
+  r.sample(0, LAG1);
+  let t = run(r, 250, R.calmMs[0]! + 500, 0);
+  assert.equal(r.mode, "p2p", "first recovery at the plain calm wait");
+  r.sample(t, LAG1);
+  assert.equal(r.mode, "cautious");
+  assert.equal(r.backoff, 2);
+  t = run(r, t + 250, R.calmMs[0]! + 500, 0);
+  assert.equal(r.mode, "cautious", "the calm wait doubled");
+  t = run(r, t, R.calmMs[0]!, 0);
+  assert.equal(r.mode, "p2p");
+  run(r, t, R.relapseMs + 1000, 0);
+  assert.equal(r.backoff, 1, "a long calm forgets the relapse");
+});
