@@ -64,11 +64,11 @@ export const RULES = {
     /** Long tasks, dropped frames and the buffer trend are measured over this window, ms. */
     windowMs: 5000,
     /** Timer drift peak, ms (the scheduler's lagMs). */
-    lagMs: [500, 2000] as [number, number],
+    lagMs: [800, 3000] as [number, number],
     /** Share of the window spent in long tasks. */
     longTasks: [0.5, 0.8] as [number, number],
     /** Share of the window's decoded frames that were dropped; judged from this many frames on. */
-    droppedFrames: [0.25, 0.5] as [number, number], minFrames: 30,
+    droppedFrames: [0.3, 0.6] as [number, number], minFrames: 30,
     /**
      * Forward buffer, s: cautious at or below the first while it falls at
      * least bufferFallingPerS (s per s over the window, measured over at
@@ -94,7 +94,7 @@ export const RULES = {
      * answered busy (retry after uploadRetryMs) while the drift peak is at
      * least uploadLagMs or long tasks take uploadLongTasks of the window.
      */
-    uploadLagMs: 200, uploadLongTasks: 0.25, uploadRetryMs: 2000,
+    uploadLagMs: 400, uploadLongTasks: 0.4, uploadRetryMs: 2000,
     /**
      * While the drift peak is at least this, ms, a peer that sent nothing
      * in time is not judged unresponsive: our own event loop may be what
