@@ -247,9 +247,7 @@ export class Engine {
   private get startingUp(): boolean { return this.loadsDone === 0; }
 
   private connectMore(): void {
-    // Our own connections also wait until the video plays: handshakes
-    // compete with its start on a busy device (the next tick starts them).
-    if (this.startingUp || this.playhead()?.media?.playing === false) return;
+    if (this.startingUp) return;
     // A few connection attempts at a time: each costs the device (and the
     // peer) an ICE and DTLS handshake, and a page that just started playing
     // should not spend its CPU on eight of them at once.
@@ -364,9 +362,6 @@ export class Engine {
   private msLeft(info: SegmentInfo | undefined): number | undefined {
     const p = this.playhead();
     if (!info || info.start === undefined || !p) return undefined;
-    // Before the video plays (start-up, or paused) its playhead says
-    // nothing of when a segment is needed: as if now (HTTP, no waiting).
-    if (p.media?.playing === false) return undefined;
     return ((info.start - p.time) * 1000) / Math.max(p.rate || 1, 0.1);
   }
 

@@ -588,14 +588,3 @@ test("a stall the player reports makes the viewer http-only", async () => {
   assert.equal(s.modeReason, "stall");
   assert.equal(s.stalls, 1);
 });
-
-test("before the video plays, a segment it asks for goes over HTTP at once, even when a peer holds it", async () => {
-  const r = rig();
-  const pc = await joinWithPeer(r);
-  // The playhead sits at 0 while the player buffers its start: the segment
-  // at 20 s looks far off, but it is what playback starts with.
-  r.e.setPlayhead(() => ({ time: 0, rate: 1, media: { playing: false, bufferedS: 0 } }));
-  const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
-  assert.equal(got.source, "http");
-  assert.ok(!pc.dc!.frames.some((f) => f.type === "request"), "no peer asked");
-});
