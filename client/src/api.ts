@@ -57,6 +57,43 @@ export interface Stats {
   peerId?: string;
   /** The tracker connection is up. */
   connected: boolean;
+  /**
+   * Risk control: "p2p" (normal), "cautious" (uploads answered busy, a wider
+   * HTTP window, at most 2 peers and 1 peer load), "http-only" (no peers
+   * until the device has been calm for a while).
+   */
+  mode: RiskMode;
+  /**
+   * Why: the strongest risk signal ("stall", "lag", "long_tasks",
+   * "dropped_frames", "buffer", "late_peer_loads", "bandwidth"), or
+   * "recovering" (calm, not for long enough yet), or "calm".
+   */
+  modeReason: string;
+  /** What the mode is decided from. */
+  risk: RiskInputs;
+}
+
+/** Risk modes, from least to most careful. */
+export type RiskMode = "p2p" | "cautious" | "http-only";
+
+/** The risk inputs, as getStats() shows them (see the client README). */
+export interface RiskInputs {
+  /** Timer drift of the page, ms (a recent peak, decaying). */
+  lagMs: number;
+  /** Share of the last 5 s the main thread spent in long tasks, 0..1. */
+  longTasks: number;
+  /** Forward buffer, s (absent without a media element or while paused). */
+  bufferS?: number;
+  /** Change of the forward buffer over the last 5 s, s per s (negative: falling). */
+  bufferTrend?: number;
+  /** Share of the frames decoded in the last 5 s that were dropped, 0..1. */
+  droppedFrames?: number;
+  /** Peer loads abandoned for HTTP as late in the last 20 s. */
+  lateLoads: number;
+  /** Stalls the player reported in the last 30 s. */
+  stalls: number;
+  /** The player's bandwidth estimate over the stream's bitrate (absent: unknown). */
+  bandwidthRatio?: number;
 }
 
 /** Where a loaded segment came from. */
@@ -70,6 +107,8 @@ export interface EdgeswarmEvents {
   "peer-connect": { id: string; seeder: boolean };
   /** A peer connection closed, with the reason. */
   "peer-close": { id: string; reason: string };
+  /** The risk mode changed (see Stats.mode). */
+  mode: { mode: RiskMode; reason: string };
   /** A problem worth knowing about; playback continues over HTTP. */
   error: { code: string; message: string };
 }

@@ -8,6 +8,7 @@ import { attachShaka as shakaAdapter, ShakaLike, ShakaPlayerLike } from "./adapt
 import { realClock } from "./core/clock";
 import { VERSION } from "./core/config";
 import { Deps, Engine } from "./core/engine";
+import { MODES } from "./core/risk";
 import { webHasher } from "./core/integrity";
 import type { WSLike } from "./core/signaling";
 import { Counters } from "./core/stats";
@@ -34,6 +35,18 @@ function browserDeps(): Deps {
     random: Math.random,
     userAgent: g.navigator?.userAgent ?? "",
     base: g.location?.href,
+    longTasks: longTaskObserver(),
+  };
+}
+
+/** The main thread's long tasks through PerformanceObserver, where the browser reports them. */
+function longTaskObserver(): Deps["longTasks"] {
+  const PO = (globalThis as { PerformanceObserver?: typeof PerformanceObserver }).PerformanceObserver;
+  if (!PO || !(PO.supportedEntryTypes ?? []).includes("longtask")) return undefined;
+  return (f) => {
+    const o = new PO((l) => { for (const e of l.getEntries()) f(e.duration); });
+    try { o.observe({ type: "longtask", buffered: false }); } catch { return () => undefined; }
+    return () => o.disconnect();
   };
 }
 
@@ -95,7 +108,10 @@ export function getStats(): Stats {
     c.verified += s.segmentsVerified; c.rejected += s.segmentsRejected; c.aborts += s.aborts; c.stalls += s.stalls;
     peers += s.peers;
   }
-  return c.snapshot(peers, { connected: sessions.some((e) => e.getStats().connected) });
+  // The most careful session's mode speaks for the page.
+  const worst = sessions.map((e) => e.getStats()).sort((a, b) => MODES.indexOf(b.mode) - MODES.indexOf(a.mode))[0];
+  return c.snapshot(peers, { connected: sessions.some((e) => e.getStats().connected),
+    ...(worst ? { mode: worst.mode, modeReason: worst.modeReason, risk: worst.risk } : {}) });
 }
 
 /** Subscribes to an event of every session, present and future. */

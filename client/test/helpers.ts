@@ -21,6 +21,11 @@ export class FakeClock implements Clock {
   now(): number { return this.t; }
   setTimeout(fn: () => void, ms: number): unknown { const id = ++this.n; this.timers.push({ at: this.t + ms, fn, id }); return id; }
   clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h); }
+  /**
+   * The main thread is busy for ms: time passes and no timer runs; the
+   * ones that came due run late, at the next advance.
+   */
+  block(ms: number): void { this.t += ms; }
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;
     for (;;) {
@@ -29,7 +34,7 @@ export class FakeClock implements Clock {
       const next = this.timers[0];
       if (!next || next.at > end) break;
       this.timers.shift();
-      this.t = next.at;
+      this.t = Math.max(this.t, next.at);
       next.fn();
       await flush();
     }

@@ -7,6 +7,7 @@
 
 import type { Engine, SegmentInfo } from "../core/engine";
 import { isMediaPlaylist, parseMedia, Timeline } from "../core/playlist";
+import { playhead } from "./media";
 
 export { parseMedia };
 
@@ -39,7 +40,7 @@ export function attachGeneric(engine: Engine, o: GenericOptions = {}): () => voi
   const media = (): HTMLMediaElement | null | undefined => (typeof o.media === "function" ? o.media() : o.media);
   engine.setPlayhead(() => {
     const m = media();
-    return m ? { time: m.currentTime, rate: m.paused ? 1 : m.playbackRate || 1 } : undefined;
+    return m ? playhead(m) : undefined;
   });
 
   /** The player asks for a segment: what the engine should know of it. */

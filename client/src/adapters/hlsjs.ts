@@ -2,6 +2,7 @@
 // hls.js' config (fLoader / pLoader). Thin: all decisions are the engine's.
 
 import type { Engine, SegmentInfo } from "../core/engine";
+import { playhead } from "./media";
 
 /* Minimal structural types of the hls.js API used here (hls.js >= 1.4). */
 interface LoaderStats {
@@ -27,6 +28,8 @@ type LoaderClass = new (cfg: unknown) => Loader;
 export interface HlsLike {
   config: { loader: LoaderClass; fLoader?: LoaderClass; pLoader?: LoaderClass };
   media: HTMLMediaElement | null;
+  /** The player's bandwidth estimate, bits/s (hls.js >= 1.0). */
+  bandwidthEstimate?: number;
   on(ev: string, f: (e: string, d: any) => void): void; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -119,7 +122,7 @@ export function attachHls(engine: Engine, hls: HlsLike): void {
   hls.config.pLoader = l.pLoader;
   engine.setPlayhead(() => {
     const m = hls.media;
-    return m ? { time: m.currentTime, rate: m.paused ? 1 : m.playbackRate || 1 } : undefined;
+    return m ? playhead(m, hls.bandwidthEstimate) : undefined;
   });
   hls.on("hlsLevelLoaded", (_e, d: { details?: { fragments?: Frag[] } }) => {
     const fr = d?.details?.fragments ?? [];

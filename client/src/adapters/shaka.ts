@@ -6,6 +6,7 @@
 
 import type { Engine, SegmentInfo } from "../core/engine";
 import { isMediaPlaylist, Timeline } from "../core/playlist";
+import { playhead } from "./media";
 
 /* Minimal structural types of the Shaka networking API used here (Shaka >= 4). */
 interface ShakaRequest { uris: string[]; method: string; headers: { [k: string]: string } }
@@ -51,7 +52,7 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
   const media = (): HTMLMediaElement | null | undefined => (player ? player.getMediaElement?.() : (target as HTMLMediaElement | undefined));
   engine.setPlayhead(() => {
     const m = media();
-    return m ? { time: m.currentTime, rate: m.paused ? 1 : m.playbackRate || 1 } : undefined;
+    return m ? playhead(m) : undefined;
   });
   const timeline = new Timeline();
   // Segment start times by request, from the player's request filter.

@@ -2,6 +2,7 @@
 // section 4.4) overrides the swarm settings; these are the page's own knobs.
 
 import type { Options } from "../api";
+import type { ModeLimits, RiskMode } from "./risk";
 import type { ServerConfig } from "./signal";
 
 export type { Options };
@@ -55,6 +56,58 @@ export const RULES = {
   lagFactor: 3,
   /** Per scheduler tick, the timer-lag peak decays by this factor. */
   lagDecay: 0.95,
+  /**
+   * Risk control (risk.ts): what predicts a late segment, and what the
+   * engine gives up as it rises. Pairs are [cautious, http-only] thresholds.
+   */
+  risk: {
+    /** Long tasks, dropped frames and the buffer trend are measured over this window, ms. */
+    windowMs: 5000,
+    /** Timer drift peak, ms (the scheduler's lagMs). */
+    lagMs: [800, 3000] as [number, number],
+    /** Share of the window spent in long tasks. */
+    longTasks: [0.5, 0.8] as [number, number],
+    /** Share of the window's decoded frames that were dropped; judged from this many frames on. */
+    droppedFrames: [0.3, 0.6] as [number, number], minFrames: 30,
+    /**
+     * Forward buffer, s: cautious at or below the first while it falls at
+     * least bufferFallingPerS (s per s over the window, measured over at
+     * least trendMinS), http-only at or below the second. Judged only once
+     * playback has had armBufferS (a start-up buffer is not a risk).
+     */
+    bufferLowS: [3, 1] as [number, number], bufferFallingPerS: -0.5, trendMinS: 2, armBufferS: 2,
+    /** Peer loads abandoned as late within lateWindowMs. */
+    lateLoads: [3, 8] as [number, number], lateWindowMs: 20000,
+    /** A stall reported within stallWindowMs means http-only. */
+    stallWindowMs: 30000,
+    /** The player's bandwidth estimate over the stream's bitrate (falling thresholds). */
+    bandwidthRatio: [1.5, 1.1] as [number, number],
+    /** Sustained calm before stepping down: cautious to p2p, http-only to cautious, ms. */
+    calmMs: [10000, 15000],
+    /**
+     * A rise within relapseMs of a step down doubles the calm waits (up to
+     * maxBackoff times); each relapseMs in p2p mode halves them again.
+     */
+    relapseMs: 60000, maxBackoff: 8,
+    /**
+     * Uploads yield first: even in p2p mode a request from another viewer is
+     * answered busy (retry after uploadRetryMs) while the drift peak is at
+     * least uploadLagMs or long tasks take uploadLongTasks of the window.
+     */
+    uploadLagMs: 400, uploadLongTasks: 0.4, uploadRetryMs: 2000,
+    /**
+     * While the drift peak is at least this, ms, a peer that sent nothing
+     * in time is not judged unresponsive: our own event loop may be what
+     * held its bytes back. Its load still goes to HTTP.
+     */
+    judgeLagMs: 100,
+    /** What each mode allows (peers and loads: at most; Infinity: no extra cap). */
+    modes: {
+      p2p: { criticalFactor: 1, peers: Infinity, loads: Infinity, uploads: true, pushes: true },
+      cautious: { criticalFactor: 2, peers: 2, loads: 1, uploads: false, pushes: true },
+      "http-only": { criticalFactor: Infinity, peers: 0, loads: 0, uploads: false, pushes: false },
+    } as Record<RiskMode, ModeLimits>,
+  },
 };
 
 /** The welcome config a client assumes before the node speaks (Go DefaultClientConfig). */

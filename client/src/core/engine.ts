@@ -9,6 +9,7 @@ import { buildHave, HaveMap } from "./frame";
 import { Hasher, hex, verify } from "./integrity";
 import { compileKeyRules, KeyFn, keyOfURL } from "./keys";
 import { Peer, PeerHost, Receiver, RelayOut } from "./peer";
+import { MediaSample, RiskController } from "./risk";
 import { HttpEstimator, Scheduler, Source } from "./scheduler";
 import { Digest, ServerConfig, SignalMessage } from "./signal";
 import { Signaling, WSLike } from "./signaling";
@@ -17,8 +18,8 @@ import { SegmentStore } from "./store";
 
 /** A segment as a player adapter knows it. */
 export interface SegmentInfo { url: string; seq?: number; start?: number; duration?: number }
-/** Where the player is: media time (s) and rate. */
-export interface Playhead { time: number; rate: number }
+/** Where the player is: media time (s) and rate, and what its media element says. */
+export interface Playhead { time: number; rate: number; media?: MediaSample }
 export type Source_ = "http" | "p2p" | "seed";
 
 export type Events = EdgeswarmEvents;
@@ -36,6 +37,11 @@ export interface Deps {
   userAgent: string;
   /** The page URL, to resolve relative URLs. */
   base?: string;
+  /**
+   * Subscribes to the main thread's long tasks (ms each, as they end);
+   * returns the unsubscribe function. undefined: only timer drift is seen.
+   */
+  longTasks?: (f: (ms: number) => void) => () => void;
 }
 
 /** A relayed signaling message from another viewer. */
@@ -55,6 +61,11 @@ export class Engine {
   readonly sched: Scheduler;
   readonly store: SegmentStore;
   readonly c = new Counters();
+  /** Risk control: the mode whose limits the engine applies. */
+  readonly risk = new RiskController();
+  /** Segments a peer load was abandoned for: never asked from peers again (their bytes would be sent twice). */
+  private abandoned = new Set<string>();
+  private offLongTasks?: () => void;
   private keyFn: KeyFn = compileKeyRules();
   private sig?: Signaling;
   private peerId?: string;
@@ -87,6 +98,7 @@ export class Engine {
     const storeCount = this.s.mobile ? Math.ceil(this.cfg.keep_segments * RULES.mobileStoreFactor) : this.cfg.keep_segments;
     this.store = new SegmentStore(storeCount, this.s.storeBytes, () => this.playhead()?.time);
     this.sched = new Scheduler(this.params(), this.http);
+    this.offLongTasks = d.longTasks?.((ms) => this.risk.longTask(this.d.clock.now(), ms));
   }
 
   private params() {
@@ -103,12 +115,14 @@ export class Engine {
   /** The segments of the current media playlist, with their media times. */
   setSegments(list: SegmentInfo[]): void { this.segs = list; }
 
-  stall(): void { this.c.stalls++; }
+  stall(): void { this.c.stalls++; this.risk.stall(this.d.clock.now()); }
 
   getStats(): Stats {
     let ready = 0;
     for (const p of this.peers.values()) if (p.ready) ready++;
-    return this.c.snapshot(ready, { swarm: this.swarm, peerId: this.peerId, connected: !!this.sig?.connected });
+    const r = this.risk;
+    return this.c.snapshot(ready, { swarm: this.swarm, peerId: this.peerId, connected: !!this.sig?.connected,
+      mode: r.mode, modeReason: r.reason, risk: { ...r.inputs } });
   }
 
   private keyCache = new Map<string, string>();
@@ -148,6 +162,7 @@ export class Engine {
 
   destroy(): void {
     this.destroyed = true;
+    this.offLongTasks?.();
     this.sendStats();
     this.sig?.stop();
     this.down();
@@ -216,7 +231,10 @@ export class Engine {
     }
   }
 
-  private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers); }
+  private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers, this.risk.limits.peers); }
+
+  /** Peer connections at most, other viewers' offers included. */
+  private peerCap(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers) + RULES.inboundExtraPeers; }
 
   /**
    * Start-up first: peer connections (offers, ICE, DTLS, ours and other
@@ -235,7 +253,7 @@ export class Engine {
     // should not spend its CPU on eight of them at once.
     let connecting = 0;
     for (const p of this.peers.values()) if (!p.ready) connecting++;
-    while (this.peers.size < this.maxPeers() && this.candidates.length > 0 && connecting < RULES.connectingMax) {
+    while (this.peers.size < this.maxPeers() && this.candidates.length > 0 && connecting < Math.min(RULES.connectingMax, this.maxPeers())) {
       connecting++;
       const id = this.candidates.shift()!;
       if (this.peers.has(id)) continue;
@@ -251,7 +269,7 @@ export class Engine {
       // be waiting for the answer by then.
       const held = this.heldOffers.get(m.from);
       if (held) { if (held.msgs.length < RULES.heldRelaysPerPeer) held.msgs.push(m); }
-      else if (m.kind === "offer" && this.heldOffers.size < this.maxPeers() + RULES.inboundExtraPeers) {
+      else if (m.kind === "offer" && this.heldOffers.size < Math.min(this.peerCap(), this.risk.limits.peers)) {
         this.heldOffers.set(m.from, { at: this.d.clock.now(), msgs: [m] });
       }
       return;
@@ -262,7 +280,7 @@ export class Engine {
       if (!p) {
         // Offers are taken beyond the peers this viewer seeks itself, so
         // that late joiners find room among viewers who are already full.
-        if (this.peers.size >= this.maxPeers() + RULES.inboundExtraPeers) return;
+        if (this.peers.size >= Math.min(this.peerCap(), this.risk.limits.peers)) return;
         p = this.newPeer(m.from);
       }
     }
@@ -299,6 +317,7 @@ export class Engine {
         return at - now;
       },
       onUpload: (n) => { this.c.upload += n; },
+      uploadBusy: () => this.uploadBusy(),
       onReady: (p) => { this.events.emit("peer-connect", { id: p.id, seeder: p.seeder }); this.prefetch(); this.connectMore(); },
       onHave: () => { this.prefetch(); this.wake(); },
       onClose: (p, reason) => {
@@ -378,10 +397,17 @@ export class Engine {
   private tick(): void {
     if (this.destroyed) return;
     const now = this.d.clock.now();
+    const drift = this.tickDue ? Math.max(0, now - this.tickDue) : 0;
     if (this.tickDue) this.sched.timerRan(this.tickDue, now);
     this.tickDue = now + RULES.tickMs;
-    for (const x of this.xfers.values()) {
-      const why = !x.gotData && now - x.startedAt > this.cfg.request_timeout_ms ? "timeout" : this.sched.shouldAbort(now, { ...x, size: x.d.size }, this.msLeft(x.info));
+    this.applyRisk(now);
+    for (const x of [...this.xfers.values()]) {
+      let why = !x.gotData && now - x.startedAt > this.cfg.request_timeout_ms ? "timeout" : this.sched.shouldAbort(now, { ...x, size: x.d.size }, this.msLeft(x.info));
+      // This tick ran late: the peer's bytes may be waiting behind it in
+      // our own event loop. Silence is judged on a later, punctual tick;
+      // the deadline is judged now.
+      if ((why === "timeout" || why === "idle") && drift >= RULES.risk.judgeLagMs) why = undefined;
+      if (!why && this.risk.limits.loads === 0) why = "risk";
       if (why) this.abort(x, why);
     }
     this.prefetch();
@@ -401,12 +427,66 @@ export class Engine {
   private trackerHaveDue = false;
   private tickDue = 0;
 
+  /**
+   * Feeds the risk controller and applies its mode: the critical factor,
+   * and the peer cap (connections beyond it are closed, the fastest kept,
+   * and their ids kept as candidates for when the device recovers).
+   */
+  private applyRisk(now: number): void {
+    // The player's estimate counts once HTTP has been measured (before, it is
+    // the player's default), and the network is thin only when the engine's
+    // own measure of HTTP says so too (the hls.js adapter reports peer and
+    // memory loads at HTTP speed, so the two usually agree).
+    const m = this.playhead()?.media;
+    const bw = this.http.samples > 0 ? Math.max(m?.bandwidth ?? 0, this.http.bytesPerSec * 8) : undefined;
+    if (this.risk.sample(now, this.sched.lagMs, m && { ...m, bandwidth: bw }, this.bitrate())) {
+      this.events.emit("mode", { mode: this.risk.mode, reason: this.risk.reason });
+    }
+    const l = this.risk.limits;
+    this.sched.criticalFactor = l.criticalFactor;
+    if (this.peers.size > l.peers) {
+      const keep = [...this.peers.values()].sort((a, b) => Number(b.ready) - Number(a.ready) || Number(b.seeder) - Number(a.seeder) || b.rate - a.rate);
+      for (const p of keep.slice(l.peers)) {
+        if (p.out.size > 0 && l.loads > 0) continue; // its load ends first
+        if (!this.candidates.includes(p.id)) this.candidates.push(p.id);
+        p.close("risk");
+      }
+    }
+    if (this.peers.size < this.maxPeers() && this.candidates.length > 0) this.connectMore();
+  }
+
+  /** The stream's bits/s near the playhead, from the digests' sizes (undefined: unknown). */
+  private bitrate(): number | undefined {
+    const t = this.playhead()?.time;
+    if (t === undefined) return undefined;
+    for (const s of this.segs) {
+      if (s.start === undefined || !s.duration || s.start + s.duration < t) continue;
+      const d = this.digests.get(this.keyOf(s.url));
+      if (d) return (d.size * 8) / s.duration;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether a request from another viewer is to be answered busy now, and
+   * for how long (0: serve it). Uploads yield first: they are shed at a
+   * lower risk than anything else, so that a busy device keeps its CPU for
+   * its own playback and a peer asks someone else at once rather than
+   * receive slowly.
+   */
+  private uploadBusy(): number {
+    const r = RULES.risk;
+    if (!this.risk.limits.uploads || this.sched.lagMs >= r.uploadLagMs || this.risk.inputs.longTasks >= r.uploadLongTasks) return r.uploadRetryMs;
+    return 0;
+  }
+
   /** Starts P2P transfers for segments in the prefetch window. */
   prefetch(): void {
     if (!this.swarm || this.destroyed) return;
     for (const info of this.segs) {
+      if (this.xfers.size >= this.risk.limits.loads) return;
       const key = this.keyOf(info.url);
-      if (this.store.get(key) || this.xfers.has(key)) continue;
+      if (this.store.get(key) || this.xfers.has(key) || this.abandoned.has(key)) continue;
       const d = this.digests.get(key);
       if (!d) continue;
       const src = this.sources(d);
@@ -416,6 +496,7 @@ export class Engine {
   }
 
   private startP2P(key: string, d: Digest, info: SegmentInfo | undefined, src: Source[]): Xfer | undefined {
+    if (this.xfers.size >= this.risk.limits.loads || this.abandoned.has(key)) return undefined;
     const now = this.d.clock.now();
     const pick = this.sched.pick(now, src);
     const peer = pick && this.peers.get(pick.id);
@@ -481,14 +562,24 @@ export class Engine {
     x.peer.close("digest_mismatch");
   }
 
+  /**
+   * Abandons a peer load for HTTP, which resumes it from the bytes that
+   * came (a Range request). The segment is not asked from peers again: a
+   * second peer would send what the first one already sent.
+   */
   private abort(x: Xfer, why: string): void {
     this.c.aborts++;
     x.peer.cancel(x.req);
     if (x.got > 0) this.partials.set(x.key, { buf: x.buf, got: x.got, seeder: x.peer.seeder });
+    this.abandoned.add(x.key);
+    if (this.abandoned.size > 256) this.abandoned.delete(this.abandoned.values().next().value!);
+    const now = this.d.clock.now();
+    if (why !== "risk") this.risk.lateLoad(now);
     this.finish(x, undefined);
     // A peer that stops answering is dropped and reported; one that is
-    // merely slower than this deadline stays.
-    if (why === "idle" || why === "timeout") {
+    // merely slower than this deadline stays. A device whose own event
+    // loop lags blames nobody: the silence may be its own.
+    if ((why === "idle" || why === "timeout") && this.sched.lagMs < RULES.risk.judgeLagMs) {
       this.report(x.peer.id, "unresponsive", x.key);
       x.peer.close("unresponsive");
     }
@@ -497,6 +588,7 @@ export class Engine {
   private finish(x: Xfer, b: Uint8Array | undefined): void {
     if (this.xfers.get(x.key) === x) this.xfers.delete(x.key);
     x.settle(b);
+    this.wake();
   }
 
   private keep(key: string, data: Uint8Array, verified: boolean, seq: number | undefined, info?: SegmentInfo): void {
@@ -508,7 +600,7 @@ export class Engine {
 
   private onPush(p: Peer, seq: number): Receiver | undefined {
     const known = this.seqKey.get(seq);
-    if ((known && (this.store.get(known) || this.xfers.has(known))) || !this.d.sha256) return undefined;
+    if ((known && (this.store.get(known) || this.xfers.has(known))) || !this.d.sha256 || !this.risk.limits.pushes) return undefined;
     let buf = new Uint8Array(0), got = 0;
     return {
       data: (size, offset) => {
@@ -598,6 +690,7 @@ export class Engine {
     while (!signal?.aborted && !this.destroyed && this.swarm) {
       const held = this.store.get(key);
       if (held) return { data: held.data.slice(), source: "memory" };
+      if (this.risk.limits.loads === 0 || (this.abandoned.has(key) && !this.xfers.has(key))) return undefined;
       const d = this.digests.get(key);
       let x = this.xfers.get(key);
       if (!x && d) {

@@ -38,6 +38,11 @@ export interface PeerHost {
   /** Bytes sent to this peer may go now (upload cap); returns ms to wait. */
   uploadWait(bytes: number): number;
   onUpload(bytes: number): void;
+  /**
+   * ms after which a request may be asked again, when this viewer cannot
+   * serve now (its device is busy); 0 or absent: serve.
+   */
+  uploadBusy?(): number;
   onReady(p: Peer): void;
   onHave(p: Peer): void;
   onClose(p: Peer, reason: string): void;
@@ -299,6 +304,9 @@ export class Peer {
 
   private onRequest(req: number, ref: { seq?: number; key?: string }, offset: number): void {
     if (!this.h.serves) return this.send({ type: "absent", req });
+    // A busy device says so at once rather than send slowly (playback first).
+    const wait = this.h.uploadBusy?.() ?? 0;
+    if (wait > 0) return this.send({ type: "busy", req, retry_after_ms: wait });
     // Pushes never count against max_inflight (section 5.7).
     const open = this.queue.filter((q) => !q.push).length + (this.serving && !this.serving.push ? 1 : 0);
     if (open >= this.h.config().max_inflight) {

@@ -50,6 +50,12 @@ export class Scheduler {
    */
   lagMs = 0;
 
+  /**
+   * The risk controller's factor on the critical threshold (its mode's
+   * criticalFactor): a device or network at risk widens the HTTP window.
+   */
+  criticalFactor = 1;
+
   constructor(public p: SchedulerParams, readonly http: HttpEstimator) {}
 
   /** Records how late a timer due at `due` ran at `now`. */
@@ -63,7 +69,7 @@ export class Scheduler {
    * the node's critical_ms.
    */
   criticalMs(size: number): number {
-    const safe = this.http.expectMs(size) * this.p.margin + this.p.padMs + RULES.lagFactor * this.lagMs;
+    const safe = (this.http.expectMs(size) * this.p.margin + this.p.padMs + RULES.lagFactor * this.lagMs) * this.criticalFactor;
     return this.http.samples === 0 ? Math.max(this.p.criticalMs, safe) : safe;
   }
 
@@ -92,11 +98,12 @@ export class Scheduler {
 
   /**
    * Whether a running P2P transfer must be abandoned for HTTP: no bytes for
-   * idle_timeout_ms, or at its observed rate it would not finish before the
-   * segment turns critical.
+   * idle_timeout_ms (plus what the page's own timer lag explains), or at
+   * its observed rate it would not finish before the segment turns
+   * critical, that is while HTTP can still fetch the rest in time.
    */
   shouldAbort(now: number, t: { startedAt: number; lastByteAt: number; got: number; size: number }, msLeft: number | undefined): string | undefined {
-    if (now - t.lastByteAt > this.p.idleMs) return "idle";
+    if (now - t.lastByteAt > this.p.idleMs + RULES.lagFactor * this.lagMs) return "idle";
     if (msLeft === undefined) return undefined;
     const room = msLeft - this.criticalMs(t.size - t.got);
     if (room <= 0) return "critical";

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { Deps, Engine } from "../../src/core/engine";
+import { RULES } from "../../src/core/config";
 import { FLAG_SERVES } from "../../src/core/frame";
 import { webHasher } from "../../src/core/integrity";
 import { FakeClock, flush } from "../helpers";
@@ -461,4 +462,131 @@ test("the player's first segment never waits for the swarm", async () => {
   await flush();
   const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
   assert.equal(got.source, "http");
+});
+
+// ---- risk control ----
+
+test("a lagging event loop moves the mode to cautious and uploads are answered busy", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  answer(pc, GOOD);
+  await p;
+  const modes: string[] = [];
+  r.e.events.on("mode", (m) => modes.push(m.mode + " " + m.reason));
+  const dc = pc.dc!;
+  dc.frames = [];
+  // The main thread is busy: the next tick runs that late, less up to one tick.
+  r.clock.block(RULES.risk.lagMs[0] + 300);
+  await r.clock.advance(0);
+  const s = r.e.getStats();
+  assert.equal(s.mode, "cautious");
+  assert.equal(s.modeReason, "lag");
+  assert.ok(s.risk.lagMs >= RULES.risk.lagMs[0], `lag ${s.risk.lagMs}`);
+  assert.deepEqual(modes, ["cautious lag"]);
+  dc.recv({ type: "request", req: 1, offset: 0, seq: 5 });
+  await flush();
+  assert.deepEqual(dc.frames.filter((f) => f.type !== "have"), [{ type: "busy", req: 1, retry_after_ms: 2000 }],
+    "a busy device answers busy at once rather than send slowly");
+  assert.equal(r.e.getStats().uploadBytes, 0);
+  assert.ok(!pc.closed, "the peer stays (cautious keeps two)");
+});
+
+test("a slow peer load is cancelled while HTTP can still make it, and the segment is not asked from peers again", async () => {
+  const r = rig();
+  r.e.setPlayhead(() => ({ time: r.clock.now() / 1000, rate: 1 }));
+  const pc = await joinWithPeer(r);
+  const t0 = r.clock.now();
+  const info = { url: SEG, seq: 5, start: t0 / 1000 + 10, duration: 2 };
+  r.e.setSegments([info]);
+  await r.clock.advance(300); // a tick prefetches it
+  const dc = pc.dc!;
+  const reqs = (): number => dc.frames.filter((f) => f.type === "request").length;
+  assert.equal(reqs(), 1);
+  const req = dc.frames.find((f) => f.type === "request")!;
+  assert.ok(req.type === "request");
+  dc.recv({ type: "data", req: req.req, size: GOOD.length, offset: 0 });
+  // 1000 bytes every 500 ms: the 40 kB would take 20 s, it is needed in 10 s.
+  let cancelledAt = -1;
+  for (let i = 0; i < 8 && cancelledAt < 0; i++) {
+    dc.recv({ type: "chunk", req: req.req, payload: GOOD.subarray(i * 1000, (i + 1) * 1000) });
+    await r.clock.advance(500);
+    if (dc.frames.some((f) => f.type === "cancel" && f.req === req.req)) cancelledAt = r.clock.now();
+  }
+  assert.ok(cancelledAt >= 0, "the slow load is cancelled");
+  assert.ok(info.start * 1000 - cancelledAt > 5000, "with most of the time left for HTTP");
+  await r.clock.advance(3000);
+  assert.equal(reqs(), 1, "not asked again from a peer (its bytes would be sent twice)");
+  const got = await r.e.load(SEG, info);
+  assert.equal(got.source, "http");
+  assert.deepEqual(got.data, GOOD);
+  assert.match(r.fetches[0]!.range ?? "", /^bytes=\d+-$/, "HTTP resumes after the bytes that came");
+  assert.equal(reqs(), 1);
+  const s = r.e.getStats();
+  assert.equal(s.aborts, 1);
+  assert.equal(s.risk.lateLoads, 1);
+  assert.ok(!pc.closed, "a slow peer is not an unresponsive one");
+  assert.equal(r.ws[0]!.of("report").length, 0);
+});
+
+test("a peer that went silent while our own event loop lagged is not judged unresponsive", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  const dc = pc.dc!;
+  const req = dc.frames.find((f) => f.type === "request")!;
+  assert.ok(req.type === "request");
+  dc.recv({ type: "data", req: req.req, size: GOOD.length, offset: 0 });
+  dc.recv({ type: "chunk", req: req.req, payload: GOOD.subarray(0, 10000) });
+  await r.clock.advance(1900);
+  r.clock.block(RULES.risk.lagMs[0] + 300); // busy: the peer's next chunks wait behind the late tick
+  await r.clock.advance(0);
+  assert.ok(!dc.frames.some((f) => f.type === "cancel"), "not cancelled for a silence that was ours");
+  for (let o = 10000; o < GOOD.length; o += 10000) dc.recv({ type: "chunk", req: req.req, payload: GOOD.subarray(o, o + 10000) });
+  dc.recv({ type: "done", req: req.req });
+  const got = await p;
+  assert.equal(got.source, "p2p");
+  assert.ok(!pc.closed);
+  assert.equal(r.ws[0]!.of("report").length, 0, "nobody reported");
+});
+
+test("a device far behind goes http-only: peers closed, loads over HTTP, pushes refused; it recovers after sustained calm", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const ws = r.ws[0]!;
+  const offers = (): number => ws.of("relay").filter((m) => m.kind === "offer" && m.to === "p7").length;
+  const before = offers();
+  r.clock.block(RULES.risk.lagMs[1] + 1000);
+  await r.clock.advance(0);
+  assert.equal(r.e.getStats().mode, "http-only");
+  assert.ok(pc.closed, "peer connections are cut");
+  assert.equal(r.e.getStats().peers, 0);
+  const got = await r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  assert.equal(got.source, "http", "at once, without waiting for the swarm");
+  ws.serve({ type: "relay", from: "pz", session: "s-pz", kind: "offer", sdp: "v=0 offer" });
+  // The lag peak decays below the http-only threshold within about 2.5 s.
+  await r.clock.advance(RULES.risk.calmMs[1]! - 1000);
+  assert.equal(r.e.getStats().mode, "http-only", "calm, but not for long enough");
+  assert.equal(r.e.getStats().modeReason, "recovering");
+  assert.equal(offers(), before, "no new connection meanwhile");
+  assert.ok(!ws.of("relay").some((m) => m.kind === "answer" && m.to === "pz"), "nor an answer to an offer");
+  await r.clock.advance(5000);
+  assert.equal(r.e.getStats().mode, "cautious", "one step down");
+  assert.equal(offers(), before + 1, "the cut peer is asked again");
+  await r.clock.advance(RULES.risk.calmMs[0]! + 5000);
+  assert.equal(r.e.getStats().mode, "p2p");
+  assert.equal(r.e.getStats().modeReason, "calm");
+});
+
+test("a stall the player reports makes the viewer http-only", async () => {
+  const r = rig();
+  await joinWithPeer(r);
+  r.e.stall();
+  await r.clock.advance(300);
+  const s = r.e.getStats();
+  assert.equal(s.mode, "http-only");
+  assert.equal(s.modeReason, "stall");
+  assert.equal(s.stalls, 1);
 });
