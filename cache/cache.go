@@ -202,6 +202,9 @@ type flight struct {
 	stale       *Entry
 	revalidated bool // the origin answered 304: e is stale's body, updated
 	invalidated bool // an unsafe method invalidated the key: do not store
+	// alias is the variant key the fill also runs under once its answer
+	// turned out to vary (set under Cache.mu); "" when none.
+	alias string
 }
 
 // New returns a cache that fills misses through f.
@@ -541,11 +544,9 @@ func (c *Cache) fill(f *flight, req *Request) {
 	}
 	defer obj.Body.Close()
 
-	er := req
-	if primary := primaryKey(req.Key); len(obj.Vary) > 0 || req.Key != primary {
-		c.mu.Lock()
-		c.setVaryLocked(primary, obj.Vary)
-		c.mu.Unlock()
+	er, primary := req, primaryKey(req.Key)
+	varies := len(obj.Vary) > 0 || req.Key != primary
+	if varies {
 		vk := primary
 		if len(obj.Vary) > 0 {
 			vk = joinVariant(primary, varyValues(obj.Vary, req.Header))
@@ -565,6 +566,17 @@ func (c *Cache) fill(f *flight, req *Request) {
 	// new lookups through the flight map, which keeps it until the fill ends.
 	c.mu.Lock()
 	f.e = e
+	if varies {
+		c.setVaryLocked(primary, obj.Vary)
+		// From now on lookups ask for the variant's key, and the entry is
+		// stored under it only once the body is complete: until then the
+		// flight must be found under that key too, else a viewer a moment
+		// behind finds neither and fetches the object again.
+		if _, running := c.flights[e.key]; !running && e.key != req.Key && !f.invalidated {
+			c.flights[e.key] = f
+			f.alias = e.key
+		}
+	}
 	c.mu.Unlock()
 	close(f.ready)
 
@@ -618,8 +630,10 @@ func (c *Cache) landRevalidated(f *flight, req *Request, obj *Object) {
 
 func (c *Cache) endFlight(f *flight, key string) {
 	c.mu.Lock()
-	if c.flights[key] == f {
-		delete(c.flights, key)
+	for _, k := range [2]string{key, f.alias} {
+		if c.flights[k] == f {
+			delete(c.flights, k)
+		}
 	}
 	c.mu.Unlock()
 }

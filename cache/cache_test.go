@@ -487,3 +487,72 @@ func TestSwarmIndexFollowsPlaylists(t *testing.T) {
 		t.Fatalf("after the live playlist expired: %+v", got)
 	}
 }
+
+// A viewer a moment behind another whose answer varies finds that fill:
+// while its body streams in and after its last byte, before it is stored.
+// Another variant is never handed the first one's answer.
+func TestViewerBehindAVaryingFillSharesIt(t *testing.T) {
+	var fetches atomic.Int32
+	bodies := make(chan *io.PipeReader, 1)
+	f := FetcherFunc(func(ctx context.Context, req *Request) (*Object, error) {
+		fetches.Add(1)
+		var list string
+		for _, h := range req.Header {
+			if h.Name == "X-List" {
+				list = h.Value
+			}
+		}
+		obj := &Object{Status: 200, Kind: KindSegment, TTL: time.Hour, Store: true, Vary: []string{"x-list"}, Size: -1}
+		select {
+		case pr := <-bodies:
+			obj.Body = pr
+		default:
+			obj.Body = io.NopCloser(strings.NewReader("list " + list))
+		}
+		return obj, nil
+	})
+	c := newTestCache(t, DefaultConfig(), f, Options{})
+	getList := func(key, list string) (*Entry, Lookup) {
+		t.Helper()
+		e, lk, err := c.Get(context.Background(), &Request{Key: key, Path: key, Header: []Header{{"X-List", list}}})
+		if err != nil {
+			t.Fatalf("get %s %q: %v", key, list, err)
+		}
+		return e, lk
+	}
+
+	// While the first answer streams in.
+	pr, pw := io.Pipe()
+	bodies <- pr
+	first, _ := getList("/a", "x,y")
+	second, lk := getList("/a", "x , y")
+	if n := fetches.Load(); n != 1 || second != first || !lk.Collapsed {
+		t.Fatalf("second viewer during the fill: %d origin fetches, collapsed %v, want 1 shared fill", n, lk.Collapsed)
+	}
+	if _, err := io.WriteString(pw, "list x,y"); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if body, err := second.Wait(context.Background()); err != nil || string(body) != "list x,y" {
+		t.Fatalf("shared body %q, %v", body, err)
+	}
+
+	// Right after the last byte, before the fill is put away.
+	for i := range 200 {
+		key := fmt.Sprintf("/b/%d", i)
+		before := fetches.Load()
+		e, _ := getList(key, "x,y")
+		if _, err := e.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		again, lk := getList(key, "x , y")
+		if n := fetches.Load() - before; n != 1 || lk.Result != Hit || again != e {
+			t.Fatalf("%s: second viewer after the last byte: %d origin fetches, %v, want a hit on the first answer", key, n, lk.Result)
+		}
+		other, lk := getList(key, "z")
+		body, err := other.Wait(context.Background())
+		if err != nil || string(body) != "list z" || lk.Result == Hit {
+			t.Fatalf("%s: another variant got %q (%v, %v), want its own answer", key, body, lk.Result, err)
+		}
+	}
+}
