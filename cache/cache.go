@@ -74,6 +74,9 @@ type Lookup struct {
 	Collapsed bool
 	// Stored is set on a miss whose object will be kept.
 	Stored bool
+	// Uncached is set on a miss whose fill streams through because it
+	// does not fit in the byte budget: the entry's body can be read once.
+	Uncached bool
 	// Err is the origin error that made a Stale answer necessary.
 	Err error
 }
@@ -112,6 +115,12 @@ type Stats struct {
 	// Flights is the number of origin fills in flight; Waiting the number
 	// of requests waiting for one of them to answer.
 	Flights, Waiting int64
+	// FillBytes is what the bodies of fills in flight hold. LiveBytes,
+	// RistrettoBytes and FillBytes together stay within Config.Size.
+	FillBytes int64
+	// Uncached counts fills that streamed through without being kept
+	// because they did not fit in the budget.
+	Uncached uint64
 }
 
 // liveRec is an object in the always-admit store.
@@ -157,6 +166,7 @@ type Cache struct {
 	ristSeq   uint64
 
 	waiting atomic.Int64
+	budget  budget // under mu
 }
 
 // SwarmRef names a media playlist (a swarm) that lists a segment, and the
@@ -182,6 +192,7 @@ type flight struct {
 	e     *Entry        // set under Cache.mu
 	err   error
 	stale *Entry
+	pass  bool // set with e: the fill streams through to its starter only
 }
 
 // New returns a cache that fills misses through f.
@@ -283,10 +294,21 @@ func (c *Cache) ristMaxCost(n int64) {
 // from one origin fill shared by every concurrent caller. The returned
 // entry may still be filling: read it with NewReader or Wait.
 func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
+	for {
+		e, lk, err, again := c.get(ctx, req)
+		if !again {
+			return e, lk, err
+		}
+	}
+}
+
+// get is one attempt of Get. It asks for another when it joined a fill
+// that turned out to stream through to the viewer that started it.
+func (c *Cache) get(ctx context.Context, req *Request) (*Entry, Lookup, error, bool) {
 	now := c.now()
 	stale := c.lookup(req.Key)
 	if stale != nil && stale.fresh(now) {
-		return stale, Lookup{Result: Hit}, nil
+		return stale, Lookup{Result: Hit}, nil, false
 	}
 
 	c.mu.Lock()
@@ -296,7 +318,7 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 		if f.e.fresh(now) && f.e.ttl > 0 {
 			e := f.e
 			c.mu.Unlock()
-			return e, Lookup{Result: Hit}, nil
+			return e, Lookup{Result: Hit}, nil, false
 		}
 		joined = false // landed, but not reusable: start anew
 		if f.e.ttl > 0 {
@@ -308,7 +330,7 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 		if e := c.lookupLocked(req.Key); e != nil && e != stale {
 			if e.fresh(now) {
 				c.mu.Unlock()
-				return e, Lookup{Result: Hit}, nil
+				return e, Lookup{Result: Hit}, nil, false
 			}
 			stale = e
 		}
@@ -325,15 +347,21 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 		c.waiting.Add(-1)
 	case <-ctx.Done():
 		c.waiting.Add(-1)
-		return nil, Lookup{}, ctx.Err()
+		return nil, Lookup{}, ctx.Err(), false
 	}
 	if f.err != nil {
 		if f.stale != nil && now.Before(f.stale.expires.Add(c.cfg.StaleGrace)) {
-			return f.stale, Lookup{Result: Stale, Err: f.err}, nil
+			return f.stale, Lookup{Result: Stale, Err: f.err}, nil, false
 		}
-		return nil, Lookup{Result: Miss, Collapsed: joined}, f.err
+		return nil, Lookup{Result: Miss, Collapsed: joined}, f.err, false
 	}
-	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.ttl > 0}, nil
+	if f.pass {
+		if joined {
+			return nil, Lookup{}, nil, true
+		}
+		return f.e, Lookup{Result: Miss, Uncached: true}, nil, false
+	}
+	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.ttl > 0}, nil, false
 }
 
 // cloneRequest copies what the fill needs: the caller's strings may alias
@@ -392,26 +420,48 @@ func (c *Cache) fill(f *flight, req *Request) {
 	defer obj.Body.Close()
 
 	e := newEntry(req.Key, obj, c.now())
-	if obj.Size > 0 && obj.Size <= c.cfg.Size {
-		e.body = make([]byte, 0, obj.Size)
-	}
 	// The entry becomes visible to the flight's waiters right away and to
 	// new lookups through the flight map, which keeps it until the fill ends.
+	// A fill whose declared size does not fit in the budget leaves the map
+	// at once and streams through to its starter (budget.go).
+	var reserved int64
 	c.mu.Lock()
+	if obj.Size > 0 {
+		if c.reserveFillLocked(obj.Size) {
+			reserved = obj.Size
+			e.body = make([]byte, 0, obj.Size)
+		} else {
+			e.pass = &passBody{src: obj.Body, size: obj.Size, hasher: sha256.New(), done: make(chan struct{})}
+			f.pass = true
+			c.budget.uncached++
+			if c.flights[req.Key] == f {
+				delete(c.flights, req.Key)
+			}
+		}
+	}
 	f.e = e
 	c.mu.Unlock()
 	close(f.ready)
+	if e.pass != nil {
+		c.passThrough(ctx, e, req)
+		return
+	}
 
-	if err := copyInto(e, obj.Body); err != nil {
+	fits, err := copyInto(e, obj.Body, func() bool { return c.chargeFill(e, &reserved) })
+	if err != nil {
 		// Leave the flight first so that nobody joins a failed fill.
 		c.endFlight(f, req.Key)
 		e.finish(err)
+		c.mu.Lock()
+		c.releaseFillLocked(reserved)
+		c.mu.Unlock()
 		c.log.Warn("origin fill aborted", "key", req.Key, "err", err)
 		return
 	}
 	e.finish(nil)
 	c.mu.Lock()
-	if obj.TTL > 0 && e.cost() <= c.cfg.Size {
+	c.releaseFillLocked(reserved)
+	if obj.TTL > 0 && fits && e.cost() <= c.cfg.Size {
 		c.placeLocked(e, obj)
 	}
 	c.mu.Unlock()
@@ -434,21 +484,25 @@ func (c *Cache) endFlight(f *flight, key string) {
 	c.mu.Unlock()
 }
 
-func copyInto(e *Entry, r io.Reader) error {
+// copyInto reads the origin body into e, calling charge after each write;
+// it reports whether every charge fit in the budget.
+func copyInto(e *Entry, r io.Reader, charge func() bool) (bool, error) {
 	buf := make([]byte, 32<<10)
+	fits := true
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
 			e.write(buf[:n])
+			fits = charge() && fits
 		}
 		if errors.Is(err, io.EOF) {
 			if e.size >= 0 && int64(len(e.body)) != e.size {
-				return fmt.Errorf("origin sent %d of %d bytes", len(e.body), e.size)
+				return fits, fmt.Errorf("origin sent %d of %d bytes", len(e.body), e.size)
 			}
-			return nil
+			return fits, nil
 		}
 		if err != nil {
-			return err
+			return fits, err
 		}
 	}
 }
@@ -620,11 +674,14 @@ func (c *Cache) setWindowLocked(playlist string, window []string) {
 // Live segments themselves are trimmed only when live windows alone
 // exceed Size: a misconfiguration, logged.
 func (c *Cache) makeRoomLocked(cost int64) {
-	for c.liveBytes+cost > c.cfg.Size-c.ristTotal() {
+	for c.liveBytes+c.budget.fills+cost > c.cfg.Size-c.ristTotal() {
 		if victim := c.oldestRist(); victim != nil {
 			c.untrackRist(victim)
 			c.ristDel(victim.key)
 			continue
+		}
+		if c.liveBytes+cost <= c.cfg.Size {
+			break // over only by fills in flight, which end on their own
 		}
 		var victim *Entry
 		for _, r := range c.live {
@@ -638,7 +695,7 @@ func (c *Cache) makeRoomLocked(cost int64) {
 		c.log.Warn("live windows exceed the cache size; evicting a live segment", "key", victim.key, "live_bytes", c.liveBytes, "size", c.cfg.Size)
 		c.dropLocked(victim.key)
 	}
-	budget := c.cfg.Size - c.liveBytes - cost
+	budget := c.cfg.Size - c.liveBytes - c.budget.fills - cost
 	c.ristMaxCost(max(budget-budget/8, 1))
 }
 
@@ -693,6 +750,8 @@ func (c *Cache) Stats() Stats {
 		RistrettoObjects: int64(len(c.ristKeys)),
 		Flights:          int64(len(c.flights)),
 		Waiting:          c.waiting.Load(),
+		FillBytes:        c.fillBytesLocked(),
+		Uncached:         c.budget.uncached,
 	}
 }
 

@@ -48,6 +48,10 @@ type Entry struct {
 	etag   string
 
 	aux atomic.Value
+
+	// pass is set on an entry whose fill streams through (see budget.go):
+	// its body is never held, so it is read once and never completes.
+	pass *passBody
 }
 
 // Aux is a slot for what a consumer derives from the entry and wants to
@@ -141,6 +145,14 @@ func (e *Entry) ETag() string {
 
 // Wait blocks until the fill has finished and returns the whole body.
 func (e *Entry) Wait(ctx context.Context) ([]byte, error) {
+	if e.pass != nil {
+		// The caller needs it whole: it holds the bytes, the cache does not.
+		body, err := io.ReadAll(e.pass.reader())
+		if err != nil {
+			return nil, ErrFillAborted
+		}
+		return body, nil
+	}
 	for {
 		e.mu.Lock()
 		done, err, body, ch := e.done, e.err, e.body, e.changed
@@ -178,8 +190,12 @@ func (e *Entry) Gzip() []byte {
 
 // NewReader returns a reader of the body from its start. While the fill
 // runs it blocks for bytes that have not arrived yet; it returns io.EOF
-// after the last byte, or ErrFillAborted when the fill failed.
+// after the last byte, or ErrFillAborted when the fill failed. The body of
+// an entry that streams through (Lookup.Uncached) can be read only once.
 func (e *Entry) NewReader(ctx context.Context) io.Reader {
+	if e.pass != nil {
+		return e.pass.reader()
+	}
 	return &entryReader{e: e, ctx: ctx}
 }
 
@@ -249,6 +265,13 @@ func (e *Entry) filling() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return !e.done
+}
+
+// held is what the body holds now (its capacity).
+func (e *Entry) held() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return int64(cap(e.body))
 }
 
 // cost is what the entry counts against the byte budget.
