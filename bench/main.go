@@ -26,6 +26,7 @@ func commands() []command {
 	return []command{
 		{name: "cache", summary: "cache-hit serving: the node against nginx proxy_cache, side by side", run: runCache},
 		{name: "swarm", summary: "offload with N real-browser viewers: HTTP only, P2P, P2P with the super-peer, p2p-media-loader", run: runSwarm},
+		{name: "soak", summary: "Go viewers with churn for a long time: the node's RSS, heap, goroutines and fds, slopes and leaks", run: runSoak},
 	}
 }
 
