@@ -117,7 +117,7 @@ func (r *soakReport) writeMarkdown(w io.Writer) error {
 	v := r.Verdict
 	fmt.Fprintf(w, "\nAfter the viewers left: goroutines back near the baseline: %v; descriptors back: %v.\n", v.GoroutinesBack, v.FDsBack)
 	if len(v.Problems) == 0 {
-		fmt.Fprintln(w, "Verdict: nothing leaked, no stalls.")
+		fmt.Fprintln(w, "Verdict: nothing leaked.")
 	} else {
 		fmt.Fprintf(w, "Verdict: %s.\n", strings.Join(v.Problems, "; "))
 	}
