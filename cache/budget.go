@@ -112,6 +112,16 @@ func (p *passBody) reader() io.Reader {
 }
 
 func (p *passBody) Read(b []byte) (int, error) {
+	select {
+	case <-p.done: // read again after the end (or timed out): nothing changes
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.err != nil {
+			return 0, ErrFillAborted
+		}
+		return 0, io.EOF
+	default:
+	}
 	n, err := p.src.Read(b)
 	p.hasher.Write(b[:n])
 	p.n += int64(n)
