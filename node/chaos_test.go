@@ -762,5 +762,3 @@ func TestChaosMemoryAtTheCacheLimit(t *testing.T) {
 		t.Errorf("with the origin up every answer must succeed; %d failed, e.g. %s", len(c.lost), c.lost[0])
 	}
 }
-
-
