@@ -205,13 +205,16 @@ type soak struct {
 
 // soakSample is one measurement of the node process.
 type soakSample struct {
-	Minute     float64 `json:"minute"` // since the first viewer joined
-	Phase      string  `json:"phase"`  // baseline, watching, after
-	Viewers    int     `json:"viewers"`
-	RSS        int64   `json:"rss_bytes"`
-	Heap       int64   `json:"heap_inuse_bytes"`
-	Goroutines int     `json:"goroutines"`
-	FDs        int     `json:"fds"`
+	Minute  float64 `json:"minute"` // since the first viewer joined
+	Phase   string  `json:"phase"`  // baseline, watching, after
+	Viewers int     `json:"viewers"`
+	RSS     int64   `json:"rss_bytes"`
+	Heap    int64   `json:"heap_inuse_bytes"`
+	// HeapAfterGC is set when Heap was read right after a forced
+	// collection (the admin port's heap profile with gc=1).
+	HeapAfterGC bool `json:"heap_after_gc"`
+	Goroutines  int  `json:"goroutines"`
+	FDs         int  `json:"fds"`
 }
 
 // soakViewerResult is what one viewer saw.
@@ -490,6 +493,12 @@ func (s *soak) sample(ctx context.Context) (soakSample, error) {
 		return sm, fmt.Errorf("listing the node's descriptors: %w", err)
 	}
 	sm.FDs = len(fds)
+	// The heap profile with gc=1 collects first, so the heap in use read
+	// next is what is live, not what the collector has yet to free (with
+	// GOGC=100 that swings up to twice the live heap between cycles).
+	if _, err := s.getBody(ctx, s.client, s.admin+"/debug/pprof/heap?gc=1"); err == nil {
+		sm.HeapAfterGC = true
+	}
 	body, err := s.getBody(ctx, s.client, s.admin+"/metrics")
 	if err != nil {
 		return sm, err

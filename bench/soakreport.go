@@ -74,7 +74,11 @@ func (r *soakReport) writeMarkdown(w io.Writer) error {
 	fmt.Fprintf(w, "## Soak: %v Go viewers for %v, churn every %v\n\n", s["viewers"], s["duration"], s["churn"])
 	fmt.Fprintf(w, "Host: %s, %d CPUs; started %s; cache_size %v; P2P %v; samples every %v, slopes after %v of warm-up.\n\n",
 		r.Host.CPU, r.Host.CPUs, r.Host.Start, s["cache_size"], s["p2p"], s["sample"], s["warmup"])
-	fmt.Fprintln(w, "| minute | phase | viewers | RSS MiB | heap MiB | goroutines | fds |")
+	heap := "heap MiB"
+	if len(r.Samples) > 0 && r.Samples[0].HeapAfterGC {
+		heap = "live heap MiB (after a forced GC)"
+	}
+	fmt.Fprintf(w, "| minute | phase | viewers | RSS MiB | %s | goroutines | fds |\n", heap)
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|")
 	for _, sm := range r.Samples {
 		fmt.Fprintf(w, "| %.1f | %s | %d | %.1f | %.1f | %d | %d |\n", sm.Minute, sm.Phase, sm.Viewers, mibFloat(sm.RSS), mibFloat(sm.Heap), sm.Goroutines, sm.FDs)
