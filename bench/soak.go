@@ -242,6 +242,8 @@ type soakReport struct {
 	Viewers []soakViewerResult `json:"viewers"`
 	Slopes  map[string]float64 `json:"slopes_per_hour"` // after warm-up
 	Verdict soakVerdict        `json:"verdict"`
+
+	heapProfile []byte // the node's heap profile after the viewers left
 }
 
 type soakVerdict struct {
@@ -393,6 +395,10 @@ loop:
 	}
 	last.Minute, last.Phase = time.Since(t0).Minutes(), "after"
 	rep.Samples = append(rep.Samples, last)
+	// What the heap still holds with no viewer, for go tool pprof.
+	if b, err := s.getBody(ctx, s.client, s.admin+"/debug/pprof/heap?gc=1"); err == nil {
+		rep.heapProfile = b
+	}
 	s.log.Info("after the viewers left", "minute", fmt.Sprintf("%.1f", last.Minute), "goroutines", last.Goroutines, "fds", last.FDs, "rss_mib", last.RSS>>20)
 
 	var warm []soakSample

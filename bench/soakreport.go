@@ -42,6 +42,11 @@ func writeSoakReport(rep *soakReport, out string, stdout io.Writer) error {
 	if err := write(base+".md", rep.writeMarkdown); err != nil {
 		return err
 	}
+	if len(rep.heapProfile) > 0 {
+		if err := os.WriteFile(base+"-heap.pprof", rep.heapProfile, 0o644); err != nil {
+			return err
+		}
+	}
 	for _, p := range soakPlots {
 		if err := write(base+"-"+p.name+".svg", func(w io.Writer) error { return plotSoak(w, rep, p) }); err != nil {
 			return err
