@@ -61,9 +61,9 @@ func parseSoakFlags(args []string, stderr io.Writer) (soakOptions, error) {
 	fs.DurationVar(&o.Duration, "duration", 30*time.Minute, "how long the viewers watch")
 	fs.DurationVar(&o.Churn, "churn", 20*time.Second, "every this long, the longest-watching viewer leaves and a new one joins (0: no churn)")
 	fs.DurationVar(&o.Sample, "sample", time.Minute, "how often the node process is sampled")
-	fs.DurationVar(&o.Warmup, "warmup", 0, "samples before this are left out of the slopes (default: a fifth of --duration, at least one sample)")
+	fs.DurationVar(&o.Warmup, "warmup", 0, "samples before this are left out of the slopes (default: a third of --duration, at least one sample)")
 	fs.DurationVar(&o.Settle, "settle", 2*time.Minute, "after the viewers left, how long goroutines and descriptors get to come back near the baseline")
-	fs.StringVar(&o.CacheSize, "cache-size", "128MiB", "the node's cache_size: small, so that the cache is full after warm-up and growth past it is a leak")
+	fs.StringVar(&o.CacheSize, "cache-size", "32MiB", "the node's cache_size: small, so that the cache is full after warm-up (one rendition brings about 4 MB a minute) and growth past it is a leak")
 	fs.StringVar(&o.Rendition, "rendition", "mid", "the rendition every viewer plays: the first variant whose URI contains this")
 	fs.StringVar(&o.Stream, "stream", "/live/master.m3u8", "master playlist path on the node")
 	fs.BoolVar(&o.P2P, "p2p", true, "viewers join the swarm (super-peer pushes, viewer-to-viewer) besides HTTP")
@@ -96,7 +96,7 @@ func parseSoakFlags(args []string, stderr io.Writer) (soakOptions, error) {
 		return o, errors.New("--churn, --settle and --warmup must not be negative")
 	}
 	if o.Warmup == 0 {
-		o.Warmup = max(o.Duration/5, o.Sample)
+		o.Warmup = max(o.Duration/3, o.Sample)
 	}
 	if _, err := parseSize(o.CacheSize); err != nil {
 		return o, fmt.Errorf("--cache-size: %w", err)
@@ -213,8 +213,11 @@ type soakSample struct {
 	// HeapAfterGC is set when Heap was read right after a forced
 	// collection (the admin port's heap profile with gc=1).
 	HeapAfterGC bool `json:"heap_after_gc"`
-	Goroutines  int  `json:"goroutines"`
-	FDs         int  `json:"fds"`
+	// Cache is what the node's cache holds (edgeswarm_cache_bytes, every
+	// store): the part of the heap that grows until cache_size by design.
+	Cache      int64 `json:"cache_bytes"`
+	Goroutines int   `json:"goroutines"`
+	FDs        int   `json:"fds"`
 }
 
 // soakViewerResult is what one viewer saw.
@@ -300,7 +303,7 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 		sm.Minute, sm.Phase, sm.Viewers = time.Since(t0).Minutes(), phase, viewers
 		rep.Samples = append(rep.Samples, sm)
 		s.log.Info("sample", "phase", phase, "minute", fmt.Sprintf("%.1f", sm.Minute), "viewers", viewers,
-			"rss_mib", sm.RSS>>20, "heap_mib", sm.Heap>>20, "goroutines", sm.Goroutines, "fds", sm.FDs)
+			"rss_mib", sm.RSS>>20, "heap_mib", sm.Heap>>20, "cache_mib", sm.Cache>>20, "goroutines", sm.Goroutines, "fds", sm.FDs)
 		return nil
 	}
 	if err := sample("baseline", 0); err != nil {
@@ -440,6 +443,7 @@ var soakMetrics = map[string]func(soakSample) float64{
 	"heap_mib":   func(s soakSample) float64 { return float64(s.Heap) / (1 << 20) },
 	"goroutines": func(s soakSample) float64 { return float64(s.Goroutines) },
 	"fds":        func(s soakSample) float64 { return float64(s.FDs) },
+	"cache_mib":  func(s soakSample) float64 { return float64(s.Cache) / (1 << 20) },
 }
 
 // slopePerHour is the least-squares slope of f over the samples, per hour;
@@ -522,6 +526,9 @@ func (s *soak) sample(ctx context.Context) (soakSample, error) {
 			sm.Goroutines = int(v)
 		case "go_memstats_heap_inuse_bytes":
 			sm.Heap = int64(v)
+		}
+		if strings.HasPrefix(f[0], "edgeswarm_cache_bytes{") {
+			sm.Cache += int64(v)
 		}
 	}
 	return sm, sc.Err()

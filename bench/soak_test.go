@@ -43,9 +43,9 @@ func TestVPlayerCountsLateSegmentsAsStalls(t *testing.T) {
 }
 
 func TestSoakFlags(t *testing.T) {
-	o, err := parseSoakFlags([]string{"--duration", "5m"}, io.Discard)
-	if err != nil || o.Viewers != 30 || o.Warmup != time.Minute || o.Sample != time.Minute {
-		t.Fatalf("defaults: %+v, %v; want 30 viewers, a minute of warm-up (a fifth), sampled each minute", o, err)
+	o, err := parseSoakFlags([]string{"--duration", "6m"}, io.Discard)
+	if err != nil || o.Viewers != 30 || o.Warmup != 2*time.Minute || o.Sample != time.Minute {
+		t.Fatalf("defaults: %+v, %v; want 30 viewers, two minutes of warm-up (a third), sampled each minute", o, err)
 	}
 	for _, bad := range [][]string{{"--viewers", "0"}, {"--duration", "10s"}, {"--cache-size", "lots"}, {"extra"}} {
 		if _, err := parseSoakFlags(bad, io.Discard); err == nil {

@@ -83,10 +83,10 @@ func (r *soakReport) writeMarkdown(w io.Writer) error {
 	if len(r.Samples) > 0 && r.Samples[0].HeapAfterGC {
 		heap = "live heap MiB (after a forced GC)"
 	}
-	fmt.Fprintf(w, "| minute | phase | viewers | RSS MiB | %s | goroutines | fds |\n", heap)
-	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(w, "| minute | phase | viewers | RSS MiB | %s | cache MiB | goroutines | fds |\n", heap)
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|")
 	for _, sm := range r.Samples {
-		fmt.Fprintf(w, "| %.1f | %s | %d | %.1f | %.1f | %d | %d |\n", sm.Minute, sm.Phase, sm.Viewers, mibFloat(sm.RSS), mibFloat(sm.Heap), sm.Goroutines, sm.FDs)
+		fmt.Fprintf(w, "| %.1f | %s | %d | %.1f | %.1f | %.1f | %d | %d |\n", sm.Minute, sm.Phase, sm.Viewers, mibFloat(sm.RSS), mibFloat(sm.Heap), mibFloat(sm.Cache), sm.Goroutines, sm.FDs)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Slope after warm-up (least squares, per hour):")
@@ -140,6 +140,7 @@ type soakPlot struct {
 var soakPlots = []soakPlot{
 	{"rss_mib", "node RSS", "MiB"},
 	{"heap_mib", "node Go heap in use", "MiB"},
+	{"cache_mib", "node cache contents", "MiB"},
 	{"goroutines", "node goroutines", "goroutines"},
 	{"fds", "node open file descriptors", "fds"},
 }
