@@ -266,12 +266,27 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The demo origin runs as a process of its own: in the node's process
+	// its segment cache (32 MiB, filling for minutes) would read as the
+	// node's growth.
+	oaddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	origin, err := startProc(tmp, "origin", bin, "demo-origin", "--listen", oaddr)
+	if err != nil {
+		return nil, err
+	}
+	defer origin.stop()
+	if err := origin.waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, "http://"+oaddr+"/live/master.m3u8", 200, 20*time.Second); err != nil {
+		return nil, err
+	}
 	cfgPath := filepath.Join(tmp, "edgeswarm.yaml")
 	if err := os.WriteFile(cfgPath, []byte("seeder:\n  loopback: true\n"), 0o644); err != nil {
 		return nil, err
 	}
 	node, err := startProc(tmp, "node", bin, "--config", cfgPath, "--listen", pub, "--admin", adm,
-		"--ice-udp", "127.0.0.1:0", "--cache-size", o.CacheSize, "--super-peer", strconv.FormatBool(o.P2P))
+		"--origin", "http://"+oaddr, "--ice-udp", "127.0.0.1:0", "--cache-size", o.CacheSize, "--super-peer", strconv.FormatBool(o.P2P))
 	if err != nil {
 		return nil, err
 	}
