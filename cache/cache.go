@@ -74,6 +74,10 @@ type Lookup struct {
 	Collapsed bool
 	// Stored is set on a miss whose object will be kept.
 	Stored bool
+	// Uncached is set on a miss whose fill streams through to this caller
+	// because it does not fit in the byte budget: nothing is kept, and the
+	// entry's body can be read once.
+	Uncached bool
 	// Revalidated is set on a miss the origin answered with 304: the
 	// stored object was reused with updated headers.
 	Revalidated bool
@@ -121,6 +125,12 @@ type Stats struct {
 	// Flights is the number of origin fills in flight; Waiting the number
 	// of requests waiting for one of them to answer.
 	Flights, Waiting int64
+	// FillBytes is what the bodies of fills in flight hold. LiveBytes,
+	// RistrettoBytes and FillBytes together stay within Config.Size.
+	FillBytes int64
+	// Uncached counts fills that streamed through without being kept
+	// because they did not fit in the budget.
+	Uncached uint64
 }
 
 // liveRec is an object in the always-admit store.
@@ -143,6 +153,10 @@ type Cache struct {
 
 	mu      sync.RWMutex
 	flights map[string]*flight
+	// running counts the fills in flight, those in flights and those that
+	// are not (a fill for its starter only, a joiner's own request).
+	running int64
+	budget  budget
 	// live is the always-admit store: live playlists and every segment a
 	// live playlist references, plus objects whose fill is in flight.
 	live      map[string]liveRec
@@ -233,6 +247,7 @@ func New(cfg Config, f Fetcher, opt Options) (*Cache, error) {
 		ckeys:    make(map[string]string),
 		vary:     make(map[string][]string),
 		ristKeys: make(map[string]ristRec),
+		budget:   budget{filling: make(map[*Entry]struct{})},
 	}
 	// About ten counters per expected object; objects are assumed to be
 	// at least 16 KiB on average for sizing the admission sketch.
@@ -309,8 +324,9 @@ func (c *Cache) ristMaxCost(n int64) {
 // that is stale is revalidated (a conditional request) in that fill. The
 // returned entry may still be filling: read it with NewReader or Wait.
 //
-// An answer the origin did not let the node store is never shared: a
-// caller that joined such a fill makes its own request.
+// An answer that is not kept, because the origin did not let the node
+// store it or because it does not fit in the byte budget, is never shared:
+// a caller that joined such a fill makes its own request.
 func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 	now := req.Now
 	if now.IsZero() {
@@ -371,10 +387,13 @@ func (c *Cache) Get(ctx context.Context, req *Request) (*Entry, Lookup, error) {
 	c.mu.Unlock()
 	e, lk, err := c.wait(ctx, f, joined, now)
 	if err == nil && joined && (!e.store || len(e.vary) > 0 && !e.matches(requestHeaders(req))) {
-		// Not shareable (private, Set-Cookie, an authorized request...)
-		// or another variant: this viewer asks the origin itself.
+		// Not shareable (private, Set-Cookie, an authorized request, over
+		// the budget...) or another variant: this viewer asks the origin
+		// itself.
 		f := &flight{ready: make(chan struct{})}
-		go c.fill(f, cloneRequest(req))
+		c.mu.Lock()
+		c.goFillLocked(f, cloneRequest(req))
+		c.mu.Unlock()
 		return c.wait(ctx, f, false, now)
 	}
 	return e, lk, err
@@ -391,8 +410,19 @@ func (c *Cache) startLocked(req *Request, stale *Entry) *flight {
 		fr.StoredStatus = stale.status
 	}
 	c.flights[fr.Key] = f
-	go c.fill(f, fr)
+	c.goFillLocked(f, fr)
 	return f
+}
+
+// goFillLocked runs f's fill, counted in Stats.Flights until it has ended.
+func (c *Cache) goFillLocked(f *flight, req *Request) {
+	c.running++
+	go func() {
+		c.fill(f, req)
+		c.mu.Lock()
+		c.running--
+		c.mu.Unlock()
+	}()
 }
 
 // wait waits for f's answer.
@@ -411,7 +441,7 @@ func (c *Cache) wait(ctx context.Context, f *flight, joined bool, now time.Time)
 		}
 		return nil, Lookup{Result: Miss, Collapsed: joined}, f.err
 	}
-	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.store, Revalidated: f.revalidated}, nil
+	return f.e, Lookup{Result: Miss, Collapsed: joined, Stored: f.e.store, Uncached: f.e.pass != nil, Revalidated: f.revalidated}, nil
 }
 
 // variantKey returns the key req's variant is stored under: the cache key
@@ -559,20 +589,41 @@ func (c *Cache) fill(f *flight, req *Request) {
 		}
 	}
 	e := newEntry(er, obj, c.now())
-	if obj.Size > 0 && obj.Size <= c.cfg.Size {
-		e.body = make([]byte, 0, obj.Size)
-	}
-	// The entry becomes visible to the flight's waiters right away and to
-	// new lookups through the flight map, which keeps it until the fill ends.
+	// The entry becomes visible to the flight's waiters right away. One
+	// that may be shared is visible to new lookups through the flight map
+	// too, which keeps it until the fill ends. One that is for its starter
+	// only leaves the map at once: later requests start a fill that can be
+	// shared, and those that had joined this one make their own (Get). A
+	// fill that buffers its body counts against the byte budget; one whose
+	// declared size does not fit is not kept and streams through
+	// (budget.go).
+	var reserved int64
 	c.mu.Lock()
+	switch {
+	case obj.Size <= 0: // unknown (charged as it grows) or empty
+		c.budget.filling[e] = struct{}{}
+	case c.reserveFillLocked(obj.Size):
+		reserved = obj.Size
+		e.body = make([]byte, 0, obj.Size)
+		c.budget.filling[e] = struct{}{}
+	default:
+		e.pass = newPassBody(obj.Body, obj.Size)
+		e.store, e.hasher = false, nil
+		c.budget.uncached++
+	}
 	f.e = e
 	if varies {
 		c.setVaryLocked(primary, obj.Vary)
+	}
+	switch {
+	case !e.store:
+		c.leaveFlightsLocked(f, req.Key)
+	case varies && e.key != req.Key && !f.invalidated:
 		// From now on lookups ask for the variant's key, and the entry is
 		// stored under it only once the body is complete: until then the
 		// flight must be found under that key too, else a viewer a moment
 		// behind finds neither and fetches the object again.
-		if _, running := c.flights[e.key]; !running && e.key != req.Key && !f.invalidated {
+		if _, running := c.flights[e.key]; !running {
 			c.flights[e.key] = f
 			f.alias = e.key
 		}
@@ -580,17 +631,42 @@ func (c *Cache) fill(f *flight, req *Request) {
 	c.mu.Unlock()
 	close(f.ready)
 
-	if err := copyInto(e, obj.Body); err != nil {
-		// Leave the flight first so that nobody joins a failed fill.
-		c.endFlight(f, req.Key)
-		e.finish(err)
-		c.log.Warn("origin fill aborted", "key", req.Key, "err", err)
-		return
+	var size int
+	var sum [sha256.Size]byte
+	fits := true
+	if p := e.pass; p != nil {
+		if !passThrough(ctx, p) {
+			return
+		}
+		p.mu.Lock()
+		size, sum = int(p.n), p.sum
+		p.mu.Unlock()
+	} else {
+		var err error
+		fits, err = copyInto(e, obj.Body, func() bool { return c.chargeFill(e, &reserved) })
+		if err != nil {
+			// Leave the flight first so that nobody joins a failed fill.
+			c.endFlight(f, req.Key)
+			e.finish(err)
+			c.mu.Lock()
+			c.releaseFillLocked(e, reserved)
+			c.mu.Unlock()
+			c.log.Warn("origin fill aborted", "key", req.Key, "err", err)
+			return
+		}
+		e.finish(nil)
+		body, _ := e.Complete()
+		size = len(body)
+		sum, _ = e.Digest()
 	}
-	e.finish(nil)
+	stored := false
 	c.mu.Lock()
-	if obj.Store && !f.invalidated && e.cost() <= c.cfg.Size {
+	if e.pass == nil {
+		c.releaseFillLocked(e, reserved)
+	}
+	if e.store && fits && !f.invalidated && e.cost() <= c.cfg.Size {
 		c.placeLocked(e, obj)
+		stored = true
 	} else if obj.Kind == KindLivePlaylist || obj.Kind == KindVODPlaylist {
 		// Not stored, but its swarm is still known: segments that pass
 		// through are hashed and their digests published to it.
@@ -602,8 +678,9 @@ func (c *Cache) fill(f *flight, req *Request) {
 	c.ristWait()
 	if c.onFil != nil && obj.Status == 200 {
 		// After placement, so that observers see the playlist index updated.
-		sum, _ := e.Digest()
-		c.onFil(FillInfo{Key: e.ckey, Kind: e.kind, Status: e.status, Size: len(e.body), SHA256: sum, Header: req.Header, Stored: obj.Store})
+		// A fill that was not kept is hashed all the same, so that its
+		// swarm can share it.
+		c.onFil(FillInfo{Key: e.ckey, Kind: e.kind, Status: e.status, Size: size, SHA256: sum, Header: req.Header, Stored: stored})
 	}
 	c.endFlight(f, req.Key)
 }
@@ -630,29 +707,37 @@ func (c *Cache) landRevalidated(f *flight, req *Request, obj *Object) {
 
 func (c *Cache) endFlight(f *flight, key string) {
 	c.mu.Lock()
+	c.leaveFlightsLocked(f, key)
+	c.mu.Unlock()
+}
+
+func (c *Cache) leaveFlightsLocked(f *flight, key string) {
 	for _, k := range [2]string{key, f.alias} {
 		if c.flights[k] == f {
 			delete(c.flights, k)
 		}
 	}
-	c.mu.Unlock()
 }
 
-func copyInto(e *Entry, r io.Reader) error {
+// copyInto reads the origin body into e, calling charge after each write;
+// it reports whether every charge fit in the budget.
+func copyInto(e *Entry, r io.Reader, charge func() bool) (bool, error) {
 	buf := make([]byte, 32<<10)
+	fits := true
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
 			e.write(buf[:n])
+			fits = charge() && fits
 		}
 		if errors.Is(err, io.EOF) {
 			if e.size >= 0 && int64(len(e.body)) != e.size {
-				return fmt.Errorf("origin sent %d of %d bytes", len(e.body), e.size)
+				return fits, fmt.Errorf("origin sent %d of %d bytes", len(e.body), e.size)
 			}
-			return nil
+			return fits, nil
 		}
 		if err != nil {
-			return err
+			return fits, err
 		}
 	}
 }
@@ -835,11 +920,14 @@ func (c *Cache) setWindowLocked(playlist string, window []string) {
 // Live segments themselves are trimmed only when live windows alone
 // exceed Size: a misconfiguration, logged.
 func (c *Cache) makeRoomLocked(cost int64) {
-	for c.liveBytes+cost > c.cfg.Size-c.ristTotal() {
+	for c.liveBytes+c.budget.fills+cost > c.cfg.Size-c.ristTotal() {
 		if victim := c.oldestRist(); victim != nil {
 			c.untrackRist(victim)
 			c.ristDel(victim.key)
 			continue
+		}
+		if c.liveBytes+cost <= c.cfg.Size {
+			break // over only by fills in flight, which end on their own
 		}
 		var victim *Entry
 		for _, r := range c.live {
@@ -853,7 +941,7 @@ func (c *Cache) makeRoomLocked(cost int64) {
 		c.log.Warn("live windows exceed the cache size; evicting a live segment", "key", victim.key, "live_bytes", c.liveBytes, "size", c.cfg.Size)
 		c.dropLocked(victim.key)
 	}
-	budget := c.cfg.Size - c.liveBytes - cost
+	budget := c.cfg.Size - c.liveBytes - c.budget.fills - cost
 	c.ristMaxCost(max(budget-budget/8, 1))
 }
 
@@ -911,8 +999,10 @@ func (c *Cache) Stats() Stats {
 		LiveObjects:      int64(len(c.live)),
 		RistrettoBytes:   c.ristBytes,
 		RistrettoObjects: int64(len(c.ristKeys)),
-		Flights:          int64(len(c.flights)),
+		Flights:          c.running,
 		Waiting:          c.waiting.Load(),
+		FillBytes:        c.fillBytesLocked(),
+		Uncached:         c.budget.uncached,
 	}
 }
 

@@ -15,5 +15,10 @@
 // stored passes through to the viewer that asked, hashed on the way, and
 // is never shared with another viewer, not even one that joined its fill.
 //
+// Config.Size bounds the stores and the fills in flight together. A fill
+// whose declared size does not fit is not kept either and goes the same
+// way, and is not even buffered: its viewer reads the origin's body as it
+// arrives (budget.go).
+//
 // The cache never imports package origin; it defines the Fetcher it needs.
 package cache

@@ -57,6 +57,11 @@ type Entry struct {
 	etag   string
 
 	aux atomic.Value
+
+	// pass is set on an entry whose fill streams through (see budget.go):
+	// the cache never holds its body, so it is read once, and the entry
+	// completes only when Wait read it whole for its caller.
+	pass *passBody
 }
 
 // Aux is a slot for what a consumer derives from the entry and wants to
@@ -264,8 +269,21 @@ func (e *Entry) ETag() string {
 	return e.etag
 }
 
-// Wait blocks until the fill has finished and returns the whole body.
+// Wait blocks until the fill has finished and returns the whole body. The
+// body of an entry that streams through (Lookup.Uncached) is read from the
+// origin here, and the entry holds it from then on.
 func (e *Entry) Wait(ctx context.Context) ([]byte, error) {
+	if p := e.pass; p != nil {
+		switch by, ok := p.take(passWhole); {
+		case ok:
+			// The caller needs it whole: it holds the bytes, the cache
+			// does not (no store has this entry).
+			body, err := io.ReadAll(p)
+			e.keepWhole(body, err)
+		case by == passStream:
+			return nil, ErrFillAborted
+		}
+	}
 	for {
 		e.mu.Lock()
 		done, err, body, ch := e.done, e.err, e.body, e.changed
@@ -305,8 +323,19 @@ func (e *Entry) Gzip() []byte {
 
 // NewReader returns a reader of the body from its start. While the fill
 // runs it blocks for bytes that have not arrived yet; it returns io.EOF
-// after the last byte, or ErrFillAborted when the fill failed.
+// after the last byte, or ErrFillAborted when the fill failed. The body of
+// an entry that streams through (Lookup.Uncached) can be read only once,
+// unless Wait read it.
 func (e *Entry) NewReader(ctx context.Context) io.Reader {
+	if p := e.pass; p != nil {
+		switch by, ok := p.take(passStream); {
+		case ok:
+			return p
+		case by == passStream:
+			return errReader{errPassTaken}
+		}
+		// Wait has it: read what it keeps in the entry.
+	}
 	return &entryReader{e: e, ctx: ctx}
 }
 
@@ -360,9 +389,7 @@ func (e *Entry) finish(err error) {
 			e.body = append([]byte(nil), e.body...)
 		}
 		e.hasher.Sum(e.sum[:0])
-		if e.etag = e.HeaderValue("ETag"); e.etag == "" && e.status == 200 {
-			e.etag = `"` + hex.EncodeToString(e.sum[:12]) + `"`
-		}
+		e.setETagLocked()
 	}
 	e.hasher = nil
 	e.done = true
@@ -372,10 +399,48 @@ func (e *Entry) finish(err error) {
 	close(ch)
 }
 
+// setETagLocked sets the entity tag of a completed body: the origin's, or
+// one derived from the digest for 200 answers.
+func (e *Entry) setETagLocked() {
+	if e.etag = e.HeaderValue("ETag"); e.etag == "" && e.status == 200 {
+		e.etag = `"` + hex.EncodeToString(e.sum[:12]) + `"`
+	}
+}
+
+// keepWhole completes a streamed-through entry with the body Wait read
+// from the origin for its caller (err when that failed): the entry then
+// answers Complete, Digest, ETag and Gzip like a completed one, for as
+// long as that caller keeps it. No store holds it.
+func (e *Entry) keepWhole(body []byte, err error) {
+	p := e.pass
+	p.mu.Lock()
+	sum := p.sum
+	p.mu.Unlock()
+	e.mu.Lock()
+	if err != nil {
+		e.err = ErrFillAborted
+	} else {
+		e.body, e.sum = body, sum
+		e.setETagLocked()
+	}
+	e.hasher = nil
+	e.done = true
+	ch := e.changed
+	e.mu.Unlock()
+	close(ch)
+}
+
 func (e *Entry) filling() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return !e.done
+}
+
+// held is what the body holds now (its capacity).
+func (e *Entry) held() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return int64(cap(e.body))
 }
 
 // cost is what the entry counts against the byte budget.

@@ -58,7 +58,7 @@ func newMetrics(c func() cache.Stats) *metrics {
 	cacheBytes := func(store string, f func(cache.Stats) int64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "edgeswarm_cache_bytes",
-			Help:        "Bytes held by each cache store.",
+			Help:        "Bytes held by each cache store, and by fills in flight (store=\"fills\").",
 			ConstLabels: prometheus.Labels{"store": store},
 		}, func() float64 { return float64(f(c())) })
 	}
@@ -87,6 +87,11 @@ func newMetrics(c func() cache.Stats) *metrics {
 	m.reg.MustRegister(m.httpReqs, cacheReqs, m.originReqs, m.originErrs, bytesSent,
 		cacheBytes("live", func(s cache.Stats) int64 { return s.LiveBytes }),
 		cacheBytes("ristretto", func(s cache.Stats) int64 { return s.RistrettoBytes }),
+		cacheBytes("fills", func(s cache.Stats) int64 { return s.FillBytes }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "edgeswarm_cache_fills_uncached_total",
+			Help: "Origin fills streamed through to their viewer without being kept: they did not fit in cache_size beside the stores and the other fills.",
+		}, func() float64 { return float64(c().Uncached) }),
 	)
 	return m
 }

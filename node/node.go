@@ -271,6 +271,10 @@ func (n *Node) Run(ctx context.Context) error {
 	n.cache.Close()
 	n.origin.Close()
 	errs = append(errs, g.Wait())
+	if drain.Err() != nil {
+		// The bound held: the process may exit now, cutting what is left.
+		return fmt.Errorf("shutdown_timeout (%v) passed with responses or viewers still connected; stopped waiting for them", n.cfg.ShutdownTimeout)
+	}
 	if err := errors.Join(errs...); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -94,6 +94,7 @@ var signalFiles = []signalFile{
 	{TypeError, []signalVector{
 		{name: "ticket_invalid", msg: &Error{Code: CodeTicketInvalid, Message: "ticket expired at 2026-01-01T00:00:00Z"}},
 		{name: "rate_limited", msg: &Error{Code: CodeRateLimited, Message: "more than 50 messages per second", RetryMs: 1000}},
+		{name: "going_away", msg: &Error{Code: CodeGoingAway, Message: "the node is shutting down; reconnect", RetryMs: 1000}},
 		{name: "unknown_code", msg: &Error{Code: "some_future_code", Message: "clients accept codes they do not know"}},
 	}},
 	{TypeLeave, []signalVector{

@@ -322,6 +322,38 @@ test("killing the signaling connection mid-play causes no stall; the viewer rejo
   check(await n.metric("edgeswarm_signal_disconnects_total") > 0, "the node saw no signaling disconnect");
 });
 
+test("the node restarts (SIGTERM) mid-play: viewers play on, rejoin the restarted node and get segments from it", async (t) => {
+  const n = await NodeProc.start(env);
+  let up = true;
+  t.cleanup(async () => { if (up) await n.stop(); });
+  const vs = await viewers(t, n, ["a", "b"]);
+  const before = await waitFor("both viewers in the swarm", 30000, async () => {
+    const rs = await Promise.all(vs.map((v) => v.report()));
+    return rs.every((r) => r.stats.connected && r.stats.peers > 0) ? rs : undefined;
+  }, 250);
+  await watch(3000);
+  // SIGTERM: the node drains (in-flight responses finish, every viewer is
+  // sent going_away) and exits; a new one takes its address.
+  await n.stop();
+  up = false;
+  const n2 = await NodeProc.start(env, "", ["--listen", new URL(n.base).host]);
+  t.cleanup(() => n2.stop());
+  const after = await waitFor("both viewers to rejoin the restarted node", 45000, async () => {
+    const rs = await Promise.all(vs.map((v) => v.report()));
+    return rs.every((r, i) => r.stats.connected && r.stats.peerId !== before[i]!.stats.peerId) ? rs : undefined;
+  }, 250);
+  await watch(10000);
+  const { rs } = await stopAndSettle(n2, vs);
+  figures(t, vs, rs);
+  const total = (r: PageReport): number => r.stats.httpBytes + r.stats.p2pBytes + r.stats.seedBytes;
+  rs.forEach((r, i) => {
+    played(vs[i]!, r, (Date.now() - r.playingAt) / 1000);
+    check(total(r) > total(after[i]!), `${vs[i]!.name}: no segment arrived after the rejoin`);
+  });
+  check(await n2.metric("edgeswarm_signal_joins_total") >= 2, "the restarted node saw fewer joins than viewers");
+  check(await n2.metric("edgeswarm_bytes_sent_total", { path: "http" }) > 0, "the restarted node served nothing over HTTP");
+});
+
 async function main(): Promise<number> {
   const started = Date.now();
   const browser = await launchChromium(env);

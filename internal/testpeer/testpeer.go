@@ -543,3 +543,16 @@ func (p *Peer) addUpload(n int) {
 type counter struct{ n atomic.Uint32 }
 
 func (c *counter) next() uint32 { return c.n.Add(1) }
+
+// Forget drops the held segments below sequence seq, as a player's buffer
+// lets go of what it has played, so that a long-running viewer stays
+// bounded (digests, a few bytes each, are kept). It stops offering them.
+func (p *Peer) Forget(seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s, d := range p.bySeq {
+		if s < seq {
+			delete(p.held, d.Key)
+		}
+	}
+}

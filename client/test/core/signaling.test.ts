@@ -38,3 +38,17 @@ test("live playlist refreshes do not reconnect before the backoff", async () => 
   await clock.advance(1500);
   assert.equal(ws.length, 2);
 });
+
+test("going_away (a node shutting down or restarting): the client rejoins after retry_ms, not before", async () => {
+  const { clock, ws, s } = setup();
+  s.want(req("t"));
+  ws[0]!.open();
+  ws[0]!.serve({ type: "error", code: "going_away", message: "the node is shutting down; reconnect", retry_ms: 1000 });
+  ws[0]!.drop();
+  await clock.advance(999);
+  assert.equal(ws.length, 1, "no reconnect before retry_ms");
+  await clock.advance(4000);
+  assert.equal(ws.length, 2, "reconnected");
+  ws[1]!.open();
+  assert.equal(ws[1]!.of("join")[0]!.ticket, "t", "joined the same swarm again");
+});
