@@ -137,6 +137,15 @@ type runConfig struct {
 	Rendition     string         `json:"rendition"`
 	NodeArgs      []string       `json:"nodeArgs"`
 	Settings      map[string]any `json:"settings"`
+	Attach        *runAttach     `json:"attach,omitempty"`
+}
+
+// runAttach makes the runner play one case on a node that is already
+// running (the soak's) until its stdin ends, instead of every case on a
+// node of its own.
+type runAttach struct {
+	Base      string  `json:"base"`      // the node's public URL
+	ProgressS float64 `json:"progressS"` // seconds between progress lines
 }
 
 func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) error {
