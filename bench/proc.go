@@ -31,14 +31,23 @@ type proc struct {
 // startProc starts bin with args; its stdout and stderr go to
 // dir/<name>.log, whose end is quoted in errors.
 func startProc(dir, name, bin string, args ...string) (*proc, error) {
+	return startCmd(dir, name, exec.Command(bin, args...), nil)
+}
+
+// startCmd starts a command its caller has set up (environment, stdin) as
+// startProc does; with tee, its output also goes there.
+func startCmd(dir, name string, cmd *exec.Cmd, tee io.Writer) (*proc, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
+	if tee != nil {
+		w := io.MultiWriter(logFile, tee)
+		cmd.Stdout, cmd.Stderr = w, w
+	}
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

@@ -33,10 +33,14 @@ import (
 // live stream with churn for a long time, and samples the node's RSS, Go
 // heap, goroutines and open file descriptors. It reports the slope of
 // each after warm-up and, once the viewers have left, whether goroutines
-// and descriptors came back near where they started.
+// and descriptors came back near where they started. Beside the Go
+// viewers, a few headless Chromium viewers with edgeswarm.js watch for the
+// whole soak (soakbrowsers.go), so that the node serves real browsers too.
 
 type soakOptions struct {
 	Viewers   int
+	Browsers  int
+	Chromium  string
 	Duration  time.Duration
 	Churn     time.Duration
 	Sample    time.Duration
@@ -50,6 +54,10 @@ type soakOptions struct {
 	Out       string
 }
 
+// soakMaxBrowsers bounds --browsers: each is a browser context with its
+// own WebRTC stack, on the machine that runs the node.
+const soakMaxBrowsers = 20
+
 // soakNetnsEnv marks the bench re-executed inside its network namespace.
 const soakNetnsEnv = "EDGESWARM_SOAK_NETNS"
 
@@ -58,6 +66,8 @@ func parseSoakFlags(args []string, stderr io.Writer) (soakOptions, error) {
 	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.Viewers, "viewers", 30, "Go viewers watching at once")
+	fs.IntVar(&o.Browsers, "browsers", 2, "headless Chromium viewers (edgeswarm.js, the swarm benchmark's runner and virtual player) watching for the whole soak, without churn; their processes are not the node's and are not sampled (0: Go viewers only)")
+	fs.StringVar(&o.Chromium, "chromium", "/usr/bin/chromium", "Chromium binary of the browser viewers (Debian's package)")
 	fs.DurationVar(&o.Duration, "duration", 30*time.Minute, "how long the viewers watch")
 	fs.DurationVar(&o.Churn, "churn", 20*time.Second, "every this long, the longest-watching viewer leaves and a new one joins (0: no churn)")
 	fs.DurationVar(&o.Sample, "sample", time.Minute, "how often the node process is sampled")
@@ -72,8 +82,8 @@ func parseSoakFlags(args []string, stderr io.Writer) (soakOptions, error) {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench soak [flags]")
 		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Runs the node with its demo origin and N Go viewers of one live stream, with")
-		fmt.Fprintln(stderr, "churn, inside a network namespace that has only loopback. Samples the node's")
+		fmt.Fprintln(stderr, "Runs the node with its demo origin, N Go viewers of one live stream with churn")
+		fmt.Fprintln(stderr, "and a few browser viewers, inside a network namespace that has only loopback. Samples the node's")
 		fmt.Fprintln(stderr, "RSS, heap, goroutines and open descriptors, reports their slopes after warm-up")
 		fmt.Fprintln(stderr, "and checks that goroutines and descriptors return near the baseline once the")
 		fmt.Fprintln(stderr, "viewers have left (markdown, JSON and SVG plots in the results folder).")
@@ -90,6 +100,8 @@ func parseSoakFlags(args []string, stderr io.Writer) (soakOptions, error) {
 	switch {
 	case o.Viewers < 1 || o.Viewers > 200:
 		return o, fmt.Errorf("--viewers: %d is not between 1 and 200", o.Viewers)
+	case o.Browsers < 0 || o.Browsers > soakMaxBrowsers:
+		return o, fmt.Errorf("--browsers: %d is not between 0 and %d", o.Browsers, soakMaxBrowsers)
 	case o.Sample <= 0 || o.Duration < o.Sample:
 		return o, fmt.Errorf("--duration (%v) must be at least one --sample (%v), and --sample positive", o.Duration, o.Sample)
 	case o.Churn < 0 || o.Settle < 0 || o.Warmup < 0:
@@ -110,13 +122,18 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	root := moduleRoot(ctx)
+	if o.Browsers > 0 {
+		if err := prepareSoakBrowsers(ctx, o, root, stderr, log); err != nil {
+			return err
+		}
+	}
 	if ok, _ := loopbackOnlyHost(); !ok {
 		if os.Getenv(soakNetnsEnv) != "" {
 			return errors.New("inside the new network namespace, interfaces other than loopback are up")
 		}
 		return reexecInNetns(ctx, stdout, stderr)
 	}
-	root := moduleRoot(ctx)
 	out := o.Out
 	if out == "" {
 		out = filepath.Join(root, "bench", "results")
@@ -133,11 +150,22 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	s := &soak{o: o, log: log, stderr: stderr}
+	if o.Browsers > 0 {
+		if s.browserFiles, err = bundleSoakBrowsers(ctx, root, tmp); err != nil {
+			return err
+		}
+	}
 	rep, err := s.run(ctx, bin, tmp)
 	if err != nil {
 		return err
 	}
-	return writeSoakReport(rep, out, stdout)
+	if err := writeSoakReport(rep, out, stdout); err != nil {
+		return err
+	}
+	if rep.browserFailure != nil {
+		return fmt.Errorf("the browser viewers (the report has the rest): %w", rep.browserFailure)
+	}
+	return nil
 }
 
 // reexecInNetns runs this command again in a new network namespace with
@@ -198,9 +226,10 @@ type soak struct {
 	log    *slog.Logger
 	stderr io.Writer
 
-	base, admin string
-	pid         int
-	client      *http.Client
+	base, admin  string
+	pid          int
+	client       *http.Client
+	browserFiles soakBrowserFiles
 }
 
 // soakSample is one measurement of the node process.
@@ -243,16 +272,25 @@ type soakReport struct {
 	} `json:"host"`
 	Samples []soakSample       `json:"samples"`
 	Viewers []soakViewerResult `json:"viewers"`
-	Slopes  map[string]float64 `json:"slopes_per_hour"` // after warm-up
-	Verdict soakVerdict        `json:"verdict"`
+	// Browsers are the Chromium viewers' reports (the swarm runner's).
+	Browsers []swarmViewer `json:"browsers,omitempty"`
+	// Browser names the browsers' Chromium version, script and player.
+	Browser string `json:"browser,omitempty"`
+	// BrowserErrors are the runner's own: a viewer that did not open, the
+	// runner failing.
+	BrowserErrors []string           `json:"browser_errors,omitempty"`
+	Slopes        map[string]float64 `json:"slopes_per_hour"` // after warm-up
+	Verdict       soakVerdict        `json:"verdict"`
 
-	heapProfile []byte // the node's heap profile after the viewers left
+	heapProfile    []byte // the node's heap profile after the viewers left
+	browserFailure error  // the runner failed: the run is incomplete
 }
 
 type soakVerdict struct {
 	GoroutinesBack bool     `json:"goroutines_back"`
 	FDsBack        bool     `json:"fds_back"`
 	Stalls         int      `json:"stalls"`
+	BrowserStalls  int      `json:"browser_stalls"`
 	Problems       []string `json:"problems,omitempty"`
 }
 
@@ -298,7 +336,7 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 	}
 	rep := &soakReport{Slopes: map[string]float64{}}
 	rep.Settings = map[string]any{
-		"viewers": o.Viewers, "duration": o.Duration.String(), "churn": o.Churn.String(), "sample": o.Sample.String(),
+		"viewers": o.Viewers, "browsers": o.Browsers, "duration": o.Duration.String(), "churn": o.Churn.String(), "sample": o.Sample.String(),
 		"warmup": o.Warmup.String(), "cache_size": o.CacheSize, "rendition": o.Rendition, "stream": o.Stream, "p2p": o.P2P,
 	}
 	rep.Host.CPU, rep.Host.CPUs, rep.Host.Start = cpuModel(), runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
@@ -323,6 +361,15 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 	}
 	if err := sample("baseline", 0); err != nil {
 		return nil, err
+	}
+	// The browsers join beside the first Go viewers and watch until the
+	// last Go viewer has left.
+	var browsers *soakBrowsers
+	if o.Browsers > 0 {
+		if browsers, err = startSoakBrowsers(o, s.browserFiles, bin, s.base, tmp, s.stderr); err != nil {
+			return nil, err
+		}
+		defer browsers.p.stop()
 	}
 
 	// Viewers: o.Viewers at once, joining a tenth of a second apart; with
@@ -390,6 +437,18 @@ loop:
 	stopWatch()
 	wg.Wait()
 	rep.Viewers = results
+	if browsers != nil {
+		c, chromium, err := browsers.stop(ctx)
+		if c != nil {
+			rep.Browsers, rep.BrowserErrors = c.Viewers, c.Errors
+			rep.Browser = fmt.Sprintf("%s, edgeswarm.js (%s), virtual player", orDefault(chromium, "Chromium"), c.Scenario)
+		}
+		if err != nil {
+			rep.browserFailure = err
+			rep.BrowserErrors = append(rep.BrowserErrors, err.Error())
+			s.log.Warn("browser viewers", "err", err)
+		}
+	}
 
 	// Everything a viewer held on the node (connections, swarm state,
 	// peer connections of the super-peer) should now go away.
@@ -441,6 +500,9 @@ loop:
 	// what the node keeps, not about delivery (the chaos tests judge that).
 	for _, r := range results {
 		v.Stalls += r.Stalls
+	}
+	for _, b := range rep.Browsers {
+		v.BrowserStalls += b.Stalls
 	}
 	return rep, nil
 }

@@ -76,7 +76,11 @@ func (r *soakReport) jsonSafe() *soakReport {
 
 func (r *soakReport) writeMarkdown(w io.Writer) error {
 	s := r.Settings
-	fmt.Fprintf(w, "## Soak: %v Go viewers for %v, churn every %v\n\n", s["viewers"], s["duration"], s["churn"])
+	browsers := ""
+	if n, ok := s["browsers"].(int); ok && n > 0 {
+		browsers = fmt.Sprintf(" and %d browser%s", n, plural(n))
+	}
+	fmt.Fprintf(w, "## Soak: %v Go viewers%s for %v, churn every %v\n\n", s["viewers"], browsers, s["duration"], s["churn"])
 	fmt.Fprintf(w, "Host: %s, %d CPUs; started %s; cache_size %v; P2P %v; samples every %v, slopes after %v of warm-up.\n\n",
 		r.Host.CPU, r.Host.CPUs, r.Host.Start, s["cache_size"], s["p2p"], s["sample"], s["warmup"])
 	heap := "heap MiB"
@@ -99,30 +103,7 @@ func (r *soakReport) writeMarkdown(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "- %s: %s\n", p.title, txt)
 	}
-	var segs, stalls, errs, joinErrs int
-	var httpB, p2pB, seedB int64
-	var stallS float64
-	firstErr := ""
-	for _, v := range r.Viewers {
-		segs, stalls, errs = segs+v.Segments, stalls+v.Stalls, errs+v.Errors
-		httpB, p2pB, seedB, stallS = httpB+v.HTTP, p2pB+v.P2P, seedB+v.Seed, stallS+v.StallS
-		if v.JoinError != "" {
-			joinErrs++
-		}
-		if firstErr == "" {
-			firstErr = v.FirstErr
-		}
-	}
-	all := httpB + p2pB + seedB
-	eff := 0.0
-	if all > 0 {
-		eff = float64(p2pB+seedB) / float64(all)
-	}
-	fmt.Fprintf(w, "\nViewers: %d sessions, %d segments, %d stalls (%.1f s), %d errors (%d joins failed); bytes http %s, p2p %s, seed %s (peer efficiency %.0f %%).\n",
-		len(r.Viewers), segs, stalls, stallS, errs, joinErrs, formatBytes(httpB), formatBytes(p2pB), formatBytes(seedB), 100*eff)
-	if firstErr != "" {
-		fmt.Fprintf(w, "First viewer error: %s\n", firstErr)
-	}
+	r.writeViewers(w)
 	v := r.Verdict
 	fmt.Fprintf(w, "\nAfter the viewers left: goroutines back near the baseline: %v; descriptors back: %v.\n", v.GoroutinesBack, v.FDsBack)
 	if len(v.Problems) == 0 {
@@ -200,4 +181,89 @@ func plotSoak(w io.Writer, r *soakReport, p soakPlot) error {
 	}
 	d.legend(slices.Clip(legend))
 	return d.writeTo(w)
+}
+
+// viewerTotals sums what one kind of viewer received.
+type viewerTotals struct {
+	sessions, stalls, errs int
+	stallS, watchedS       float64
+	http, p2p, seed        int64
+}
+
+func (t viewerTotals) row(w io.Writer, kind string) {
+	all := t.http + t.p2p + t.seed
+	eff := 0.0
+	if all > 0 {
+		eff = float64(t.p2p+t.seed) / float64(all)
+	}
+	fmt.Fprintf(w, "| %s | %d | %.1f | %d | %.1f | %d | %s | %s | %s | %.0f %% |\n", kind, t.sessions, t.watchedS/60, t.stalls, t.stallS, t.errs,
+		formatBytes(t.http), formatBytes(t.p2p), formatBytes(t.seed), 100*eff)
+}
+
+// writeViewers writes what the Go viewers and the browsers received, side
+// by side, then each browser.
+func (r *soakReport) writeViewers(w io.Writer) {
+	var gov viewerTotals
+	var segs, joinErrs int
+	firstErr := ""
+	for _, v := range r.Viewers {
+		gov.sessions++
+		segs, gov.stalls, gov.errs = segs+v.Segments, gov.stalls+v.Stalls, gov.errs+v.Errors
+		gov.http, gov.p2p, gov.seed = gov.http+v.HTTP, gov.p2p+v.P2P, gov.seed+v.Seed
+		gov.stallS, gov.watchedS = gov.stallS+v.StallS, gov.watchedS+v.WatchedS
+		if v.JoinError != "" {
+			joinErrs++
+		}
+		if firstErr == "" {
+			firstErr = v.FirstErr
+		}
+	}
+	var br viewerTotals
+	for _, b := range r.Browsers {
+		br.sessions++
+		br.stalls, br.errs, br.stallS, br.watchedS = br.stalls+b.Stalls, br.errs+len(b.Errors), br.stallS+b.StallMs/1000, br.watchedS+b.PlayedS
+		br.http, br.p2p, br.seed = br.http+b.Bytes.HTTP, br.p2p+b.Bytes.P2P, br.seed+b.Bytes.Seed
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| viewers | sessions | watched min | stalls | stalled s | errors | HTTP | P2P | seed | from peers |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	gov.row(w, "Go (testpeer)")
+	if n, ok := r.Settings["browsers"].(int); len(r.Browsers) > 0 || ok && n > 0 {
+		br.row(w, "Chromium")
+	}
+	fmt.Fprintf(w, "\nGo viewers: %d segments, %d joins failed", segs, joinErrs)
+	if firstErr != "" {
+		fmt.Fprintf(w, "; first error: %s", firstErr)
+	}
+	fmt.Fprintln(w, ".")
+	if len(r.Browsers) == 0 && len(r.BrowserErrors) == 0 {
+		return
+	}
+	// A browser watches for the whole soak; "watched" is what it played.
+	fmt.Fprintf(w, "\nBrowsers (%s; their processes are not the node's and are not sampled):\n\n", orDefault(r.Browser, "Chromium"))
+	fmt.Fprintln(w, "| browser | start-up s | played min | stalls | stalled s | peers | P2P failures | HTTP | P2P | seed | first error |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	for _, b := range r.Browsers {
+		startup := "never played"
+		if b.StartupMs != nil {
+			startup = strconv.FormatFloat(*b.StartupMs/1000, 'f', 1, 64)
+		}
+		first := ""
+		if len(b.Errors) > 0 {
+			first = strings.ReplaceAll(b.Errors[0], "|", "/")
+		}
+		fmt.Fprintf(w, "| %s | %s | %.1f | %d | %.1f | %d | %d | %s | %s | %s | %s |\n", b.Name, startup, b.PlayedS/60, b.Stalls, b.StallMs/1000, b.Peers, b.P2PFailures,
+			formatBytes(b.Bytes.HTTP), formatBytes(b.Bytes.P2P), formatBytes(b.Bytes.Seed), first)
+	}
+	for _, e := range r.BrowserErrors {
+		fmt.Fprintf(w, "\nBrowser runner: %s\n", strings.SplitN(e, "\n", 2)[0])
+	}
+}
+
+// orDefault returns s, or fallback when s is empty.
+func orDefault(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }

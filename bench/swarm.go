@@ -176,8 +176,17 @@ type runConfig struct {
 	NodeArgs      []string       `json:"nodeArgs"`
 	Settings      map[string]any `json:"settings"`
 	// Bench is this binary: the runner starts its hidden busy command.
-	Bench     string  `json:"bench"`
-	BusyCores float64 `json:"busyCores"`
+	Bench     string     `json:"bench"`
+	BusyCores float64    `json:"busyCores"`
+	Attach    *runAttach `json:"attach,omitempty"`
+}
+
+// runAttach makes the runner play one case on a node that is already
+// running (the soak's) until its stdin ends, instead of every case on a
+// node of its own.
+type runAttach struct {
+	Base      string  `json:"base"`      // the node's public URL
+	ProgressS float64 `json:"progressS"` // seconds between progress lines
 }
 
 func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -5,6 +5,12 @@
 // counters, to the raw results file. `go run ./bench swarm` builds this
 // file and runs it inside a network namespace that has only loopback;
 // it also turns the raw file into the report.
+//
+// `go run ./bench soak` runs it with `attach` set: one case, its viewers
+// watching the soak's own node (started by the soak, never by the runner)
+// until the runner's stdin ends, with no churn; the raw file then holds
+// that one case, without the node's CPU time and counters (the soak
+// samples the node itself).
 
 import { ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -45,6 +51,12 @@ interface RunConfig {
   bench: string;
   /** Cores the competing process burns during each case (0: none). */
   busyCores: number;
+  /**
+   * The soak: the first of viewers, scenarios and latencies, played on the
+   * node at base (already running) until stdin ends or SIGTERM, with a
+   * progress line every progressS seconds.
+   */
+  attach?: { base: string; progressS: number };
 }
 
 interface ViewerResult {
@@ -132,7 +144,7 @@ class BenchViewer {
   result?: PageResult;
   private constructor(readonly name: string, readonly joinMs: number, readonly ctx: BrowserContext, readonly page: Page) {}
 
-  static async open(browser: Browser, node: NodeProc, name: string, joinMs: number, pc: BenchConfig, scripts: string[], inline: string[]): Promise<BenchViewer> {
+  static async open(browser: Browser, node: { readonly base: string }, name: string, joinMs: number, pc: BenchConfig, scripts: string[], inline: string[]): Promise<BenchViewer> {
     const ctx = await browser.newContext();
     try {
       // Without a default route Chromium offers WebRTC no interface unless
@@ -217,10 +229,29 @@ class Busy {
   }
 }
 
-async function runCase(scenario: Scenario, latency: number, n: number, label: string): Promise<CaseResult> {
+/** Resolves once the soak asks the runner to stop: its stdin ended, or SIGTERM/SIGINT. */
+function stopRequested(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on("end", () => resolve());
+    process.stdin.on("close", () => resolve());
+    process.stdin.on("error", () => resolve());
+    process.stdin.resume();
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+}
+
+/**
+ * One case: a fresh node with n viewers watching for cfg.watchS, or, with
+ * attached, n viewers of that node watching until stop resolves.
+ */
+async function runCase(scenario: Scenario, latency: number, n: number, label: string, attached?: { base: string; stop: Promise<void> }): Promise<CaseResult> {
   const errors: string[] = [];
   const yaml = scenario === "p2p" ? "super_peer: false\n" : "";
-  const node = await NodeProc.start(env, yaml, cfg.nodeArgs);
+  const node = attached ? undefined : await NodeProc.start(env, yaml, cfg.nodeArgs);
+  const target = attached ?? node!;
+  let stopped = false;
+  void attached?.stop.then(() => { stopped = true; });
   let tracker: Tracker | undefined;
   let browser: Browser | undefined;
   let busy: Busy | undefined;
@@ -250,14 +281,14 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     const b = browser;
     // The competing process runs from the first join to the end of the case.
     if (cfg.busyCores > 0) busy = Busy.start(cfg.busyCores);
-    const cpu0 = cpuSeconds(node.proc.pid);
+    const cpu0 = node ? cpuSeconds(node.proc.pid) : 0;
     const host0 = hostTimes();
     const t0 = Date.now();
     let joined = 0, seq = 0;
     const open = async (at: number): Promise<void> => {
       const name = `v${++seq}`;
       try {
-        all.push(await BenchViewer.open(b, node, name, at, pc, scripts, inline));
+        all.push(await BenchViewer.open(b, target, name, at, pc, scripts, inline));
         joined++;
       } catch (e) {
         errors.push(`${name} did not open: ${String(e).split("\n")[0]}`);
@@ -273,11 +304,14 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     }
     await Promise.all(joins);
     const hostJoined = hostTimes();
-    const watchEnd = Date.now() + cfg.watchS * 1000;
-    let nextChurn = cfg.churnS > 0 ? Date.now() + cfg.churnS * 1000 : Infinity;
-    let lastLine = 0;
-    while (Date.now() < watchEnd) {
+    const watchStart = Date.now();
+    const watchEnd = attached ? Infinity : Date.now() + cfg.watchS * 1000;
+    let nextChurn = cfg.churnS > 0 && !attached ? Date.now() + cfg.churnS * 1000 : Infinity;
+    const every = cfg.attach ? cfg.attach.progressS * 1000 : tty ? 5000 : 15000;
+    let lastLine = attached ? Date.now() : 0;
+    while (!stopped && Date.now() < watchEnd) {
       await sleep(Math.min(1000, Math.max(0, watchEnd - Date.now())));
+      if (stopped) break;
       if (Date.now() >= nextChurn && all.length > 0) {
         nextChurn += cfg.churnS * 1000;
         const leaving = all.shift()!;
@@ -287,13 +321,13 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
         joined--;
         await open(Date.now() - t0);
       }
-      if (Date.now() - lastLine >= (tty ? 5000 : 15000)) {
+      if (Date.now() - lastLine >= every) {
         lastLine = Date.now();
         const rs = (await Promise.all(all.map((v) => v.report()))).filter((r): r is PageResult => !!r);
         const sum = (f: (r: PageResult) => number): number => rs.reduce((a, r) => a + f(r), 0);
         const http = sum((r) => r.bytes.http), p2p = sum((r) => r.bytes.p2p), seed = sum((r) => r.bytes.seed);
-        const left = Math.max(0, Math.round((watchEnd - Date.now()) / 1000));
-        progress(`${label}: ${joined}/${n} watching, ${left} s left | http ${mib(http)} MiB, p2p ${mib(p2p)} MiB, seed ${mib(seed)} MiB, offload ${(http + p2p + seed > 0 ? (100 * p2p) / (http + p2p + seed) : 0).toFixed(1)} %, stalls ${sum((r) => r.stalls)}`);
+        const left = attached ? `${Math.round((Date.now() - watchStart) / 1000)} s in` : `${Math.max(0, Math.round((watchEnd - Date.now()) / 1000))} s left`;
+        progress(`${label}: ${joined}/${n} watching, ${left} | http ${mib(http)} MiB, p2p ${mib(p2p)} MiB, seed ${mib(seed)} MiB, offload ${(http + p2p + seed > 0 ? (100 * p2p) / (http + p2p + seed) : 0).toFixed(1)} %, stalls ${sum((r) => r.stalls)}`);
       }
     }
     await Promise.all(all.map((v) => v.report()));
@@ -305,13 +339,13 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
       }
     }
     const wall = (Date.now() - t0) / 1000;
-    const cpu = cpuSeconds(node.proc.pid) - cpu0;
+    const cpu = node ? cpuSeconds(node.proc.pid) - cpu0 : 0;
     const busyCPU = busy?.cpu() ?? 0;
     const joinBusy = busyPct(host0, hostJoined), hostBusy = busyPct(host0, hostTimes());
-    const metrics = await (await fetch(node.metricsURL)).text();
+    const metrics = node ? await (await fetch(node.metricsURL)).text() : "";
     const results = [...done, ...all.map((v) => v.toResult())];
     return {
-      scenario, latency, mode: cfg.mode, n, watch_s: cfg.watchS, wall_s: wall,
+      scenario, latency, mode: cfg.mode, n, watch_s: attached ? (Date.now() - watchStart) / 1000 : cfg.watchS, wall_s: wall,
       node: {
         cpu_s: cpu,
         http_bytes: results.reduce((a, v) => a + v.bytes.http, 0),
@@ -328,7 +362,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     await Promise.all(all.map((v) => v.close()));
     await browser?.close().catch(() => undefined);
     await tracker?.close().catch(() => undefined);
-    await node.stop();
+    await node?.stop();
   }
 }
 
@@ -347,6 +381,16 @@ async function main(): Promise<void> {
     await b.close();
   } catch (e) {
     throw new Error("Chromium does not start: " + String(e).split("\n")[0]);
+  }
+  if (cfg.attach) {
+    const [scenario, latency, n] = [cfg.scenarios[0], cfg.latencies[0], cfg.viewers[0]];
+    if (!scenario || !latency || !n) throw new Error("attach: want one scenario, latency and viewer count");
+    const label = `soak: ${n} browser viewer(s), ${scenario}`;
+    const c = await runCase(scenario, latency, n, label, { base: cfg.attach.base, stop: stopRequested() });
+    cases.push(c);
+    log(`${label}: ${c.viewers.reduce((a, v) => a + v.stalls, 0)} stalls over ${Math.round(c.watch_s)} s` + (c.errors.length ? `, ${c.errors.length} error(s): ${c.errors[0]}` : ""));
+    write();
+    return;
   }
   // Scenarios of one latency and N run back to back, so that they are
   // compared under the same conditions of the machine.
