@@ -2,12 +2,16 @@ package check
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgeswarm/edgeswarm/cache"
+	"github.com/edgeswarm/edgeswarm/origin"
 )
 
+// TestCacheability: the checker's verdicts are the node's decisions
+// (origin.Cacheability) with the node's default upstream.ttl.
 func TestCacheability(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	date := now.Format(http.TimeFormat)
@@ -29,7 +33,7 @@ func TestCacheability(t *testing.T) {
 		{"Age beyond the lifetime: stale", 200, http.Header{"Cache-Control": {"max-age=60"}, "Age": {"90"}}, true, true, true, 0, "max-age", "already stale"},
 		{"no-store", 200, http.Header{"Cache-Control": {"max-age=60, no-store"}}, false, false, false, 0, "none", "no-store"},
 		{"private", 200, http.Header{"Cache-Control": {"private, max-age=60"}}, false, false, false, 0, "none", "private"},
-		{"private with field names is stored", 200, http.Header{"Cache-Control": {`private="X-User", max-age=60`}}, true, true, false, 60, "max-age", ""},
+		{"private with field names is private for the node", 200, http.Header{"Cache-Control": {`private="X-User", max-age=60`}}, false, false, false, 0, "none", "private"},
 		{"no-cache: stored and revalidated", 200, http.Header{"Cache-Control": {"no-cache"}, "Etag": {`"a"`}}, true, true, true, 0, "none", "revalidated before every reuse (no-cache)"},
 		{"no-cache without validator", 200, http.Header{"Cache-Control": {"no-cache"}}, true, true, true, 0, "none", "refetches the whole object"},
 		{"Expires", 200, http.Header{"Date": {date}, "Expires": {now.Add(time.Hour).Format(http.TimeFormat)}}, true, true, false, 3600, "Expires", "1h (Expires)"},
@@ -37,19 +41,30 @@ func TestCacheability(t *testing.T) {
 		{"max-age wins over Expires", 200, http.Header{"Cache-Control": {"max-age=5"}, "Expires": {now.Add(time.Hour).Format(http.TimeFormat)}}, true, true, false, 5, "max-age", ""},
 		{"heuristic from Last-Modified", 200, http.Header{"Date": {date}, "Last-Modified": {now.Add(-100 * time.Second).Format(http.TimeFormat)}}, true, true, false, 10, "heuristic", "(heuristic)"},
 		{"nothing at all", 200, http.Header{}, true, true, true, 0, "none", "no freshness information"},
-		{"Set-Cookie is not shared", 200, http.Header{"Cache-Control": {"max-age=60"}, "Set-Cookie": {"a=b"}}, true, false, false, 60, "max-age", "Set-Cookie"},
+		{"Set-Cookie is neither stored nor shared", 200, http.Header{"Cache-Control": {"max-age=60"}, "Set-Cookie": {"a=b"}}, false, false, false, 0, "none", "not shared between viewers (Set-Cookie)"},
 		{"Vary: *", 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"*"}}, false, false, false, 0, "none", "Vary: *"},
-		{"Vary: Accept-Encoding", 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"accept-encoding"}}, true, true, false, 60, "max-age", "Vary: Accept-Encoding"},
+		{"Vary: Accept-Encoding", 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"accept-encoding"}}, true, true, false, 60, "max-age", "Vary: Accept-Encoding ignored"},
+		{"Vary: Origin, Cookie", 200, http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"origin, Cookie"}}, true, true, false, 60, "max-age", "Vary: Origin, Cookie"},
 		{"CDN-Cache-Control wins", 200, http.Header{"Cache-Control": {"no-store"}, "Cdn-Cache-Control": {"max-age=120"}}, true, true, false, 120, "max-age", ""},
+		{"the node's targeted header wins", 200, http.Header{"Cdn-Cache-Control": {"max-age=120"}, "Edgeswarm-Cache-Control": {"no-store"}}, false, false, false, 0, "none", "Edgeswarm-Cache-Control: no-store"},
+		{"Expires does not count beside CDN-Cache-Control", 200, http.Header{"Cdn-Cache-Control": {"public"}, "Date": {date}, "Expires": {now.Add(time.Hour).Format(http.TimeFormat)}}, true, true, true, 0, "none", "no freshness information"},
+		{"Pragma: no-cache without Cache-Control", 200, http.Header{"Pragma": {"no-cache"}, "Etag": {`"p"`}}, true, true, true, 0, "none", "(Pragma: no-cache)"},
+		{"s-maxage: never served stale", 200, http.Header{"Cache-Control": {"s-maxage=60, stale-while-revalidate=30"}}, true, true, false, 60, "s-maxage", "never served stale"},
+		{"stale-while-revalidate", 200, http.Header{"Cache-Control": {"max-age=60, stale-while-revalidate=30"}}, true, true, false, 60, "max-age", "stale for up to 30s while revalidating"},
+		{"heuristic capped by upstream.ttl.heuristic", 200, http.Header{"Date": {date}, "Last-Modified": {now.Add(-100 * time.Hour).Format(http.TimeFormat)}}, true, true, false, 3600, "heuristic", "1h (heuristic)"},
+		{"heuristic does not take Age off", 200, http.Header{"Date": {date}, "Age": {"5"}, "Last-Modified": {now.Add(-100 * time.Second).Format(http.TimeFormat)}}, true, true, false, 10, "heuristic", ""},
+		{"404 without freshness: upstream.ttl.negative", 404, http.Header{}, true, true, false, 2, "upstream.ttl.negative", "2s (upstream.ttl.negative)"},
+		{"206 never", 206, http.Header{"Cache-Control": {"max-age=60"}}, false, false, false, 0, "none", "whole objects"},
 		{"500 without freshness", 500, http.Header{}, false, false, false, 0, "none", "status 500"},
 		{"500 with max-age", 500, http.Header{"Cache-Control": {"max-age=5"}}, true, true, false, 5, "max-age", ""},
 		{"404 heuristic allowed", 404, http.Header{"Date": {date}, "Last-Modified": {now.Add(-50 * time.Second).Format(http.TimeFormat)}}, true, true, false, 5, "heuristic", ""},
-		{"quoted comma does not split", 200, http.Header{"Cache-Control": {`no-cache="a,b", max-age=9`}}, true, true, false, 9, "max-age", ""},
-		{"bad max-age ignored", 200, http.Header{"Cache-Control": {"max-age=soon"}}, true, true, true, 0, "none", ""},
+		{"quoted comma does not split", 200, http.Header{"Cache-Control": {`max-age=9, ext="a, max-age=1"`}}, true, true, false, 9, "max-age", ""},
+		{"no-cache with field names is no-cache for the node", 200, http.Header{"Cache-Control": {`no-cache="a,b", max-age=9`}}, true, true, true, 0, "max-age", "(no-cache)"},
+		{"bad max-age is stale", 200, http.Header{"Cache-Control": {"max-age=soon"}}, true, true, true, 0, "max-age", "already stale (max-age)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := cacheability(tt.status, tt.h, now)
+			c := cacheability(origin.DefaultConfig().TTL, tt.status, tt.h, nil, now)
 			if c.Stored != tt.stored || c.Shared != tt.shared || c.Revalidate != tt.revalidate || c.FreshSeconds != tt.fresh || c.Source != tt.source {
 				t.Errorf("got stored=%v shared=%v revalidate=%v fresh=%v source=%s; want %v %v %v %v %s (%s)",
 					c.Stored, c.Shared, c.Revalidate, c.FreshSeconds, c.Source, tt.stored, tt.shared, tt.revalidate, tt.fresh, tt.source, c.Summary)
@@ -64,42 +79,56 @@ func TestCacheability(t *testing.T) {
 	}
 }
 
-func TestParseDirectives(t *testing.T) {
-	d, bad := parseDirectives([]string{`Max-Age=60, no-cache="Set-Cookie, X-A", private, ext="a\"b", max-age=1`, ` , =x, s-maxage=a b`})
-	want := directives{"max-age": "60", "no-cache": "Set-Cookie, X-A", "private": "", "ext": `a"b`}
-	if len(d) != len(want) {
-		t.Errorf("directives %q, want %q", d, want)
+// TestCacheabilityOfPlaylists: the node's media TTLs bound what the
+// origin allows for playlists, and the checker says so.
+func TestCacheabilityOfPlaylists(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ttl := origin.DefaultConfig().TTL
+	capped := ttl
+	capped.MaxLivePlaylist = time.Second
+	master := &origin.PlaylistInfo{Kind: cache.KindMasterPlaylist}
+	live := &origin.PlaylistInfo{Kind: cache.KindLivePlaylist, TargetDuration: 6 * time.Second}
+	ll := &origin.PlaylistInfo{Kind: cache.KindLivePlaylist, TargetDuration: 4 * time.Second, PartTarget: time.Second}
+	vod := &origin.PlaylistInfo{Kind: cache.KindVODPlaylist}
+	tests := []struct {
+		name      string
+		ttl       origin.TTLConfig
+		info      *origin.PlaylistInfo
+		cc        string
+		fresh     float64
+		source    string
+		inSummary string
+	}{
+		{"master bounded", ttl, master, "max-age=300", 2, "upstream.ttl.master_playlist", "fresh for 2s (upstream.ttl.master_playlist, the node's bound on the origin's max-age)"},
+		{"live: half the target duration", ttl, live, "max-age=60", 3, "target_duration/2", "3s (target_duration/2"},
+		{"LL-HLS: half the part target", ttl, ll, "max-age=60", 0.5, "part_target/2", "0.5s"},
+		{"live cap", capped, live, "max-age=60", 1, "upstream.ttl.max_live_playlist", ""},
+		{"live, the origin lower", ttl, live, "max-age=2", 2, "max-age", "2s (max-age)"},
+		{"VOD, the origin lower", ttl, vod, "max-age=60", 60, "max-age", ""},
+		{"a segment is not bounded", ttl, nil, "max-age=86400", 86400, "max-age", "1d (max-age)"},
 	}
-	for k, v := range want {
-		if d[k] != v {
-			t.Errorf("%s = %q, want %q", k, d[k], v)
-		}
-	}
-	if !slices.Equal(bad, []string{"=x", "s-maxage=a b"}) {
-		t.Errorf("bad = %q", bad)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cacheability(tt.ttl, 200, http.Header{"Cache-Control": {tt.cc}}, tt.info, now)
+			if !c.Stored || c.FreshSeconds != tt.fresh || c.Source != tt.source || !strings.Contains(c.Summary, tt.inSummary) {
+				t.Errorf("got stored=%v fresh=%v source=%s %q; want fresh %v from %s, %q", c.Stored, c.FreshSeconds, c.Source, c.Summary, tt.fresh, tt.source, tt.inSummary)
+			}
+		})
 	}
 }
 
-// FuzzParseDirectives: any header value parses without panicking into
-// lower-case token names, at most maxDirectives of them, and the verdict
-// built on it is self-consistent.
-func FuzzParseDirectives(f *testing.F) {
-	for _, s := range []string{"max-age=60", `no-cache="a,b", s-maxage=10`, `private, ext="\"`, ",,,", "max-age=99999999999999999999", `a="`, "no-store\x00"} {
-		f.Add(s, "")
+// TestCacheabilityNames: what the node could not read is named.
+func TestCacheabilityNames(t *testing.T) {
+	c := cacheability(origin.DefaultConfig().TTL, 200, http.Header{"Cache-Control": {"max-age=soon, stale-if-error=1h"}, "Vary": {"origin, a b"}}, nil, time.Unix(0, 0))
+	want := []string{
+		`Cache-Control member "max-age=soon" is not a number of seconds: the node takes it as 0`,
+		`Cache-Control member "stale-if-error=1h" is not a number of seconds: the node takes it as 0`,
+		`Vary member "a b" is not a header name: the node ignores it`,
 	}
-	f.Fuzz(func(t *testing.T, cc, age string) {
-		d, _ := parseDirectives([]string{cc})
-		if len(d) > maxDirectives {
-			t.Fatalf("%d directives", len(d))
-		}
-		for name := range d {
-			if !isToken(name) || strings.ToLower(name) != name {
-				t.Fatalf("name %q is not a lower-case token", name)
-			}
-		}
-		c := cacheability(200, http.Header{"Cache-Control": {cc}, "Age": {age}}, time.Unix(0, 0))
-		if c.FreshSeconds < 0 || (!c.Stored && c.Shared) || c.Summary == "" {
-			t.Fatalf("inconsistent %+v", c)
-		}
-	})
+	if strings.Join(c.Problems, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems %q, want %q", c.Problems, want)
+	}
+	if len(c.Vary) != 1 || c.Vary[0] != "Origin" {
+		t.Errorf("vary %q, want [Origin]", c.Vary)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +76,7 @@ func (c Config) Validate() error {
 type Checker struct {
 	client *http.Client
 	cfg    Config
+	ttl    origin.TTLConfig
 	now    func() time.Time
 }
 
@@ -85,6 +87,10 @@ type Option func(*Checker)
 // time.Now).
 func WithClock(now func() time.Time) Option { return func(c *Checker) { c.now = now } }
 
+// WithTTL sets the node's freshness rules the responses are judged by
+// (its upstream.ttl; default origin.DefaultConfig().TTL).
+func WithTTL(ttl origin.TTLConfig) Option { return func(c *Checker) { c.ttl = ttl } }
+
 // New returns a Checker that fetches with client.
 func New(client *http.Client, cfg Config, opts ...Option) (*Checker, error) {
 	if client == nil {
@@ -93,7 +99,7 @@ func New(client *http.Client, cfg Config, opts ...Option) (*Checker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Checker{client: client, cfg: cfg, now: time.Now}
+	c := &Checker{client: client, cfg: cfg, ttl: origin.DefaultConfig().TTL, now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}
@@ -147,12 +153,17 @@ type Report struct {
 
 // Response is what was learnt from one HTTP response.
 type Response struct {
-	URL         string       `json:"url"`
-	Status      int          `json:"status"`
-	ContentType string       `json:"content_type,omitempty"`
-	Bytes       int64        `json:"bytes"`
-	Cache       Cacheability `json:"cache"`
-	CORS        *CORS        `json:"cors,omitempty"` // nil when no page origin is set
+	URL         string `json:"url"`
+	Status      int    `json:"status"`
+	ContentType string `json:"content_type,omitempty"`
+	Bytes       int64  `json:"bytes"`
+	// Cache is how the node would store the response; for a playlist, as
+	// the node's parser read it (media TTLs).
+	Cache Cacheability `json:"cache"`
+	CORS  *CORS        `json:"cors,omitempty"` // nil when no page origin is set
+
+	header   http.Header // the response's, for judgePlaylist
+	received time.Time
 }
 
 // CORS is the check of a response's CORS headers for the page's origin.
@@ -231,6 +242,8 @@ func (c *Checker) Check(ctx context.Context, rawURL string) (*Report, error) {
 		rep.add(Error, "master-malformed", fmt.Sprintf("%s: %v", u, err))
 		return rep, nil
 	}
+	c.judgePlaylist(&first, info)
+	rep.Master = first
 	if info.Kind != cache.KindMasterPlaylist {
 		// A media playlist given directly: it is its own only rendition.
 		r := c.rendition(ctx, first, body, info, u, u)
@@ -280,6 +293,7 @@ func (c *Checker) Check(ctx context.Context, rawURL string) (*Report, error) {
 			rep.Renditions = append(rep.Renditions, r)
 			continue
 		}
+		c.judgePlaylist(&resp, minfo)
 		rep.Renditions = append(rep.Renditions, c.rendition(ctx, resp, body, minfo, v, again))
 	}
 	rep.collectRewrites()
@@ -325,10 +339,10 @@ func (c *Checker) rendition(ctx context.Context, resp Response, body []byte, inf
 			continue
 		}
 		r.MaxSegmentBytes = max(r.MaxSegmentBytes, s.Bytes)
-		if !s.Cache.Stored {
-			notStored = append(notStored, s.Cache.Summary)
-		} else if !s.Cache.Shared {
+		if s.Cache.setCookie {
 			notShared = append(notShared, s.Cache.Summary)
+		} else if !s.Cache.Stored {
+			notStored = append(notStored, s.Cache.Summary)
 		}
 		if s.CORS != nil && !s.CORS.OK {
 			noCORS = append(noCORS, s.CORS.Message)
@@ -407,9 +421,10 @@ func (c *Checker) fetch(ctx context.Context, u *url.URL, limit int64, keep bool)
 	if err != nil {
 		return r, nil, fmt.Errorf("GET %s: reading the body: %w", u, err)
 	}
-	r.Cache = cacheability(resp.StatusCode, resp.Header, c.now())
+	r.header, r.received = resp.Header, c.now()
+	r.Cache = cacheability(c.ttl, r.Status, r.header, nil, r.received)
 	if c.cfg.PageOrigin != "" {
-		r.CORS = c.cors(resp.Header)
+		r.CORS = c.cors(resp.Header, r.Cache.Vary)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return r, nil, fmt.Errorf("GET %s: %s", u, resp.Status)
@@ -420,8 +435,16 @@ func (c *Checker) fetch(ctx context.Context, u *url.URL, limit int64, keep bool)
 	return r, body, nil
 }
 
-// cors checks the response's CORS headers for a simple GET from the page.
-func (c *Checker) cors(h http.Header) *CORS {
+// judgePlaylist judges a fetched playlist's caching again with what the
+// node's parser read from it (master, VOD or live, target durations),
+// which the node's media TTLs depend on.
+func (c *Checker) judgePlaylist(r *Response, info *origin.PlaylistInfo) {
+	r.Cache = cacheability(c.ttl, r.Status, r.header, info, r.received)
+}
+
+// cors checks the response's CORS headers for a simple GET from the page;
+// vary is the node's reading of its Vary.
+func (c *Checker) cors(h http.Header, vary []string) *CORS {
 	acao := strings.TrimSpace(h.Get("Access-Control-Allow-Origin"))
 	res := &CORS{AllowOrigin: acao, AllowCredentials: strings.EqualFold(h.Get("Access-Control-Allow-Credentials"), "true")}
 	switch {
@@ -431,13 +454,7 @@ func (c *Checker) cors(h http.Header) *CORS {
 		res.OK, res.Message = true, "Access-Control-Allow-Origin: *"
 	case strings.EqualFold(strings.TrimRight(acao, "/"), strings.TrimRight(c.cfg.PageOrigin, "/")):
 		res.OK, res.Message = true, "Access-Control-Allow-Origin: "+acao
-		vary := false
-		for _, v := range h.Values("Vary") {
-			for _, f := range strings.Split(v, ",") {
-				vary = vary || strings.EqualFold(strings.TrimSpace(f), "Origin")
-			}
-		}
-		if !vary {
+		if !slices.Contains(vary, "Origin") {
 			res.Message += " without Vary: Origin (a shared cache may hand this answer to a page on another origin)"
 		}
 	default:

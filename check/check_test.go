@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/edgeswarm/edgeswarm/origin"
 )
@@ -126,13 +127,13 @@ func good() *scripted {
 	}}
 }
 
-func run(t testing.TB, s *scripted, cfg Config, path string) *Report {
+func run(t testing.TB, s *scripted, cfg Config, path string, opts ...Option) *Report {
 	t.Helper()
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
 	t.Cleanup(client.CloseIdleConnections)
-	c, err := New(client, cfg)
+	c, err := New(client, cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,6 +295,31 @@ func TestCheckMeasures(t *testing.T) {
 		if rd.Keys.Compared != 12 || rd.Keys.Differing != 0 {
 			t.Errorf("keys %+v, want 12 compared, none differing", rd.Keys)
 		}
+	}
+}
+
+// TestCheckJudgesAsTheNode: playlists are judged with what the node's
+// parser reads from them (its media TTLs bound the origin's freshness),
+// and WithTTL gives the node's upstream.ttl.
+func TestCheckJudgesAsTheNode(t *testing.T) {
+	s := good()
+	s.Headers["segment"] = http.Header{"Etag": {`"x"`}}
+	ttl := origin.DefaultConfig().TTL
+	ttl.Segment = 10 * time.Second
+	rep := run(t, s, DefaultConfig(), "/live/master.m3u8", WithTTL(ttl))
+	if c := rep.Master.Cache; !c.Stored || c.FreshSeconds != 2 || c.Source != "upstream.ttl.master_playlist" {
+		t.Errorf("master playlist (max-age=300) %+v, want fresh 2 s by upstream.ttl.master_playlist", c)
+	}
+	for _, rd := range rep.Renditions {
+		if c := rd.Playlist.Cache; !c.Stored || c.FreshSeconds != 2 || c.Source != "max-age" {
+			t.Errorf("live playlist (max-age=2, target 6 s) %+v, want fresh 2 s by max-age", c)
+		}
+		if c := rd.Samples[0].Cache; !c.Stored || c.FreshSeconds != 10 || c.Source != "upstream.ttl.segment" || c.Revalidate {
+			t.Errorf("segment without freshness %+v, want fresh 10 s by upstream.ttl.segment", c)
+		}
+	}
+	if rep.Verdict != VerdictOK {
+		t.Errorf("verdict %s %q, want ok", rep.Verdict, rep.Reasons)
 	}
 }
 

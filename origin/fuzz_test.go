@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -52,14 +53,19 @@ func FuzzRoute(f *testing.F) {
 }
 
 // FuzzCacheControl checks that any cache directives, Age, Expires and
-// Vary give a sane policy and never a stored answer the origin forbade.
+// Vary give a sane policy and never a stored answer the origin forbade,
+// and that Cacheability (what the stream checker reports) tells the very
+// decision the node's fetches make. The stream checker's seeds are here
+// too (testdata/fuzz/FuzzCacheControl).
 func FuzzCacheControl(f *testing.F) {
 	for _, s := range []string{"max-age=60", "s-maxage=1, max-age=2", "no-store", `max-age="5"`, "max-age=-1",
 		"max-age=99999999999999999999999", ",,=,", "private=\"Set-Cookie\", max-age=1", `no-cache="a, b", max-age=3`,
-		"stale-while-revalidate=5, stale-if-error=60", `"unterminated, max-age=1`} {
+		"stale-while-revalidate=5, stale-if-error=60", `"unterminated, max-age=1`,
+		`no-cache="a,b", s-maxage=10`, `private, ext="\"`, ",,,", `a="`, "no-store\x00", "max-age=soon, s-maxage=1h"} {
 		f.Add(s, "10", "Thu, 01 Jan 2026 00:00:00 GMT", "Origin")
 	}
 	cfg := DefaultConfig().TTL
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, cc, age, expires, vary string) {
 		hs := []cache.Header{{Name: "Cache-Control", Value: cc}, {Name: "Age", Value: age}, {Name: "Expires", Value: expires}, {Name: "Vary", Value: vary}}
 		d := parseDirectives([]string{cc})
@@ -73,6 +79,21 @@ func FuzzCacheControl(f *testing.F) {
 			}
 			if d.noCache && p.ttl != 0 {
 				t.Fatalf("Cache-Control %q: fresh for %v despite no-cache", cc, p.ttl)
+			}
+		}
+		h := http.Header{}
+		for _, x := range hs {
+			h.Add(x.Name, x.Value)
+		}
+		c := Cacheability(cfg, 200, h, nil, now)
+		p := decideAt(cfg, hs, 200, false, media{kind: cache.KindSegment}, func() time.Time { return now })
+		if c.Store != p.store || c.Store == (c.NotStored != "") || c.Store == (c.Source == "") ||
+			(c.Store && (c.TTL != p.ttl || c.Age != p.age || c.NoStale != p.noStale)) || c.Fresh() < 0 {
+			t.Fatalf("Cache-Control %q, Age %q, Expires %q: Cacheability %+v, decide %+v", cc, age, expires, c, p)
+		}
+		for _, v := range c.VaryIgnored {
+			if containsFold(c.Vary, v) || v == "*" {
+				t.Fatalf("Vary %q: %q both ignored and kept (%q)", vary, v, c.Vary)
 			}
 		}
 	})

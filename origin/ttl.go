@@ -49,12 +49,58 @@ func defaultCacheable(status int) bool {
 // policy is what the client decides about an answer: whether it may be
 // stored, and its freshness.
 type policy struct {
-	store    bool
-	ttl, age time.Duration
-	swr, sie time.Duration
-	noStale  bool
-	vary     []string
+	store bool
+	// What the decision rests on, for Cacheability; one-byte codes that
+	// fit the padding after store, so a decision costs what it did.
+	why, field, source, rule uint8
+	ttl, age                 time.Duration
+	swr, sie                 time.Duration
+	noStale, noCache         bool
+	vary                     []string
 }
+
+// Why an answer is not stored (policy.why).
+const (
+	storable uint8 = iota
+	whyNoStore
+	whyPrivate
+	whyVaryStar
+	whyPartial
+	whySetCookie
+	whyStatus
+	whyAuthorized
+)
+
+// Where the directives were read from (policy.field).
+const (
+	fieldCacheControl uint8 = iota // Cache-Control, also when there is none
+	fieldTargeted
+	fieldCDN
+	fieldPragma // no Cache-Control, Pragma: no-cache
+)
+
+// Where the freshness lifetime came from (policy.source), before the
+// media rules.
+const (
+	sourceNone uint8 = iota
+	sourceSMaxAge
+	sourceMaxAge
+	sourceExpires
+	sourceHeuristic
+	sourceNegative // TTL.Negative
+	sourceSegment  // TTL.Segment
+)
+
+// The media rule that bounded or replaced the freshness (policy.rule).
+const (
+	ruleNone uint8 = iota
+	ruleMaster
+	ruleVOD
+	ruleLiveTarget
+	ruleLivePart
+	ruleLiveCap
+	ruleSegment // ttl.override without a media rule: TTL.Segment
+)
 
 // media is what the media rules know of an answer: its kind and, for a
 // media playlist, what was parsed from it.
@@ -82,63 +128,92 @@ type media struct {
 //     or target duration (capped by TTL.MaxLivePlaylist). With the route's
 //     ttl.override they replace the origin's freshness instead.
 func decide(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m media) policy {
+	return decideAt(cfg, hs, status, authorized, m, time.Now)
+}
+
+// decideAt is decide with the clock that stands in for a missing Date.
+func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m media, now func() time.Time) policy {
+	var p policy
 	targeted := values(hs, cfg.TargetedHeader)
 	d := parseDirectives(targeted)
 	fromCC := false
+	p.field = fieldTargeted
 	if !d.present {
 		d = parseDirectives(values(hs, "CDN-Cache-Control"))
+		p.field = fieldCDN
 	}
 	if !d.present {
 		d = parseDirectives(values(hs, "Cache-Control"))
 		fromCC = true
+		p.field = fieldCacheControl
 		if !d.present && strings.Contains(strings.ToLower(headerValue(hs, "Pragma")), "no-cache") {
 			d.noCache = true // HTTP/1.0: no Cache-Control, Pragma: no-cache
+			p.field = fieldPragma
 		}
 	}
-	var p policy
 	p.age = deltaSeconds(strings.TrimSpace(headerValue(hs, "Age")))
 	vary, star := parseVary(values(hs, "Vary"))
 	p.vary = vary
 
 	explicit, lifetime := d.explicit(), d.lifetime()
+	source := sourceMaxAge
+	if d.hasSMaxAge {
+		source = sourceSMaxAge
+	}
 	if !explicit && fromCC {
 		if exp := headerValue(hs, "Expires"); exp != "" {
-			explicit = true
+			explicit, source = true, sourceExpires
 			if t, ok := parseHTTPDate(exp); ok {
 				date, ok := parseHTTPDate(headerValue(hs, "Date"))
 				if !ok {
-					date = time.Now()
+					date = now()
 				}
 				lifetime = min(max(t.Sub(date), 0), maxFreshness)
 			} // an invalid Expires means already expired
 		}
 	}
-	p.store = !d.noStore && !d.private && !star && status != 206 &&
-		headerValue(hs, "Set-Cookie") == "" &&
-		(defaultCacheable(status) || explicit || d.public) &&
-		(!authorized || d.public || d.hasSMaxAge || d.mustRevalidate)
+	// Stored unless one of these holds; the first that does is the reason.
+	switch {
+	case d.noStore:
+		p.why = whyNoStore
+	case d.private:
+		p.why = whyPrivate
+	case star:
+		p.why = whyVaryStar
+	case status == 206:
+		p.why = whyPartial
+	case headerValue(hs, "Set-Cookie") != "":
+		p.why = whySetCookie
+	case !defaultCacheable(status) && !explicit && !d.public:
+		p.why = whyStatus
+	case authorized && !d.public && !d.hasSMaxAge && !d.mustRevalidate:
+		p.why = whyAuthorized
+	default:
+		p.store = true
+	}
 	if !p.store {
 		return p
 	}
 	switch {
 	case explicit:
-		p.ttl = lifetime
+		p.ttl, p.source = lifetime, source
 	case defaultCacheable(status):
 		if lm, ok := parseHTTPDate(headerValue(hs, "Last-Modified")); ok {
 			date, ok := parseHTTPDate(headerValue(hs, "Date"))
 			if !ok {
-				date = time.Now()
+				date = now()
 			}
 			p.ttl = min(max(date.Sub(lm), 0)/heuristicFraction, cfg.Heuristic)
 			p.age = 0 // heuristic freshness counts from arrival
+			p.source = sourceHeuristic
 		} else if status == 404 || status == 410 {
-			p.ttl = cfg.Negative
+			p.ttl, p.source = cfg.Negative, sourceNegative
 		} else {
-			p.ttl = cfg.Segment
+			p.ttl, p.source = cfg.Segment, sourceSegment
 		}
 	}
 	if d.noCache {
-		p.ttl = 0
+		p.ttl, p.noCache = 0, true
 	}
 	p.noStale = d.noCache || d.mustRevalidate || d.proxyRevalidate || d.hasSMaxAge
 	if d.hasSWR {
@@ -151,41 +226,43 @@ func decide(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m med
 	if status != 200 && status != 203 {
 		return p
 	}
-	bound, ok := mediaTTL(cfg, m)
+	bound, rule := mediaTTL(cfg, m)
 	switch {
 	case m.override:
-		if !ok {
-			bound = cfg.Segment
+		if rule == ruleNone {
+			bound, rule = cfg.Segment, ruleSegment
 		}
-		p.ttl, p.age = bound, 0
-	case ok && p.ttl-p.age > bound:
-		p.ttl = bound + p.age
+		p.ttl, p.age, p.rule = bound, 0, rule
+	case rule != ruleNone && p.ttl-p.age > bound:
+		p.ttl, p.rule = bound+p.age, rule
 	}
 	return p
 }
 
-// mediaTTL is the media rule's freshness for an object, if one applies.
-func mediaTTL(cfg TTLConfig, m media) (time.Duration, bool) {
+// mediaTTL is the media rule's freshness for an object and which rule it
+// is (ruleNone: none applies).
+func mediaTTL(cfg TTLConfig, m media) (time.Duration, uint8) {
 	switch m.kind {
 	case cache.KindMasterPlaylist:
-		return cfg.MasterPlaylist, true
+		return cfg.MasterPlaylist, ruleMaster
 	case cache.KindVODPlaylist:
-		return cfg.VODPlaylist, true
+		return cfg.VODPlaylist, ruleVOD
 	case cache.KindLivePlaylist:
 		var ttl time.Duration
+		rule := ruleLiveTarget
 		if m.info != nil {
 			if m.info.PartTarget > 0 {
-				ttl = m.info.PartTarget / 2
+				ttl, rule = m.info.PartTarget/2, ruleLivePart
 			} else {
 				ttl = m.info.TargetDuration / 2
 			}
 		}
 		if cfg.MaxLivePlaylist > 0 && ttl > cfg.MaxLivePlaylist {
-			ttl = cfg.MaxLivePlaylist
+			ttl, rule = cfg.MaxLivePlaylist, ruleLiveCap
 		}
-		return ttl, true
+		return ttl, rule
 	}
-	return 0, false
+	return 0, ruleNone
 }
 
 // values returns every value of name in hs.
