@@ -394,6 +394,32 @@ func (f *settingFlag) Set(v string) error {
 
 func (f *settingFlag) IsBoolFlag() bool { return f != nil && f.s != nil && f.s.bool }
 
+// joinBoolValues rewrites "--name true" and "--name false" for a boolean
+// setting into "--name=true": the flag package takes a bare boolean flag
+// as true and would read the value as a stray argument, and scripts write
+// the two-word form for every other flag (--super-peer false).
+func joinBoolValues(args []string, all []setting) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if i+1 < len(args) && (args[i+1] == "true" || args[i+1] == "false") && name != a && len(a)-len(name) <= 2 && !strings.Contains(name, "=") {
+			for _, st := range all {
+				if st.bool && st.name == name {
+					a += "=" + args[i+1]
+					i++
+					break
+				}
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // errVersion is returned by ParseConfig for --version.
 var errVersion = errors.New("version requested")
 
@@ -411,7 +437,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		flags[i] = &settingFlag{s: &all[i]}
 		fs.Var(flags[i], all[i].name, all[i].usage)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(joinBoolValues(args, all)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(out, fs, all)
 		}
