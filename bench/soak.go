@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/grafov/m3u8"
 
+	"github.com/edgeswarm/edgeswarm/internal/netns"
 	"github.com/edgeswarm/edgeswarm/internal/testpeer"
 	"github.com/edgeswarm/edgeswarm/internal/wsclient"
 	"github.com/edgeswarm/edgeswarm/wire"
@@ -128,7 +128,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	if ok, _ := loopbackOnlyHost(); !ok {
+	if ok, _ := netns.LoopbackOnly(); !ok {
 		if os.Getenv(soakNetnsEnv) != "" {
 			return errors.New("inside the new network namespace, interfaces other than loopback are up")
 		}
@@ -199,26 +199,6 @@ func reexecInNetns(ctx context.Context, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the soak in its network namespace: %w", err)
 	}
 	return nil
-}
-
-// loopbackOnlyHost reports whether every interface that is up is a
-// loopback one (and one is).
-func loopbackOnlyHost() (bool, error) {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return false, err
-	}
-	lo := false
-	for _, i := range ifs {
-		if i.Flags&net.FlagUp == 0 {
-			continue
-		}
-		if i.Flags&net.FlagLoopback == 0 {
-			return false, nil
-		}
-		lo = true
-	}
-	return lo, nil
 }
 
 type soak struct {

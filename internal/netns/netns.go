@@ -33,7 +33,7 @@ func Run(m *testing.M) int {
 	default: // a reason from an earlier attempt: do not try again
 		return m.Run()
 	}
-	if ok, _ := loopbackOnly(); ok {
+	if ok, _ := LoopbackOnly(); ok {
 		return m.Run()
 	}
 	code, err := reexec()
@@ -50,7 +50,7 @@ func Run(m *testing.M) int {
 // loopback: no interface other than a loopback one is up.
 func RequireLoopbackOnly(t testing.TB) {
 	t.Helper()
-	ok, err := loopbackOnly()
+	ok, err := LoopbackOnly()
 	if err != nil {
 		t.Fatalf("netns: listing network interfaces: %v", err)
 	}
@@ -65,9 +65,9 @@ func RequireLoopbackOnly(t testing.TB) {
 		"(run the tests as root, or with CAP_SYS_ADMIN, on Linux)", reason)
 }
 
-// loopbackOnly reports whether every interface that is up is a loopback
+// LoopbackOnly reports whether every interface that is up is a loopback
 // interface, and that at least one is.
-func loopbackOnly() (bool, error) {
+func LoopbackOnly() (bool, error) {
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return false, err
