@@ -282,3 +282,70 @@ func TestStatsClaimsAreBounded(t *testing.T) {
 		t.Fatalf("aborts going from 1 to 0 was not rejected")
 	}
 }
+
+// The telemetry of stats is bounded like its byte counters, and every
+// accepted report of a viewer reaches OnStats with the one it follows.
+func TestStatsTelemetryBoundsAndOnStats(t *testing.T) {
+	clk := &testClock{t: time.Unix(1_800_000_000, 0)}
+	type call struct {
+		swarm     string
+		prev, cur wire.Stats
+	}
+	var calls []call
+	h := newHub(t, openConfig(), Options{Clock: clk.now, OnStats: func(swarm string, prev, cur *wire.Stats) {
+		calls = append(calls, call{swarm, *prev, *cur})
+	}})
+	h.PublishDigest(swarmA, digestOf("/live/channel1/720p/seg0.ts", 0, 1_000_000))
+	l := local(t, h, false)
+	joinLocal(t, l, swarmA, "", wire.Caps{Upload: true})
+	rejected := func(r string) float64 { return testutil.ToFloat64(h.met.statsRejected[r]) }
+
+	clk.add(10 * time.Second)
+	first := wire.Stats{HTTPBytes: 1000, RelayBytes: 500_000, WatchMs: 9000, StartupMs: 400, Group: wire.GroupP2P, Browser: "chrome"}
+	sendLocal(t, l, &first)
+	if len(calls) != 1 || calls[0].swarm != swarmA || calls[0].prev != (wire.Stats{}) || calls[0].cur != first {
+		t.Fatalf("first report: OnStats calls %+v", calls)
+	}
+	if got := testutil.ToFloat64(h.met.clientBytes["relay"]); got != 500_000 {
+		t.Fatalf("relay bytes counted %v, want 500000", got)
+	}
+	tests := []struct {
+		name   string
+		wait   time.Duration
+		st     wire.Stats
+		reason string
+	}{
+		{"start-up changed", 10 * time.Second, wire.Stats{HTTPBytes: 1000, RelayBytes: 500_000, WatchMs: 19000, StartupMs: 300}, statsRegression},
+		{"watch time faster than the clock", 10 * time.Second, wire.Stats{HTTPBytes: 1000, RelayBytes: 500_000, WatchMs: 60_000, StartupMs: 400}, statsOverRate},
+		{"relay beyond the segments published", 10 * time.Second, wire.Stats{HTTPBytes: 1000, RelayBytes: 5_000_000, WatchMs: 9000, StartupMs: 400}, statsOverSwarm},
+	}
+	for _, tc := range tests {
+		before, n := rejected(tc.reason), len(calls)
+		clk.add(tc.wait)
+		sendLocal(t, l, &tc.st)
+		if got := rejected(tc.reason); got != before+1 || len(calls) != n {
+			t.Errorf("%s: rejected{%s} %v (want %v), OnStats calls %d (want %d)", tc.name, tc.reason, got, before+1, len(calls), n)
+		}
+	}
+	clk.add(10 * time.Second)
+	next := wire.Stats{HTTPBytes: 3000, RelayBytes: 500_000, WatchMs: 18000, Stalls: 1, StallMs: 700, StartupMs: 400, Errors: wire.ErrorCounts{HTTP: 1}}
+	sendLocal(t, l, &next)
+	if len(calls) != 2 || calls[1].prev != first || calls[1].cur != next {
+		t.Fatalf("second report: OnStats calls %+v", calls)
+	}
+	clk.add(10 * time.Second)
+	before := rejected(statsRegression)
+	sendLocal(t, l, &wire.Stats{HTTPBytes: 3000, RelayBytes: 500_000, WatchMs: 27000, Stalls: 1, StallMs: 700, StartupMs: 400})
+	if rejected(statsRegression) != before+1 {
+		t.Fatal("errors.http going from 1 to 0 was not rejected")
+	}
+
+	// Super-peers report nothing to OnStats.
+	s := local(t, h, true)
+	joinLocal(t, s, swarmA, "", wire.Caps{Upload: true})
+	n := len(calls)
+	sendLocal(t, s, &wire.Stats{})
+	if len(calls) != n {
+		t.Fatal("a super-peer's stats reached OnStats")
+	}
+}

@@ -37,6 +37,11 @@ type Options struct {
 	// order, never while the hub holds a lock; bursts are coalesced, so
 	// an intermediate number may be skipped, never the latest.
 	OnSwarm func(swarm string, viewers int)
+	// OnStats, when set, receives every accepted stats report of a
+	// viewer (not of super-peers) with the previous accepted one of the
+	// same join (zero after the join). It is called without the hub's
+	// lock, from the viewer's connection; prev and cur are copies.
+	OnStats func(swarm string, prev, cur *wire.Stats)
 }
 
 // Hub is the tracker: it admits peers into swarms, offers candidates,
@@ -51,6 +56,7 @@ type Hub struct {
 	met     *metrics
 	tickets *ticketer // nil when swarms are open
 	notify  *notifier // nil without Options.OnSwarm
+	onStats func(swarm string, prev, cur *wire.Stats)
 	check   websocket.FastHTTPUpgrader
 	up      websocket.Upgrader
 
@@ -81,6 +87,7 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 		log:      opt.Log,
 		now:      opt.Clock,
 		bus:      opt.Bus,
+		onStats:  opt.OnStats,
 		sessions: make(map[*session]struct{}),
 		swarms:   make(map[string]*swarm),
 		idle:     list.New(),
@@ -595,12 +602,23 @@ func (h *Hub) stats(s *session, st *wire.Stats) {
 		notJoined(s, st.Type())
 		return
 	}
-	defer h.mu.Unlock()
 	now := h.now()
 	if reason := h.checkStats(m, st, now); reason != "" {
 		h.met.statsRejected[reason].Inc()
+		h.mu.Unlock()
 		return
 	}
+	prev, swarm := m.stats, m.sw.name
+	h.acceptStatsLocked(m, st, now)
+	h.mu.Unlock()
+	if h.onStats != nil && !m.seeder {
+		cur := *st
+		h.onStats(swarm, &prev, &cur)
+	}
+}
+
+// acceptStatsLocked counts what an accepted report's counters grew by.
+func (h *Hub) acceptStatsLocked(m *member, st *wire.Stats, now time.Time) {
 	add := func(path string, now, before uint64) {
 		if now > before {
 			h.met.clientBytes[path].Add(float64(now - before))
@@ -610,6 +628,7 @@ func (h *Hub) stats(s *session, st *wire.Stats) {
 	add("p2p", st.P2PBytes, m.stats.P2PBytes)
 	add("seed", st.SeedBytes, m.stats.SeedBytes)
 	add("upload", st.UploadBytes, m.stats.UploadBytes)
+	add("relay", st.RelayBytes, m.stats.RelayBytes)
 	if st.DigestFailures > m.stats.DigestFailures {
 		h.met.digestFails.Add(float64(st.DigestFailures - m.stats.DigestFailures))
 	}
@@ -622,7 +641,9 @@ func (h *Hub) stats(s *session, st *wire.Stats) {
 func (h *Hub) checkStats(m *member, st *wire.Stats, now time.Time) string {
 	old := &m.stats
 	if st.HTTPBytes < old.HTTPBytes || st.P2PBytes < old.P2PBytes || st.SeedBytes < old.SeedBytes ||
-		st.UploadBytes < old.UploadBytes || st.DigestFailures < old.DigestFailures || st.Aborts < old.Aborts {
+		st.UploadBytes < old.UploadBytes || st.DigestFailures < old.DigestFailures || st.Aborts < old.Aborts ||
+		st.RelayBytes < old.RelayBytes || st.Stalls < old.Stalls || st.StallMs < old.StallMs || st.WatchMs < old.WatchMs ||
+		(old.StartupMs != 0 && st.StartupMs != old.StartupMs) || errorsDecreased(&old.Errors, &st.Errors) {
 		return statsRegression
 	}
 	// Growth since the last accepted report, at most StatsMaxRate; one
@@ -630,10 +651,15 @@ func (h *Hub) checkStats(m *member, st *wire.Stats, now time.Time) string {
 	el := max(now.Sub(m.statsAt), 0) + time.Second
 	limit := float64(h.cfg.StatsMaxRate) * el.Seconds()
 	for _, d := range []uint64{st.HTTPBytes - old.HTTPBytes, st.P2PBytes - old.P2PBytes,
-		st.SeedBytes - old.SeedBytes, st.UploadBytes - old.UploadBytes} {
+		st.SeedBytes - old.SeedBytes, st.UploadBytes - old.UploadBytes, st.RelayBytes - old.RelayBytes} {
 		if float64(d) > limit {
 			return statsOverRate
 		}
+	}
+	// Playing and stalled time grow at most as fast as the clock (the
+	// join's first report may carry up to one interval of either).
+	if d := (st.WatchMs - old.WatchMs) + (st.StallMs - old.StallMs); time.Duration(d)*time.Millisecond > el+time.Duration(h.client.StatsIntervalMs)*time.Millisecond {
+		return statsOverRate
 	}
 	// Verified bytes from peers are segments with a digest: each at most
 	// once per join (slack for resumed and re-fetched ones), and each
@@ -643,7 +669,7 @@ func (h *Hub) checkStats(m *member, st *wire.Stats, now time.Time) string {
 	availN := float64(m.sw.publishedN - m.availFromN)
 	fanout := float64(h.client.MaxPeers + 3)
 	switch {
-	case float64(st.P2PBytes)+float64(st.SeedBytes) > slack*avail,
+	case float64(st.P2PBytes)+float64(st.SeedBytes)+float64(st.RelayBytes) > slack*avail,
 		float64(st.UploadBytes) > slack*avail*fanout,
 		float64(st.DigestFailures) > slack*availN*fanout,
 		float64(st.Aborts) > slack*availN*fanout:
@@ -762,4 +788,8 @@ func indexOf(ms []*member, m *member) int {
 		}
 	}
 	return -1
+}
+
+func errorsDecreased(old, cur *wire.ErrorCounts) bool {
+	return cur.HTTP < old.HTTP || cur.Peer < old.Peer || cur.Signal < old.Signal || cur.Media < old.Media || cur.Other < old.Other
 }

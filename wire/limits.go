@@ -19,6 +19,11 @@ const (
 	// media playlist: the swarm a client joins to fetch its segments
 	// over P2P. A playlist response without it has no swarm.
 	SwarmHeader = "Edgeswarm-Swarm"
+	// BeaconPath is where a viewer without a signaling connection POSTs
+	// its stats message (one JSON object, at most MaxBeaconSize bytes).
+	BeaconPath = "/edgeswarm/report"
+	// MaxBeaconSize bounds the body of one beacon.
+	MaxBeaconSize = 4 << 10
 	// DataChannelLabel is the label of the one DataChannel two peers open.
 	DataChannelLabel = "edgeswarm"
 )

@@ -229,7 +229,85 @@ type Stats struct {
 	Aborts uint64 `json:"aborts,omitempty"`
 	// Peers: peer connections open now (not cumulative), 0..1024.
 	Peers uint64 `json:"peers,omitempty"`
+
+	// The fields below are the viewer telemetry of revision 1.1: optional,
+	// so that older servers ignore them and older clients omit them.
+
+	// RelayBytes: verified segment bytes received from peers over a TURN
+	// relay (counted here, not in P2PBytes).
+	RelayBytes uint64 `json:"relay_bytes,omitempty"`
+	// Stalls: playback stalls after start-up (cumulative).
+	Stalls uint64 `json:"stalls,omitempty"`
+	// StallMs: total duration of those stalls in milliseconds (cumulative).
+	StallMs uint64 `json:"stall_ms,omitempty"`
+	// WatchMs: playing time in milliseconds, stalls excluded (cumulative).
+	WatchMs uint64 `json:"watch_ms,omitempty"`
+	// StartupMs: from the player's load to the first frame, 0 before it,
+	// at most MaxStartupMs; it does not change once set.
+	StartupMs uint64 `json:"startup_ms,omitempty"`
+	// Bitrate: the current rendition's bandwidth in bit/s, at most MaxBitrate.
+	Bitrate uint64 `json:"bitrate,omitempty"`
+	// LiveMs: the playhead's distance to the live edge in milliseconds (0
+	// for VOD), at most MaxLiveMs.
+	LiveMs uint64 `json:"live_ms,omitempty"`
+	// Browser is the browser family: chrome, firefox, safari, edge, opera,
+	// samsung or other ([a-z][a-z0-9_]*, at most MaxCodeLen bytes).
+	Browser string `json:"browser,omitempty"`
+	// BrowserMajor is the browser's major version, 0..MaxBrowserMajor.
+	BrowserMajor uint64 `json:"browser_major,omitempty"`
+	// Mobile: the viewer's device is a phone or tablet.
+	Mobile bool `json:"mobile,omitempty"`
+	// WebRTC: the browser has RTCPeerConnection.
+	WebRTC bool `json:"webrtc,omitempty"`
+	// Upload: the viewer serves segments to peers.
+	Upload bool `json:"upload,omitempty"`
+	// Group says why the viewer plays the way it does: GroupP2P (hybrid
+	// delivery), GroupHoldback (HTTP only because of a holdback or a
+	// policy) or GroupHTTP (no WebRTC or no signaling).
+	Group string `json:"group,omitempty"`
+	// Stream is the content key of the master playlist the viewer plays.
+	Stream string `json:"stream,omitempty"`
+	// Swarm is the rendition the viewer plays (the content key of its
+	// media playlist). Over signaling the joined swarm is what counts;
+	// a beacon needs it.
+	Swarm string `json:"swarm,omitempty"`
+	// Errors counts errors by kind (cumulative).
+	Errors ErrorCounts `json:"errors,omitzero"`
+	// Session, beacons only, is a random id of 1..16 [A-Za-z0-9_-] the
+	// viewer chose for its page: the node compares a beacon with the
+	// previous one of the same session and address, and keeps nothing
+	// of it longer than a few intervals.
+	Session string `json:"session,omitempty"`
 }
+
+// ErrorCounts are a viewer's errors by kind, cumulative.
+type ErrorCounts struct {
+	// HTTP: segment or playlist fetches that failed.
+	HTTP uint64 `json:"http,omitempty"`
+	// Peer: peer connections that failed or broke the peer protocol.
+	Peer uint64 `json:"peer,omitempty"`
+	// Signal: signaling connections lost or refused.
+	Signal uint64 `json:"signal,omitempty"`
+	// Media: errors the player reported.
+	Media uint64 `json:"media,omitempty"`
+	// Other: anything else.
+	Other uint64 `json:"other,omitempty"`
+}
+
+// Viewer groups of Stats.Group.
+const (
+	GroupP2P      = "p2p"
+	GroupHoldback = "holdback"
+	GroupHTTP     = "http"
+)
+
+// Limits of the telemetry fields of Stats.
+const (
+	MaxStartupMs    = 600_000
+	MaxBitrate      = 1_000_000_000
+	MaxLiveMs       = 86_400_000
+	MaxBrowserMajor = 1000
+)
 
 // Report tells the server that a peer misbehaved.
 type Report struct {
@@ -446,13 +524,63 @@ func (m *Stats) validate() error {
 	}{
 		{"http_bytes", m.HTTPBytes}, {"p2p_bytes", m.P2PBytes}, {"seed_bytes", m.SeedBytes},
 		{"upload_bytes", m.UploadBytes}, {"digest_failures", m.DigestFailures}, {"aborts", m.Aborts},
+		{"relay_bytes", m.RelayBytes}, {"stalls", m.Stalls}, {"stall_ms", m.StallMs}, {"watch_ms", m.WatchMs},
+		{"errors.http", m.Errors.HTTP}, {"errors.peer", m.Errors.Peer}, {"errors.signal", m.Errors.Signal},
+		{"errors.media", m.Errors.Media}, {"errors.other", m.Errors.Other},
 	}
 	for _, c := range counters {
 		if err := checkRange(c.name, c.v, 0, MaxCounter); err != nil {
 			return err
 		}
 	}
-	return checkRange("peers", m.Peers, 0, 1024)
+	bounds := []struct {
+		name  string
+		v, hi uint64
+	}{
+		{"peers", m.Peers, 1024}, {"startup_ms", m.StartupMs, MaxStartupMs}, {"bitrate", m.Bitrate, MaxBitrate},
+		{"live_ms", m.LiveMs, MaxLiveMs}, {"browser_major", m.BrowserMajor, MaxBrowserMajor},
+	}
+	for _, b := range bounds {
+		if err := checkRange(b.name, b.v, 0, b.hi); err != nil {
+			return err
+		}
+	}
+	if m.Browser != "" {
+		if err := checkToken("browser", m.Browser); err != nil {
+			return err
+		}
+	}
+	switch m.Group {
+	case "", GroupP2P, GroupHoldback, GroupHTTP:
+	default:
+		return badField("group", "%q is not p2p, holdback or http", truncate(m.Group, 32))
+	}
+	if m.Stream != "" {
+		if err := checkKey("stream", m.Stream); err != nil {
+			return err
+		}
+	}
+	if m.Swarm != "" {
+		if err := checkKey("swarm", m.Swarm); err != nil {
+			return err
+		}
+	}
+	if m.Session != "" {
+		return checkID("session", m.Session, MaxSessionIDLen)
+	}
+	return nil
+}
+
+// CheckBeacon checks what a stats message sent as a beacon (BeaconPath)
+// needs beyond a valid stats message: the swarm and a session id.
+func CheckBeacon(m *Stats) error {
+	if m.Swarm == "" {
+		return prefix(TypeStats, badField("swarm", "missing (a beacon names its rendition)"))
+	}
+	if m.Session == "" {
+		return prefix(TypeStats, badField("session", "missing (a beacon names its page session)"))
+	}
+	return nil
 }
 
 func (m *Report) validate() error {
