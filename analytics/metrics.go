@@ -134,3 +134,6 @@ func (c streamCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// ReportsCounter is the counter of reports that arrived by via (tests).
+func (a *Analytics) ReportsCounter(via Via) prometheus.Counter { return a.met.reports[via] }

@@ -88,7 +88,7 @@ type Browser struct {
 	Viewers float64 `json:"viewers"`
 }
 
-// Platforms counts viewers by device and capability.
+// Platforms counts viewers (as Summary.Viewers) by device and capability.
 type Platforms struct {
 	Desktop      float64 `json:"desktop"`
 	Mobile       float64 `json:"mobile"`
@@ -324,12 +324,13 @@ func (a *Analytics) Overview(sec int64, window time.Duration) Overview {
 	if _, ok := a.other.fine.newest(); ok {
 		o.Streams = append(o.Streams, a.summaryLocked(a.other, sec, window))
 	}
-	// The breakdown counts the reports of the last complete minute.
+	// The breakdown counts viewers like Viewers: the reports of the last
+	// complete 10 s.
 	e := end(sec)
-	k := a.scale(60)
+	k := a.scale(fineWidth)
 	br := map[browserKey]uint32{}
 	var pl breakdown
-	a.breakdown.each(e-60, e, func(_ int64, b *breakdown) {
+	a.breakdown.each(e-fineWidth, e, func(_ int64, b *breakdown) {
 		for key, n := range b.browsers {
 			br[key] += n
 		}

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/edgeswarm/edgeswarm/analytics"
 	"github.com/edgeswarm/edgeswarm/origin"
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
@@ -66,6 +67,8 @@ type Config struct {
 	SuperPeer bool `yaml:"super_peer"`
 	// Seeder configures the super-peer.
 	Seeder seeder.Config `yaml:"seeder"`
+	// Analytics configures viewer telemetry, its figures and the dashboard.
+	Analytics analytics.Config `yaml:"analytics"`
 }
 
 // CORSConfig configures Cross-Origin Resource Sharing headers.
@@ -94,6 +97,7 @@ func DefaultConfig() Config {
 		Signal:          signal.DefaultConfig(),
 		SuperPeer:       true,
 		Seeder:          seeder.DefaultConfig(),
+		Analytics:       analytics.DefaultConfig(),
 	}
 }
 
@@ -171,6 +175,9 @@ func (c *Config) Validate() error {
 		if err := c.Seeder.Validate(); err != nil {
 			return err
 		}
+	}
+	if err := c.Analytics.Validate(); err != nil {
+		return err
 	}
 	return nil
 }

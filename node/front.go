@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -90,6 +91,11 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 		n.hub.ServeWS(ctx)
 		return
 	}
+	if string(ctx.Path()) == wire.BeaconPath {
+		n.beaconH1(ctx)
+		return
+	}
+	start := time.Now()
 	x := edge.NewExchange()
 	defer x.Release()
 	h := &ctx.Request.Header
@@ -168,10 +174,16 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 		n.metrics.bytesSent.Add(float64(len(resp.Body)))
 	}
 	n.metrics.observe(protoH1, resp.Status, 0)
+	n.stats.ObserveResponse(time.Since(start))
 }
 
 // handleH3 is the quic-go (HTTP/3) front.
 func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == wire.BeaconPath {
+		n.beaconH3(w, r)
+		return
+	}
+	start := time.Now()
 	x := edge.NewExchange()
 	defer x.Release()
 	x.Req = edge.Request{
@@ -206,6 +218,7 @@ func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Length", strconv.FormatInt(resp.Length, 10))
 	}
 	w.WriteHeader(resp.Status)
+	n.stats.ObserveResponse(time.Since(start))
 	var sent int64
 	switch {
 	case resp.NoBody:

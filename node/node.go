@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/edgeswarm/edgeswarm/analytics"
 	"github.com/edgeswarm/edgeswarm/cache"
 	"github.com/edgeswarm/edgeswarm/client"
 	"github.com/edgeswarm/edgeswarm/edge"
@@ -47,6 +48,7 @@ type Node struct {
 	hub     *signal.Hub
 	seeder  *seeder.Seeder
 	edge    *edge.Server
+	stats   *analytics.Analytics
 
 	pubLn   net.Listener
 	udp     net.PacketConn
@@ -102,9 +104,14 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		return nil, err
 	}
 	n.metrics = newMetrics(func() cache.Stats { return n.cache.Stats() })
+	if n.stats, err = analytics.New(cfg.Analytics, analytics.Options{Log: opt.Log, Clock: opt.Clock, Registerer: n.metrics.reg}); err != nil {
+		return nil, err
+	}
 	fetch := cache.FetcherFunc(func(ctx context.Context, req *cache.Request) (*cache.Object, error) {
 		n.metrics.originReqs.Inc()
+		start := time.Now()
 		obj, err := n.origin.Fetch(ctx, req)
+		n.stats.ObserveFetch(time.Since(start))
 		if err != nil || obj.Status >= 500 {
 			n.metrics.originErrs.Inc()
 		}
@@ -191,6 +198,7 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		mux.Handle("/debug/pprof/profile", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Profile)))
 		mux.Handle("/debug/pprof/trace", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Trace)))
 	}
+	n.mountAnalytics(mux, cfg.AdminToken)
 	n.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return n, nil
 }
@@ -244,6 +252,7 @@ func (n *Node) Run(ctx context.Context) error {
 			select {
 			case <-t.C:
 				n.cache.Sweep()
+				n.stats.Sweep()
 			case <-gctx.Done():
 				return nil
 			}

@@ -29,6 +29,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 		n.log.Info("signal.ticket_secret not set: generated one for this process (set it when several nodes serve the same viewers)")
 	}
 	client := wire.DefaultClientConfig()
+	client.StatsIntervalMs = int(cfg.Analytics.Interval.Milliseconds())
 	client.Keys = wire.KeyRules{KeepHost: cfg.Upstream.Key.KeepHost, KeepQuery: cfg.Upstream.Key.KeepQuery}
 	for _, r := range cfg.Upstream.Key.Rewrites {
 		client.Keys.Rewrites = append(client.Keys.Rewrites, wire.Rewrite{Match: r.Match, Replace: r.Replace})
@@ -44,7 +45,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 			}
 		}
 	}
-	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm})
+	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm, OnStats: n.stats.Observe})
 	if err != nil {
 		return err
 	}
@@ -85,6 +86,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 // digest is published all the same, so that viewers share it, but the
 // super-peer, which has no copy, does not seed it.
 func (n *Node) onFill(fi cache.FillInfo) {
+	n.notePlaylist(fi)
 	if n.hub == nil {
 		return
 	}
