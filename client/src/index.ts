@@ -36,7 +36,15 @@ function browserDeps(): Deps {
     userAgent: g.navigator?.userAgent ?? "",
     base: g.location?.href,
     longTasks: longTaskObserver(),
+    beacon: beaconSender(),
   };
+}
+
+/** navigator.sendBeacon with a text/plain body (no CORS preflight), where the browser has it. */
+function beaconSender(): Deps["beacon"] {
+  const n = (globalThis as { navigator?: Navigator }).navigator;
+  if (!n || typeof n.sendBeacon !== "function") return undefined;
+  return (url, body) => n.sendBeacon(url, new Blob([body], { type: "text/plain" }));
 }
 
 /** The main thread's long tasks through PerformanceObserver, where the browser reports them. */

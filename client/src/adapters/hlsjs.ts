@@ -30,6 +30,8 @@ export interface HlsLike {
   media: HTMLMediaElement | null;
   /** The player's bandwidth estimate, bits/s (hls.js >= 1.0). */
   bandwidthEstimate?: number;
+  /** The renditions and the one playing, and the distance to live in seconds (hls.js >= 1.1). */
+  levels?: { bitrate?: number }[]; currentLevel?: number; latency?: number;
   on(ev: string, f: (e: string, d: any) => void): void; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -122,12 +124,18 @@ export function attachHls(engine: Engine, hls: HlsLike): void {
   hls.config.pLoader = l.pLoader;
   engine.setPlayhead(() => {
     const m = hls.media;
-    return m ? playhead(m, hls.bandwidthEstimate) : undefined;
+    if (!m) return undefined;
+    const lv = hls.levels?.[hls.currentLevel ?? -1];
+    return { ...playhead(m, hls.bandwidthEstimate), bitrate: lv?.bitrate, liveMs: hls.latency ? hls.latency * 1000 : undefined };
   });
+  hls.on("hlsManifestLoading", (_e, d: { url?: string }) => { if (d?.url) engine.setMaster(d.url); });
   hls.on("hlsLevelLoaded", (_e, d: { details?: { fragments?: Frag[] } }) => {
     const fr = d?.details?.fragments ?? [];
     engine.setSegments(fr.map((f) => ({ url: f.url, seq: typeof f.sn === "number" ? f.sn : undefined, start: f.start, duration: f.duration })));
   });
-  hls.on("hlsError", (_e, d: { details?: string }) => { if (d?.details === "bufferStalledError") engine.stall(); });
+  hls.on("hlsError", (_e, d: { details?: string; fatal?: boolean }) => {
+    if (d?.details === "bufferStalledError") engine.stall();
+    else if (d?.fatal) engine.error("media");
+  });
   hls.on("hlsDestroying", () => engine.destroy());
 }

@@ -11,15 +11,20 @@ import { compileKeyRules, KeyFn, keyOfURL } from "./keys";
 import { Peer, PeerHost, Receiver, RelayOut } from "./peer";
 import { MediaSample, RiskController } from "./risk";
 import { HttpEstimator, Scheduler, Source } from "./scheduler";
-import { Digest, ServerConfig, SignalMessage } from "./signal";
+import { Digest, encodeSignal, ServerConfig, SignalMessage } from "./signal";
 import { Signaling, WSLike } from "./signaling";
 import { Counters, Stats } from "./stats";
 import { SegmentStore } from "./store";
+import { ErrorKind, sessionId, Telemetry, TelemetryCounts } from "./telemetry";
 
 /** A segment as a player adapter knows it. */
 export interface SegmentInfo { url: string; seq?: number; start?: number; duration?: number }
 /** Where the player is: media time (s) and rate, and what its media element says. */
-export interface Playhead { time: number; rate: number; media?: MediaSample }
+export interface Playhead {
+  time: number; rate: number; media?: MediaSample;
+  /** Bandwidth of the rendition playing (bit/s) and distance to the live edge (ms), when the player knows them. */
+  bitrate?: number; liveMs?: number;
+}
 export type Source_ = "http" | "p2p" | "seed";
 
 export type Events = EdgeswarmEvents;
@@ -42,6 +47,8 @@ export interface Deps {
    * returns the unsubscribe function. undefined: only timer drift is seen.
    */
   longTasks?: (f: (ms: number) => void) => () => void;
+  /** Sends a beacon (navigator.sendBeacon with a text/plain body); undefined: none are sent. */
+  beacon?: (url: string, body: string) => boolean;
 }
 
 /** A relayed signaling message from another viewer. */
@@ -92,6 +99,13 @@ export class Engine {
   private loadsDone = 0;
   /** Offers from other viewers that came during start-up. */
   private heldOffers = new Map<string, { at: number; msgs: Relay[] }>();
+  /** Viewer telemetry (telemetry.ts), reported in stats and, without signaling, in beacons. */
+  readonly tel: Telemetry;
+  private telBase?: TelemetryCounts;
+  private joins = 0;
+  private master?: string;
+  private media?: { url: string; swarm: string | null };
+  private beaconBase = { c: new Counters(), tel: undefined as TelemetryCounts | undefined, session: "" };
 
   constructor(opts: Options, readonly d: Deps) {
     this.s = resolve(opts, d.userAgent);
@@ -99,6 +113,11 @@ export class Engine {
     this.store = new SegmentStore(storeCount, this.s.storeBytes, () => this.playhead()?.time);
     this.sched = new Scheduler(this.params(), this.http);
     this.offLongTasks = d.longTasks?.((ms) => this.risk.longTask(this.d.clock.now(), ms));
+    this.tel = new Telemetry({
+      clock: d.clock, periodMs: () => this.cfg.stats_interval_ms, onPeriod: () => this.sendBeacon(),
+      sample: () => { const p = this.playhead(); return p && { time: p.time, media: p.media, bitrate: p.bitrate, liveMs: p.liveMs }; },
+    }, d.userAgent, d.random, this.s.mobile, !!d.createPC);
+    this.beaconBase.session = sessionId(d.random);
   }
 
   private params() {
@@ -115,7 +134,13 @@ export class Engine {
   /** The segments of the current media playlist, with their media times. */
   setSegments(list: SegmentInfo[]): void { this.segs = list; }
 
-  stall(): void { this.c.stalls++; this.risk.stall(this.d.clock.now()); }
+  stall(): void { this.c.stalls++; this.risk.stall(this.d.clock.now()); this.tel.stall(); }
+
+  /** The player loads a master playlist: the stream its telemetry is reported under. */
+  setMaster(url: string): void { this.master = url; }
+
+  /** Counts an error by kind in the telemetry (the player's own errors are "media"). */
+  error(kind: ErrorKind): void { this.tel.error(kind); }
 
   getStats(): Stats {
     let ready = 0;
@@ -144,6 +169,9 @@ export class Engine {
    * previous one (ABR switch).
    */
   playlist(url: string, swarm: string | null, ticket: string | null): void {
+    // The first playlist is the master one unless the adapter said otherwise.
+    if (!swarm && !this.master && !this.media) this.master = url;
+    else this.media = { url, swarm };
     if (!swarm || !this.p2pCapable || this.destroyed) return;
     if (!this.sig) {
       const base = this.s.node || url;
@@ -151,8 +179,8 @@ export class Engine {
       u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
       this.sig = new Signaling(u.href, {
         clock: this.d.clock, createWS: this.d.createWS!, random: this.d.random,
-        onMessage: (m) => this.onSignal(m), onDown: () => this.down(),
-        onError: (code, message) => this.events.emit("error", { code, message }),
+        onMessage: (m) => this.onSignal(m), onDown: () => { this.tel.error("signal"); this.down(); },
+        onError: (code, message) => { this.tel.error("signal"); this.events.emit("error", { code, message }); },
       });
       this.tick();
     }
@@ -164,6 +192,8 @@ export class Engine {
     this.destroyed = true;
     this.offLongTasks?.();
     this.sendStats();
+    this.sendBeacon();
+    this.tel.stop();
     this.sig?.stop();
     this.down();
     this.d.clock.clearTimeout(this.timer);
@@ -187,6 +217,8 @@ export class Engine {
         this.sched.p = this.params();
         this.store.maxCount = this.s.mobile ? Math.ceil(m.config.keep_segments * RULES.mobileStoreFactor) : m.config.keep_segments;
         this.joinBase = this.c.copy();
+        this.telBase = this.tel.counts();
+        this.joins++;
         this.d.clock.clearTimeout(this.statsTimer);
         const st = (): void => { this.sendStats(); this.statsTimer = this.d.clock.setTimeout(st, this.cfg.stats_interval_ms); };
         this.statsTimer = this.d.clock.setTimeout(st, this.cfg.stats_interval_ms);
@@ -324,6 +356,7 @@ export class Engine {
         if (this.peers.get(p.id) === p) this.peers.delete(p.id);
         this.events.emit("peer-close", { id: p.id, reason });
         if (reason.startsWith("protocol_error")) this.report(p.id, "protocol_error");
+        if (/^(protocol_error|offer_failed|signaling_failed|connection_failed|hello_timeout|send_failed)/.test(reason)) this.tel.error("peer");
         if (!this.destroyed) this.connectMore();
       },
       onPush: (p, seq) => this.onPush(p, seq),
@@ -342,6 +375,7 @@ export class Engine {
     this.seeders.clear();
     this.digests.clear();
     this.seqKey.clear();
+    if (this.swarm) this.beaconBase = { c: this.c.copy(), tel: this.tel.counts(), session: sessionId(this.d.random) };
     this.swarm = undefined;
     this.peerId = undefined;
     this.d.clock.clearTimeout(this.statsTimer);
@@ -354,7 +388,34 @@ export class Engine {
       type: "stats", http_bytes: c.http - b.http, p2p_bytes: c.p2p - b.p2p, seed_bytes: c.seed - b.seed,
       upload_bytes: c.upload - b.upload, digest_failures: c.rejected - b.rejected, aborts: c.aborts - b.aborts,
       peers: Math.min(1024, this.getStats().peers),
+      ...this.tel.fields(this.telBase, this.s.upload && this.cfg.keep_segments > 0, "join" + this.joins),
+      group: (this.cfg as { holdback?: boolean }).holdback ? "holdback" : "p2p", stream: this.streamKey(),
     });
+  }
+
+  private streamKey(): string | undefined {
+    try { return this.master ? this.keyOf(this.master) : undefined; } catch { return undefined; }
+  }
+
+  /**
+   * Without a signaling connection (no WebRTC, no swarm, or the tracker
+   * down) the viewer reports over HTTP: the same stats message, as a beacon
+   * to the node (protocol section 4.4), since the last time it left a swarm.
+   */
+  private sendBeacon(): void {
+    const m = this.media;
+    if (this.swarm || !this.d.beacon || !m) return;
+    const b = this.beaconBase;
+    let body: string, url: string;
+    try {
+      url = new URL("/edgeswarm/report", new URL(this.s.node || m.url, this.d.base)).href;
+      body = encodeSignal({
+        type: "stats", http_bytes: this.c.http - b.c.http,
+        ...this.tel.fields(b.tel, false, "beacon" + b.session),
+        group: "http", stream: this.streamKey(), swarm: m.swarm ?? this.keyOf(m.url), session: b.session,
+      });
+    } catch { return; /* an unkeyable URL: nothing to report under */ }
+    try { this.d.beacon(url, body); } catch { /* never break playback */ }
   }
 
   // ---- scheduling ----
@@ -748,7 +809,9 @@ export class Engine {
         this.events.emit("segment", { url, key, source: "http", bytes: body.length });
         return data.slice();
       } catch (e) {
-        if (signal?.aborted || attempt + 1 >= r.attempts) throw e;
+        if (signal?.aborted) throw e;
+        this.tel.error("http");
+        if (attempt + 1 >= r.attempts) throw e;
         const wait = backoff(attempt, { ...r, jitter: 0.3 }, this.d.random);
         await new Promise<void>((res) => this.d.clock.setTimeout(res, wait));
       }

@@ -23,6 +23,12 @@ export interface Digest { key: string; seq?: number; size: number; sha256: strin
 export interface StatsCounters {
   http_bytes?: number; p2p_bytes?: number; seed_bytes?: number; upload_bytes?: number;
   digest_failures?: number; aborts?: number; peers?: number;
+  // Viewer telemetry (protocol revision 1.1, optional fields).
+  relay_bytes?: number; stalls?: number; stall_ms?: number; watch_ms?: number; startup_ms?: number;
+  bitrate?: number; live_ms?: number; browser?: string; browser_major?: number; mobile?: boolean;
+  webrtc?: boolean; upload?: boolean; group?: "p2p" | "holdback" | "http"; stream?: string; swarm?: string;
+  errors?: { http?: number; peer?: number; signal?: number; media?: number; other?: number };
+  session?: string;
 }
 
 export type SignalMessage =
@@ -97,7 +103,11 @@ const SCHEMAS: { [t: string]: [side: "c" | "s" | "b", fields: Field[]] } = {
     I("size", 1, 0xffffffff, true), S("sha256", (s) => /^[0-9a-f]{64}$/.test(s), true)]), 1, 32, true)]],
   digest_query: ["c", [A("keys", S("", key, true), 1, 16, true)]],
   stats: ["c", [CTR("http_bytes"), CTR("p2p_bytes"), CTR("seed_bytes"), CTR("upload_bytes"),
-    CTR("digest_failures"), CTR("aborts"), I("peers", 0, 1024)]],
+    CTR("digest_failures"), CTR("aborts"), I("peers", 0, 1024),
+    CTR("relay_bytes"), CTR("stalls"), CTR("stall_ms"), CTR("watch_ms"), I("startup_ms", 0, 600000),
+    I("bitrate", 0, 1000000000), I("live_ms", 0, 86400000), S("browser", token), I("browser_major", 0, 1000),
+    B("mobile"), B("webrtc"), B("upload"), S("group", (s) => /^(p2p|holdback|http)$/.test(s)), S("stream", key), S("swarm", key),
+    O("errors", [CTR("http"), CTR("peer"), CTR("signal"), CTR("media"), CTR("other")]), S("session", id)]],
   report: ["c", [S("peer", id, true), S("reason", token, true), S("key", key),
     S("sha256", (s) => /^[0-9a-f]{64}$/.test(s)), I("size", 1, 0xffffffff)]],
   error: ["s", [S("code", token, true), S("message", (s) => s.length > 0 && blen(s) <= 256, true), I("retry_ms", 0, 86400000)]],
