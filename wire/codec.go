@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"strconv"
 	"unicode/utf8"
 )
@@ -171,128 +169,6 @@ type envelope struct {
 	typ string
 }
 
-// scan checks the structure of a message token by token (one object, key
-// rules, no null, depth) and extracts "v" and "type".
-func scan(data []byte) (envelope, error) {
-	var env envelope
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var stack []scanLevel
-	var version json.Number
-	haveVersion, haveType, done := false, false, false
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return env, Errorf(CodeBadRequest, "malformed JSON: %v", err)
-		}
-		if done {
-			return env, Errorf(CodeBadRequest, "data after the message object")
-		}
-		if len(stack) == 0 {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return env, Errorf(CodeBadRequest, "a message is a JSON object")
-			}
-		}
-		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
-			top := &stack[n-1]
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:n-1]
-				done = afterValue(stack)
-				continue
-			}
-			key, _ := tok.(string)
-			if err := checkJSONKey(key); err != nil {
-				return env, err
-			}
-			if _, dup := top.keys[key]; dup {
-				return env, Errorf(CodeBadRequest, "duplicate key %q", key)
-			}
-			top.keys[key] = struct{}{}
-			top.key, top.wantKey = key, false
-			continue
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{', '[':
-				if len(stack) == MaxDepth {
-					return env, Errorf(CodeBadRequest, "nesting deeper than %d", MaxDepth)
-				}
-				l := scanLevel{object: v == '{', wantKey: v == '{'}
-				if l.object {
-					l.keys = make(map[string]struct{}, 8)
-				}
-				stack = append(stack, l)
-				continue
-			default: // ']'; '}' is handled above
-				stack = stack[:len(stack)-1]
-			}
-		case nil:
-			if top := stack[len(stack)-1]; top.object {
-				return env, Errorf(CodeBadRequest, "%s: null is not a value", top.key)
-			}
-			return env, Errorf(CodeBadRequest, "null is not a value")
-		default:
-			if len(stack) == 1 {
-				switch stack[0].key {
-				case "v":
-					version, haveVersion = v.(json.Number)
-					if !haveVersion {
-						return env, Errorf(CodeBadRequest, "v: not a number")
-					}
-				case "type":
-					env.typ, haveType = v.(string)
-					if !haveType {
-						return env, Errorf(CodeBadRequest, "type: not a string")
-					}
-				}
-			}
-		}
-		done = afterValue(stack)
-	}
-	if !done {
-		return env, Errorf(CodeBadRequest, "malformed JSON: unexpected end")
-	}
-	if !haveVersion {
-		return env, Errorf(CodeBadRequest, "v: missing")
-	}
-	if !isDigits(version.String()) {
-		return env, Errorf(CodeBadRequest, "v: %q is not a non-negative integer", truncate(version.String(), 32))
-	}
-	if version.String() != strconv.Itoa(SignalVersion) {
-		return env, &Error{Code: CodeUnsupportedVersion,
-			Message: truncate(fmt.Sprintf("version %s is not supported; supported: %d", version, SignalVersion), MaxErrorMessageLen)}
-	}
-	if !haveType || env.typ == "" {
-		return env, Errorf(CodeBadRequest, "type: missing")
-	}
-	return env, nil
-}
-
-// scanLevel is one open object or array during scan.
-type scanLevel struct {
-	object  bool                // an object, else an array
-	wantKey bool                // the next token is a key or '}'
-	key     string              // the object's current key
-	keys    map[string]struct{} // the object's keys so far
-}
-
-// afterValue marks that a value ended in the innermost container and
-// reports whether the top-level object is complete.
-func afterValue(stack []scanLevel) bool {
-	if len(stack) == 0 {
-		return true
-	}
-	if top := &stack[len(stack)-1]; top.object {
-		top.wantKey = true
-	}
-	return false
-}
-
-// checkJSONKey enforces the key alphabet: 1..64 bytes of [a-z0-9_].
 func checkJSONKey(k string) error {
 	if k == "" || len(k) > 64 {
 		return Errorf(CodeBadRequest, "key %q: empty or longer than 64 bytes", truncate(k, 64))
