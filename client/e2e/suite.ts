@@ -354,6 +354,73 @@ test("the node restarts (SIGTERM) mid-play: viewers play on, rejoin the restarte
   check(await n2.metric("edgeswarm_bytes_sent_total", { path: "http" }) > 0, "the restarted node served nothing over HTTP");
 });
 
+/** GET an admin API path with the token. */
+async function adminAPI<T>(admin: string, token: string, path: string): Promise<T> {
+  const r = await fetch(admin + path, { headers: { Authorization: "Bearer " + token } });
+  if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}
+
+interface APISummary { stream: string; viewers: number; peer_efficiency: number; offload: number; offload_limit: number; egress_saved_bytes: number }
+interface APIOverview { time: number; node: APISummary; streams: APISummary[] }
+
+test("the dashboard on the admin port plots the viewers' reports and shows the API's figures", async (t) => {
+  const token = "e2e-dashboard-token-0123";
+  const n = await node(t, `admin_token: ${token}\nanalytics:\n  interval: 1s\n  push_interval: 500ms\n`);
+  const admin = n.metricsURL.replace(/\/metrics$/, "");
+  const vs = await viewers(t, n, ["dash-a", "dash-b"]);
+  // One report a second from each: a complete 10 s point counts both.
+  await waitFor("the API to count both viewers and bytes from peers", 60000, async () => {
+    const o = await adminAPI<APIOverview>(admin, token, "/api/v1/streams?window=5m");
+    return o.node.viewers >= 1.5 && o.node.peer_efficiency > 0 && o.streams.some((s) => s.stream === "/live/master.m3u8") ? o : undefined;
+  }, 500);
+
+  const ctx = await t.browser.newContext();
+  t.cleanup(() => ctx.close());
+  const page = await ctx.newPage();
+  const elsewhere: string[] = [];
+  page.on("request", (r) => { if (!r.url().startsWith(admin + "/")) elsewhere.push(r.url()); });
+  await page.goto(admin + "/");
+  // Without a token the page asks for one.
+  await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
+  await page.fill("#token", token);
+  await page.click("#login button");
+  await page.waitForFunction(() => {
+    const d = (window as unknown as { edgeswarmDashboard?: { updates: number; plots: { [k: string]: { data: (number | null)[][] } } } }).edgeswarmDashboard;
+    const eff = d?.plots.efficiency?.data, by = d?.plots.bytes?.data;
+    return !!d && d.updates >= 2 && !!eff && eff[0]!.length > 0 && eff[1]!.some((v) => (v ?? 0) > 0) && !!by && by.slice(1).some((s) => s.some((v) => (v ?? 0) > 0));
+  }, undefined, { timeout: 30000 });
+  const shown = await page.evaluate(() => {
+    const d = (window as unknown as { edgeswarmDashboard: { event: { overview: { time: number } } } }).edgeswarmDashboard;
+    const val = (sel: string): number => Number(document.querySelector<HTMLElement>(sel)?.dataset.value);
+    const rows = [...document.querySelectorAll<HTMLTableRowElement>("#streams tbody tr")].map((tr) => ({
+      stream: tr.dataset.stream!, viewers: Number(tr.querySelector<HTMLElement>('[data-fig="viewers"]')!.dataset.value),
+      offload: Number(tr.querySelector<HTMLElement>('[data-fig="offload"]')!.dataset.value),
+    }));
+    const qoe = [...document.querySelectorAll<HTMLTableRowElement>("#qoe tbody tr")].map((tr) => ({
+      group: tr.dataset.group!, reports: Number(tr.querySelector<HTMLElement>('[data-fig="reports"]')!.dataset.value),
+    }));
+    return { time: d.event.overview.time, viewers: val('[data-fig="node.viewers"]'), efficiency: val('[data-fig="node.peer_efficiency"]'),
+      offload: val('[data-fig="node.offload"]'), limit: val('[data-fig="node.offload_limit"]'), saved: val('[data-fig="node.egress_saved_bytes"]'),
+      rows, qoe, text: document.querySelector('[data-fig="node.peer_efficiency"]')!.textContent };
+  });
+  const o = await adminAPI<APIOverview & { node: { groups: { [g: string]: { reports: number } } } }>(admin, token, `/api/v1/streams?window=5m&at=${shown.time}`);
+  t.log(`dashboard at ${shown.time}: ${shown.viewers} viewers, peer efficiency ${shown.text}, ${shown.rows.length} stream rows`);
+  check(shown.viewers === o.node.viewers && shown.viewers > 0, `viewers: dashboard ${shown.viewers}, API ${o.node.viewers}`);
+  check(shown.efficiency === o.node.peer_efficiency && shown.efficiency > 0, `peer efficiency: dashboard ${shown.efficiency}, API ${o.node.peer_efficiency}`);
+  check(shown.offload === o.node.offload, `offload: dashboard ${shown.offload}, API ${o.node.offload}`);
+  check(shown.limit === o.node.offload_limit, `offload limit: dashboard ${shown.limit}, API ${o.node.offload_limit}`);
+  check(shown.saved === o.node.egress_saved_bytes, `egress saved: dashboard ${shown.saved}, API ${o.node.egress_saved_bytes}`);
+  for (const s of o.streams) {
+    const row = shown.rows.find((r) => r.stream === s.stream);
+    check(!!row && row.viewers === s.viewers && row.offload === s.offload, `stream ${s.stream}: dashboard ${JSON.stringify(row)}, API viewers ${s.viewers} offload ${s.offload}`);
+  }
+  const p2p = shown.qoe.find((q) => q.group === "p2p");
+  check(!!p2p && p2p.reports === o.node.groups.p2p!.reports && p2p.reports > 0, `P2P sample size: dashboard ${p2p?.reports}, API ${o.node.groups.p2p!.reports}`);
+  check(elsewhere.length === 0, `the dashboard loaded from elsewhere: ${elsewhere.join(", ")}`);
+  for (const v of vs) check(v.pageErrors.length === 0, `${v.name}: page errors ${v.pageErrors.join("; ")}`);
+});
+
 async function main(): Promise<number> {
   const started = Date.now();
   const browser = await launchChromium(env);

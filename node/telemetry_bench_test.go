@@ -1,0 +1,285 @@
+//go:build linux
+
+package node
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/edgeswarm/edgeswarm/wire"
+)
+
+// BenchmarkTelemetry measures what viewer telemetry costs the node: N
+// viewers (EDGESWARM_TELEMETRY_VIEWERS, default 10000) join swarms of 100
+// over WebSocket and stay connected while, for one window
+// (EDGESWARM_TELEMETRY_SECONDS, default 60), they are idle (the baseline:
+// pings only), then for an equal window each sends a full stats report
+// with telemetry every 10 s (the default interval, each viewer at its own
+// phase). The node's CPU time in each window (getrusage) gives the CPU
+// per viewer that telemetry adds; its live heap after the reports,
+// against the heap with the same viewers before any report, the memory
+// per viewer. The viewers run in a child process (this test binary
+// again), so the figures are the node's alone; the host's CPU busy in
+// each window is printed beside them.
+//
+//	go test ./node -run '^$' -bench Telemetry -benchtime 1x
+func BenchmarkTelemetry(b *testing.B) {
+	n := benchEnv("EDGESWARM_TELEMETRY_VIEWERS", 10000)
+	window := time.Duration(benchEnv("EDGESWARM_TELEMETRY_SECONDS", 60)) * time.Second
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < uint64(n)+200 {
+		b.Fatalf("open file limit %d is below %d viewers; raise it with ulimit -n", lim.Cur, n)
+	}
+	for b.Loop() {
+		runTelemetryBench(b, n, window)
+	}
+}
+
+const benchSwarmSize = 100
+
+func runTelemetryBench(b *testing.B, n int, window time.Duration) {
+	cfg := testConfig("")
+	cfg.SuperPeer = false
+	cfg.Signal.Open = true
+	cfg.Signal.JoinTimeout = time.Minute
+	cfg.MaxConnsPerIP = 0
+	nd := startNode(b, cfg, nil)
+	swarms := (n + benchSwarmSize - 1) / benchSwarmSize
+	stream := func(i int) string { return fmt.Sprintf("/live/c%d/master.m3u8", i%20) }
+	for s := range swarms {
+		key := fmt.Sprintf("/live/c%d/s%d.m3u8", s%20, s)
+		nd.stats.AddPlaylist(stream(s), true)
+		nd.stats.AddPlaylist(key, false)
+		// Digests let the viewers claim P2P bytes as real ones would.
+		for seg := range 40 {
+			seq := uint64(seg)
+			nd.hub.PublishDigest(key, wire.SegmentDigest{Key: fmt.Sprintf("/live/c%d/s%d/%d.ts", s%20, s, seg), Seq: &seq, Size: 1 << 20,
+				SHA256: strings.Repeat("ab", 32)})
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTelemetryBenchViewers$", "-test.v")
+	cmd.Env = append(os.Environ(), "EDGESWARM_TELEMETRY_ADDR="+nd.Addr(), "EDGESWARM_TELEMETRY_VIEWERS="+strconv.Itoa(n))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := bufio.NewScanner(stdout)
+	expect := func(word string) string {
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, word) {
+				return l
+			}
+		}
+		b.Fatalf("viewers ended before %q: %v", word, lines.Err())
+		return ""
+	}
+	expect("connected")
+	cpu0, host0 := cpuTime(), hostTicks()
+	time.Sleep(window) // the idle window: what the connections cost without telemetry
+	cpu1, host1 := cpuTime(), hostTicks()
+	idleHeap := liveHeap()
+	_, _ = io.WriteString(stdin, "go\n")
+	cpu1b := cpuTime()
+	time.Sleep(window)
+	cpu2, host2 := cpuTime(), hostTicks()
+	reportedHeap := liveHeap() // the viewers are still connected
+	reports := testutilCounter(nd, "signal")
+	_, _ = io.WriteString(stdin, "stop\n")
+	report := expect("done")
+
+	idle, busy := (cpu1 - cpu0).Seconds(), (cpu2 - cpu1b).Seconds()
+	perViewerCore := (busy - idle) / window.Seconds() / float64(n)
+	perViewerMem := float64(int64(reportedHeap)-int64(idleHeap)) / float64(n)
+	b.ReportMetric(perViewerCore*100, "%core/viewer")
+	b.ReportMetric(perViewerMem, "B/viewer")
+	b.ReportMetric(reports/float64(window/time.Second), "reports/s")
+	b.Logf("%d viewers, %d swarms, %v windows: node CPU idle %.2f s, with telemetry %.2f s (%.0f reports accepted, %.1f/s); telemetry per viewer %.5f %% of one core, %.0f B of heap (live heap %d -> %d B); host busy %.0f %% / %.0f %% of %d CPUs; viewers: %s",
+		n, (n+benchSwarmSize-1)/benchSwarmSize, window, idle, busy, reports, reports/window.Seconds(), perViewerCore*100, perViewerMem,
+		idleHeap, reportedHeap, 100*busyShare(host0, host1), 100*busyShare(host1, host2), runtime.NumCPU(), report)
+}
+
+func testutilCounter(nd *Node, via string) float64 {
+	mfs, err := nd.metrics.reg.Gather()
+	if err != nil {
+		return 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "edgeswarm_telemetry_reports_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "via" && l.GetValue() == via {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func benchEnv(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// hostTicks returns the busy and total jiffies of all CPUs (/proc/stat).
+func hostTicks() [2]uint64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return [2]uint64{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var total, idle uint64
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseUint(f, 10, 64)
+		total += v
+		if i == 3 || i == 4 { // idle, iowait
+			idle += v
+		}
+	}
+	return [2]uint64{total - idle, total}
+}
+
+func busyShare(a, b [2]uint64) float64 {
+	if b[1] <= a[1] {
+		return 0
+	}
+	return float64(b[0]-a[0]) / float64(b[1]-a[1])
+}
+
+// TestTelemetryBenchViewers is the viewers' side of BenchmarkTelemetry;
+// it fails unless the benchmark started it.
+func TestTelemetryBenchViewers(t *testing.T) {
+	addr := os.Getenv("EDGESWARM_TELEMETRY_ADDR")
+	if addr == "" {
+		t.Skip("the viewers of BenchmarkTelemetry; run by it")
+	}
+	n := benchEnv("EDGESWARM_TELEMETRY_VIEWERS", 10000)
+	url := "ws://" + addr + wire.SignalPath
+	dialer := &websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 1024, HandshakeTimeout: time.Minute}
+	conns := make([]*websocket.Conn, n)
+	var wg sync.WaitGroup
+	var next, failed atomic.Int64
+	for range 32 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				c, _, err := dialer.Dial(url, nil)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				s := i / benchSwarmSize
+				j, _ := wire.Encode(&wire.Join{Swarm: fmt.Sprintf("/live/c%d/s%d.m3u8", s%20, s), Caps: wire.Caps{Upload: true}})
+				_ = c.WriteMessage(websocket.TextMessage, j)
+				conns[i] = c
+				// Read (and answer pings) in the background from now on.
+				go func() {
+					for {
+						if _, _, err := c.ReadMessage(); err != nil {
+							return
+						}
+					}
+				}()
+			}
+		})
+	}
+	wg.Wait()
+	fmt.Printf("connected %d (%d failed)\n", n, failed.Load())
+	in := bufio.NewScanner(os.Stdin)
+	in.Scan() // go
+	stop := make(chan struct{})
+	var sent, errs atomic.Int64
+	uas := []string{"chrome", "firefox", "safari", "edge"}
+	for i, c := range conns {
+		if c == nil {
+			continue
+		}
+		wg.Go(func() {
+			st := wire.Stats{StartupMs: uint64(200 + i%800), Bitrate: 2_500_000, Browser: uas[i%len(uas)], BrowserMajor: 131,
+				Mobile: i%5 == 0, WebRTC: true, Upload: i%5 != 0, Group: wire.GroupP2P, Stream: fmt.Sprintf("/live/c%d/master.m3u8", (i/benchSwarmSize)%20)}
+			if i%10 == 0 {
+				st.Group = wire.GroupHoldback
+			}
+			// Each viewer reports at its own phase of the interval.
+			t := time.NewTimer(time.Duration(rand.Int64N(int64(10 * time.Second))))
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				st.HTTPBytes += 300_000
+				if st.Group == wire.GroupP2P {
+					st.P2PBytes += 600_000
+					st.SeedBytes += 100_000
+					st.UploadBytes += 500_000
+					st.Peers = 4
+				}
+				st.WatchMs += 9_800
+				st.LiveMs = 7000
+				if rand.IntN(20) == 0 {
+					st.Stalls++
+					st.StallMs += 200
+				}
+				b, err := wire.Encode(&st)
+				if err == nil {
+					err = c.WriteMessage(websocket.TextMessage, b)
+				}
+				if err != nil {
+					errs.Add(1)
+					return
+				}
+				sent.Add(1)
+				t.Reset(10 * time.Second)
+			}
+		})
+	}
+	in.Scan() // stop
+	close(stop)
+	wg.Wait()
+	fmt.Printf("done: %d reports sent, %d write errors\n", sent.Load(), errs.Load())
+	for _, c := range conns {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+}
