@@ -125,6 +125,7 @@ func TestConfigFileErrorsNameKeys(t *testing.T) {
 		{"signal", "signal:\n  max_peers: 0\n", []string{"signal.max_peers: must be positive"}},
 		{"seeder size", "seeder:\n  peer_upload_bps: fast\n", []string{"seeder.peer_upload_bps: invalid size"}},
 		{"demo size", "demo:\n  segment_size: 1GiB\n", []string{"demo.segment_size:"}},
+		{"analytics", "analytics:\n  max_streams: 0\n", []string{"analytics.max_streams: must be 1..10000"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := runMain(t, nil, "--config", writeFile(t, "c.yaml", tt.yaml), "--admin", "127.0.0.1:0", "--listen", "127.0.0.1:0")
