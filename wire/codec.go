@@ -89,8 +89,13 @@ func decode(data []byte, from Side) (Message, error) {
 	if t.Sender()&from == 0 {
 		return nil, Errorf(CodeBadRequest, "%s is not sent by the %s", t, sideName(from))
 	}
-	if err := json.Unmarshal(data, m); err != nil {
-		return nil, prefix(t, describe(err))
+	if st, ok := m.(*Stats); !ok || !decodeStatsFast(data, st) {
+		if ok {
+			*st = Stats{}
+		}
+		if err := json.Unmarshal(data, m); err != nil {
+			return nil, prefix(t, describe(err))
+		}
 	}
 	normalize(m)
 	if err := m.validate(); err != nil {

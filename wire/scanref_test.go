@@ -173,3 +173,35 @@ func FuzzScan(f *testing.F) {
 }
 
 func utf8Valid(b []byte) bool { return utf8.Valid(b) }
+
+// FuzzStatsFast holds the reflection-free stats decoder to encoding/json:
+// whenever it decodes a message, the result is what json.Unmarshal gives.
+func FuzzStatsFast(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1,"type":"stats","http_bytes":4194304,"p2p_bytes":12582912,"peers":4,"startup_ms":412,"browser":"chrome","webrtc":true,"upload":false,"group":"p2p","stream":"/live/channel1/master.m3u8","errors":{"http":2,"peer":1}}`,
+		`{"v":1,"type":"stats"}`, `{"v":1,"type":"stats","x":{"a":[1,{"b":"}"}]},"http_bytes":1}`, `{"v":1,"type":"stats","http_bytes":-1}`,
+		`{"v":1,"type":"stats","http_bytes":1.5}`, `{"v":1,"type":"stats","http_bytes":1e3}`, `{"v":1,"type":"stats","browser":"a\"b"}`,
+		`{"v":1,"type":"stats","errors":{"http":1,"zzz":"x"}}`, `{"v":1,"type":"stats","mobile":1}`, `{"v":1,"type":"stats","http_bytes":"1"}`,
+		`{"v":1,"type":"stats","http_bytes":18446744073709551616}`, `{ "v" : 1 , "type" : "stats" , "peers" : 3 , "unknown" : [ ] }`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > MaxMessageSize || !utf8Valid(data) {
+			return
+		}
+		if _, err := scan(data); err != nil {
+			return
+		}
+		var fast, slow Stats
+		if !decodeStatsFast(data, &fast) {
+			return
+		}
+		if err := json.Unmarshal(data, &slow); err != nil {
+			t.Fatalf("%q: fast decoded %+v, encoding/json fails: %v", data, fast, err)
+		}
+		if fast != slow {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", data, fast, slow)
+		}
+	})
+}
