@@ -91,6 +91,14 @@ func TestTelemetryReachesTheAPI(t *testing.T) {
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("beacon: %s, ACAO %q", resp.Status, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
+	pre, _ := http.NewRequest(http.MethodOptions, "http://"+n.Addr()+wire.BeaconPath, nil)
+	pre.Header.Set("Origin", "https://www.example.com")
+	pre.Header.Set("Access-Control-Request-Method", "POST")
+	if resp, err := http.DefaultClient.Do(pre); err != nil || resp.StatusCode != 204 || !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("beacon preflight: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if resp := postBeacon(t, n, bytes.Repeat([]byte("x"), wire.MaxBeaconSize+1), ""); resp.StatusCode != 413 {
 		t.Errorf("large beacon: %s", resp.Status)
 	}
