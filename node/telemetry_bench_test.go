@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +35,8 @@ import (
 // against the heap with the same viewers before any report, the memory
 // per viewer. The viewers run in a child process (this test binary
 // again), so the figures are the node's alone; the host's CPU busy in
-// each window is printed beside them.
+// each window is printed beside them. EDGESWARM_TELEMETRY_CPUPROFILE
+// names a file for a CPU profile of the telemetry window.
 //
 //	go test ./node -run '^$' -bench Telemetry -benchtime 1x
 func BenchmarkTelemetry(b *testing.B) {
@@ -96,9 +98,19 @@ func runTelemetryBench(b *testing.B, n int, window time.Duration) {
 	cpu1, host1 := cpuTime(), hostTicks()
 	idleHeap := liveHeap()
 	_, _ = io.WriteString(stdin, "go\n")
+	if path := os.Getenv("EDGESWARM_TELEMETRY_CPUPROFILE"); path != "" {
+		// The telemetry window only: where the node's time per report goes.
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+		}
+	}
 	cpu1b := cpuTime()
 	time.Sleep(window)
 	cpu2, host2 := cpuTime(), hostTicks()
+	if os.Getenv("EDGESWARM_TELEMETRY_CPUPROFILE") != "" {
+		pprof.StopCPUProfile()
+	}
 	reportedHeap := liveHeap() // the viewers are still connected
 	reports := testutilCounter(nd, "signal")
 	_, _ = io.WriteString(stdin, "stop\n")
