@@ -99,9 +99,12 @@ func (s *scanner) object(level int) error {
 		}
 		key := unsafe.String(unsafe.SliceData(raw), len(raw))
 		if escaped {
-			if err := json.Unmarshal(s.d[s.i-len(raw)-2:s.i], &key); err != nil {
+			// Its own variable: only an escaped key goes to the heap.
+			var k string
+			if err := json.Unmarshal(s.d[s.i-len(raw)-2:s.i], &k); err != nil {
 				return Errorf(CodeBadRequest, "malformed JSON: %v", err)
 			}
+			key = k
 		}
 		if err := checkJSONKey(key); err != nil {
 			return err
