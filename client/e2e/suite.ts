@@ -213,6 +213,10 @@ test("a viewer whose page has no WebRTC plays over HTTP only", async (t) => {
   check(plain!.websockets === 0, `no-webrtc: the page opened ${plain!.websockets} WebSocket(s)`);
   check(r.errors.length === 0, `no-webrtc: error events: ${JSON.stringify(r.errors)}`);
   check(near(s.httpBytes, r.net.segments), `no-webrtc: getStats() says ${s.httpBytes} HTTP bytes, the network ${r.net.segments}`);
+  // Without signaling it reports by beacon, and the node took the beacons.
+  check(await n.metric("edgeswarm_telemetry_reports_total", { via: "beacon" }) >= 1, "no-webrtc: the node got no beacon");
+  check(await n.metric("edgeswarm_telemetry_dropped_total") === 0, "no-webrtc: the node dropped beacons");
+  check(await n.metric("edgeswarm_stream_viewers", { group: "http" }) >= 0.5, "no-webrtc: no HTTP-only viewer in the node's figures");
 });
 
 /** Makes a page's peer serve wrong bytes: the last byte of every data chunk it sends is flipped. */
