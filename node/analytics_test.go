@@ -3,13 +3,17 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/edgeswarm/edgeswarm/analytics"
 	"github.com/edgeswarm/edgeswarm/internal/wsclient"
@@ -154,5 +158,41 @@ func TestTelemetryReachesTheAPI(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// Over HTTP/3 too, a beacon reaches the analytics (and a bad one is refused).
+func TestBeaconOverHTTP3(t *testing.T) {
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("x")) })
+	cfg := testConfig(o.URL)
+	cfg.TLSCert, cfg.TLSKey, _ = selfSigned(t)
+	data, err := os.ReadFile(cfg.TLSCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(data)
+	n := startNode(t, cfg, nil)
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer tr.Close()
+	h3 := &http.Client{Transport: tr}
+	post := func(body []byte) *http.Response {
+		t.Helper()
+		resp, err := h3.Post("https://"+n.Addr()+wire.BeaconPath, "text/plain;charset=UTF-8", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	good, _ := wire.Encode(&wire.Stats{HTTPBytes: 1000, WatchMs: 5000, Swarm: "/a/index.m3u8", Session: "h3page"})
+	if r := post(good); r.StatusCode != 204 || r.ProtoMajor != 3 {
+		t.Fatalf("beacon over HTTP/3: %s (proto %d)", r.Status, r.ProtoMajor)
+	}
+	if r := post([]byte(`{"v":1,"type":"stats"}`)); r.StatusCode != 400 {
+		t.Fatalf("beacon without swarm over HTTP/3: %s", r.Status)
+	}
+	if got := testutil.ToFloat64(n.stats.ReportsCounter(analytics.ViaBeacon)); got != 1 {
+		t.Fatalf("beacons counted %v, want 1", got)
 	}
 }
