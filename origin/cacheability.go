@@ -128,7 +128,8 @@ var (
 		sourceHeuristic: "heuristic", sourceNegative: "upstream.ttl.negative", sourceSegment: "upstream.ttl.segment"}
 	ruleNames = [...]string{ruleMaster: "upstream.ttl.master_playlist", ruleVOD: "upstream.ttl.vod_playlist",
 		ruleLiveTarget: "target_duration/2", ruleLivePart: "part_target/2",
-		ruleLiveCap: "upstream.ttl.max_live_playlist", ruleSegment: "upstream.ttl.segment"}
+		ruleLiveCap: "upstream.ttl.max_live_playlist", ruleSegment: "upstream.ttl.segment",
+		ruleMPDUpdate: "minimumUpdatePeriod/2", ruleMPDAvailability: "availability time"}
 )
 
 // invalidDeltas returns the directives with a delta-seconds argument
