@@ -91,9 +91,17 @@ func (n *Node) onFill(fi cache.FillInfo) {
 	switch fi.Kind {
 	case cache.KindSegment:
 		for _, ref := range n.cache.SwarmsOf(fi.Key) {
+			if ref.Init {
+				n.publishInit(ref.Swarm, fi.Key, fi.Size, fi.SHA256)
+				continue
+			}
 			n.publish(ref.Swarm, fi.Key, ref.Seq, fi.Size, fi.SHA256, fi.Stored)
 		}
 	case cache.KindLivePlaylist, cache.KindVODPlaylist:
+		if swarms := n.cache.SwarmsIn(fi.Key); len(swarms) > 0 {
+			n.onManifest(fi, swarms) // DASH: dash.go
+			return
+		}
 		keys, seq := n.cache.MediaOf(fi.Key)
 		if fi.Kind == cache.KindLivePlaylist {
 			n.prefetchLiveEdge(fi, keys)
