@@ -44,6 +44,7 @@ export function attachDashjs(engine: Engine, player: DashjsPlayerLike): () => vo
   player.on("bufferStalled", () => { if (started) engine.stall(); });
   return attachGeneric(engine, {
     playlists: /\.mpd(\?|$)/i,
-    media: () => player.getVideoElement?.(),
+    // dash.js throws once reset (no view attached): no playhead then.
+    media: () => { try { return player.getVideoElement?.(); } catch { return null; } },
   }, { dash, info: (abs) => infos.get(abs) });
 }

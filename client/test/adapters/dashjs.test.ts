@@ -50,3 +50,12 @@ test("dash.js: the manifest's swarms are read, a video request joins its Represe
     g.fetch = orig;
   }
 });
+
+test("dash.js: a player that was reset (getVideoElement throws) leaves the engine without a playhead, no error", () => {
+  const e = new Engine({ p2p: false }, { clock: new FakeClock(), fetch: globalThis.fetch, random: () => 0.5, userAgent: "", base: "http://n/" });
+  let playhead: (() => unknown) | undefined;
+  e.setPlayhead = (f) => { playhead = f; };
+  const off = attachDashjs(e, { on: () => undefined, getVideoElement: () => { throw new Error("You must first call attachView()"); } });
+  assert.equal(playhead!(), undefined);
+  off();
+});
