@@ -212,7 +212,7 @@ func ParseMPD(publicPath string, body []byte, mapURL URLMapper, now time.Time) (
 			return nil, fmt.Errorf("mpd: MPD@timeShiftBufferDepth: %w", err)
 		}
 	}
-	var total time.Duration
+	total := time.Duration(-1)
 	if doc.MediaPresentationDuration != "" {
 		if total, err = parseXSDuration(doc.MediaPresentationDuration); err != nil {
 			return nil, fmt.Errorf("mpd: MPD@mediaPresentationDuration: %w", err)
@@ -257,7 +257,7 @@ func ParseMPD(publicPath string, body []byte, mapURL URLMapper, now time.Time) (
 				return nil, fmt.Errorf("mpd: Period %d @start: %w", i+2, err)
 			}
 			length = max(next-start, 0)
-		case total > 0:
+		case total >= 0:
 			length = max(total-start, 0)
 		}
 		if err := w.period(p, base, start, length); err != nil {
