@@ -409,7 +409,7 @@ func (w *mpdWalker) period(p *mpdPeriod, base string, start, length time.Duratio
 			if r.Bandwidth != "" {
 				bw, err := strconv.ParseUint(strings.TrimSpace(r.Bandwidth), 10, 64)
 				if err != nil {
-					return fmt.Errorf("Representation %q: bad @bandwidth %q", r.ID, r.Bandwidth)
+					return fmt.Errorf("representation %q: bad @bandwidth %q", r.ID, r.Bandwidth)
 				}
 				ri.Bandwidth = bw
 			}
@@ -427,7 +427,7 @@ func (w *mpdWalker) period(p *mpdPeriod, base string, start, length time.Duratio
 				err = w.segmentBase(&ri, sb, rbase)
 			}
 			if err != nil {
-				return fmt.Errorf("Representation %q: %w", r.ID, err)
+				return fmt.Errorf("representation %q: %w", r.ID, err)
 			}
 			w.uris += len(ri.Segments) + 1
 			if w.uris > maxPlaylistURIs {
