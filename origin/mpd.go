@@ -584,6 +584,9 @@ func (w *mpdWalker) template(ri *RepresentationInfo, t mpdTemplate, base string,
 					repeat = int64((limit-cur+s.D-1)/s.D) - 1
 				}
 			}
+			if left := maxPlaylistURIs - w.uris - len(ri.Segments); repeat >= int64(left) {
+				return fmt.Errorf("more than %d URIs", maxPlaylistURIs)
+			}
 			for k := int64(0); k <= repeat; k++ {
 				if err := add(number, cur); err != nil {
 					return err
@@ -613,6 +616,9 @@ func (w *mpdWalker) template(ri *RepresentationInfo, t mpdTemplate, base string,
 	var first, count uint64
 	switch {
 	case !w.info.Dynamic:
+		if t.EndNumber != nil && *t.EndNumber < number {
+			return fmt.Errorf("SegmentTemplate@endNumber %d is below @startNumber %d", *t.EndNumber, number)
+		}
 		if length < 0 {
 			if t.EndNumber == nil {
 				return errors.New("static MPD with neither Period length, mediaPresentationDuration nor @endNumber")
