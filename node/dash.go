@@ -9,11 +9,15 @@ import (
 
 // onManifest publishes, for a DASH manifest that was filled, the digests
 // of the segments already cached in each of its swarms (one per
-// Representation), init segments included, as onFill does for a media
-// playlist.
+// Representation), init segments included, and for a live manifest fetches
+// the newest segments of the swarms with viewers, as onFill does for a
+// media playlist.
 func (n *Node) onManifest(fi cache.FillInfo, swarms []string) {
 	for _, sw := range swarms {
 		keys, seq := n.cache.MediaOf(sw)
+		if fi.Kind == cache.KindLivePlaylist {
+			n.prefetchLiveEdge(fi, sw, keys)
+		}
 		for i, k := range keys {
 			if e, ok := n.cache.PeekContent(k); ok && e.Status() == 200 {
 				if sum, ok := e.Digest(); ok {

@@ -104,7 +104,7 @@ func (n *Node) onFill(fi cache.FillInfo) {
 		}
 		keys, seq := n.cache.MediaOf(fi.Key)
 		if fi.Kind == cache.KindLivePlaylist {
-			n.prefetchLiveEdge(fi, keys)
+			n.prefetchLiveEdge(fi, fi.Key, keys)
 		}
 		for i, k := range keys {
 			if e, ok := n.cache.PeekContent(k); ok && e.Status() == 200 {
@@ -129,9 +129,9 @@ const liveEdgePrefetch = 2
 // It needs the content key to be the segment's path: with key rewrites,
 // hosts or queries in keys it does nothing (a wrong path would cache the
 // origin's 404 under the segment's key).
-func (n *Node) prefetchLiveEdge(fi cache.FillInfo, keys []string) {
+func (n *Node) prefetchLiveEdge(fi cache.FillInfo, swarm string, keys []string) {
 	kc := n.cfg.Upstream.Key
-	if n.seeder == nil || !n.cfg.Seeder.Prefetch || len(kc.Rewrites) > 0 || kc.KeepHost || kc.KeepQuery || n.hub.Viewers(fi.Key) == 0 {
+	if n.seeder == nil || !n.cfg.Seeder.Prefetch || len(kc.Rewrites) > 0 || kc.KeepHost || kc.KeepQuery || n.hub.Viewers(swarm) == 0 {
 		return
 	}
 	for _, k := range keys[max(0, len(keys)-liveEdgePrefetch):] {
