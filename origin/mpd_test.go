@@ -1,7 +1,11 @@
 package origin
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"os"
+	"reflect"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -270,4 +274,53 @@ func FuzzParseMPD(f *testing.F) {
 			t.Fatalf("TTL %v", ttl)
 		}
 	})
+}
+
+// A DASH manifest fetched through the client: a swarm per Representation
+// named from the manifest's content key, its segments and init segment
+// under the node's key rules (rewrites included), the live window, the
+// MPD's TTL bound, and a 304 revalidation that lists the segments anew.
+func TestFetchMPD(t *testing.T) {
+	const mpd = `<MPD type="dynamic" availabilityStartTime="2026-01-01T00:00:00Z" minimumUpdatePeriod="PT2S" timeShiftBufferDepth="PT4S">
+<Period><AdaptationSet contentType="video"><SegmentTemplate duration="2" startNumber="0" initialization="$RepresentationID$/init.mp4" media="s-TOKEN/$RepresentationID$/$Number$.m4s"/>
+<Representation id="v 1" bandwidth="1"/></AdaptationSet></Period></MPD>`
+	o := newTestOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/dash+xml")
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"m1"`)
+		if r.Header.Get("If-None-Match") == `"m1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, strings.ReplaceAll(mpd, "TOKEN", r.URL.Query().Get("t")))
+	})
+	c := newTestClient(t, func(cfg *Config) {
+		cfg.Key.Rewrites = []Rewrite{{Match: "/s-[a-z0-9]+/", Replace: "/"}}
+	}, Route{Prefix: "/tv/", URL: o.URL + "/streams/"})
+	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	req := &cache.Request{Path: "/tv/live.mpd", RawQuery: "t=abc", ContentKey: "/tv/live.mpd"}
+	obj, _ := fetchAll(t, c, req)
+	if obj.Kind != cache.KindLivePlaylist || obj.TTL != time.Second {
+		t.Fatalf("kind %v TTL %v; want live, 1 s (half the minimumUpdatePeriod)", obj.Kind, obj.TTL)
+	}
+	want := []cache.SwarmMedia{{Swarm: "/tv/live.mpd#v%201", MediaSequence: 3,
+		Media: []string{"/tv/v%201/3.m4s", "/tv/v%201/4.m4s"}, Init: []string{"/tv/v%201/init.mp4"}}}
+	if !reflect.DeepEqual(obj.Swarms, want) {
+		t.Fatalf("swarms %+v\nwant   %+v", obj.Swarms, want)
+	}
+	if w := []string{"/tv/v%201/init.mp4", "/tv/v%201/3.m4s", "/tv/v%201/4.m4s"}; !reflect.DeepEqual(obj.Window, w) {
+		t.Errorf("window %q, want %q", obj.Window, w)
+	}
+	// Revalidated 4 s later: the same document lists two more segments.
+	now = now.Add(4 * time.Second)
+	body := []byte(strings.ReplaceAll(mpd, "TOKEN", "abc"))
+	obj2, err := c.Fetch(context.Background(), &cache.Request{Path: req.Path, RawQuery: req.RawQuery, ContentKey: req.ContentKey,
+		StoredHeader: obj.Header, StoredBody: body, StoredStatus: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj2.Status != http.StatusNotModified || len(obj2.Swarms) != 1 || obj2.Swarms[0].MediaSequence != 5 {
+		t.Fatalf("revalidated: status %d, swarms %+v", obj2.Status, obj2.Swarms)
+	}
 }
