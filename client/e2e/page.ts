@@ -5,7 +5,7 @@
 // started playing, stalls after that, where each segment came from, and
 // the SHA-256 of every segment the player received.
 
-/** The page for one player: "hls", "shaka", "shaka-dash" or "dashjs". */
+/** The page for one player: "hls", "shaka", "shaka-dash", "dashjs" or "videojs". */
 export const viewerHTML = (player: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>edgeswarm e2e viewer</title></head>
 <body>
@@ -13,6 +13,7 @@ export const viewerHTML = (player: string): string => `<!doctype html>
 <script src="/vendor/hls.light.min.js"></script>
 ${player.startsWith("shaka") ? '<script src="/e2e/shaka-player.js"></script>' : ""}
 ${player === "dashjs" ? '<script src="/e2e/dash.all.min.js"></script>' : ""}
+${player === "videojs" ? '<script src="/e2e/video.min.js"></script>' : ""}
 <script src="/edgeswarm.js"></script>
 <script>
 (function () {
@@ -70,6 +71,26 @@ ${player === "dashjs" ? '<script src="/e2e/dash.all.min.js"></script>' : ""}
     });
     dp.initialize(video, "/dash/live.mpd", true);
     stop = function () { dp.reset(); return Promise.resolve(); };
+  } else if (${JSON.stringify(player)} === "videojs") {
+    // Hash what each segment XHR hands Video.js (VHS), whether the
+    // network or edgeswarm answered it.
+    var open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (m, u) {
+      var x = this, url = String(u);
+      // At readyState 4, before "load": VHS moves the buffer to its worker on load.
+      if (/\\.ts(\\?|$)/.test(url)) x.addEventListener("readystatechange", function () {
+        if (x.readyState === 4 && x.response instanceof ArrayBuffer && x.response.byteLength > 0) hash(x.response, url);
+      });
+      return open.apply(this, arguments);
+    };
+    // The generic interception: the one line the README gives Video.js.
+    E.session = edgeswarm.attachGeneric({ media: function () { return document.querySelector("video"); } });
+    var vp = videojs(video, { muted: true, autoplay: true, html5: { vhs: { overrideNative: true } } });
+    var stopped = false;
+    // Emptying the source at stop is reported as error 4 (no source): not the player's failure.
+    vp.on("error", function () { var e = vp.error(); if (!stopped) E.fatal.push("videojs " + (e && e.code)); });
+    vp.src({ src: "/live/master.m3u8", type: "application/x-mpegURL" });
+    stop = function () { stopped = true; vp.pause(); vp.src([]); return Promise.resolve(); };
   } else if (${JSON.stringify(player)} === "shaka") {
     shaka.polyfill.installAll();
     var player = new shaka.Player();

@@ -206,6 +206,25 @@ test("Shaka Player with DASH requests segments from peers, never stalls, verifie
   t.log(`shaka (DASH): ${checked} requested segments from peers reached Shaka, each identical to the node's`);
 });
 
+test("Video.js 8 (VHS) with the generic interception gets segments from peers, never stalls, verifies them", async (t) => {
+  const n = await node(t, "");
+  const [vjs] = await viewers(t, n, ["videojs"], { player: "videojs" });
+  const others = await viewers(t, n, ["hls.js-1", "hls.js-2"]);
+  const all = [vjs!, ...others];
+  const watchS = Number(process.env.E2E_VJS_S ?? 40);
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, all);
+  figures(t, all, rs);
+  all.forEach((v, i) => played(v, rs[i]!, watchS));
+  const r = rs[0]!;
+  check(r.stats.segmentsRejected === 0, `videojs: ${r.stats.segmentsRejected} segment(s) rejected`);
+  check(r.stats.seedBytes + r.stats.p2pBytes > 0, "videojs: no segment came from the swarm");
+  const checked = await peerBytesAreNodeBytes(n, vjs!, r);
+  check(checked > 0, "videojs: no segment from a peer reached the player");
+  check(near(r.stats.httpBytes, r.net.segments), `videojs: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+  t.log(`videojs: ${checked} segments from peers reached Video.js, each identical to the node's`);
+});
+
 test("an origin sending Cache-Control: no-cache keeps the offload of a cacheable one, no stall", async (t) => {
   // The same three viewers, first against the demo's own (max-age) headers,
   // then against no-cache on playlists and segments (a live packager's
