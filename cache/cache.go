@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,6 +170,9 @@ type Cache struct {
 	// segments of each, and for each segment the swarms it belongs to.
 	media  map[string]mediaList
 	swarms map[string][]SwarmRef
+	// sources maps a manifest with several swarms (Object.Swarms) to
+	// the swarms it indexed.
+	sources map[string][]string
 	// ckeys maps a content key to the cache key last stored under it (the
 	// two differ when the cache key keeps a query the content key drops).
 	ckeys map[string]string
@@ -196,11 +200,14 @@ type Cache struct {
 type SwarmRef struct {
 	Swarm string
 	Seq   uint64
+	// Init: the key is an init segment of the swarm, with no sequence.
+	Init bool
 }
 
 type mediaList struct {
 	keys []string
 	seq  uint64
+	init []string
 }
 
 type ristRec struct {
@@ -244,6 +251,7 @@ func New(cfg Config, f Fetcher, opt Options) (*Cache, error) {
 		refs:     make(map[string]int),
 		media:    make(map[string]mediaList),
 		swarms:   make(map[string][]SwarmRef),
+		sources:  make(map[string][]string),
 		ckeys:    make(map[string]string),
 		vary:     make(map[string][]string),
 		ristKeys: make(map[string]ristRec),
@@ -670,7 +678,7 @@ func (c *Cache) fill(f *flight, req *Request) {
 	} else if obj.Kind == KindLivePlaylist || obj.Kind == KindVODPlaylist {
 		// Not stored, but its swarm is still known: segments that pass
 		// through are hashed and their digests published to it.
-		c.setMediaLocked(e.ckey, mediaList{keys: obj.Media, seq: obj.MediaSequence})
+		c.setSourceLocked(e.ckey, obj)
 	}
 	c.mu.Unlock()
 	// Ristretto applies sets asynchronously; the flight stays findable until
@@ -746,7 +754,7 @@ func copyInto(e *Entry, r io.Reader, charge func() bool) (bool, error) {
 func (c *Cache) placeLocked(e *Entry, obj *Object) {
 	defer func() {
 		if obj.Kind == KindLivePlaylist || obj.Kind == KindVODPlaylist {
-			c.setMediaLocked(e.ckey, mediaList{keys: obj.Media, seq: obj.MediaSequence})
+			c.setSourceLocked(e.ckey, obj)
 		}
 	}()
 	switch {
@@ -806,7 +814,7 @@ func (c *Cache) dropLocked(key string) {
 		delete(c.live, key)
 		c.liveBytes -= r.cost
 		if r.e.kind == KindLivePlaylist || r.e.kind == KindVODPlaylist {
-			c.setMediaLocked(r.e.ckey, mediaList{})
+			c.setSourceLocked(r.e.ckey, &Object{})
 		}
 	}
 	if e := c.ristEntry(key); e != nil {
@@ -838,9 +846,40 @@ func (c *Cache) ristExit(e *Entry) {
 	}
 }
 
-// setMediaLocked replaces the segment index of one media playlist.
+// setSourceLocked replaces the swarm index of one playlist or manifest:
+// its own swarm (Object.Media) or the several it holds (Object.Swarms).
+func (c *Cache) setSourceLocked(source string, obj *Object) {
+	old, had := c.sources[source]
+	if len(obj.Swarms) == 0 {
+		for _, sw := range old {
+			c.setMediaLocked(sw, mediaList{})
+		}
+		delete(c.sources, source)
+		c.setMediaLocked(source, mediaList{keys: obj.Media, seq: obj.MediaSequence})
+		return
+	}
+	if !had {
+		c.setMediaLocked(source, mediaList{})
+	}
+	names := make([]string, 0, len(obj.Swarms))
+	for _, sw := range obj.Swarms {
+		names = append(names, sw.Swarm)
+	}
+	for _, sw := range old {
+		if !slices.Contains(names, sw) {
+			c.setMediaLocked(sw, mediaList{})
+		}
+	}
+	for _, sw := range obj.Swarms {
+		c.setMediaLocked(sw.Swarm, mediaList{keys: sw.Media, seq: sw.MediaSequence, init: sw.Init})
+	}
+	c.sources[source] = names
+}
+
+// setMediaLocked replaces the segment index of one swarm.
 func (c *Cache) setMediaLocked(playlist string, ml mediaList) {
-	for _, k := range c.media[playlist].keys {
+	old := c.media[playlist]
+	for _, k := range slices.Concat(old.keys, old.init) {
 		refs := c.swarms[k][:0]
 		for _, r := range c.swarms[k] {
 			if r.Swarm != playlist {
@@ -853,7 +892,7 @@ func (c *Cache) setMediaLocked(playlist string, ml mediaList) {
 			c.swarms[k] = refs
 		}
 	}
-	if len(ml.keys) == 0 {
+	if len(ml.keys) == 0 && len(ml.init) == 0 {
 		delete(c.media, playlist)
 		return
 	}
@@ -861,6 +900,24 @@ func (c *Cache) setMediaLocked(playlist string, ml mediaList) {
 	for i, k := range ml.keys {
 		c.swarms[k] = append(c.swarms[k], SwarmRef{Swarm: playlist, Seq: ml.seq + uint64(i)})
 	}
+	for _, k := range ml.init {
+		c.swarms[k] = append(c.swarms[k], SwarmRef{Swarm: playlist, Init: true})
+	}
+}
+
+// SwarmsIn returns the swarms of a manifest that holds several (a DASH
+// MPD in the stores), nil for anything else.
+func (c *Cache) SwarmsIn(source string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([]string(nil), c.sources[source]...)
+}
+
+// InitOf returns the init segment keys of a swarm in the stores.
+func (c *Cache) InitOf(swarm string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([]string(nil), c.media[swarm].init...)
 }
 
 // SwarmsOf returns the media playlists (swarms) in the stores that list the

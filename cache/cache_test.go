@@ -36,6 +36,7 @@ type testObject struct {
 	window []string
 	media  []string
 	seq    uint64
+	swarms []SwarmMedia
 	status int
 }
 
@@ -76,7 +77,7 @@ func (o *testOrigin) Fetch(ctx context.Context, req *Request) (*Object, error) {
 		return &Object{Status: 404, TTL: time.Second, Store: true, Size: 0, Body: io.NopCloser(bytes.NewReader(nil))}, nil
 	}
 	return &Object{
-		Status: obj.status, Kind: obj.kind, TTL: obj.ttl, Store: obj.ttl > 0, Window: obj.window, Media: obj.media, MediaSequence: obj.seq,
+		Status: obj.status, Kind: obj.kind, TTL: obj.ttl, Store: obj.ttl > 0, Window: obj.window, Media: obj.media, MediaSequence: obj.seq, Swarms: obj.swarms,
 		Size: int64(len(obj.body)), Body: io.NopCloser(bytes.NewReader(obj.body)),
 		Header: []Header{{"Content-Type", "video/mp2t"}},
 	}, nil
@@ -464,7 +465,7 @@ func TestSwarmIndexFollowsPlaylists(t *testing.T) {
 	settle(t, c)
 	got := c.SwarmsOf("/s/11.ts")
 	slices.SortFunc(got, func(a, b SwarmRef) int { return strings.Compare(a.Swarm, b.Swarm) })
-	if len(got) != 2 || got[0] != (SwarmRef{"/live/a.m3u8", 11}) || got[1] != (SwarmRef{"/vod/b.m3u8", 0}) {
+	if len(got) != 2 || got[0] != (SwarmRef{Swarm: "/live/a.m3u8", Seq: 11}) || got[1] != (SwarmRef{Swarm: "/vod/b.m3u8"}) {
 		t.Fatalf("SwarmsOf = %+v", got)
 	}
 	clk.Advance(2 * time.Second)
@@ -485,6 +486,65 @@ func TestSwarmIndexFollowsPlaylists(t *testing.T) {
 	c.Sweep()
 	if got := c.SwarmsOf("/s/12.ts"); len(got) != 0 {
 		t.Fatalf("after the live playlist expired: %+v", got)
+	}
+}
+
+// A manifest with several swarms (a DASH MPD) indexes each: its media
+// segments with their numbers and its init segments, and an update drops
+// the swarms and segments it no longer lists.
+func TestSwarmIndexOfAManifestWithSeveralSwarms(t *testing.T) {
+	clk := newFakeClock()
+	o := newTestOrigin()
+	c := newTestCache(t, DefaultConfig(), o, Options{Clock: clk.Now})
+	o.set("/d/live.mpd", testObject{body: []byte("m1"), kind: KindLivePlaylist, ttl: time.Second,
+		window: []string{"/d/v/init.mp4", "/d/v/5.m4s", "/d/a/5.m4s"},
+		swarms: []SwarmMedia{
+			{Swarm: "/d/live.mpd#v", Media: []string{"/d/v/5.m4s"}, MediaSequence: 5, Init: []string{"/d/v/init.mp4"}},
+			{Swarm: "/d/live.mpd#a", Media: []string{"/d/a/5.m4s"}, MediaSequence: 5},
+		}})
+	get(t, c, "/d/live.mpd")
+	settle(t, c)
+	e, _, err := c.Get(context.Background(), &Request{Key: "/d/live.mpd", Path: "/d/live.mpd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Swarms(); !slices.Equal(got, []string{"/d/live.mpd#v", "/d/live.mpd#a"}) {
+		t.Fatalf("Entry.Swarms = %v", got)
+	}
+	if got := c.SwarmsOf("/d/v/5.m4s"); len(got) != 1 || got[0] != (SwarmRef{Swarm: "/d/live.mpd#v", Seq: 5}) {
+		t.Fatalf("SwarmsOf(video segment) = %+v", got)
+	}
+	if got := c.SwarmsOf("/d/v/init.mp4"); len(got) != 1 || got[0] != (SwarmRef{Swarm: "/d/live.mpd#v", Init: true}) {
+		t.Fatalf("SwarmsOf(init) = %+v", got)
+	}
+	if got := c.SwarmsOf("/d/live.mpd"); len(got) != 0 {
+		t.Fatalf("the manifest itself is listed as a segment: %+v", got)
+	}
+	if got := c.SwarmsIn("/d/live.mpd"); len(got) != 2 {
+		t.Fatalf("SwarmsIn = %v", got)
+	}
+	clk.Advance(2 * time.Second)
+	o.set("/d/live.mpd", testObject{body: []byte("m2"), kind: KindLivePlaylist, ttl: time.Second,
+		window: []string{"/d/v/init.mp4", "/d/v/6.m4s"},
+		swarms: []SwarmMedia{{Swarm: "/d/live.mpd#v", Media: []string{"/d/v/6.m4s"}, MediaSequence: 6, Init: []string{"/d/v/init.mp4"}}}})
+	get(t, c, "/d/live.mpd")
+	settle(t, c)
+	if got := c.SwarmsOf("/d/a/5.m4s"); len(got) != 0 {
+		t.Fatalf("a swarm the manifest no longer lists still maps its segment: %+v", got)
+	}
+	if got := c.SwarmsOf("/d/v/5.m4s"); len(got) != 0 {
+		t.Fatalf("a segment that left the manifest still maps to %+v", got)
+	}
+	if keys, seq := c.MediaOf("/d/live.mpd#v"); !slices.Equal(keys, []string{"/d/v/6.m4s"}) || seq != 6 {
+		t.Fatalf("MediaOf = %v %d", keys, seq)
+	}
+	if got := c.InitOf("/d/live.mpd#v"); !slices.Equal(got, []string{"/d/v/init.mp4"}) {
+		t.Fatalf("InitOf = %v", got)
+	}
+	clk.Advance(time.Hour)
+	c.Sweep()
+	if got := c.SwarmsOf("/d/v/6.m4s"); len(got) != 0 || len(c.SwarmsIn("/d/live.mpd")) != 0 {
+		t.Fatalf("after the manifest expired: %+v %v", got, c.SwarmsIn("/d/live.mpd"))
 	}
 }
 

@@ -62,7 +62,13 @@ type Entry struct {
 	// the cache never holds its body, so it is read once, and the entry
 	// completes only when Wait read it whole for its caller.
 	pass *passBody
+	// swarms names the swarms of a manifest with several (Object.Swarms).
+	swarms []string
 }
+
+// Swarms returns the swarms of a manifest that holds several (a DASH MPD),
+// nil for anything else.
+func (e *Entry) Swarms() []string { return e.swarms }
 
 // Aux is a slot for what a consumer derives from the entry and wants to
 // keep as long as the entry lives (the HTTP front keeps prepared response
@@ -90,6 +96,9 @@ func newEntry(req *Request, obj *Object, now time.Time) *Entry {
 	}
 	if e.ckey == "" {
 		e.ckey = e.key
+	}
+	for _, sw := range obj.Swarms {
+		e.swarms = append(e.swarms, sw.Swarm)
 	}
 	if len(obj.Vary) > 0 {
 		e.vary = obj.Vary

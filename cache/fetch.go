@@ -138,10 +138,24 @@ type Object struct {
 	// MediaSequence+i. It names the segments of the playlist's swarm.
 	Media         []string
 	MediaSequence uint64
+	// Swarms, when set, replaces Media for a manifest that holds several
+	// swarms (a DASH MPD: one per Representation). Each names its swarm
+	// and lists its segments as Media does, and its init segments.
+	Swarms []SwarmMedia
 	// Size is the body length when known, else -1.
 	Size int64
 	// Body is the body; the cache closes it.
 	Body io.ReadCloser
+}
+
+// SwarmMedia is one swarm of a manifest: its name (a content key), its
+// media segments in order (Media[i] has sequence MediaSequence+i) and its
+// init segments.
+type SwarmMedia struct {
+	Swarm         string
+	Media         []string
+	MediaSequence uint64
+	Init          []string
 }
 
 // Fetcher fills the cache on a miss. It is defined here, by its consumer;

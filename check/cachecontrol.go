@@ -58,7 +58,12 @@ type Cacheability struct {
 // response received at now; info is the node's parse of a playlist, nil
 // for a segment.
 func cacheability(ttl origin.TTLConfig, status int, h http.Header, info *origin.PlaylistInfo, now time.Time) Cacheability {
-	d := origin.Cacheability(ttl, status, h, info, now)
+	return describe(origin.Cacheability(ttl, status, h, info, now), status, h)
+}
+
+// describe turns the node's decision about a response with headers h into
+// the report's terms.
+func describe(d origin.Decision, status int, h http.Header) Cacheability {
 	c := Cacheability{Header: d.Field, Source: "none"}
 	c.Validator = h.Get("ETag") != "" || h.Get("Last-Modified") != ""
 	for _, v := range d.Vary {

@@ -174,9 +174,14 @@ type CORS struct {
 	Message          string `json:"message"`
 }
 
-// Rendition is one media playlist and its segments.
+// Rendition is one media playlist and its segments, or one DASH
+// Representation (Playlist is then the manifest).
 type Rendition struct {
 	Playlist Response `json:"playlist"`
+	// Representation is the DASH Representation@id ("" for HLS), and
+	// ContentType its "video", "audio" or "text".
+	Representation string `json:"representation,omitempty"`
+	ContentType    string `json:"content_type,omitempty"`
 	// Kind is "live" (no EXT-X-ENDLIST) or "vod".
 	Kind           string  `json:"kind"`
 	Segments       int     `json:"segments"`
@@ -234,8 +239,8 @@ func (c *Checker) Check(ctx context.Context, rawURL string) (*Report, error) {
 		return rep, nil
 	}
 	if isDASH(first.ContentType, body) {
-		rep.add(Error, "dash-not-supported", "this is a DASH MPD: the checker reads HLS only for now (DASH support is not there yet)")
-		return rep, nil
+		c.checkDASH(ctx, rep, first, body, u) // dash.go
+		return rep, ctx.Err()
 	}
 	info, err := parse(u, body)
 	if err != nil {
@@ -328,8 +333,20 @@ func (c *Checker) rendition(ctx context.Context, resp Response, body []byte, inf
 		r.add(Warning, "few-segments", fmt.Sprintf("%d segments in the playlist: at least %d are recommended for P2P", len(info.Segments), MinSegments))
 	}
 
-	// Sampled segments.
 	segs := resolveAll(u, info.Segments)
+	c.sample(ctx, &r, segs)
+	// Two viewers' views of the playlist.
+	if _, body2, err := c.fetchPlaylist(ctx, again); err == nil {
+		if info2, err := parse(again, body2); err == nil && info2.Kind != cache.KindMasterPlaylist {
+			c.judgeKeys(&r, info, resolveAll(again, info2.Segments), info2.MediaSequence, segs)
+		}
+	}
+	return r
+}
+
+// sample fetches some of a rendition's segments (Config.Samples) and
+// judges their sizes, caching and CORS.
+func (c *Checker) sample(ctx context.Context, r *Rendition, segs []*url.URL) {
 	var notStored, notShared, noCORS []string
 	for _, i := range sampleIndexes(len(segs), c.cfg.Samples) {
 		s, err := c.fetchSegment(ctx, segs[i])
@@ -365,22 +382,21 @@ func (c *Checker) rendition(ctx context.Context, resp Response, body []byte, inf
 		r.add(Error, "segment-cors", "segments: "+noCORS[0])
 	}
 
-	// Two viewers' views of the playlist.
-	if _, body2, err := c.fetchPlaylist(ctx, again); err == nil {
-		if info2, err := parse(again, body2); err == nil && info2.Kind != cache.KindMasterPlaylist {
-			r.Keys = compareKeys(info, resolveAll(again, info2.Segments), info2.MediaSequence, segs)
-			switch {
-			case r.Keys.Differing == 0:
-			case r.Keys.QueryOnly:
-				r.add(Info, "query-differs", fmt.Sprintf("segment URLs differ between two fetches only in their query (%s vs %s): the content key drops the query by default, keep it that way", r.Keys.Example[0], r.Keys.Example[1]))
-			case r.Keys.Rewrite != nil && r.Keys.Verified:
-				r.add(Error, "key-rewrite-needed", fmt.Sprintf("segment URLs differ between two fetches in a path part (%s vs %s): viewers would never share a segment; add the key rewrite {match: %q, replace: %q} to upstream.key.rewrites", r.Keys.Example[0], r.Keys.Example[1], r.Keys.Rewrite.Match, r.Keys.Rewrite.Replace))
-			default:
-				r.add(Error, "key-differs", fmt.Sprintf("segment URLs differ between two fetches (%s vs %s) in a way no single rewrite rule covers: viewers would never share a segment; write upstream.key.rewrites by hand", r.Keys.Example[0], r.Keys.Example[1]))
-			}
-		}
+}
+
+// judgeKeys compares the segment URLs of two viewers' fetches of one
+// rendition (second, numbered from secondSeq, against info's segs).
+func (c *Checker) judgeKeys(r *Rendition, info *origin.PlaylistInfo, second []*url.URL, secondSeq uint64, segs []*url.URL) {
+	r.Keys = compareKeys(info, second, secondSeq, segs)
+	switch {
+	case r.Keys.Differing == 0:
+	case r.Keys.QueryOnly:
+		r.add(Info, "query-differs", fmt.Sprintf("segment URLs differ between two fetches only in their query (%s vs %s): the content key drops the query by default, keep it that way", r.Keys.Example[0], r.Keys.Example[1]))
+	case r.Keys.Rewrite != nil && r.Keys.Verified:
+		r.add(Error, "key-rewrite-needed", fmt.Sprintf("segment URLs differ between two fetches in a path part (%s vs %s): viewers would never share a segment; add the key rewrite {match: %q, replace: %q} to upstream.key.rewrites", r.Keys.Example[0], r.Keys.Example[1], r.Keys.Rewrite.Match, r.Keys.Rewrite.Replace))
+	default:
+		r.add(Error, "key-differs", fmt.Sprintf("segment URLs differ between two fetches (%s vs %s) in a way no single rewrite rule covers: viewers would never share a segment; write upstream.key.rewrites by hand", r.Keys.Example[0], r.Keys.Example[1]))
 	}
-	return r
 }
 
 // fetchPlaylist GETs a playlist like a player (with the page's Origin).

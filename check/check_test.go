@@ -59,7 +59,7 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	kind := "segment"
 	switch {
-	case strings.HasSuffix(r.URL.Path, "master.m3u8"):
+	case strings.HasSuffix(r.URL.Path, "master.m3u8"), strings.HasSuffix(r.URL.Path, ".mpd"):
 		kind = "master"
 	case strings.HasSuffix(r.URL.Path, ".m3u8"):
 		kind = "media"
@@ -77,8 +77,17 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if s.DASH {
+			// Two Representations of Segments segments each, numbered
+			// from 100 as the HLS playlists are.
 			w.Header().Set("Content-Type", "application/dash+xml")
-			fmt.Fprint(w, `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011"></MPD>`)
+			name := "seg$Number$.m4s"
+			if s.FileToken {
+				name = "seg-" + s.token() + "-$Number$.m4s"
+			}
+			fmt.Fprintf(w, `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT%.3fS">
+<Period><AdaptationSet contentType="video"><SegmentTemplate timescale="1000" duration="%d" startNumber="100" initialization="$RepresentationID$/init.mp4" media="$RepresentationID$/%s"/>
+<Representation id="low" bandwidth="800000"/><Representation id="high" bandwidth="2000000"/></AdaptationSet></Period></MPD>`,
+				float64(s.Segments)*s.Duration, int(s.Duration*1000), name)
 			return
 		}
 		dir := "/live/"
@@ -231,8 +240,14 @@ func TestCheckFindings(t *testing.T) {
 			verdict: VerdictOK},
 		{name: "query tokens need no rewrite", origin: func() *scripted { s := good(); s.QueryToken = true; return s },
 			verdict: VerdictOK, codes: []string{"info:query-differs"}},
-		{name: "DASH is not supported yet", origin: func() *scripted { s := good(); s.DASH = true; return s },
-			verdict: VerdictNoP2P, codes: []string{"error:dash-not-supported"}},
+		{name: "DASH: each Representation checked like a rendition", origin: func() *scripted { s := good(); s.DASH = true; return s },
+			path: "/live/stream.mpd", verdict: VerdictOK},
+		{name: "DASH with per-viewer tokens in segment names", origin: func() *scripted { s := good(); s.DASH = true; s.FileToken = true; return s },
+			path: "/live/stream.mpd", verdict: VerdictNoP2P, codes: []string{"error:key-rewrite-needed"}},
+		{name: "DASH manifest without Representations", origin: func() *scripted { s := good(); s.DASH = true; s.Segments = 0; return s },
+			path: "/live/stream.mpd", verdict: VerdictNoP2P, codes: []string{"error:no-segments"}},
+		{name: "a short DASH window", origin: func() *scripted { s := good(); s.DASH = true; s.Segments = 4; return s },
+			path: "/live/stream.mpd", verdict: VerdictWarnings, codes: []string{"warning:few-segments", "warning:playlist-short"}},
 		{name: "tokens in two path parts: no single rule", origin: func() *scripted { s := good(); s.TwoTokens = true; return s },
 			verdict: VerdictNoP2P, codes: []string{"error:key-differs"}},
 		{name: "segments missing", origin: func() *scripted { s := good(); s.MissingSegments = true; return s },
@@ -267,6 +282,40 @@ func TestCheckFindings(t *testing.T) {
 				t.Errorf("verdict %s without reasons", rep.Verdict)
 			}
 		})
+	}
+}
+
+func TestCheckDASHMeasures(t *testing.T) {
+	s := good()
+	s.DASH = true
+	rep := run(t, s, DefaultConfig(), "/live/stream.mpd")
+	if len(rep.Renditions) != 2 || rep.Renditions[0].Representation != "low" || rep.Renditions[1].Representation != "high" {
+		t.Fatalf("renditions %+v, want the two Representations", rep.Renditions)
+	}
+	if c := rep.Master.Cache; !c.Stored || c.Source == "" {
+		t.Errorf("manifest cache %+v", c)
+	}
+	for _, rd := range rep.Renditions {
+		if rd.Kind != "vod" || rd.Segments != 12 || rd.LengthSeconds != 72 || rd.TargetDuration != 6 || rd.ContentType != "video" {
+			t.Errorf("%s: %s, %d segments, %.1f s, segment %.0f s, %q; want vod, 12, 72 s, 6 s, video", rd.Representation, rd.Kind, rd.Segments, rd.LengthSeconds, rd.TargetDuration, rd.ContentType)
+		}
+		// The init segment, then first, middle and last.
+		want := []string{"/init.mp4", "/seg100.m4s", "/seg105.m4s", "/seg111.m4s"}
+		if len(rd.Samples) != len(want) {
+			t.Fatalf("%s: %d samples, want %d", rd.Representation, len(rd.Samples), len(want))
+		}
+		for i, s := range rd.Samples {
+			if !strings.HasSuffix(s.URL, "/"+rd.Representation+want[i]) {
+				t.Errorf("sample %d is %s, want %s", i, s.URL, want[i])
+			}
+		}
+		if rd.Keys.Compared != 12 || rd.Keys.Differing != 0 {
+			t.Errorf("keys %+v, want 12 compared, none differing", rd.Keys)
+		}
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "representation 1: low (video)") {
+		t.Errorf("text report:\n%s", text.String())
 	}
 }
 

@@ -13,14 +13,25 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.PageOrigin != "" {
 		fmt.Fprintf(&b, "page origin %s\n", r.PageOrigin)
 	}
-	writeResponse(&b, "", "master playlist", r.Master)
+	what := "master playlist"
+	if len(r.Renditions) > 0 && r.Renditions[0].Representation != "" {
+		what = "DASH manifest"
+	}
+	writeResponse(&b, "", what, r.Master)
 	writeFindings(&b, "  ", r.Findings)
 	for i, rd := range r.Renditions {
-		fmt.Fprintf(&b, "\nrendition %d: %s\n", i+1, rd.Playlist.URL)
-		if rd.Playlist.Status == 200 {
+		if rd.Representation != "" {
+			fmt.Fprintf(&b, "\nrepresentation %d: %s (%s)\n", i+1, rd.Representation, rd.ContentType)
+			fmt.Fprintf(&b, "  segments: %s, %d listed, %.1f s (segment duration %.1f s)\n", rd.Kind, rd.Segments, rd.LengthSeconds, rd.TargetDuration)
+		} else {
+			fmt.Fprintf(&b, "\nrendition %d: %s\n", i+1, rd.Playlist.URL)
+		}
+		if rd.Playlist.Status == 200 && rd.Representation == "" {
 			fmt.Fprintf(&b, "  playlist: %s, %d segments, %.1f s (target duration %.0f s)\n", rd.Kind, rd.Segments, rd.LengthSeconds, rd.TargetDuration)
 		}
-		writeResponse(&b, "  ", "playlist", rd.Playlist)
+		if rd.Representation == "" {
+			writeResponse(&b, "  ", "playlist", rd.Playlist)
+		}
 		if len(rd.Samples) > 0 {
 			sizes := make([]string, 0, len(rd.Samples))
 			for _, s := range rd.Samples {

@@ -251,7 +251,11 @@ func (s *Server) fromEntry(ctx context.Context, req *Request, resp *Response, e 
 	// ones and those the node sets), and the node's Age.
 	resp.Header = s.appendOrigin(resp.Header, e.Header())
 	resp.add("Age", strconv.Itoa(int(e.Age(now)/time.Second)))
-	if k := e.Kind(); resp.Status == http.StatusOK && (k == cache.KindLivePlaylist || k == cache.KindVODPlaylist) {
+	if k := e.Kind(); resp.Status == http.StatusOK && len(e.Swarms()) > 0 {
+		// A DASH manifest holds a swarm per Representation: list them,
+		// each with its ticket (dash.go).
+		resp.add(wire.SwarmsHeader, s.swarmsHeader(e))
+	} else if resp.Status == http.StatusOK && (k == cache.KindLivePlaylist || k == cache.KindVODPlaylist) {
 		// A media playlist is a swarm: tell the browser script its key and,
 		// when swarms need authorization, hand it a ticket to join.
 		resp.add(wire.SwarmHeader, e.ContentKey())

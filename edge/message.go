@@ -176,4 +176,4 @@ func forwardable(name string, connection string) bool {
 }
 
 // exposeHeaders are the response headers the browser script reads.
-const exposeHeaders = "Age, Cache-Status, Content-Length, Content-Range, ETag, Edgeswarm-Swarm, Edgeswarm-Ticket"
+const exposeHeaders = "Age, Cache-Status, Content-Length, Content-Range, ETag, Edgeswarm-Swarm, Edgeswarm-Ticket, Edgeswarm-Swarms"

@@ -58,3 +58,43 @@ func TestCheckCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckCommandDASH checks the demo's DASH streams: one report per
+// Representation, with its segments sampled.
+func TestCheckCommandDASH(t *testing.T) {
+	d, err := demo.New(demo.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	t.Cleanup(srv.Close)
+	for _, p := range []string{"/dash/vod.mpd", "/dash/live.mpd"} {
+		var stdout, stderr bytes.Buffer
+		Main(context.Background(), []string{"check", "--json", srv.URL + p}, &stdout, &stderr, func(string) string { return "" })
+		var rep struct {
+			Verdict    string `json:"verdict"`
+			Renditions []struct {
+				Representation string            `json:"representation"`
+				Kind           string            `json:"kind"`
+				Segments       int               `json:"segments"`
+				Samples        []json.RawMessage `json:"samples"`
+			} `json:"renditions"`
+			Reasons []string `json:"reasons"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("%s: --json printed no JSON: %v\n%s%s", p, err, stdout.String(), stderr.String())
+		}
+		if len(rep.Renditions) != 3 || rep.Verdict == "p2p-will-not-work" {
+			t.Fatalf("%s: %+v", p, rep)
+		}
+		for _, r := range rep.Renditions {
+			want := "vod"
+			if strings.Contains(p, "live") {
+				want = "live"
+			}
+			if r.Representation == "" || r.Kind != want || r.Segments == 0 || len(r.Samples) < 2 {
+				t.Errorf("%s: representation %+v", p, r)
+			}
+		}
+	}
+}

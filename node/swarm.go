@@ -93,12 +93,20 @@ func (n *Node) onFill(fi cache.FillInfo) {
 	switch fi.Kind {
 	case cache.KindSegment:
 		for _, ref := range n.cache.SwarmsOf(fi.Key) {
+			if ref.Init {
+				n.publishInit(ref.Swarm, fi.Key, fi.Size, fi.SHA256)
+				continue
+			}
 			n.publish(ref.Swarm, fi.Key, ref.Seq, fi.Size, fi.SHA256, fi.Stored)
 		}
 	case cache.KindLivePlaylist, cache.KindVODPlaylist:
+		if swarms := n.cache.SwarmsIn(fi.Key); len(swarms) > 0 {
+			n.onManifest(fi, swarms) // DASH: dash.go
+			return
+		}
 		keys, seq := n.cache.MediaOf(fi.Key)
 		if fi.Kind == cache.KindLivePlaylist {
-			n.prefetchLiveEdge(fi, keys)
+			n.prefetchLiveEdge(fi, fi.Key, keys)
 		}
 		for i, k := range keys {
 			if e, ok := n.cache.PeekContent(k); ok && e.Status() == 200 {
@@ -123,9 +131,9 @@ const liveEdgePrefetch = 2
 // It needs the content key to be the segment's path: with key rewrites,
 // hosts or queries in keys it does nothing (a wrong path would cache the
 // origin's 404 under the segment's key).
-func (n *Node) prefetchLiveEdge(fi cache.FillInfo, keys []string) {
+func (n *Node) prefetchLiveEdge(fi cache.FillInfo, swarm string, keys []string) {
 	kc := n.cfg.Upstream.Key
-	if n.seeder == nil || !n.cfg.Seeder.Prefetch || len(kc.Rewrites) > 0 || kc.KeepHost || kc.KeepQuery || n.hub.Viewers(fi.Key) == 0 {
+	if n.seeder == nil || !n.cfg.Seeder.Prefetch || len(kc.Rewrites) > 0 || kc.KeepHost || kc.KeepQuery || n.hub.Viewers(swarm) == 0 {
 		return
 	}
 	for _, k := range keys[max(0, len(keys)-liveEdgePrefetch):] {

@@ -87,6 +87,26 @@ func Cacheability(cfg TTLConfig, status int, h http.Header, info *PlaylistInfo, 
 	if info != nil {
 		m = media{kind: info.Kind, info: info}
 	}
+	return decision(cfg, hs, status, m, now)
+}
+
+// CacheabilityMPD is Cacheability for a DASH manifest, info the node's
+// parse of it (ParseMPD).
+func CacheabilityMPD(cfg TTLConfig, status int, h http.Header, info *MPDInfo, now time.Time) Decision {
+	var hs []cache.Header
+	for name, vs := range h {
+		for _, v := range vs {
+			hs = append(hs, cache.Header{Name: name, Value: v})
+		}
+	}
+	m := media{kind: cache.KindVODPlaylist, mpd: info}
+	if info.Dynamic {
+		m.kind = cache.KindLivePlaylist
+	}
+	return decision(cfg, hs, status, m, now)
+}
+
+func decision(cfg TTLConfig, hs []cache.Header, status int, m media, now time.Time) Decision {
 	p := decideAt(cfg, hs, status, false, m, func() time.Time { return now })
 	d := Decision{
 		Store: p.store, NotStored: notStoredNames[p.why],
@@ -128,7 +148,8 @@ var (
 		sourceHeuristic: "heuristic", sourceNegative: "upstream.ttl.negative", sourceSegment: "upstream.ttl.segment"}
 	ruleNames = [...]string{ruleMaster: "upstream.ttl.master_playlist", ruleVOD: "upstream.ttl.vod_playlist",
 		ruleLiveTarget: "target_duration/2", ruleLivePart: "part_target/2",
-		ruleLiveCap: "upstream.ttl.max_live_playlist", ruleSegment: "upstream.ttl.segment"}
+		ruleLiveCap: "upstream.ttl.max_live_playlist", ruleSegment: "upstream.ttl.segment",
+		ruleMPDUpdate: "minimumUpdatePeriod/2", ruleMPDAvailability: "availability time"}
 )
 
 // invalidDeltas returns the directives with a delta-seconds argument

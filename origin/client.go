@@ -49,6 +49,8 @@ type Client struct {
 	routes  routeTable
 	clients []*fasthttp.HostClient
 	warn    logLimiter
+	// now is the clock a dynamic DASH manifest's segments are listed by.
+	now func() time.Time
 }
 
 var _ cache.Fetcher = (*Client)(nil)
@@ -65,7 +67,7 @@ func NewClient(cfg Config, log *slog.Logger) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, log: log, keyer: keyer, warn: logLimiter{every: 10 * time.Second}}
+	c := &Client{cfg: cfg, log: log, keyer: keyer, warn: logLimiter{every: 10 * time.Second}, now: time.Now}
 	byOrigin := make(map[string]*fasthttp.HostClient)
 	for _, r := range cfg.Routes {
 		b, _ := parseBase(r.URL) // validated above
@@ -233,6 +235,12 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 		obj.Status = req.StoredStatus // what the policy is decided for
 		defer func() { obj.Status = status }()
 		contentType = headerValue(obj.Header, "Content-Type")
+		if isMPD(req.Path, contentType) {
+			if info, err := ParseMPD(req.Path, req.StoredBody, c.routes.publicPath, c.now()); err == nil {
+				c.setMPD(obj, req, info, rt)
+				return obj, nil
+			}
+		}
 		if isPlaylist(req.Path, contentType) {
 			if info, err := ParsePlaylistWith(req.Path, req.StoredBody, c.routes.publicPath); err == nil {
 				c.setPlaylist(obj, req, info, rt)
@@ -258,9 +266,9 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 	}
 
 	ok2xx := obj.Status == 200 || obj.Status == 203
-	if ok2xx && isPlaylist(req.Path, contentType) {
+	if ok2xx && (isPlaylist(req.Path, contentType) || isMPD(req.Path, contentType)) {
 		body.limit = min(body.limit, maxPlaylistBytes)
-		return c.finishPlaylist(obj, body, req, rt)
+		return c.finishPlaylist(obj, body, req, rt, isMPD(req.Path, contentType))
 	}
 	obj.Body = body
 	if ok2xx {
@@ -340,7 +348,7 @@ const maxPlaylistBytes = 32 << 20
 
 // finishPlaylist reads a playlist whole, parses it and sets Kind, TTL and
 // Window. A playlist that does not parse is passed through uncached.
-func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.Request, rt *route) (*cache.Object, error) {
+func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.Request, rt *route, mpd bool) (*cache.Object, error) {
 	data, err := io.ReadAll(body)
 	body.Close()
 	if err != nil {
@@ -348,6 +356,19 @@ func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.
 	}
 	obj.Size = int64(len(data))
 	obj.Body = io.NopCloser(bytes.NewReader(data))
+	if mpd {
+		info, err := ParseMPD(req.Path, data, c.routes.publicPath, c.now())
+		if err != nil {
+			if c.warn.allow() {
+				c.log.Warn("origin sent a malformed DASH manifest; passing it through uncached",
+					"path", req.Path, "err", err)
+			}
+			obj.Kind = cache.KindOther
+			return obj, nil
+		}
+		c.setMPD(obj, req, info, rt)
+		return obj, nil
+	}
 	info, err := ParsePlaylistWith(req.Path, data, c.routes.publicPath)
 	if err != nil {
 		if c.warn.allow() {

@@ -99,7 +99,9 @@ const (
 	ruleLiveTarget
 	ruleLivePart
 	ruleLiveCap
-	ruleSegment // ttl.override without a media rule: TTL.Segment
+	ruleSegment         // ttl.override without a media rule: TTL.Segment
+	ruleMPDUpdate       // a dynamic MPD: minimumUpdatePeriod/2
+	ruleMPDAvailability // an MPD: up to its availabilityStartTime or availabilityEndTime
 )
 
 // media is what the media rules know of an answer: its kind and, for a
@@ -107,7 +109,8 @@ const (
 type media struct {
 	kind     cache.Kind
 	info     *PlaylistInfo
-	override bool // the route lets the media TTLs replace the origin's freshness
+	mpd      *MPDInfo // a DASH manifest
+	override bool     // the route lets the media TTLs replace the origin's freshness
 }
 
 // decide applies RFC 9111 (with RFC 9213's targeted fields and RFC 5861's
@@ -226,7 +229,7 @@ func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m m
 	if status != 200 && status != 203 {
 		return p
 	}
-	bound, rule := mediaTTL(cfg, m)
+	bound, rule := mediaTTL(cfg, m, now)
 	switch {
 	case m.override:
 		if rule == ruleNone {
@@ -241,7 +244,10 @@ func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m m
 
 // mediaTTL is the media rule's freshness for an object and which rule it
 // is (ruleNone: none applies).
-func mediaTTL(cfg TTLConfig, m media) (time.Duration, uint8) {
+func mediaTTL(cfg TTLConfig, m media, now func() time.Time) (time.Duration, uint8) {
+	if m.mpd != nil {
+		return mpdTTL(cfg, m.mpd, now())
+	}
 	switch m.kind {
 	case cache.KindMasterPlaylist:
 		return cfg.MasterPlaylist, ruleMaster

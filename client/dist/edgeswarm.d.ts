@@ -152,6 +152,12 @@ export interface GenericOptions {
 }
 /** Generic mode for any MSE player: intercepts fetch and XMLHttpRequest segment requests by URL. */
 export declare function attachGeneric(opts?: Options & GenericOptions): Session;
+/**
+ * Attaches edgeswarm to a dash.js MediaPlayer (dash.js 4 or 5): segment
+ * requests come from peers or HTTP, each video Representation is a swarm.
+ * Call it before player.initialize() (or attachSource()).
+ */
+export declare function attachDashjs(player: object, opts?: Options): Session;
 /** Totals over every live session. */
 export declare function getStats(): Stats;
 /** Subscribes to an event of every session, present and future. */

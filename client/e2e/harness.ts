@@ -152,7 +152,7 @@ export interface Stats {
 }
 
 export interface ViewerOptions {
-  player?: "hls" | "shaka";
+  player?: "hls" | "shaka" | "shaka-dash" | "dashjs" | "videojs";
   /** Script run in the page before any of its own (e.g. to remove WebRTC or patch it). */
   init?: string;
 }
@@ -175,19 +175,27 @@ export class Viewer {
       contentType: "text/javascript; charset=utf-8",
       body: readFileSync(join(env.modules, "shaka-player/dist/shaka-player.compiled.js")),
     }));
+    await ctx.route(node.base + "/e2e/dash.all.min.js", (route) => route.fulfill({
+      contentType: "text/javascript; charset=utf-8",
+      body: readFileSync(join(env.modules, "dashjs/dist/modern/umd/dash.all.min.js")),
+    }));
+    await ctx.route(node.base + "/e2e/video.min.js", (route) => route.fulfill({
+      contentType: "text/javascript; charset=utf-8",
+      body: readFileSync(join(env.modules, "video.js/dist/video.min.js")),
+    }));
     if (o.init) await ctx.addInitScript(o.init);
     const page = await ctx.newPage();
     const v = new Viewer(name, ctx, page);
     page.on("pageerror", (e) => v.pageErrors.push(String(e)));
     page.on("websocket", () => { v.websockets++; });
     // Count what the node sent this page: every response body from the
-    // node's address (the Shaka script is served by the test, not the node).
+    // node's address (the player scripts are served by the test, not the node).
     ctx.on("requestfinished", (req) => {
       const u = new URL(req.url());
-      if (u.origin !== node.base || u.pathname === "/e2e/shaka-player.js") return;
+      if (u.origin !== node.base || u.pathname === "/e2e/shaka-player.js" || u.pathname === "/e2e/dash.all.min.js" || u.pathname === "/e2e/video.min.js") return;
       v.sizes.push(req.sizes().then((s) => {
         v.net.all += s.responseBodySize;
-        if (u.pathname.endsWith(".ts")) v.net.segments += s.responseBodySize;
+        if (/\.(ts|m4s|mp4)$/.test(u.pathname)) v.net.segments += s.responseBodySize;
       }, () => undefined));
     });
     ctx.on("requestfailed", (req) => { if (req.url().startsWith(node.base + "/")) v.net.failed++; });

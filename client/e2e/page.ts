@@ -1,16 +1,19 @@
 // The viewer page the tests open: a muted video playing /live/master.m3u8
-// with hls.js (the node's vendored build) or Shaka Player, edgeswarm
-// attached, and what a user would notice recorded in window.e2e: when it
+// with hls.js (the node's vendored build) or Shaka Player, or
+// /dash/live.mpd with Shaka Player ("shaka-dash") or dash.js ("dashjs"),
+// edgeswarm attached, and what a user would notice recorded in window.e2e: when it
 // started playing, stalls after that, where each segment came from, and
 // the SHA-256 of every segment the player received.
 
-/** The page for one player: "hls" or "shaka". */
+/** The page for one player: "hls", "shaka", "shaka-dash", "dashjs" or "videojs". */
 export const viewerHTML = (player: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>edgeswarm e2e viewer</title></head>
 <body>
 <video id="v" muted autoplay playsinline></video>
 <script src="/vendor/hls.light.min.js"></script>
-${player === "shaka" ? '<script src="/e2e/shaka-player.js"></script>' : ""}
+${player.startsWith("shaka") ? '<script src="/e2e/shaka-player.js"></script>' : ""}
+${player === "dashjs" ? '<script src="/e2e/dash.all.min.js"></script>' : ""}
+${player === "videojs" ? '<script src="/e2e/video.min.js"></script>' : ""}
 <script src="/edgeswarm.js"></script>
 <script>
 (function () {
@@ -40,7 +43,55 @@ ${player === "shaka" ? '<script src="/e2e/shaka-player.js"></script>' : ""}
     pending.push(crypto.subtle.digest("SHA-256", data).then(function (h) { E.hashes[path(url)] = hex(h); }));
   };
   var stop;
-  if (${JSON.stringify(player)} === "shaka") {
+  if (${JSON.stringify(player)} === "shaka-dash") {
+    shaka.polyfill.installAll();
+    var sp = new shaka.Player();
+    // The low Representation, as the dash.js viewers start on it, so that
+    // they share a swarm; 3 segments further behind the live edge than
+    // they play, so that what Shaka asks for is held by a viewer.
+    sp.configure({ abr: { enabled: false }, restrictions: { maxBandwidth: 300000 },
+      manifest: { defaultPresentationDelay: 12, dash: { ignoreSuggestedPresentationDelay: true } } });
+    E.session = edgeswarm.attachShaka(shaka, sp);
+    sp.addEventListener("error", function (e) { E.fatal.push("shaka " + (e.detail && e.detail.code)); });
+    sp.getNetworkingEngine().registerResponseFilter(function (type, r) {
+      if (type === shaka.net.NetworkingEngine.RequestType.SEGMENT) hash(r.data, r.originalUri || r.uri);
+    });
+    sp.attach(video).then(function () { return sp.load("/dash/live.mpd"); })
+      .catch(function (e) { E.fatal.push("shaka load " + (e && e.code)); });
+    stop = function () { return sp.unload(); };
+  } else if (${JSON.stringify(player)} === "dashjs") {
+    var dp = dashjs.MediaPlayer().create();
+    // The lowest video Representation, no ABR: every dash.js viewer is in one swarm.
+    dp.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false, audio: false }, initialBitrate: { video: 100 } }, delay: { liveDelay: 6 } } });
+    E.session = edgeswarm.attachDashjs(dp);
+    dp.on("error", function (e) { E.fatal.push("dashjs " + (e && e.error && (e.error.code || e.error.message))); });
+    // Hash what the loader hands dash.js, as it arrives.
+    dp.on("fragmentLoadingCompleted", function (e) {
+      if (e && e.response && e.request && e.request.url) hash(e.response, e.request.url);
+    });
+    dp.initialize(video, "/dash/live.mpd", true);
+    stop = function () { dp.reset(); return Promise.resolve(); };
+  } else if (${JSON.stringify(player)} === "videojs") {
+    // Hash what each segment XHR hands Video.js (VHS), whether the
+    // network or edgeswarm answered it.
+    var open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (m, u) {
+      var x = this, url = String(u);
+      // At readyState 4, before "load": VHS moves the buffer to its worker on load.
+      if (/\\.ts(\\?|$)/.test(url)) x.addEventListener("readystatechange", function () {
+        if (x.readyState === 4 && x.response instanceof ArrayBuffer && x.response.byteLength > 0) hash(x.response, url);
+      });
+      return open.apply(this, arguments);
+    };
+    // The generic interception: the one line the README gives Video.js.
+    E.session = edgeswarm.attachGeneric({ media: function () { return document.querySelector("video"); } });
+    var vp = videojs(video, { muted: true, autoplay: true, html5: { vhs: { overrideNative: true } } });
+    var stopped = false;
+    // Emptying the source at stop is reported as error 4 (no source): not the player's failure.
+    vp.on("error", function () { var e = vp.error(); if (!stopped) E.fatal.push("videojs " + (e && e.code)); });
+    vp.src({ src: "/live/master.m3u8", type: "application/x-mpegURL" });
+    stop = function () { stopped = true; vp.pause(); vp.src([]); return Promise.resolve(); };
+  } else if (${JSON.stringify(player)} === "shaka") {
     shaka.polyfill.installAll();
     var player = new shaka.Player();
     // One rendition, the one hls.js viewers start on, so that Shaka shares a

@@ -17,3 +17,5 @@ trap 'rm -rf "$out"' EXIT
 npx esbuild $(find test ../bench/swarm -maxdepth 2 -name '*.test.ts' | sort) --bundle --platform=node --format=esm \
   --target=node20 --outdir="$out" --out-extension:.js=.mjs --log-level=warning
 node --test --test-reporter=spec "$out"
+# The npm package installs, type-checks and bundles as a user gets it.
+sh scripts/pack-test.sh

@@ -2,6 +2,7 @@
 // HTTP, prefetch over WebRTC peers, always falling back to HTTP.
 
 import type { EdgeswarmEvents, Options, Session, Stats } from "./api";
+import { attachDashjs as dashjsAdapter, DashjsPlayerLike } from "./adapters/dashjs";
 import { attachGeneric as genericAdapter, GenericOptions } from "./adapters/generic";
 import { attachHls as hlsAdapter, HlsLike } from "./adapters/hlsjs";
 import { attachShaka as shakaAdapter, ShakaLike, ShakaPlayerLike } from "./adapters/shaka";
@@ -100,6 +101,19 @@ export function attachShaka(shaka: unknown, player?: HTMLMediaElement | object, 
 export function attachGeneric(opts: Options & GenericOptions = {}): Session {
   const s = session(opts);
   const off = genericAdapter(s.engine, opts);
+  const destroy = s.session.destroy;
+  s.session.destroy = () => { off(); destroy(); };
+  return s.session;
+}
+
+/**
+ * Attaches edgeswarm to a dash.js MediaPlayer (dash.js 4 or 5): segment
+ * requests come from peers or HTTP, each video Representation is a swarm.
+ * Call it before player.initialize() (or attachSource()).
+ */
+export function attachDashjs(player: object, opts: Options = {}): Session {
+  const s = session(opts);
+  const off = dashjsAdapter(s.engine, player as DashjsPlayerLike);
   const destroy = s.session.destroy;
   s.session.destroy = () => { off(); destroy(); };
   return s.session;

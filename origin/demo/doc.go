@@ -7,6 +7,7 @@
 //	/live/master.m3u8             multivariant playlist (low, mid, high)
 //	/live/<rendition>/index.m3u8  media playlist
 //	/live/<rendition>/<seq>.ts    segment
+//	/dash/live.mpd, /dash/vod.mpd the same clip as DASH (fMP4, dash.go)
 //
 // The live stream is computed from the clock alone: segment n covers
 // [n*d, (n+1)*d) after the Unix epoch, so every process agrees on the live edge

@@ -71,8 +71,9 @@ type Origin struct {
 	vodSegments int64
 	retain      int64 // live segments kept available behind the edge
 	cache       *segmentCache
-	tag         string // distinguishes the ETags of different configs or media
-	cc          string // Config.CacheControl
+	tag         string    // distinguishes the ETags of different configs or media
+	cc          string    // Config.CacheControl
+	dash        []dashRep // the clip as DASH (dash.go); nil in synthetic mode
 }
 
 // New returns an Origin for cfg. clock tells the time for the live stream;
@@ -107,6 +108,14 @@ func New(cfg Config, clock func() time.Time) (*Origin, error) {
 		}
 		o.clips = clips
 		o.segDur = clipSegmentDuration
+		if o.dash, err = loadDASH(dashMedia, len(clips[0].segments), time.Duration(len(clips[0].segments))*clipSegmentDuration); err != nil {
+			return nil, err
+		}
+		for _, r := range o.dash {
+			for _, s := range r.segments {
+				h.Write(s)
+			}
+		}
 		k := len(clips[0].segments)
 		clipDur := time.Duration(k) * o.segDur
 		o.clip90k = uint64(clipDur * 90000 / time.Second)
@@ -180,6 +189,10 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		o.fail(w, http.StatusMethodNotAllowed)
+		return
+	}
+	if p, ok := strings.CutPrefix(r.URL.Path, "/dash/"); ok {
+		o.serveDASH(w, r, p)
 		return
 	}
 	rt, ok := parsePath(r.URL.Path)

@@ -5,6 +5,7 @@
 // to the XMLHttpRequest constructor from when they loaded); a request the
 // engine cannot answer goes out on the real XHR untouched.
 
+import { DashSwarms, SWARMS_HEADER } from "../core/dash";
 import type { Engine, SegmentInfo } from "../core/engine";
 import { isMediaPlaylist, parseMedia, Timeline } from "../core/playlist";
 import { playhead } from "./media";
@@ -30,10 +31,18 @@ interface XState {
   served: boolean; rs: number; body?: Uint8Array; abs?: string; ctl?: AbortController; aborted: boolean;
 }
 
+/** What a player adapter built on the generic interception adds (dashjs.ts). */
+export interface GenericHooks {
+  /** The swarms of DASH manifests (read from manifest responses). */
+  dash?: DashSwarms;
+  /** What the player said about a segment before requesting it (absolute URL). */
+  info?: (abs: string) => SegmentInfo | undefined;
+}
+
 const SHADOWED = ["readyState", "status", "statusText", "response", "responseText", "responseURL", "getResponseHeader", "getAllResponseHeaders"];
 
 /** Installs the interception; returns a function that removes it. */
-export function attachGeneric(engine: Engine, o: GenericOptions = {}): () => void {
+export function attachGeneric(engine: Engine, o: GenericOptions = {}, hooks: GenericHooks = {}): () => void {
   const g = globalThis as { fetch: typeof fetch; XMLHttpRequest?: typeof XMLHttpRequest };
   const seg = o.segments ?? SEG, pl = o.playlists ?? PL;
   const timeline = new Timeline();
@@ -50,11 +59,14 @@ export function attachGeneric(engine: Engine, o: GenericOptions = {}): () => voi
     // start at the playhead; the playlist keeps that placement as it slides.
     const m = media();
     timeline.requested(abs, !timeline.anchored(abs) && m ? m.currentTime : undefined);
+    const told = hooks.info?.(abs);
+    if (told) return { abs, info: told };
     engine.setSegments(timeline.segments());
     return { abs, info: timeline.info(abs) };
   };
-  const playlist = (url: string, swarm: string | null, ticket: string | null, text: () => string | undefined): void => {
+  const playlist = (url: string, swarm: string | null, ticket: string | null, text: () => string | undefined, swarms: string | null = null): void => {
     try {
+      hooks.dash?.manifest(url, swarms);
       engine.playlist(url, swarm, ticket);
       if (!swarm) return;
       const t = text();
@@ -77,7 +89,7 @@ export function attachGeneric(engine: Engine, o: GenericOptions = {}): () => voi
       const h = res.headers;
       let body: string | undefined;
       if (h.get("Edgeswarm-Swarm")) { try { body = await res.clone().text(); } catch { /* unreadable */ } }
-      playlist(res.url || url, h.get("Edgeswarm-Swarm"), h.get("Edgeswarm-Ticket"), () => body);
+      playlist(res.url || url, h.get("Edgeswarm-Swarm"), h.get("Edgeswarm-Ticket"), () => body, h.get(SWARMS_HEADER));
     }
     return res;
   };
@@ -98,7 +110,7 @@ type AnyFn = (this: any, ...a: any[]) => any;
 function patchXHR(
   X: typeof XMLHttpRequest, engine: Engine, seg: RegExp, pl: RegExp,
   request: (url: string) => { abs: string; info?: SegmentInfo },
-  playlist: (url: string, swarm: string | null, ticket: string | null, text: () => string | undefined) => void,
+  playlist: (url: string, swarm: string | null, ticket: string | null, text: () => string | undefined, swarms?: string | null) => void,
 ): () => void {
   const P = X.prototype as unknown as Record<string, AnyFn>;
   const o = { open: P.open!, send: P.send!, setRequestHeader: P.setRequestHeader!, abort: P.abort!, overrideMimeType: P.overrideMimeType };
@@ -159,7 +171,7 @@ function patchXHR(
       this.addEventListener("load", () => {
         if (states.get(this) !== st || st.served) return;
         const t = (): string | undefined => (this.responseType === "" || this.responseType === "text" ? this.responseText : undefined);
-        playlist(this.responseURL || url, this.getResponseHeader("Edgeswarm-Swarm"), this.getResponseHeader("Edgeswarm-Ticket"), t);
+        playlist(this.responseURL || url, this.getResponseHeader("Edgeswarm-Swarm"), this.getResponseHeader("Edgeswarm-Ticket"), t, this.getResponseHeader(SWARMS_HEADER));
       });
     }
     return o.open.call(this, m, u, ...rest);

@@ -2,8 +2,11 @@
 // segment requests through the engine and reads media playlists (their
 // swarm headers and segments). Given the player, a request filter adds
 // what the scheduler needs: the media time each requested segment starts
-// at, which also places the playlist's other segments for prefetch.
+// at, which also places the playlist's other segments for prefetch. With
+// DASH, the filter also names the Representation of each video request
+// (its swarm) and reads the coming segments from Shaka's segment index.
 
+import { DashSwarms, SWARMS_HEADER } from "../core/dash";
 import type { Engine, SegmentInfo } from "../core/engine";
 import { isMediaPlaylist, Timeline } from "../core/playlist";
 import { playhead } from "./media";
@@ -14,8 +17,14 @@ interface ShakaResponse {
   uri: string; originalUri: string; data: ArrayBuffer | ArrayBufferView; headers: { [k: string]: string };
   status?: number; fromCache?: boolean;
 }
-/** The request context Shaka gives request filters: the segment reference for segment loads. */
-interface ShakaContext { segment?: { getStartTime(): number; getEndTime(): number } | null }
+interface ShakaSegmentRef { getStartTime(): number; getEndTime(): number; getUris?(): string[] }
+/** The parts of a shaka.extern.Stream used here. */
+interface ShakaStream {
+  type?: string; originalId?: string | null;
+  segmentIndex?: { find(t: number): number | null; get(i: number): ShakaSegmentRef | null } | null;
+}
+/** The request context Shaka gives request filters: the segment reference and stream for segment loads. */
+interface ShakaContext { segment?: ShakaSegmentRef | null; stream?: ShakaStream }
 type SchemePlugin = (uri: string, req: ShakaRequest, type: number, progress?: unknown, headersReceived?: unknown, cfg?: unknown) => unknown;
 type RequestFilter = (type: number, req: ShakaRequest, ctx?: ShakaContext) => void;
 /** The parts of the shaka namespace the adapter uses. */
@@ -37,6 +46,9 @@ export interface ShakaPlayerLike {
   addEventListener?(type: string, f: (e: { buffering?: boolean }) => void): void;
 }
 
+/** How many DASH segments from the requested one on are reported for prefetch. */
+const DASH_AHEAD = 12;
+
 const isPlayer = (x: unknown): x is ShakaPlayerLike => typeof (x as ShakaPlayerLike)?.getNetworkingEngine === "function";
 
 /**
@@ -55,6 +67,7 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
     return m ? playhead(m) : undefined;
   });
   const timeline = new Timeline();
+  const dash = new DashSwarms(engine);
   // Segment start times by request, from the player's request filter.
   const starts = new WeakMap<ShakaRequest, { start: number; end: number }>();
   if (player) {
@@ -62,6 +75,7 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
       const s = ctx?.segment;
       if (type !== NE.RequestType.SEGMENT || !s) return;
       try { starts.set(req, { start: s.getStartTime(), end: s.getEndTime() }); } catch { /* not a SegmentReference */ }
+      try { if (dash.active && ctx?.stream?.type === "video") dashVideo(ctx.stream, s); } catch { /* never break playback */ }
     });
     // A stall: buffering again after the startup buffering ended.
     let started = false;
@@ -70,6 +84,27 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
       else if (started) engine.stall();
     });
   }
+
+  /**
+   * A DASH video segment is requested: join its Representation's swarm
+   * and report the segments from this one on, from Shaka's index.
+   */
+  const dashVideo = (stream: ShakaStream, s: ShakaSegmentRef): void => {
+    // Shaka names a stream flattened from several Periods by their ids, comma-separated.
+    const id = stream.originalId?.split(",").pop();
+    dash.representation(id);
+    const idx = stream.segmentIndex;
+    const at = idx?.find(s.getStartTime());
+    if (!idx || at === null || at === undefined) return;
+    const list: SegmentInfo[] = [];
+    for (let i = at; i < at + DASH_AHEAD; i++) {
+      const r = idx.get(i);
+      const url = r?.getUris?.()[0];
+      if (!r || !url) break;
+      list.push({ url, start: r.getStartTime(), duration: r.getEndTime() - r.getStartTime() });
+    }
+    engine.setSegments(list);
+  };
 
   const segment = (uri: string, req: ShakaRequest): Promise<ShakaResponse> => {
     const at = starts.get(req);
@@ -98,6 +133,7 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
           const h = (n: string): string | null => r.headers[n.toLowerCase()] ?? r.headers[n] ?? null;
           const url = r.uri || uri;
           engine.playlist(url, h("Edgeswarm-Swarm"), h("Edgeswarm-Ticket"));
+          dash.manifest(url, h(SWARMS_HEADER));
           const text = new TextDecoder().decode(r.data);
           if (isMediaPlaylist(text) && timeline.update(url, text)) engine.setSegments(timeline.segments());
         } catch { /* never break playback */ }

@@ -95,3 +95,35 @@ test("given the player, each requested segment reaches the engine with its media
   listeners.buffering?.({ buffering: true });
   assert.equal(e.getStats().stalls, 1, "buffering after playback started is a stall");
 });
+
+test("DASH: a video request joins its Representation's swarm with the manifest's ticket and reports the coming segments from Shaka's index", async () => {
+  const plugins: Record<string, Plugin> = {};
+  const filters: Filter[] = [];
+  const player: ShakaPlayerLike = {
+    getNetworkingEngine: () => ({ registerRequestFilter: (f) => { filters.push(f as Filter); } }),
+    getMediaElement: () => ({ currentTime: 0, playbackRate: 1, paused: false }) as HTMLMediaElement,
+  };
+  const shaka = fakeShaka(plugins, { body: "<MPD/>" });
+  shaka.net.HttpFetchPlugin.parse = ((uri: string) => ({ promise: Promise.resolve({ uri, originalUri: uri, data: new ArrayBuffer(0),
+    headers: { "edgeswarm-swarms": "/dash/live.mpd#low;ticket=tl, /dash/live.mpd#mid;ticket=tm, /dash/live.mpd#audio;ticket=ta" } }) })) as never;
+  const e = engine();
+  const joined: unknown[] = [];
+  e.playlist = (u, s, t) => { joined.push([u, s, t]); };
+  e.load = async () => ({ data: new Uint8Array([1]), source: "http" });
+  let segs: SegmentInfo[] = [];
+  e.setSegments = (l) => { segs = l; };
+  attachShaka(e, shaka, player);
+  await plugins.http!("http://n/dash/live.mpd", get(), 0).promise;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(joined, [["http://n/dash/live.mpd", null, null]], "the manifest itself is no swarm");
+
+  const ref = (n: number) => ({ getStartTime: () => 2 * n, getEndTime: () => 2 * n + 2, getUris: () => [`http://n/dash/live/mid/${n}.m4s`] });
+  const index = { find: (t: number) => t / 2, get: (i: number) => (i < 103 ? ref(i) : null) };
+  // Audio requests do not move the viewer's swarm.
+  filters[0]!(1, get(), { segment: ref(100), stream: { type: "audio", originalId: "audio", segmentIndex: index } });
+  assert.equal(joined.length, 1);
+  filters[0]!(1, get(), { segment: ref(100), stream: { type: "video", originalId: "mid", segmentIndex: index } });
+  assert.deepEqual(joined[1], ["http://n/dash/live.mpd", "/dash/live.mpd#mid", "tm"]);
+  assert.deepEqual(segs.map((s) => [s.url, s.start, s.duration]), [
+    ["http://n/dash/live/mid/100.m4s", 200, 2], ["http://n/dash/live/mid/101.m4s", 202, 2], ["http://n/dash/live/mid/102.m4s", 204, 2]]);
+});
