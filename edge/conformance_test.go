@@ -639,3 +639,62 @@ func TestMediaTTLsBoundTheOrigin(t *testing.T) {
 // runtimeYield lets other goroutines run while a test waits for an event
 // it cannot be told about (a counter reaching a value).
 func runtimeYield() { runtime.Gosched() }
+
+func TestQualifiedPrivateAndNoCacheDropTheirFields(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Cache-Control", `max-age=60, private="X-User", no-cache="Set-Cookie"`)
+		w.Header().Set("X-User", fmt.Sprintf("viewer %d", n))
+		w.Header().Set("Set-Cookie", fmt.Sprintf("id=%d", n))
+		w.Header().Set("X-Shared", "kept")
+		io.WriteString(w, "shared body")
+	})
+	for i, what := range []string{"the fill", "a hit"} {
+		a := h.get("/a")
+		if i == 1 {
+			wantStatus(t, what, a, 200, "hit")
+		}
+		if a.body != "shared body" || a.get("X-Shared") != "kept" || a.has("X-User") || a.has("Set-Cookie") {
+			t.Fatalf("%s: body %q, X-Shared %q, X-User %q, Set-Cookie %q: want the body and X-Shared without the named fields",
+				what, a.body, a.get("X-Shared"), a.get("X-User"), a.get("Set-Cookie"))
+		}
+	}
+	if h.o.count() != 1 {
+		t.Fatalf("origin requests %d, want 1: the rest of the answer is stored", h.o.count())
+	}
+}
+
+func TestApparentAgeFromDate(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		// An origin (or a cache before it) that dated its answer 30 s ago
+		// and sent no Age.
+		w.Header().Set("Date", time.Now().Add(-30*time.Second).UTC().Format(http.TimeFormat))
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "v")
+	})
+	if a := h.get("/a"); a.get("Age") != "29" && a.get("Age") != "30" {
+		t.Fatalf("Age on the fill = %q, want the apparent age of about 30", a.get("Age"))
+	}
+	h.clk.Advance(25 * time.Second)
+	wantStatus(t, "fresh within max-age minus the apparent age", h.get("/a"), 200, "hit")
+	h.clk.Advance(10 * time.Second)
+	wantStatus(t, "past max-age counting the apparent age", h.get("/a"), 200, "fwd=miss")
+}
+
+func TestViewerCacheControlDoesNotReachTheOrigin(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "v")
+	})
+	h.get("/s/1.ts")
+	for _, kv := range [][]string{
+		{"Cache-Control", "no-cache"},
+		{"Cache-Control", "max-age=0"},
+		{"Cache-Control", "no-store"},
+		{"Pragma", "no-cache"},
+	} {
+		wantStatus(t, kv[0]+": "+kv[1], h.get("/s/1.ts", kv...), 200, "hit")
+	}
+	if h.o.count() != 1 {
+		t.Fatalf("origin requests %d, want 1: a viewer's request directives do not force a fetch", h.o.count())
+	}
+}

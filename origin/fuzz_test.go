@@ -70,7 +70,7 @@ func FuzzCacheControl(f *testing.F) {
 		hs := []cache.Header{{Name: "Cache-Control", Value: cc}, {Name: "Age", Value: age}, {Name: "Expires", Value: expires}, {Name: "Vary", Value: vary}}
 		d := parseDirectives([]string{cc})
 		for _, kind := range []cache.Kind{cache.KindSegment, cache.KindLivePlaylist, cache.KindOther} {
-			p := decide(cfg, hs, 200, false, media{kind: kind, info: &PlaylistInfo{TargetDuration: 6e9}})
+			p := decide(cfg, hs, "", 200, false, media{kind: kind, info: &PlaylistInfo{TargetDuration: 6e9}})
 			if p.ttl < 0 || p.ttl > maxFreshness || p.age < 0 || p.age > maxFreshness {
 				t.Fatalf("Cache-Control %q, Age %q: TTL %v age %v", cc, age, p.ttl, p.age)
 			}
@@ -86,7 +86,7 @@ func FuzzCacheControl(f *testing.F) {
 			h.Add(x.Name, x.Value)
 		}
 		c := Cacheability(cfg, 200, h, nil, now)
-		p := decideAt(cfg, hs, 200, false, media{kind: cache.KindSegment}, func() time.Time { return now })
+		p := decideAt(cfg, hs, "", 200, false, media{kind: cache.KindSegment}, func() time.Time { return now })
 		if c.Store != p.store || c.Store == (c.NotStored != "") || c.Store == (c.Source == "") ||
 			(c.Store && (c.TTL != p.ttl || c.Age != p.age || c.NoStale != p.noStale)) || c.Fresh() < 0 {
 			t.Fatalf("Cache-Control %q, Age %q, Expires %q: Cacheability %+v, decide %+v", cc, age, expires, c, p)
