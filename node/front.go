@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
-	"strconv"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -14,8 +12,9 @@ import (
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
-// The two fronts below translate their server's request into the edge's
-// request form and its response back. Nothing else belongs here.
+// The HTTP/1.1 front below translates fasthttp's request into the edge's
+// request form and its response back. Nothing else belongs here. HTTP/2
+// and HTTP/3 use the edge's net/http front (edge.Server.HTTPHandler).
 
 // h1Error answers a request fasthttp could not read: 413 for a body over
 // maxRequestBody, 431 for headers over the read buffer, 408 for a read
@@ -46,14 +45,23 @@ type proto uint8
 const (
 	protoH1 proto = iota
 	protoH3
+	protoH2
 	numProtos
 )
 
 func (p proto) String() string {
-	if p == protoH3 {
+	switch p {
+	case protoH3:
 		return "h3"
+	case protoH2:
+		return "h2"
 	}
 	return "h1"
+}
+
+// observeFunc counts the answers of a net/http front (HTTP/2, HTTP/3).
+func (n *Node) observeFunc(p proto) func(status int, sent int64) {
+	return func(status int, sent int64) { n.metrics.observe(p, status, sent) }
 }
 
 // h1Headers lists a fasthttp request's headers for the edge.
@@ -65,21 +73,7 @@ func (h *h1Headers) EachHeader(f func(name, value string)) {
 	}
 }
 
-// h3Headers lists a net/http request's headers for the edge.
-type h3Headers http.Request
-
-func (r *h3Headers) EachHeader(f func(name, value string)) {
-	for name, vs := range r.Header {
-		for _, v := range vs {
-			f(name, v)
-		}
-	}
-}
-
-var (
-	_ edge.HeaderLister = (*h1Headers)(nil)
-	_ edge.HeaderLister = (*h3Headers)(nil)
-)
+var _ edge.HeaderLister = (*h1Headers)(nil)
 
 // handleH1 is the fasthttp (HTTP/1.1) front.
 func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
@@ -168,54 +162,6 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 		n.metrics.bytesSent.Add(float64(len(resp.Body)))
 	}
 	n.metrics.observe(protoH1, resp.Status, 0)
-}
-
-// handleH3 is the quic-go (HTTP/3) front.
-func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
-	x := edge.NewExchange()
-	defer x.Release()
-	x.Req = edge.Request{
-		Method:          r.Method,
-		Path:            r.URL.EscapedPath(),
-		RawQuery:        r.URL.RawQuery,
-		Host:            r.Host,
-		Range:           r.Header.Get("Range"),
-		IfRange:         r.Header.Get("If-Range"),
-		IfNoneMatch:     r.Header.Get("If-None-Match"),
-		IfModifiedSince: r.Header.Get("If-Modified-Since"),
-		AcceptEncoding:  r.Header.Get("Accept-Encoding"),
-		Origin:          r.Header.Get("Origin"),
-		ACRHeaders:      r.Header.Get("Access-Control-Request-Headers"),
-		Authorization:   r.Header.Get("Authorization") != "",
-		Headers:         (*h3Headers)(r),
-	}
-	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-		if err != nil || len(body) > maxRequestBody {
-			http.Error(w, "request body too large or cut short", http.StatusRequestEntityTooLarge)
-			return
-		}
-		x.Req.Body = body
-	}
-	resp := n.edge.Serve(r.Context(), x)
-	h := w.Header()
-	for _, hd := range resp.Header {
-		h.Add(hd.Name, hd.Value)
-	}
-	if resp.Length >= 0 {
-		h.Set("Content-Length", strconv.FormatInt(resp.Length, 10))
-	}
-	w.WriteHeader(resp.Status)
-	var sent int64
-	switch {
-	case resp.NoBody:
-	case resp.Stream != nil:
-		sent, _ = io.Copy(w, resp.Stream)
-	default:
-		m, _ := w.Write(resp.Body)
-		sent = int64(m)
-	}
-	n.metrics.observe(protoH3, resp.Status, sent)
 }
 
 // maxRequestBody bounds the body of a request passed to the origin
