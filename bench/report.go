@@ -177,8 +177,8 @@ func (w *workloadReport) summarize() {
 			P99:       ratio(n.P99Ms, x.P99Ms),
 			CPU:       ratio(n.CPUUsPerReq, x.CPUUsPerReq),
 		}
-		if sv.Name == serverNodeB {
-			continue // a second build of the node is compared, never a baseline
+		if sv.Name != serverNginx && sv.Name != serverVarnish {
+			continue // a second build of the node, or a --tls server: compared, never a baseline
 		}
 		if best < 0 || throughput(x) > throughput(w.Servers[1+best].Median) {
 			best = i
