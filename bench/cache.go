@@ -287,7 +287,8 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
+		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--origin", originBase, "--cache-size", o.CacheSize,
+			"--max-conns-per-ip", "0"}, o.NodeArgs...) // as the first node
 		if nodeB, err = b.start(serverNodeB, o.CompareBin, args...); err != nil {
 			return err
 		}
