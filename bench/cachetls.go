@@ -10,8 +10,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/big"
 	"net"
@@ -155,6 +157,10 @@ func (h h2loadRun) args() []string {
 }
 
 func (h h2loadRun) run(ctx context.Context) (runStats, string, error) {
+	// h2load appends to its log: this run's requests only.
+	if err := os.Remove(h.LogFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return runStats{}, "", err
+	}
 	ctx, cancel := context.WithTimeout(ctx, h.Duration+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.Bin, h.args()...)
