@@ -9,13 +9,26 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // TestHTTP2OnTheTLSPort: the TLS port offers h2 and http/1.1 by ALPN. Go's
 // HTTP/2 client gets the same cached bytes and Cache-Status as an
 // HTTP/1.1 client, a request body reaches the origin over h2, and the
-// metrics count h2 apart.
+// metrics count h2 apart. Stopping the node leaves no goroutine behind.
 func TestHTTP2OnTheTLSPort(t *testing.T) {
+	// Registered first, so it runs last: after the clients and the node.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		if err := goleak.Find(ignore,
+			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+		); err != nil {
+			t.Errorf("goroutines left after stopping the node: %v", err)
+		}
+	})
 	body := segmentBytes(300 << 10)
 	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
