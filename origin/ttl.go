@@ -256,9 +256,10 @@ func decideAt(cfg TTLConfig, hs []cache.Header, date string, status int, authori
 // date_value), in whole seconds. Date has a resolution of one second, so
 // an answer dated the second before its arrival is taken as age 0: a
 // max-age=1 playlist from an origin whose clock agrees with the node's is
-// not stale on arrival for a truncated Date alone.
+// not stale on arrival for a truncated Date alone. Like Age, it is capped
+// at maxFreshness.
 func apparentAge(received, date time.Time) time.Duration {
-	return max(received.Sub(date).Truncate(time.Second)-time.Second, 0)
+	return min(max(received.Sub(date).Truncate(time.Second)-time.Second, 0), maxFreshness)
 }
 
 // mediaTTL is the media rule's freshness for an object and which rule it
