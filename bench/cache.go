@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -38,6 +40,7 @@ type cacheOptions struct {
 	Install     bool
 	NoSendfile  bool
 	Varnish     bool
+	TLS         bool
 	Timeout     time.Duration
 }
 
@@ -64,6 +67,7 @@ func parseCacheFlags(args []string, stderr io.Writer) (cacheOptions, error) {
 	fs.StringVar(&o.Out, "out", "", "JSON results file (default bench/results/cache-<timestamp>.json in the module)")
 	fs.BoolVar(&o.NoSendfile, "nginx-no-sendfile", false, "turn nginx's sendfile off (copying through 256k output buffers), which can be faster on loopback")
 	fs.BoolVar(&o.Varnish, "varnish", true, "also measure Varnish (malloc storage); --varnish=false compares with nginx alone")
+	fs.BoolVar(&o.TLS, "tls", false, "also measure the node over TLS as HTTP/1.1 and HTTP/2 (h2load) and HTTP/3 (a Go client, beside HTTP/2 from the same client), and nginx over HTTP/2 (needs h2load: Debian's nghttp2-client)")
 	fs.BoolVar(&o.Install, "install", false, "apt-get install nginx, varnish and wrk when they are missing (root only)")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "wrk per-request timeout; a timed-out request counts as an error")
 	fs.Usage = func() {
@@ -168,6 +172,9 @@ type cacheBench struct {
 	dir   string // temp dir: configs, logs, scripts, the built node
 	tools tools
 	ref   map[string]object // what the origin serves, by path
+
+	h2load string         // --tls: h2load's path
+	pool   *x509.CertPool // --tls: trusts the servers' certificate
 }
 
 // target is a server under test.
@@ -175,6 +182,7 @@ type target struct {
 	name string
 	base string // http://127.0.0.1:port
 	pgid int    // the server's process group, for its CPU time
+	gen  string // load generator: genWrk (""), or one of the --tls ones
 	// hit reports whether a response came from the server's cache and
 	// describes the header it looked at.
 	hit func(http.Header) (bool, string)
@@ -200,6 +208,18 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	b.stop.add(func() { os.RemoveAll(b.dir) })
+
+	var certFile, keyFile string
+	if o.TLS {
+		if b.h2load, err = findH2load(ctx, lookPath, o.Install, b.stderr, b.log); err != nil {
+			return err
+		}
+		if certFile, keyFile, b.pool, err = writeCert(b.dir); err != nil {
+			return err
+		}
+		tr := b.client.Transport.(*http.Transport)
+		tr.TLSClientConfig = &tls.Config{RootCAs: b.pool}
+	}
 
 	nodeBin := o.NodeBin
 	if nodeBin == "" {
@@ -267,7 +287,8 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--origin", originBase, "--cache-size", o.CacheSize}, o.NodeArgs...)
+		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--origin", originBase, "--cache-size", o.CacheSize,
+			"--max-conns-per-ip", "0"}, o.NodeArgs...) // as the first node
 		if nodeB, err = b.start(serverNodeB, o.CompareBin, args...); err != nil {
 			return err
 		}
@@ -288,6 +309,13 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	}
 	b.stop.add(func() { os.RemoveAll(cacheDir) })
 	cfg := nginxConfig{Dir: b.dir, CacheDir: cacheDir, CacheMaxSize: cacheBytes, Listen: nginxAddr, Origin: originAddr, NoSendfile: o.NoSendfile}
+	var nginxTLSAddr string
+	if o.TLS {
+		if nginxTLSAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		cfg.TLSListen, cfg.Cert, cfg.Key = nginxTLSAddr, certFile, keyFile
+	}
 	if os.Geteuid() == 0 {
 		cfg.User = "root" // workers must reach the cache dir the bench created
 	}
@@ -316,6 +344,40 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	if nodeB != nil {
 		targets = append(targets, target{name: serverNodeB, base: "http://" + nodeBAddr, pgid: nodeB.cmd.Process.Pid, hit: nodeHit})
 		procs = append(procs, nodeB)
+	}
+	if o.TLS {
+		// A node of its own: with TLS its port speaks HTTPS only.
+		tlsAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		adminT, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		iceT, err := freeUDPAddr()
+		if err != nil {
+			return err
+		}
+		args := append([]string{"--listen", tlsAddr, "--admin", adminT, "--ice-udp", iceT, "--origin", originBase, "--cache-size", o.CacheSize,
+			"--max-conns-per-ip", "0", "--tls-cert", certFile, "--tls-key", keyFile}, o.NodeArgs...)
+		nodeT, err := b.start(serverNodeH2, nodeBin, args...)
+		if err != nil {
+			return err
+		}
+		if err := nodeT.waitReady(ctx, b.client, "http://"+adminT+"/readyz", http.StatusOK, 30*time.Second); err != nil {
+			return err
+		}
+		b.log.Info("TLS node ready", "addr", tlsAddr)
+		pg := nodeT.cmd.Process.Pid
+		targets = append(targets,
+			target{name: serverNodeH1TLS, base: "https://" + tlsAddr, pgid: pg, hit: nodeHit, gen: genH2loadH1},
+			target{name: serverNodeH2, base: "https://" + tlsAddr, pgid: pg, hit: nodeHit, gen: genH2loadH2},
+			target{name: serverNginxH2, base: "https://" + nginxTLSAddr, pgid: nginx.cmd.Process.Pid, hit: cacheStatusHit, gen: genH2loadH2},
+			target{name: serverNodeH2Go, base: "https://" + tlsAddr, pgid: pg, hit: nodeHit, gen: genGoH2},
+			target{name: serverNodeH3Go, base: "https://" + tlsAddr, pgid: pg, hit: nodeHit, gen: genGoH3},
+		)
+		procs = append(procs, nodeT)
 	}
 
 	// Varnish.
@@ -425,7 +487,18 @@ func (b *cacheBench) workload(ctx context.Context, name string, paths []string, 
 	if err := os.WriteFile(script, []byte(wrkScript(paths)), 0o600); err != nil {
 		return w, err
 	}
-	runner := func(t target, d time.Duration) wrkRun {
+	runner := func(t target, d time.Duration) loadRun {
+		var urls []string
+		for _, p := range paths {
+			urls = append(urls, t.base+p)
+		}
+		switch t.gen {
+		case genH2loadH1, genH2loadH2:
+			return h2loadRun{Bin: b.h2load, URLs: urls, H1: t.gen == genH2loadH1, Threads: o.Threads, Connections: o.Connections,
+				Duration: d, LogFile: filepath.Join(b.dir, "h2load.log")}
+		case genGoH2, genGoH3:
+			return goRun{URLs: urls, H3: t.gen == genGoH3, Pool: b.pool, Connections: o.Connections, Duration: d, Timeout: o.Timeout}
+		}
 		return wrkRun{
 			Bin: b.tools.wrk, URL: t.base + paths[0], Script: script,
 			Threads: o.Threads, Connections: o.Connections, Duration: d, Timeout: o.Timeout,

@@ -412,6 +412,17 @@ func TestMarkdown(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "NOTE: up to") {
+		t.Errorf("a host with 0.25 other CPUs busy is flagged busy:\n%s", out)
+	}
+	// A busy host is said to be one.
+	r.Workloads[0].Servers[1].Runs[0].OtherCPUs = 1.2
+	r.Workloads[0].summarize()
+	b.Reset()
+	r.writeMarkdown(&b)
+	if !strings.Contains(b.String(), "NOTE: up to 1.20 CPUs of the host were busy with other work") {
+		t.Errorf("a busy host is not flagged:\n%s", b.String())
+	}
 }
 
 func TestCLI(t *testing.T) {

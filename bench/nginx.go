@@ -21,6 +21,9 @@ type nginxConfig struct {
 	// but on loopback it can be faster for cache files, whose bodies start
 	// at an unaligned offset after nginx's cache header.
 	NoSendfile bool
+	// TLSListen, when set, is a second listener with TLS and HTTP/2 in
+	// the same server (same cache), with the certificate Cert and Key.
+	TLSListen, Cert, Key string
 }
 
 // nginxReadyPath answers 204 without touching the cache; the bench polls it
@@ -86,6 +89,14 @@ http {
 
     server {
         listen {{.Listen}} reuseport backlog=4096;
+{{- if .TLSListen}}
+        listen {{.TLSListen}} ssl http2 reuseport backlog=4096;
+        ssl_certificate {{q .Cert ""}};
+        ssl_certificate_key {{q .Key ""}};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:tls:10m;
+        http2_max_requests 1000000;
+{{- end}}
         server_name _;
 
         location = ` + nginxReadyPath + ` {

@@ -177,8 +177,8 @@ func (w *workloadReport) summarize() {
 			P99:       ratio(n.P99Ms, x.P99Ms),
 			CPU:       ratio(n.CPUUsPerReq, x.CPUUsPerReq),
 		}
-		if sv.Name == serverNodeB {
-			continue // a second build of the node is compared, never a baseline
+		if sv.Name != serverNginx && sv.Name != serverVarnish {
+			continue // a second build of the node, or a --tls server: compared, never a baseline
 		}
 		if best < 0 || throughput(x) > throughput(w.Servers[1+best].Median) {
 			best = i
@@ -292,6 +292,11 @@ func (r *cacheReport) writeMarkdown(w io.Writer) {
 			}
 		}
 	}
+	if busy := r.busiestHost(); busy > busyHost {
+		fmt.Fprintf(w, "\nNOTE: up to %.2f CPUs of the host were busy with other work during a run: throughput and latency then say more about how the\n"+
+			"kernel shared the CPUs than about the servers (under such load Varnish has kept far more CPU than the node or nginx).\n"+
+			"Rerun on a quiet host to judge the floors; server CPU/req moves least.\n", busy)
+	}
 	if len(r.Floors) == 0 {
 		return
 	}
@@ -313,6 +318,21 @@ func (r *cacheReport) writeMarkdown(w io.Writer) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "\n%s\n", verdict)
+}
+
+// busyHost is the median "other CPUs busy" above which a run's figures are
+// the neighbours' as much as the servers'.
+const busyHost = 0.25
+
+// busiestHost is the largest median "other CPUs busy" of any server.
+func (r *cacheReport) busiestHost() float64 {
+	var most float64
+	for _, wl := range r.Workloads {
+		for _, sv := range wl.Servers {
+			most = max(most, sv.Median.OtherCPUs)
+		}
+	}
+	return most
 }
 
 func plural(n int) string {

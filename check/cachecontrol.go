@@ -148,6 +148,9 @@ func describe(d origin.Decision, status int, h http.Header) Cacheability {
 	if len(c.Vary) > 0 {
 		parts = append(parts, "Vary: "+strings.Join(c.Vary, ", "))
 	}
+	if len(d.Dropped) > 0 {
+		parts = append(parts, "stored without "+strings.Join(d.Dropped, ", ")+" (qualified private or no-cache)")
+	}
 	for _, v := range d.VaryIgnored {
 		if v == "accept-encoding" {
 			parts = append(parts, "Vary: Accept-Encoding ignored (the node asks the origin for identity)")

@@ -33,7 +33,7 @@ func TestCacheability(t *testing.T) {
 		{"Age beyond the lifetime: stale", 200, http.Header{"Cache-Control": {"max-age=60"}, "Age": {"90"}}, true, true, true, 0, "max-age", "already stale"},
 		{"no-store", 200, http.Header{"Cache-Control": {"max-age=60, no-store"}}, false, false, false, 0, "none", "no-store"},
 		{"private", 200, http.Header{"Cache-Control": {"private, max-age=60"}}, false, false, false, 0, "none", "private"},
-		{"private with field names is private for the node", 200, http.Header{"Cache-Control": {`private="X-User", max-age=60`}}, false, false, false, 0, "none", "private"},
+		{"private with field names: stored without them", 200, http.Header{"Cache-Control": {`private="X-User", max-age=60`}, "X-User": {"u"}}, true, true, false, 60, "max-age", "stored without x-user"},
 		{"no-cache: stored and revalidated", 200, http.Header{"Cache-Control": {"no-cache"}, "Etag": {`"a"`}}, true, true, true, 0, "none", "revalidated before every reuse (no-cache)"},
 		{"no-cache without validator", 200, http.Header{"Cache-Control": {"no-cache"}}, true, true, true, 0, "none", "refetches the whole object"},
 		{"Expires", 200, http.Header{"Date": {date}, "Expires": {now.Add(time.Hour).Format(http.TimeFormat)}}, true, true, false, 3600, "Expires", "1h (Expires)"},
@@ -59,7 +59,10 @@ func TestCacheability(t *testing.T) {
 		{"500 with max-age", 500, http.Header{"Cache-Control": {"max-age=5"}}, true, true, false, 5, "max-age", ""},
 		{"404 heuristic allowed", 404, http.Header{"Date": {date}, "Last-Modified": {now.Add(-50 * time.Second).Format(http.TimeFormat)}}, true, true, false, 5, "heuristic", ""},
 		{"quoted comma does not split", 200, http.Header{"Cache-Control": {`max-age=9, ext="a, max-age=1"`}}, true, true, false, 9, "max-age", ""},
-		{"no-cache with field names is no-cache for the node", 200, http.Header{"Cache-Control": {`no-cache="a,b", max-age=9`}}, true, true, true, 0, "max-age", "(no-cache)"},
+		{"no-cache with field names: stored without them, fresh", 200, http.Header{"Cache-Control": {`no-cache="a,b", max-age=9`}}, true, true, false, 9, "max-age", "stored without a, b"},
+		{"Set-Cookie named by private: stored without it", 200, http.Header{"Cache-Control": {`max-age=60, private="Set-Cookie"`}, "Set-Cookie": {"a=b"}}, true, true, false, 60, "max-age", "stored without set-cookie"},
+		{"apparent age from Date", 200, http.Header{"Cache-Control": {"max-age=60"}, "Date": {now.Add(-31 * time.Second).Format(http.TimeFormat)}}, true, true, false, 30, "max-age", "30s"},
+		{"Age over a later Date", 200, http.Header{"Cache-Control": {"max-age=60"}, "Age": {"40"}, "Date": {date}}, true, true, false, 20, "max-age", ""},
 		{"bad max-age is stale", 200, http.Header{"Cache-Control": {"max-age=soon"}}, true, true, true, 0, "max-age", "already stale (max-age)"},
 	}
 	for _, tt := range tests {

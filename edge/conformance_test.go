@@ -3,6 +3,8 @@ package edge_test
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,6 +47,8 @@ func (s *script) last() *http.Request {
 type harness struct {
 	t     *testing.T
 	s     *edge.Server
+	h2    *http.Client // set: requests go over HTTP/2 to h2URL (see frontOf)
+	h2URL string
 	c     *cache.Cache
 	clk   *fakeclock.Clock
 	o     *script
@@ -88,7 +92,37 @@ func newHarness(t *testing.T, handler func(w http.ResponseWriter, r *http.Reques
 	}
 	t.Cleanup(h.c.Close)
 	h.s = edge.New(edge.Config{TargetedHeader: ocfg.TTL.TargetedHeader}, h.c, oc, noTickets{}, edge.Options{Clock: h.clk.Now, Pass: oc})
+	if frontOf(t) == "h2" {
+		h.h2, h.h2URL = startH2(t, h.s.HTTPHandler(1<<20, nil))
+	}
 	return h
+}
+
+// frontOf is the front a conformance test sends its requests through:
+// "h2" under TestConformanceOverHTTP2 (which reruns the table there),
+// else none: straight into edge.Server.Serve, as the fronts do.
+func frontOf(t *testing.T) string {
+	if strings.HasPrefix(t.Name(), "TestConformanceOverHTTP2/") {
+		return "h2"
+	}
+	return ""
+}
+
+// startH2 serves handler with net/http's HTTP/2 server over TLS (ALPN
+// h2, as the node's TLS port) and returns a client that speaks HTTP/2 only.
+func startH2(t *testing.T, handler http.Handler) (*http.Client, string) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(handler)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	var h2 http.Protocols
+	h2.SetHTTP2(true)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, Protocols: &h2}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}, srv.URL
 }
 
 type noTickets struct{}
@@ -131,6 +165,9 @@ func (a answer) has(name string) bool {
 // do sends one request through the edge; kv are header name/value pairs.
 func (h *harness) do(method, target string, body string, kv ...string) answer {
 	h.t.Helper()
+	if h.h2 != nil {
+		return h.doH2(method, target, body, kv...)
+	}
 	x := edge.NewExchange()
 	defer x.Release()
 	path, query, _ := strings.Cut(target, "?")
@@ -154,6 +191,42 @@ func (h *harness) do(method, target string, body string, kv ...string) answer {
 		a.body = string(b)
 	default:
 		a.body = string(resp.Body)
+	}
+	return a
+}
+
+// doH2 is do over a real HTTP/2 connection.
+func (h *harness) doH2(method, target string, body string, kv ...string) answer {
+	h.t.Helper()
+	var rb io.Reader
+	if body != "" {
+		rb = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.h2URL+target, rb)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Host = "edge.test"
+	for i := 0; i+1 < len(kv); i += 2 {
+		req.Header.Add(kv[i], kv[i+1])
+	}
+	resp, err := h.h2.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s over h2: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatalf("%s %s over h2: body: %v", method, target, err)
+	}
+	if resp.ProtoMajor != 2 {
+		h.t.Fatalf("%s %s: answered over HTTP/%d, want 2", method, target, resp.ProtoMajor)
+	}
+	a := answer{status: resp.StatusCode, body: string(b)}
+	for name, vs := range resp.Header {
+		for _, v := range vs {
+			a.header = append(a.header, cache.Header{Name: name, Value: v})
+		}
 	}
 	return a
 }
@@ -639,3 +712,62 @@ func TestMediaTTLsBoundTheOrigin(t *testing.T) {
 // runtimeYield lets other goroutines run while a test waits for an event
 // it cannot be told about (a counter reaching a value).
 func runtimeYield() { runtime.Gosched() }
+
+func TestQualifiedPrivateAndNoCacheDropTheirFields(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Cache-Control", `max-age=60, private="X-User", no-cache="Set-Cookie"`)
+		w.Header().Set("X-User", fmt.Sprintf("viewer %d", n))
+		w.Header().Set("Set-Cookie", fmt.Sprintf("id=%d", n))
+		w.Header().Set("X-Shared", "kept")
+		io.WriteString(w, "shared body")
+	})
+	for i, what := range []string{"the fill", "a hit"} {
+		a := h.get("/a")
+		if i == 1 {
+			wantStatus(t, what, a, 200, "hit")
+		}
+		if a.body != "shared body" || a.get("X-Shared") != "kept" || a.has("X-User") || a.has("Set-Cookie") {
+			t.Fatalf("%s: body %q, X-Shared %q, X-User %q, Set-Cookie %q: want the body and X-Shared without the named fields",
+				what, a.body, a.get("X-Shared"), a.get("X-User"), a.get("Set-Cookie"))
+		}
+	}
+	if h.o.count() != 1 {
+		t.Fatalf("origin requests %d, want 1: the rest of the answer is stored", h.o.count())
+	}
+}
+
+func TestApparentAgeFromDate(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		// An origin (or a cache before it) that dated its answer 30 s ago
+		// and sent no Age.
+		w.Header().Set("Date", time.Now().Add(-30*time.Second).UTC().Format(http.TimeFormat))
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "v")
+	})
+	if a := h.get("/a"); a.get("Age") != "29" && a.get("Age") != "30" {
+		t.Fatalf("Age on the fill = %q, want the apparent age of about 30", a.get("Age"))
+	}
+	h.clk.Advance(25 * time.Second)
+	wantStatus(t, "fresh within max-age minus the apparent age", h.get("/a"), 200, "hit")
+	h.clk.Advance(10 * time.Second)
+	wantStatus(t, "past max-age counting the apparent age", h.get("/a"), 200, "fwd=miss")
+}
+
+func TestViewerCacheControlDoesNotReachTheOrigin(t *testing.T) {
+	h := newHarness(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "v")
+	})
+	h.get("/s/1.ts")
+	for _, kv := range [][]string{
+		{"Cache-Control", "no-cache"},
+		{"Cache-Control", "max-age=0"},
+		{"Cache-Control", "no-store"},
+		{"Pragma", "no-cache"},
+	} {
+		wantStatus(t, kv[0]+": "+kv[1], h.get("/s/1.ts", kv...), 200, "hit")
+	}
+	if h.o.count() != 1 {
+		t.Fatalf("origin requests %d, want 1: a viewer's request directives do not force a fetch", h.o.count())
+	}
+}

@@ -10,7 +10,7 @@ import (
 )
 
 // Request is the transport-neutral form of a viewer request. The fronts
-// (fasthttp for HTTP/1.1, quic-go for HTTP/3) fill it; the proxy logic
+// (fasthttp for HTTP/1.1, net/http for HTTP/2 and HTTP/3) fill it; the proxy logic
 // exists once, here. The strings may alias the front's buffers and need
 // to live only until the front has sent the response: the cache copies
 // what it keeps.

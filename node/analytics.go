@@ -97,7 +97,7 @@ func (n *Node) beaconH1(ctx *fasthttp.RequestCtx) {
 	n.metrics.observe(protoH1, status, 0)
 }
 
-func (n *Node) beaconH3(w http.ResponseWriter, r *http.Request) {
+func (n *Node) beaconHTTP(w http.ResponseWriter, r *http.Request, p proto) {
 	var addr netip.Addr
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		addr = ap.Addr()
@@ -117,5 +117,5 @@ func (n *Node) beaconH3(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg)
-	n.metrics.observe(protoH3, status, int64(len(msg)))
+	n.metrics.observe(p, status, int64(len(msg)))
 }

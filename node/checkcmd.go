@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgeswarm/edgeswarm/check"
+	"github.com/edgeswarm/edgeswarm/origin"
 )
 
 // runCheck is `edgeswarm check URL`. Exit status: 0 ok, 1 warnings or P2P
@@ -21,6 +22,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfg := check.DefaultConfig()
 	fs.StringVar(&cfg.PageOrigin, "page-origin", "", "origin of the page embedding the player, e.g. https://www.example.com (checks CORS; empty: not checked)")
 	fs.IntVar(&cfg.Samples, "samples", cfg.Samples, "segments fetched per rendition for their size and headers")
+	nodeConfig := fs.String("config", "", "the node's YAML configuration `file`: the check judges cacheability by its upstream.ttl settings, as that node would (default: the node's defaults)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 60*time.Second, "time limit for the whole check")
 	fs.Usage = func() {
@@ -44,7 +46,20 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 30 * time.Second}}
 	defer client.CloseIdleConnections()
-	c, err := check.New(client, cfg)
+	ttl := origin.DefaultConfig().TTL
+	if *nodeConfig != "" {
+		nc := DefaultConfig()
+		if err := nc.LoadFile(*nodeConfig); err != nil {
+			fmt.Fprintln(stderr, "edgeswarm check: --config:", err)
+			return 2
+		}
+		if err := nc.Validate(); err != nil {
+			fmt.Fprintln(stderr, "edgeswarm check: --config:", err)
+			return 2
+		}
+		ttl = nc.Upstream.TTL
+	}
+	c, err := check.New(client, cfg, check.WithTTL(ttl))
 	if err != nil {
 		fmt.Fprintln(stderr, "edgeswarm check:", err)
 		return 2

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,6 +58,63 @@ func TestCheckCommand(t *testing.T) {
 		if code := Main(context.Background(), args, &stdout, &stderr, func(string) string { return "" }); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// TestCheckCommandJudgesByTheNodeConfig: with --config the check judges
+// an origin's answers by that node's upstream.ttl, as the node would.
+func TestCheckCommandJudgesByTheNodeConfig(t *testing.T) {
+	cfg := demo.DefaultConfig()
+	cfg.Synthetic = true
+	cfg.CacheControl = "public" // no freshness information: upstream.ttl.segment decides
+	d, err := demo.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	t.Cleanup(srv.Close)
+	master := srv.URL + "/vod/master.m3u8"
+	dir := t.TempDir()
+	good := filepath.Join(dir, "node.yaml")
+	if err := os.WriteFile(good, []byte("upstream:\n  ttl:\n    segment: 1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("upstream:\n  ttl:\n    segmnt: 1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	segment := func(args ...string) (fresh float64, source string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if code := Main(context.Background(), append(append([]string{"check", "--json"}, args...), master), &stdout, &stderr, func(string) string { return "" }); code == 2 {
+			t.Fatalf("%q: exit 2: %s", args, stderr.String())
+		}
+		var rep struct {
+			Renditions []struct {
+				Samples []struct {
+					Cache struct {
+						FreshSeconds float64 `json:"fresh_seconds"`
+						Source       string  `json:"source"`
+					} `json:"cache"`
+				} `json:"samples"`
+			} `json:"renditions"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || len(rep.Renditions) == 0 || len(rep.Renditions[0].Samples) == 0 {
+			t.Fatalf("%q: no segment sample in %s (%v)", args, stdout.String(), err)
+		}
+		c := rep.Renditions[0].Samples[0].Cache
+		return c.FreshSeconds, c.Source
+	}
+	if fresh, source := segment(); fresh != 0 || source != "none" {
+		t.Errorf("defaults: segment fresh %vs from %s, want 0 from none", fresh, source)
+	}
+	if fresh, source := segment("--config", good); fresh != 3600 || source != "upstream.ttl.segment" {
+		t.Errorf("upstream.ttl.segment 1h: segment fresh %vs from %s, want 3600 from upstream.ttl.segment", fresh, source)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"check", "--config", bad, master}, &stdout, &stderr, func(string) string { return "" }); code != 2 || !strings.Contains(stderr.String(), "segmnt") {
+		t.Errorf("a config with an unknown key: exit %d, stderr %q; want 2 naming the key", code, stderr.String())
 	}
 }
 

@@ -1,10 +1,12 @@
 // Package node wires an edgeswarm node together and owns everything that
 // touches the outside: configuration, listeners (HTTP/1.1 through fasthttp,
+// HTTP/2 on the TLS port by ALPN through net/http (h2.go),
 // HTTP/3 through quic-go, the admin port), TLS, metrics and shutdown.
 //
 // The HTTP edge (serving from the cache, ranges, conditionals, CORS) is
-// package edge; the two HTTP fronts here (front.go) only translate their
-// server's request and response to and from its form. Only this package
+// package edge; the HTTP/1.1 front here (front.go) only translates
+// fasthttp's request and response to and from its form, and HTTP/2 and
+// HTTP/3 use the edge's net/http front. Only this package
 // wires the others together, and only it opens listeners.
 //
 // A public connection has a minute to send each request and may sit idle a

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -15,8 +14,9 @@ import (
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
-// The two fronts below translate their server's request into the edge's
-// request form and its response back. Nothing else belongs here.
+// The HTTP/1.1 front below translates fasthttp's request into the edge's
+// request form and its response back. Nothing else belongs here. HTTP/2
+// and HTTP/3 use the edge's net/http front (edge.Server.HTTPHandler).
 
 // h1Error answers a request fasthttp could not read: 413 for a body over
 // maxRequestBody, 431 for headers over the read buffer, 408 for a read
@@ -47,14 +47,57 @@ type proto uint8
 const (
 	protoH1 proto = iota
 	protoH3
+	protoH2
 	numProtos
 )
 
 func (p proto) String() string {
-	if p == protoH3 {
+	switch p {
+	case protoH3:
 		return "h3"
+	case protoH2:
+		return "h2"
 	}
 	return "h1"
+}
+
+// netHTTPFront is the edge's net/http handler for front p (HTTP/2,
+// HTTP/3) behind the viewers' beacon route, timing each answer up to its
+// header as the HTTP/1.1 front does.
+func (n *Node) netHTTPFront(p proto) http.Handler {
+	h := n.edge.HTTPHandler(maxRequestBody, n.observeFunc(p))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == wire.BeaconPath {
+			n.beaconHTTP(w, r, p)
+			return
+		}
+		h.ServeHTTP(&timedWriter{ResponseWriter: w, start: time.Now(), observe: n.stats.ObserveResponse}, r)
+	})
+}
+
+// timedWriter tells observe how long the answer took to its header.
+type timedWriter struct {
+	http.ResponseWriter
+	start   time.Time
+	observe func(time.Duration)
+	done    bool
+}
+
+func (t *timedWriter) WriteHeader(code int) {
+	if !t.done {
+		t.done = true
+		t.observe(time.Since(t.start))
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the front's own writer
+// (Flush).
+func (t *timedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// observeFunc counts the answers of a net/http front (HTTP/2, HTTP/3).
+func (n *Node) observeFunc(p proto) func(status int, sent int64) {
+	return func(status int, sent int64) { n.metrics.observe(p, status, sent) }
 }
 
 // h1Headers lists a fasthttp request's headers for the edge.
@@ -66,21 +109,7 @@ func (h *h1Headers) EachHeader(f func(name, value string)) {
 	}
 }
 
-// h3Headers lists a net/http request's headers for the edge.
-type h3Headers http.Request
-
-func (r *h3Headers) EachHeader(f func(name, value string)) {
-	for name, vs := range r.Header {
-		for _, v := range vs {
-			f(name, v)
-		}
-	}
-}
-
-var (
-	_ edge.HeaderLister = (*h1Headers)(nil)
-	_ edge.HeaderLister = (*h3Headers)(nil)
-)
+var _ edge.HeaderLister = (*h1Headers)(nil)
 
 // handleH1 is the fasthttp (HTTP/1.1) front.
 func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
@@ -175,60 +204,6 @@ func (n *Node) handleH1(ctx *fasthttp.RequestCtx) {
 	}
 	n.metrics.observe(protoH1, resp.Status, 0)
 	n.stats.ObserveResponse(time.Since(start))
-}
-
-// handleH3 is the quic-go (HTTP/3) front.
-func (n *Node) handleH3(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == wire.BeaconPath {
-		n.beaconH3(w, r)
-		return
-	}
-	start := time.Now()
-	x := edge.NewExchange()
-	defer x.Release()
-	x.Req = edge.Request{
-		Method:          r.Method,
-		Path:            r.URL.EscapedPath(),
-		RawQuery:        r.URL.RawQuery,
-		Host:            r.Host,
-		Range:           r.Header.Get("Range"),
-		IfRange:         r.Header.Get("If-Range"),
-		IfNoneMatch:     r.Header.Get("If-None-Match"),
-		IfModifiedSince: r.Header.Get("If-Modified-Since"),
-		AcceptEncoding:  r.Header.Get("Accept-Encoding"),
-		Origin:          r.Header.Get("Origin"),
-		ACRHeaders:      r.Header.Get("Access-Control-Request-Headers"),
-		Authorization:   r.Header.Get("Authorization") != "",
-		Headers:         (*h3Headers)(r),
-	}
-	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-		if err != nil || len(body) > maxRequestBody {
-			http.Error(w, "request body too large or cut short", http.StatusRequestEntityTooLarge)
-			return
-		}
-		x.Req.Body = body
-	}
-	resp := n.edge.Serve(r.Context(), x)
-	h := w.Header()
-	for _, hd := range resp.Header {
-		h.Add(hd.Name, hd.Value)
-	}
-	if resp.Length >= 0 {
-		h.Set("Content-Length", strconv.FormatInt(resp.Length, 10))
-	}
-	w.WriteHeader(resp.Status)
-	n.stats.ObserveResponse(time.Since(start))
-	var sent int64
-	switch {
-	case resp.NoBody:
-	case resp.Stream != nil:
-		sent, _ = io.Copy(w, resp.Stream)
-	default:
-		m, _ := w.Write(resp.Body)
-		sent = int64(m)
-	}
-	n.metrics.observe(protoH3, resp.Status, sent)
 }
 
 // maxRequestBody bounds the body of a request passed to the origin

@@ -33,7 +33,7 @@ func newMetrics(c func() cache.Stats) *metrics {
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.httpReqs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgeswarm_http_requests_total",
-		Help: "Viewer HTTP requests answered, by status code and protocol (h1, h3).",
+		Help: "Viewer HTTP requests answered, by status code and protocol (h1, h2, h3).",
 	}, []string{"code", "proto"})
 	cacheReqs := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgeswarm_cache_requests_total",

@@ -60,6 +60,11 @@ type Node struct {
 	admin *http.Server
 	demo  *http.Server
 
+	// h2 serves the TLS connections that chose HTTP/2, from h2Ln (see
+	// h2.go).
+	h2   *http.Server
+	h2Ln net.Listener
+
 	ready   atomic.Bool
 	lastLog atomic.Int64
 }
@@ -162,10 +167,9 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		if n.udp, err = net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
 			return nil, fmt.Errorf("listen (HTTP/3, UDP): %w", err)
 		}
-		tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+		tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: alpnProtos}
 		n.pubLn = tls.NewListener(n.pubLn, tlsCfg)
 		n.h3 = &http3.Server{
-			Handler:   http.HandlerFunc(n.handleH3),
 			TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}),
 		}
 		altSvc = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
@@ -177,6 +181,7 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	guard := newGuardListener(n.pubLn, cfg.MaxConnsPerIP, fdLimit(), n.metrics, n.logLimited)
 	n.pubLn = guard
 	n.h1.ConnState = guard.connState
+	n.setupNetHTTPFronts(cfg)
 
 	if n.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
@@ -242,6 +247,9 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.h3 != nil {
 		serve("http3", func() error { return n.h3.Serve(n.udp) })
 	}
+	if n.h2 != nil {
+		serve("http2", func() error { return n.h2.Serve(n.h2Ln) })
+	}
 	if n.demo != nil {
 		serve("demo origin", func() error { return n.demo.Serve(n.demoLn) })
 	}
@@ -269,6 +277,9 @@ func (n *Node) Run(ctx context.Context) error {
 	errs := []error{n.hub.Close(drain), n.h1.ShutdownWithContext(drain)}
 	if n.seeder != nil {
 		errs = append(errs, n.seeder.Close())
+	}
+	if n.h2 != nil {
+		errs = append(errs, n.h2.Shutdown(drain))
 	}
 	if n.h3 != nil {
 		errs = append(errs, n.h3.Shutdown(drain))

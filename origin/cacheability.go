@@ -17,7 +17,7 @@ type Decision struct {
 	// viewer who asked (the node stores nothing it may not share).
 	Store bool
 	// NotStored says why not, when Store is false: "no-store", "private"
-	// (also private="field", taken as private), "Vary: *", "206" (the node
+	// "Vary: *", "206" (the node
 	// stores whole objects only), "Set-Cookie", "status" (a status not
 	// cacheable by default, without explicit freshness) or "Authorization"
 	// (a request with credentials, without public, s-maxage or
@@ -41,8 +41,10 @@ type Decision struct {
 	// "upstream.ttl.max_live_playlist" or "upstream.ttl.segment". Empty
 	// when the origin's freshness stands.
 	Rule string
-	// TTL is the freshness lifetime and Age the origin's Age counted
-	// against it: the answer is fresh for TTL-Age on arrival (Fresh).
+	// TTL is the freshness lifetime and Age the answer's age on arrival
+	// counted against it (the origin's Age, or the time since its Date
+	// when that is more): the answer is fresh for TTL-Age on arrival
+	// (Fresh).
 	TTL, Age time.Duration
 	// NoCache: every reuse is revalidated first (no-cache, or Pragma:
 	// no-cache without Cache-Control); TTL is then 0.
@@ -60,6 +62,10 @@ type Decision struct {
 	// accept-encoding (it asks the origin for identity and encodes for
 	// viewers itself) and names that are not header field names.
 	VaryIgnored []string
+	// Dropped are the fields (lower case) a qualified private="..." or
+	// no-cache="..." names: the answer is stored without them, so no
+	// viewer gets them from the node.
+	Dropped []string
 	// Invalid are the directives of Field whose delta-seconds argument
 	// the node could not read and took as 0 (RFC 9111 1.2.2), such as
 	// "max-age=soon".
@@ -107,12 +113,12 @@ func CacheabilityMPD(cfg TTLConfig, status int, h http.Header, info *MPDInfo, no
 }
 
 func decision(cfg TTLConfig, hs []cache.Header, status int, m media, now time.Time) Decision {
-	p := decideAt(cfg, hs, status, false, m, func() time.Time { return now })
+	p := decideAt(cfg, hs, "", status, false, m, func() time.Time { return now })
 	d := Decision{
 		Store: p.store, NotStored: notStoredNames[p.why],
 		Source: sourceNames[p.source], Rule: ruleNames[p.rule],
 		TTL: p.ttl, Age: p.age, NoCache: p.noCache, NoStale: p.noStale,
-		StaleWhileRevalidate: p.swr, StaleIfError: p.sie, Vary: p.vary,
+		StaleWhileRevalidate: p.swr, StaleIfError: p.sie, Vary: p.vary, Dropped: p.drop,
 	}
 	switch p.field {
 	case fieldTargeted:

@@ -13,12 +13,17 @@ type directives struct {
 	maxAge, sMaxAge, swr, sie             time.Duration
 	hasMaxAge, hasSMaxAge, hasSWR, hasSIE bool
 	present                               bool // at least one field line
+	// noCacheFields and privateFields are the field names (lower case) of
+	// a qualified no-cache="..." or private="...": the rest of the answer
+	// may be stored, those fields not.
+	noCacheFields, privateFields []string
 }
 
 // parseDirectives reads Cache-Control style field lines (several lines are
 // one comma-separated list). Quoted arguments may contain commas
-// (no-cache="Set-Cookie, X"); a qualified no-cache or private is taken as
-// the unqualified one, which is stricter. A delta-seconds that does not
+// (no-cache="Set-Cookie, X"). A qualified no-cache or private names the
+// fields a shared cache must not reuse or store; one with an empty list is
+// the unqualified one. A delta-seconds that does not
 // parse counts as 0 (RFC 9111 1.2.2: treat the response as stale).
 func parseDirectives(values []string) directives {
 	var d directives
@@ -35,9 +40,17 @@ func parseDirectives(values []string) directives {
 			case "no-store":
 				d.noStore = true
 			case "no-cache":
-				d.noCache = true
+				if fields := fieldNames(arg); fields != nil {
+					d.noCacheFields = append(d.noCacheFields, fields...)
+				} else {
+					d.noCache = true
+				}
 			case "private":
-				d.private = true
+				if fields := fieldNames(arg); fields != nil {
+					d.privateFields = append(d.privateFields, fields...)
+				} else {
+					d.private = true
+				}
 			case "public":
 				d.public = true
 			case "must-revalidate":
@@ -56,6 +69,24 @@ func parseDirectives(values []string) directives {
 		}
 	}
 	return d
+}
+
+// fieldNames returns the lower-case field names of a qualified directive's
+// argument, nil when it names none (then the directive is unqualified). A
+// name that is not a field name makes the whole list nil: the stricter,
+// unqualified reading.
+func fieldNames(arg string) []string {
+	var out []string
+	for item := range listItems(arg) {
+		n := strings.ToLower(item)
+		if !validHeaderField(n, "") {
+			return nil
+		}
+		if !containsFold(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // listItems yields the comma-separated items of a field value, honouring

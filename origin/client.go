@@ -223,6 +223,7 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 		obj.Header = append(obj.Header, cache.Header{Name: name, Value: value})
 	}
 	contentType := string(resp.Header.ContentType())
+	date := string(resp.Header.Peek("Date")) // not stored: for the answer's apparent age
 
 	if obj.Status == 304 && req.StoredHeader != nil {
 		// Revalidated: the stored headers, updated from the 304's
@@ -237,17 +238,17 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 		contentType = headerValue(obj.Header, "Content-Type")
 		if isMPD(req.Path, contentType) {
 			if info, err := ParseMPD(req.Path, req.StoredBody, c.routes.publicPath, c.now()); err == nil {
-				c.setMPD(obj, req, info, rt)
+				c.setMPD(obj, req, info, rt, date)
 				return obj, nil
 			}
 		}
 		if isPlaylist(req.Path, contentType) {
 			if info, err := ParsePlaylistWith(req.Path, req.StoredBody, c.routes.publicPath); err == nil {
-				c.setPlaylist(obj, req, info, rt)
+				c.setPlaylist(obj, req, info, rt, date)
 				return obj, nil
 			}
 		}
-		c.setPolicy(obj, req, media{kind: classify(req.Path, contentType), override: rt.override})
+		c.setPolicy(obj, req, media{kind: classify(req.Path, contentType), override: rt.override}, date)
 		return obj, nil
 	}
 
@@ -268,19 +269,24 @@ func (c *Client) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, 
 	ok2xx := obj.Status == 200 || obj.Status == 203
 	if ok2xx && (isPlaylist(req.Path, contentType) || isMPD(req.Path, contentType)) {
 		body.limit = min(body.limit, maxPlaylistBytes)
-		return c.finishPlaylist(obj, body, req, rt, isMPD(req.Path, contentType))
+		return c.finishPlaylist(obj, body, req, rt, isMPD(req.Path, contentType), date)
 	}
 	obj.Body = body
 	if ok2xx {
 		obj.Kind = classify(req.Path, contentType)
 	}
-	c.setPolicy(obj, req, media{kind: obj.Kind, override: rt.override})
+	c.setPolicy(obj, req, media{kind: obj.Kind, override: rt.override}, date)
 	return obj, nil
 }
 
-// setPolicy sets what decide says on obj.
-func (c *Client) setPolicy(obj *cache.Object, req *cache.Request, m media) {
-	p := decide(c.cfg.TTL, obj.Header, obj.Status, req.Authorized, m)
+// setPolicy sets what decide says on obj (date: the origin's Date) and
+// takes the fields a qualified private or no-cache names out of what is
+// stored.
+func (c *Client) setPolicy(obj *cache.Object, req *cache.Request, m media, date string) {
+	p := decide(c.cfg.TTL, obj.Header, date, obj.Status, req.Authorized, m)
+	if len(p.drop) > 0 {
+		obj.Header = slices.DeleteFunc(obj.Header, func(h cache.Header) bool { return containsFold(p.drop, strings.ToLower(h.Name)) })
+	}
 	obj.Store, obj.TTL, obj.Age = p.store, p.ttl, p.age
 	obj.StaleWhileRevalidate, obj.StaleIfError, obj.NoStale = p.swr, p.sie, p.noStale
 	obj.Vary = p.vary
@@ -348,7 +354,7 @@ const maxPlaylistBytes = 32 << 20
 
 // finishPlaylist reads a playlist whole, parses it and sets Kind, TTL and
 // Window. A playlist that does not parse is passed through uncached.
-func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.Request, rt *route, mpd bool) (*cache.Object, error) {
+func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.Request, rt *route, mpd bool, date string) (*cache.Object, error) {
 	data, err := io.ReadAll(body)
 	body.Close()
 	if err != nil {
@@ -366,7 +372,7 @@ func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.
 			obj.Kind = cache.KindOther
 			return obj, nil
 		}
-		c.setMPD(obj, req, info, rt)
+		c.setMPD(obj, req, info, rt, date)
 		return obj, nil
 	}
 	info, err := ParsePlaylistWith(req.Path, data, c.routes.publicPath)
@@ -378,13 +384,13 @@ func (c *Client) finishPlaylist(obj *cache.Object, body *streamBody, req *cache.
 		obj.Kind = cache.KindOther
 		return obj, nil
 	}
-	c.setPlaylist(obj, req, info, rt)
+	c.setPlaylist(obj, req, info, rt, date)
 	return obj, nil
 }
 
 // setPlaylist sets a parsed playlist's kind, policy, window and media.
-func (c *Client) setPlaylist(obj *cache.Object, req *cache.Request, info *PlaylistInfo, rt *route) {
-	c.setPolicy(obj, req, media{kind: info.Kind, info: info, override: rt.override})
+func (c *Client) setPlaylist(obj *cache.Object, req *cache.Request, info *PlaylistInfo, rt *route, date string) {
+	c.setPolicy(obj, req, media{kind: info.Kind, info: info, override: rt.override}, date)
 	obj.Kind = info.Kind
 	host := headerValue(req.Header, "Host")
 	if info.Kind == cache.KindLivePlaylist {

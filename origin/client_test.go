@@ -678,7 +678,7 @@ func TestDecide(t *testing.T) {
 			for i := 0; i+1 < len(tt.hdr); i += 2 {
 				hs = append(hs, cache.Header{Name: tt.hdr[i], Value: tt.hdr[i+1]})
 			}
-			p := decide(tt.cfg, hs, tt.status, tt.auth, media{kind: tt.kind, info: tt.info, override: tt.override})
+			p := decide(tt.cfg, hs, "", tt.status, tt.auth, media{kind: tt.kind, info: tt.info, override: tt.override})
 			if p.store != tt.store || (p.store && p.ttl-p.age != tt.want) {
 				t.Errorf("store %v, freshness left %v; want %v, %v", p.store, p.ttl-p.age, tt.store, tt.want)
 			}

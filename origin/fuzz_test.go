@@ -64,13 +64,15 @@ func FuzzCacheControl(f *testing.F) {
 		`no-cache="a,b", s-maxage=10`, `private, ext="\"`, ",,,", `a="`, "no-store\x00", "max-age=soon, s-maxage=1h"} {
 		f.Add(s, "10", "Thu, 01 Jan 2026 00:00:00 GMT", "Origin")
 	}
+	f.Add("max-age=60", "", "Mon, 01 Jan 0001 00:00:00 GMT", "") // a Date two millennia old: age capped
 	cfg := DefaultConfig().TTL
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, cc, age, expires, vary string) {
 		hs := []cache.Header{{Name: "Cache-Control", Value: cc}, {Name: "Age", Value: age}, {Name: "Expires", Value: expires}, {Name: "Vary", Value: vary}}
 		d := parseDirectives([]string{cc})
 		for _, kind := range []cache.Kind{cache.KindSegment, cache.KindLivePlaylist, cache.KindOther} {
-			p := decide(cfg, hs, 200, false, media{kind: kind, info: &PlaylistInfo{TargetDuration: 6e9}})
+			// The Expires value doubles as the origin's Date: any date at all.
+			p := decide(cfg, hs, expires, 200, false, media{kind: kind, info: &PlaylistInfo{TargetDuration: 6e9}})
 			if p.ttl < 0 || p.ttl > maxFreshness || p.age < 0 || p.age > maxFreshness {
 				t.Fatalf("Cache-Control %q, Age %q: TTL %v age %v", cc, age, p.ttl, p.age)
 			}
@@ -86,7 +88,7 @@ func FuzzCacheControl(f *testing.F) {
 			h.Add(x.Name, x.Value)
 		}
 		c := Cacheability(cfg, 200, h, nil, now)
-		p := decideAt(cfg, hs, 200, false, media{kind: cache.KindSegment}, func() time.Time { return now })
+		p := decideAt(cfg, hs, "", 200, false, media{kind: cache.KindSegment}, func() time.Time { return now })
 		if c.Store != p.store || c.Store == (c.NotStored != "") || c.Store == (c.Source == "") ||
 			(c.Store && (c.TTL != p.ttl || c.Age != p.age || c.NoStale != p.noStale)) || c.Fresh() < 0 {
 			t.Fatalf("Cache-Control %q, Age %q, Expires %q: Cacheability %+v, decide %+v", cc, age, expires, c, p)

@@ -867,12 +867,12 @@ func isMPD(path, contentType string) bool {
 // swarms: one per Representation (wire.RepresentationSwarm), listing its
 // media segments by number and its init segment. A Representation id that
 // appears in several Periods is one swarm.
-func (c *Client) setMPD(obj *cache.Object, req *cache.Request, info *MPDInfo, rt *route) {
+func (c *Client) setMPD(obj *cache.Object, req *cache.Request, info *MPDInfo, rt *route, date string) {
 	kind := cache.KindVODPlaylist
 	if info.Dynamic {
 		kind = cache.KindLivePlaylist
 	}
-	c.setPolicy(obj, req, media{kind: kind, mpd: info, override: rt.override})
+	c.setPolicy(obj, req, media{kind: kind, mpd: info, override: rt.override}, date)
 	obj.Kind = kind
 	host := headerValue(req.Header, "Host")
 	key := func(u string) string {

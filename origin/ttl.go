@@ -57,6 +57,9 @@ type policy struct {
 	swr, sie                 time.Duration
 	noStale, noCache         bool
 	vary                     []string
+	// drop are the fields (lower case) a qualified private or no-cache
+	// names: the answer is stored without them.
+	drop []string
 }
 
 // Why an answer is not stored (policy.why).
@@ -130,13 +133,19 @@ type media struct {
 //     VOD playlists TTL.VODPlaylist, live playlists half the part target
 //     or target duration (capped by TTL.MaxLivePlaylist). With the route's
 //     ttl.override they replace the origin's freshness instead.
-func decide(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m media) policy {
-	return decideAt(cfg, hs, status, authorized, m, time.Now)
+func decide(cfg TTLConfig, hs []cache.Header, date string, status int, authorized bool, m media) policy {
+	return decideAt(cfg, hs, date, status, authorized, m, time.Now)
 }
 
-// decideAt is decide with the clock that stands in for a missing Date.
-func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m media, now func() time.Time) policy {
+// decideAt is decide with the clock that stands in for a missing Date and
+// is the answer's arrival. date is the origin's Date (the node does not
+// store it); "" means the Date in hs, if any.
+func decideAt(cfg TTLConfig, hs []cache.Header, date string, status int, authorized bool, m media, now func() time.Time) policy {
 	var p policy
+	if date == "" {
+		date = headerValue(hs, "Date")
+	}
+	dateValue, hasDate := parseHTTPDate(date)
 	targeted := values(hs, cfg.TargetedHeader)
 	d := parseDirectives(targeted)
 	fromCC := false
@@ -155,6 +164,9 @@ func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m m
 		}
 	}
 	p.age = deltaSeconds(strings.TrimSpace(headerValue(hs, "Age")))
+	if hasDate {
+		p.age = max(p.age, apparentAge(now(), dateValue))
+	}
 	vary, star := parseVary(values(hs, "Vary"))
 	p.vary = vary
 
@@ -167,8 +179,8 @@ func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m m
 		if exp := headerValue(hs, "Expires"); exp != "" {
 			explicit, source = true, sourceExpires
 			if t, ok := parseHTTPDate(exp); ok {
-				date, ok := parseHTTPDate(headerValue(hs, "Date"))
-				if !ok {
+				date := dateValue
+				if !hasDate {
 					date = now()
 				}
 				lifetime = min(max(t.Sub(date), 0), maxFreshness)
@@ -185,7 +197,7 @@ func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m m
 		p.why = whyVaryStar
 	case status == 206:
 		p.why = whyPartial
-	case headerValue(hs, "Set-Cookie") != "":
+	case headerValue(hs, "Set-Cookie") != "" && !containsFold(d.privateFields, "set-cookie") && !containsFold(d.noCacheFields, "set-cookie"):
 		p.why = whySetCookie
 	case !defaultCacheable(status) && !explicit && !d.public:
 		p.why = whyStatus
@@ -197,13 +209,14 @@ func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m m
 	if !p.store {
 		return p
 	}
+	p.drop = append(d.privateFields, d.noCacheFields...)
 	switch {
 	case explicit:
 		p.ttl, p.source = lifetime, source
 	case defaultCacheable(status):
 		if lm, ok := parseHTTPDate(headerValue(hs, "Last-Modified")); ok {
-			date, ok := parseHTTPDate(headerValue(hs, "Date"))
-			if !ok {
+			date := dateValue
+			if !hasDate {
 				date = now()
 			}
 			p.ttl = min(max(date.Sub(lm), 0)/heuristicFraction, cfg.Heuristic)
@@ -240,6 +253,16 @@ func decideAt(cfg TTLConfig, hs []cache.Header, status int, authorized bool, m m
 		p.ttl, p.rule = bound+p.age, rule
 	}
 	return p
+}
+
+// apparentAge is RFC 9111 4.2.3's apparent_age, max(0, response_time -
+// date_value), in whole seconds. Date has a resolution of one second, so
+// an answer dated the second before its arrival is taken as age 0: a
+// max-age=1 playlist from an origin whose clock agrees with the node's is
+// not stale on arrival for a truncated Date alone. Like Age, it is capped
+// at maxFreshness.
+func apparentAge(received, date time.Time) time.Duration {
+	return min(max(received.Sub(date).Truncate(time.Second)-time.Second, 0), maxFreshness)
 }
 
 // mediaTTL is the media rule's freshness for an object and which rule it
