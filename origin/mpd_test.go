@@ -213,7 +213,7 @@ func TestMPDTTL(t *testing.T) {
 			if tc.info.Dynamic {
 				kind = cache.KindLivePlaylist
 			}
-			p := decideAt(cfg, hs, 200, false, media{kind: kind, mpd: tc.info}, func() time.Time { return mpdNow })
+			p := decideAt(cfg, hs, "", 200, false, media{kind: kind, mpd: tc.info}, func() time.Time { return mpdNow })
 			if !p.store || p.ttl != tc.want || (tc.rule != "" && ruleNames[p.rule] != tc.rule) {
 				t.Fatalf("store %v, TTL %v by %q; want %v by %q", p.store, p.ttl, ruleNames[p.rule], tc.want, tc.rule)
 			}
