@@ -55,6 +55,10 @@ func (n *Node) setupSwarms(cfg Config) error {
 			client.ICEServers = append(client.ICEServers, wire.ICEServer{URLs: urls})
 		}
 	}
+	if err := n.setupTURN(cfg, &scfg, &client); err != nil {
+		closeICESockets(opt)
+		return err
+	}
 	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm})
 	if err != nil {
 		closeICESockets(opt)
