@@ -34,7 +34,7 @@ export function natTests(
   _env: Env,
 ): void {
   test("Chromium: the node's STUN answers its gathering, TURN relays a relay-only pair, getStats() tells relayed from direct", async (t) => {
-    const n = await start(t, "turn:\n  enabled: true\n  listen: \"127.0.0.1:0\"\n");
+    const n = await start(t, "turn:\n  enabled: true\n  listen: \"127.0.0.1:0\"\n  allow_private_peers: true\n");
     const ctx = await t.browser.newContext();
     t.cleanup(() => ctx.close());
     // Without a default route Chromium offers WebRTC no interface unless
