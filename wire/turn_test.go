@@ -2,6 +2,8 @@ package wire
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,4 +34,28 @@ func TestTURNCredential(t *testing.T) {
 			t.Errorf("CheckTURNUsername(%q) = %v, want a format error", bad, err)
 		}
 	}
+}
+
+// FuzzTURNUsername: whatever username a TURN client sends, the check
+// never panics, and accepts only EXPIRY:ID with EXPIRY in the future and
+// a non-empty ID, which it returns.
+func FuzzTURNUsername(f *testing.F) {
+	for _, s := range []string{"1800000000:abc", "", ":", "1:", "-1:a", "99999999999999999999:a", "1800000000:a:b", "1800000000:\x00"} {
+		f.Add(s)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, u string) {
+		id, err := CheckTURNUsername(u, now)
+		if err != nil {
+			if id != "" {
+				t.Fatalf("error %v with id %q", err, id)
+			}
+			return
+		}
+		exp, rest, ok := strings.Cut(u, ":")
+		sec, perr := strconv.ParseInt(exp, 10, 64)
+		if !ok || rest != id || id == "" || perr != nil || sec <= now.Unix() {
+			t.Fatalf("accepted %q as id %q", u, id)
+		}
+	})
 }
