@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	pionturn "github.com/pion/turn/v5"
 
 	"github.com/edgeswarm/edgeswarm/internal/netns"
+	"github.com/edgeswarm/edgeswarm/internal/testpeer"
 	"github.com/edgeswarm/edgeswarm/internal/wsclient"
 	"github.com/edgeswarm/edgeswarm/signal"
 	"github.com/edgeswarm/edgeswarm/wire"
@@ -191,4 +193,64 @@ func TestTURNConfigKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestViewersExchangeASegmentThroughTURN: a viewer that may use relay
+// candidates only (symmetric NAT, as far as it knows) connects to another
+// viewer through the node's TURN relay with the credentials of its
+// welcome, fetches a segment, and counts it as relay, never p2p; the node
+// counts the relayed bytes.
+func TestViewersExchangeASegmentThroughTURN(t *testing.T) {
+	netns.RequireLoopbackOnly(t)
+	cfg := testConfig("")
+	cfg.Seeder.Loopback = true
+	cfg.TURN.Enabled = true
+	cfg.TURN.Listen = "127.0.0.1:0"
+	cfg.TURN.AllowPrivatePeers = true // the other viewer is on loopback
+	n := startNode(t, cfg, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, _, swarm, ticket := liveRendition(t, n)
+
+	holder := joinPeer(t, ctx, n, swarm, testpeer.Options{Upload: true, AcceptPush: true, Ticket: ticket})
+	if _, err := holder.WaitReady(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	seq, httpBody := pushedSegment(t, ctx, n, holder)
+
+	relayed := joinPeer(t, ctx, n, swarm, testpeer.Options{Ticket: ticket, RelayOnly: true})
+	if _, err := relayed.WaitReady(ctx, holder.ID()); err != nil {
+		t.Fatalf("relay-only connection to the holder: %v (holder: %v, relayed: %v)", err, holder.Err(), relayed.Err())
+	}
+	got, err := relayed.Fetch(ctx, holder.ID(), seq)
+	if err != nil {
+		t.Fatalf("fetch through the relay: %v", err)
+	}
+	if !bytes.Equal(got, httpBody) {
+		t.Fatal("segment through the relay differs from HTTP")
+	}
+	if st := relayed.Stats(); st.RelayBytes != int64(len(httpBody)) || st.P2PBytes != 0 {
+		t.Fatalf("bytes through a relay must count as relay, not p2p: %+v", st)
+	}
+	if got := sumCounter(t, n, "edgeswarm_turn_relayed_bytes_total"); got < float64(len(httpBody)) {
+		t.Errorf("the node counted %v relayed bytes for a %d-byte segment", got, len(httpBody))
+	}
+}
+
+// sumCounter sums the samples of a counter on the node's registry.
+func sumCounter(t *testing.T, n *Node, name string) float64 {
+	t.Helper()
+	mfs, err := n.metrics.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
