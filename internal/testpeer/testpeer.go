@@ -60,13 +60,14 @@ var (
 // Stats are a peer's counters, like a browser's stats message.
 type Stats struct {
 	SeedBytes, P2PBytes int64 // verified bytes by source
+	Pushed              int   // segments received by push and verified
+	Requested           int   // segments received by request and verified
+	UploadBytes         int64 // segment bytes served to others
+	DigestFailures      int
+
 	// RelayBytes: verified bytes from viewers over a connection whose
 	// selected candidate pair has a relay candidate (not in P2PBytes).
-	RelayBytes     int64
-	Pushed         int   // segments received by push and verified
-	Requested      int   // segments received by request and verified
-	UploadBytes    int64 // segment bytes served to others
-	DigestFailures int
+	RelayBytes int64
 }
 
 // LoopbackAPI returns a pion API for tests: loopback candidates only (the
