@@ -175,8 +175,9 @@ type bucket struct {
 
 // stunLimiter is a token bucket per source address, kept in two
 // generations so that its memory stays bounded: a source not seen for a
-// generation is forgotten, and while the current generation is full, new
-// sources are refused.
+// generation is forgotten. A full current generation starts the next one
+// early, so that a flood from many (spoofed) sources pushes its own
+// entries out instead of locking new viewers out for a generation.
 type stunLimiter struct {
 	lim   stunLimits
 	clock func() time.Time
@@ -202,10 +203,11 @@ func (l *stunLimiter) allow(src netip.Addr) bool {
 	if b == nil {
 		if b = l.prev[src]; b != nil {
 			delete(l.prev, src)
-		} else if len(l.cur) >= l.lim.sources {
-			return false
 		} else {
 			b = &bucket{tokens: l.lim.burst, at: now}
+		}
+		if len(l.cur) >= l.lim.sources {
+			l.prev, l.cur, l.rotated = l.cur, make(map[netip.Addr]*bucket, l.lim.sources), now
 		}
 		l.cur[src] = b
 	}

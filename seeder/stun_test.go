@@ -215,22 +215,32 @@ func TestSTUNLimiterBounded(t *testing.T) {
 	if !l.allow(b) {
 		t.Fatal("second source refused")
 	}
-	if l.allow(c) {
-		t.Fatal("a third source admitted beyond the table's bound")
+	// A full table starts a new generation: the third source is admitted
+	// and a's bucket moves over, still empty.
+	if !l.allow(c) {
+		t.Fatal("a new source refused while the table is full")
+	}
+	if l.allow(a) {
+		t.Fatal("a's empty bucket was forgotten by the early generation")
 	}
 	clock.Advance(time.Second)
 	if !l.allow(a) || l.allow(a) {
 		t.Fatal("refill of 1 per second not enforced")
 	}
-	// Two generations later, idle sources are forgotten and room is made.
-	clock.Advance(2 * stunGeneration)
-	l.allow(a)
-	clock.Advance(stunGeneration)
-	if !l.allow(c) {
-		t.Fatal("new source refused after idle ones expired")
+	// A flood of new sources never grows the table past two generations.
+	for i := range 100 {
+		l.allow(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}))
+		if n := len(l.cur) + len(l.prev); n > 2*2 {
+			t.Fatalf("%d sources tracked, bound 4", n)
+		}
 	}
-	if len(l.cur)+len(l.prev) > 2*2 {
-		t.Fatalf("%d sources tracked", len(l.cur)+len(l.prev))
+	// Idle sources are forgotten after two generations.
+	clock.Advance(2 * stunGeneration)
+	l.allow(b)
+	clock.Advance(stunGeneration)
+	l.allow(c)
+	if _, kept := l.prev[a]; kept || l.cur[a] != nil {
+		t.Fatal("an idle source outlived two generations")
 	}
 }
 
