@@ -157,12 +157,17 @@ type stunLimits struct {
 	sources int // source addresses tracked at once (per generation)
 }
 
-// defaultSTUNLimits: a browser sends a handful of Binding requests per
-// peer connection it gathers for (retransmissions included); 20 per
-// second with bursts of 40 admits a page opening its max_peers connections
-// at once, while a spoofed flood gets a victim at most 20 answers (about
-// 1 KB) a second from this node.
-var defaultSTUNLimits = stunLimits{rate: 20, burst: 40, sources: 1 << 16}
+// stunSources bounds the source addresses tracked per generation.
+const stunSources = 1 << 16
+
+// stunLimitsOf are the limits of cfg: a browser sends a handful of
+// Binding requests per peer connection it gathers for (retransmissions
+// included); the default 20 per second with bursts of 40 admits a page
+// opening its max_peers connections at once, while a spoofed flood gets a
+// victim at most 20 answers (about 1 KB) a second from this node.
+func stunLimitsOf(cfg Config) stunLimits {
+	return stunLimits{rate: cfg.STUNRate, burst: float64(cfg.STUNBurst), sources: stunSources}
+}
 
 // stunGeneration is how long a source's bucket is remembered after its
 // last request (between one and two generations).
@@ -313,7 +318,7 @@ func (s *Seeder) newSTUN(c net.PacketConn) *stunConn {
 	logBad := func(from netip.AddrPort, err error) {
 		every.Do(func() { s.log.Debug("seeder: dropped a STUN packet", "from", from, "err", err) })
 	}
-	return newSTUNConn(c, newSTUNLimiter(defaultSTUNLimits, s.clock), s.m.stun, logBad)
+	return newSTUNConn(c, newSTUNLimiter(stunLimitsOf(s.cfg), s.clock), s.m.stun, logBad)
 }
 
 // STUNURLs are the stun: URLs of the built-in STUN server that viewers

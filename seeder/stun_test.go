@@ -169,7 +169,7 @@ func TestSTUNLeavesICEChecksToPion(t *testing.T) {
 func TestSTUNRateLimit(t *testing.T) {
 	n := newSTUNNode(t, DefaultConfig())
 	c := newSTUNClient(t, n.addr)
-	burst := int(defaultSTUNLimits.burst)
+	burst := DefaultConfig().STUNBurst
 	sent := map[[stun.TransactionIDSize]byte]bool{}
 	for range burst + 10 {
 		sent[c.binding().TransactionID] = true
