@@ -19,6 +19,7 @@ import (
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
 	"github.com/edgeswarm/edgeswarm/signal"
+	"github.com/edgeswarm/edgeswarm/turn"
 	"github.com/edgeswarm/edgeswarm/units"
 )
 
@@ -69,6 +70,9 @@ type Config struct {
 	Seeder seeder.Config `yaml:"seeder"`
 	// Analytics configures viewer telemetry, its figures and the dashboard.
 	Analytics analytics.Config `yaml:"analytics"`
+	// TURN configures the optional TURN relay for viewers behind
+	// symmetric NATs.
+	TURN turn.Config `yaml:"turn"`
 }
 
 // CORSConfig configures Cross-Origin Resource Sharing headers.
@@ -98,6 +102,7 @@ func DefaultConfig() Config {
 		SuperPeer:       true,
 		Seeder:          seeder.DefaultConfig(),
 		Analytics:       analytics.DefaultConfig(),
+		TURN:            turn.DefaultConfig(),
 	}
 }
 
@@ -177,6 +182,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Analytics.Validate(); err != nil {
+		return err
+	}
+	if err := validTURN(c); err != nil {
 		return err
 	}
 	return nil

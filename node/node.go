@@ -29,6 +29,7 @@ import (
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
 	"github.com/edgeswarm/edgeswarm/signal"
+	"github.com/edgeswarm/edgeswarm/turn"
 )
 
 // Options are the parts of a node that tests replace.
@@ -49,6 +50,7 @@ type Node struct {
 	seeder  *seeder.Seeder
 	edge    *edge.Server
 	stats   *analytics.Analytics
+	turn    *turn.Server // nil unless turn.enabled
 
 	pubLn   net.Listener
 	udp     net.PacketConn
@@ -281,6 +283,9 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.h2 != nil {
 		errs = append(errs, n.h2.Shutdown(drain))
 	}
+	if n.turn != nil {
+		errs = append(errs, n.turn.Close())
+	}
 	if n.h3 != nil {
 		errs = append(errs, n.h3.Shutdown(drain))
 	}
@@ -312,6 +317,9 @@ func (n *Node) closeListeners() {
 	}
 	if n.seeder != nil {
 		_ = n.seeder.Close()
+	}
+	if n.turn != nil {
+		_ = n.turn.Close()
 	}
 	if n.hub != nil {
 		_ = n.hub.Close(context.Background())

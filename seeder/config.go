@@ -59,10 +59,22 @@ type Config struct {
 	// beyond it are ignored (the viewer falls back to its other peers
 	// and HTTP).
 	MaxPeers int `yaml:"max_peers"`
+	// STUN answers STUN Binding requests without USERNAME (the ones
+	// browsers send while gathering) on the ICE UDP port, so that viewers
+	// learn their server-reflexive address from the node itself. When the
+	// node knows its public address (PublicIPs, or a non-wildcard ICEUDP
+	// host), viewers are offered stun:ADDRESS:PORT first. Default on.
+	STUN bool `yaml:"stun"`
+	// STUNRate and STUNBurst are the STUN answers one source address gets
+	// per second and at once (token bucket). Raise them when many viewers
+	// share a public address (carrier-grade NAT): each gathers a few
+	// requests per peer connection.
+	STUNRate  float64 `yaml:"stun_rate"`
+	STUNBurst int     `yaml:"stun_burst"`
 }
 
-// DefaultConfig returns the production defaults: one UDP port 3478, no
-// ICE-TCP, live-edge prefetch, push to 2 viewers, busy when 2 viewers hold a segment, no
+// DefaultConfig returns the production defaults: one UDP port 3478 that
+// also answers STUN, no ICE-TCP, live-edge prefetch, push to 2 viewers, busy when 2 viewers hold a segment, no
 // upload budget, 2000 peer connections.
 func DefaultConfig() Config {
 	return Config{
@@ -71,6 +83,9 @@ func DefaultConfig() Config {
 		Prefetch:    true,
 		BusyHolders: 2,
 		MaxPeers:    2000,
+		STUN:        true,
+		STUNRate:    20,
+		STUNBurst:   40,
 	}
 }
 
@@ -114,6 +129,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("seeder.peer_upload_bps: %d, must not be negative", c.PeerUploadBps)
 	case c.MaxPeers < 1:
 		return errors.New("seeder.max_peers: must be at least 1")
+	case c.STUN && !(c.STUNRate > 0):
+		return errors.New("seeder.stun_rate: must be positive")
+	case c.STUN && c.STUNBurst < 1:
+		return errors.New("seeder.stun_burst: must be at least 1")
 	case c.ICELite && c.ICETCP != "":
 		return errors.New("seeder.ice_lite: an ICE-lite agent cannot use ice_tcp")
 	}

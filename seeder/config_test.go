@@ -28,6 +28,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative peer budget", func(c *Config) { c.PeerUploadBps = -1 }, "seeder.peer_upload_bps"},
 		{"no peers", func(c *Config) { c.MaxPeers = 0 }, "seeder.max_peers"},
 		{"lite with tcp", func(c *Config) { c.ICELite = true; c.ICETCP = ":3478" }, "seeder.ice_lite"},
+		{"stun rate", func(c *Config) { c.STUNRate = 0 }, "seeder.stun_rate"},
+		{"stun burst", func(c *Config) { c.STUNBurst = 0 }, "seeder.stun_burst"},
+		{"stun off ignores its limits", func(c *Config) { c.STUN, c.STUNRate, c.STUNBurst = false, 0, 0 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -91,6 +91,7 @@ var signalFiles = []signalFile{
 		{name: "beacon", msg: &Stats{HTTPBytes: 6291456, WatchMs: 30000, StartupMs: 380, Bitrate: 800000, LiveMs: 6100,
 			Browser: "safari", BrowserMajor: 17, Mobile: true, Group: GroupHTTP, Stream: "/live/channel1/master.m3u8",
 			Swarm: "/live/channel1/480p.m3u8", Session: "k3Jd9sQz"}},
+		{name: "relayed", msg: &Stats{HTTPBytes: 1000, RelayBytes: 4000, Peers: 1}},
 	}},
 	{TypeReport, []signalVector{
 		{name: "digest_mismatch", msg: &Report{Peer: "p7", Reason: ReasonDigestMismatch, Key: "/live/channel1/720p/seg1210.ts"}},

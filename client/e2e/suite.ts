@@ -9,6 +9,7 @@
 
 import { Browser } from "playwright-core";
 import { Env, launchChromium, mib, NodeProc, PageReport, Viewer, ViewerOptions, waitFor, watch } from "./harness";
+import { natTests } from "./nat";
 
 const env: Env = {
   node: must("E2E_NODE"),
@@ -487,6 +488,7 @@ test("the dashboard on the admin port plots the viewers' reports and shows the A
   check(elsewhere.length === 0, `the dashboard loaded from elsewhere: ${elsewhere.join(", ")}`);
   for (const v of vs) check(v.pageErrors.length === 0, `${v.name}: page errors ${v.pageErrors.join("; ")}`);
 });
+natTests(test, node, check, env);
 
 async function main(): Promise<number> {
   const started = Date.now();

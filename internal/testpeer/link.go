@@ -57,7 +57,7 @@ type link struct {
 // newLink makes the connection to id: as the offerer it creates the
 // DataChannel; as the answerer it takes the one the offer brings.
 func newLink(p *Peer, id, session string, offerer bool) (*link, error) {
-	pc, err := p.opt.API.NewPeerConnection(webrtc.Configuration{})
+	pc, err := p.opt.API.NewPeerConnection(p.rtcConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -502,4 +502,35 @@ func (l *link) serveOne(f wire.Frame) {
 		l.p.addUpload(int(n))
 	}
 	l.sendFrame(wire.Frame{Type: wire.FrameDone, Req: f.Req})
+}
+
+// rtcConfig is the configuration of every connection: the welcome's ICE
+// servers with Options.ICEServers or RelayOnly, relay candidates only with
+// RelayOnly.
+func (p *Peer) rtcConfig() webrtc.Configuration {
+	var c webrtc.Configuration
+	if !p.opt.ICEServers && !p.opt.RelayOnly {
+		return c
+	}
+	for _, s := range p.config.ICEServers {
+		c.ICEServers = append(c.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	if p.opt.RelayOnly {
+		c.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	return c
+}
+
+// relayed reports whether the connection's selected candidate pair has a
+// relay candidate on either side: its bytes left a TURN relay.
+func (l *link) relayed() bool {
+	sctp := l.pc.SCTP()
+	if sctp == nil {
+		return false
+	}
+	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return false
+	}
+	return pair.Local.Typ == webrtc.ICECandidateTypeRelay || pair.Remote.Typ == webrtc.ICECandidateTypeRelay
 }

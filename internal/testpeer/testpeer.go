@@ -42,6 +42,13 @@ type Options struct {
 	OnlySeeders bool
 	// Ticket is sent in join.
 	Ticket string
+	// ICEServers makes every connection use the welcome's ice_servers
+	// (the node's STUN and TURN, minted credentials), as a browser does.
+	ICEServers bool
+	// RelayOnly makes every connection use relay candidates only
+	// (ICETransportPolicy relay, with the welcome's ice_servers): all its
+	// bytes go through a TURN relay.
+	RelayOnly bool
 }
 
 // Errors of Fetch.
@@ -57,6 +64,10 @@ type Stats struct {
 	Requested           int   // segments received by request and verified
 	UploadBytes         int64 // segment bytes served to others
 	DigestFailures      int
+
+	// RelayBytes: verified bytes from viewers over a connection whose
+	// selected candidate pair has a relay candidate (not in P2PBytes).
+	RelayBytes int64
 }
 
 // LoopbackAPI returns a pion API for tests: loopback candidates only (the
@@ -457,6 +468,10 @@ func (p *Peer) verify(from string, d wire.SegmentDigest, b []byte, pushed bool) 
 	sum := sha256.Sum256(b)
 	ok := uint64(len(b)) == d.Size && hex.EncodeToString(sum[:]) == d.SHA256
 	p.mu.Lock()
+	l := p.conns[from]
+	p.mu.Unlock()
+	relayed := l != nil && l.relayed()
+	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !ok {
 		p.stats.DigestFailures++
@@ -464,9 +479,12 @@ func (p *Peer) verify(from string, d wire.SegmentDigest, b []byte, pushed bool) 
 	}
 	if p.held[d.Key] == nil {
 		p.held[d.Key] = &segment{d: d, data: b}
-		if p.seeders[from] {
+		switch {
+		case p.seeders[from]:
 			p.stats.SeedBytes += int64(len(b))
-		} else {
+		case relayed:
+			p.stats.RelayBytes += int64(len(b))
+		default:
 			p.stats.P2PBytes += int64(len(b))
 		}
 		if pushed {
