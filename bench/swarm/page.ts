@@ -16,6 +16,18 @@ export interface BenchConfig {
   liveSync: number;
   /** p2p-media-loader's WebSocket trackers. */
   trackers: string[];
+  /** --net: ICE servers (STUN, TURN) for edgeswarm.js, and a download-only (mobile) viewer. */
+  iceServers?: RTCIceServer[];
+  mobile?: boolean;
+}
+
+/** One RTCPeerConnection the page made, as getStats() saw it at the report (--net). */
+export interface ConnResult {
+  state: string;
+  /** The selected candidate pair's local and remote candidate types (host, srflx, prflx, relay), when connected. */
+  local?: string; remote?: string;
+  /** Addresses of the remote candidates the peer offered (its public address among them, behind a NAT). */
+  remoteAddrs: string[];
 }
 
 /** What one viewer reports (the raw file's viewer fields, before the runner adds its own). */
@@ -47,9 +59,18 @@ interface Totals { http: number; p2p: number; seed: number; upload: number; fail
 
 interface EsStats { httpBytes: number; p2pBytes: number; seedBytes: number; uploadBytes: number; aborts: number; segmentsRejected: number; peers: number }
 interface EsSession { getStats(): EsStats; on(ev: "error", f: (e: { code: string; message: string }) => void): () => void }
+interface NetOptions { iceServers?: RTCIceServer[]; mobile?: boolean; upload?: boolean }
 interface Edgeswarm {
-  attachGeneric(o: { media: () => unknown }): EsSession;
-  attachHls(hls: unknown): EsSession;
+  attachGeneric(o: { media: () => unknown } & NetOptions): EsSession;
+  attachHls(hls: unknown, o?: NetOptions): EsSession;
+}
+
+/** edgeswarm.js options of --net: the ICE servers, and download-only on mobile. */
+function netOptions(): NetOptions {
+  const o: NetOptions = {};
+  if (cfg.iceServers) o.iceServers = cfg.iceServers;
+  if (cfg.mobile) { o.mobile = true; o.upload = false; }
+  return o;
 }
 interface HlsLevel { url: string[] | string; uri?: string }
 interface HlsLike {
@@ -84,10 +105,45 @@ const w = window as unknown as {
   P2PML?: P2PMLGlobal;
   benchReport?: () => PageResult;
   benchStop?: () => void;
+  benchConns?: () => Promise<ConnResult[]>;
 };
 
 const cfg = w.__bench;
 const errors: string[] = [];
+
+// Every peer connection edgeswarm.js makes, so that the report can say
+// which candidate types carried it (it looks the constructor up when it
+// connects, after this ran).
+const pcs: RTCPeerConnection[] = [];
+if (cfg.iceServers && typeof RTCPeerConnection !== "undefined") {
+  const Orig = RTCPeerConnection;
+  const Wrapped = function (this: unknown, c?: RTCConfiguration): RTCPeerConnection {
+    const pc = new Orig(c);
+    pcs.push(pc);
+    return pc;
+  } as unknown as typeof RTCPeerConnection;
+  Wrapped.prototype = Orig.prototype;
+  (window as unknown as { RTCPeerConnection: typeof RTCPeerConnection }).RTCPeerConnection = Wrapped;
+}
+w.benchConns = async () => Promise.all(pcs.map(async (pc): Promise<ConnResult> => {
+  const r: ConnResult = { state: pc.connectionState, remoteAddrs: [] };
+  try {
+    const st = await pc.getStats();
+    const byId = new Map<string, Record<string, unknown>>();
+    st.forEach((v: Record<string, unknown>) => { byId.set(String(v.id), v); });
+    let pairId: string | undefined;
+    st.forEach((v: Record<string, unknown>) => {
+      if (v.type === "transport" && v.selectedCandidatePairId) pairId = String(v.selectedCandidatePairId);
+      if (v.type === "remote-candidate" && v.address) r.remoteAddrs.push(String(v.address));
+    });
+    const pair = pairId ? byId.get(pairId) : undefined;
+    if (pair) {
+      r.local = String(byId.get(String(pair.localCandidateId))?.candidateType ?? "");
+      r.remote = String(byId.get(String(pair.remoteCandidateId))?.candidateType ?? "");
+    }
+  } catch (e) { errors.push("getStats: " + String(e)); }
+  return r;
+}));
 window.addEventListener("error", (e) => errors.push("page: " + String(e.message)));
 window.addEventListener("unhandledrejection", (e) => errors.push("page: " + String(e.reason)));
 
@@ -135,7 +191,7 @@ function virtual(): void {
   });
   if (cfg.scenario === "edgeswarm") {
     // The generic adapter (the Video.js path), with the model as its media element.
-    session = w.edgeswarm!.attachGeneric({ media: () => player });
+    session = w.edgeswarm!.attachGeneric({ media: () => player, ...netOptions() });
     session.on("error", (e) => errors.push(`edgeswarm ${e.code}: ${e.message}`));
     const s = session;
     totals = () => esTotals(s.getStats());
@@ -207,7 +263,7 @@ function video(): void {
     Hls = w.Hls!;
     hls = new Hls(hlsConfig);
     if (cfg.scenario === "edgeswarm") {
-      const s = w.edgeswarm!.attachHls(hls);
+      const s = w.edgeswarm!.attachHls(hls, netOptions());
       s.on("error", (e) => errors.push(`edgeswarm ${e.code}: ${e.message}`));
       totals = () => esTotals(s.getStats());
     } else {
