@@ -393,6 +393,9 @@ func writeSwarmReport(rawPath, out string, stdout io.Writer) error {
 	}
 	rows := summarize(raw)
 	floors := swarmFloors(rows)
+	if profile := netOf(raw); profile != "" {
+		floors = netFloors(profile, rows)
+	}
 	base := strings.TrimSuffix(filepath.Join(out, filepath.Base(rawPath)), "-raw.json")
 	base = strings.TrimSuffix(base, ".json")
 	if err := os.MkdirAll(out, 0o755); err != nil {

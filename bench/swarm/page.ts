@@ -21,12 +21,13 @@ export interface BenchConfig {
   mobile?: boolean;
 }
 
-/** One RTCPeerConnection the page made, as getStats() saw it at the report (--net). */
+/** One RTCPeerConnection the page made (--net). */
 export interface ConnResult {
+  /** connected (at some point), failed, or the state it ended in without either. */
   state: string;
   /** The selected candidate pair's local and remote candidate types (host, srflx, prflx, relay), when connected. */
   local?: string; remote?: string;
-  /** Addresses of the remote candidates the peer offered (its public address among them, behind a NAT). */
+  /** Addresses of the remote candidates the peer sent (its public address among them, behind a NAT). */
   remoteAddrs: string[];
 }
 
@@ -112,29 +113,18 @@ const cfg = w.__bench;
 const errors: string[] = [];
 
 // Every peer connection edgeswarm.js makes, so that the report can say
-// which candidate types carried it (it looks the constructor up when it
-// connects, after this ran).
-const pcs: RTCPeerConnection[] = [];
-if (cfg.iceServers && typeof RTCPeerConnection !== "undefined") {
-  const Orig = RTCPeerConnection;
-  const Wrapped = function (this: unknown, c?: RTCConfiguration): RTCPeerConnection {
-    const pc = new Orig(c);
-    pcs.push(pc);
-    return pc;
-  } as unknown as typeof RTCPeerConnection;
-  Wrapped.prototype = Orig.prototype;
-  (window as unknown as { RTCPeerConnection: typeof RTCPeerConnection }).RTCPeerConnection = Wrapped;
-}
-w.benchConns = async () => Promise.all(pcs.map(async (pc): Promise<ConnResult> => {
-  const r: ConnResult = { state: pc.connectionState, remoteAddrs: [] };
+// which candidate types carried it and whom it tried to reach (it looks
+// the constructor up when it connects, after this ran). Outcomes are kept
+// as they happen: a closed connection has no stats left.
+const conns: { pc: RTCPeerConnection; r: ConnResult }[] = [];
+async function selectedPair(pc: RTCPeerConnection, r: ConnResult): Promise<void> {
   try {
     const st = await pc.getStats();
     const byId = new Map<string, Record<string, unknown>>();
-    st.forEach((v: Record<string, unknown>) => { byId.set(String(v.id), v); });
     let pairId: string | undefined;
     st.forEach((v: Record<string, unknown>) => {
+      byId.set(String(v.id), v);
       if (v.type === "transport" && v.selectedCandidatePairId) pairId = String(v.selectedCandidatePairId);
-      if (v.type === "remote-candidate" && v.address) r.remoteAddrs.push(String(v.address));
     });
     const pair = pairId ? byId.get(pairId) : undefined;
     if (pair) {
@@ -142,10 +132,43 @@ w.benchConns = async () => Promise.all(pcs.map(async (pc): Promise<ConnResult> =
       r.remote = String(byId.get(String(pair.remoteCandidateId))?.candidateType ?? "");
     }
   } catch (e) { errors.push("getStats: " + String(e)); }
-  return r;
-}));
-window.addEventListener("error", (e) => errors.push("page: " + String(e.message)));
-window.addEventListener("unhandledrejection", (e) => errors.push("page: " + String(e.reason)));
+}
+if (cfg.iceServers && typeof RTCPeerConnection !== "undefined") {
+  const Orig = RTCPeerConnection;
+  const Wrapped = function (this: unknown, c?: RTCConfiguration): RTCPeerConnection {
+    const pc = new Orig(c);
+    const r: ConnResult = { state: "new", remoteAddrs: [] };
+    conns.push({ pc, r });
+    pc.addEventListener("connectionstatechange", () => {
+      const st = pc.connectionState;
+      if (st === "connected") { r.state = st; void selectedPair(pc, r); }
+      else if (st === "failed" && r.state !== "connected") r.state = st;
+    });
+    // candidate:foundation component transport priority address port typ type ...
+    const note = (line: string): void => {
+      const f = line.trim().split(" ");
+      if (f.length > 7 && f[4] && !r.remoteAddrs.includes(f[4])) r.remoteAddrs.push(f[4]);
+    };
+    const add = pc.addIceCandidate.bind(pc);
+    pc.addIceCandidate = ((cand?: RTCIceCandidateInit) => {
+      note(cand?.candidate ?? "");
+      return add(cand as RTCIceCandidateInit);
+    }) as typeof pc.addIceCandidate;
+    const setRemote = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = ((d: RTCSessionDescriptionInit) => {
+      for (const l of (d.sdp ?? "").split("\n")) if (l.startsWith("a=candidate:")) note(l.slice(2));
+      return setRemote(d);
+    }) as typeof pc.setRemoteDescription;
+    return pc;
+  } as unknown as typeof RTCPeerConnection;
+  Wrapped.prototype = Orig.prototype;
+  (window as unknown as { RTCPeerConnection: typeof RTCPeerConnection }).RTCPeerConnection = Wrapped;
+}
+w.benchConns = async () => {
+  await Promise.all(conns.filter((c) => c.pc.connectionState === "connected").map((c) => selectedPair(c.pc, c.r)));
+  // Never connected: the final state, or "closed" when given up before failing.
+  return conns.map(({ pc, r }) => ({ ...r, state: r.state === "new" ? pc.connectionState : r.state }));
+};
 
 const p2pConfig = (): object => ({
   announceTrackers: cfg.trackers,

@@ -82,7 +82,7 @@ interface ViewerResult {
   frames?: { total: number; dropped: number; width: number; height: number };
   errors: string[];
   /** --net: the viewer's home (index), its NAT and link kind, and its peer connections. */
-  home?: number; nat?: string; kind?: string; conns?: ConnResult[];
+  home?: number; nat?: string; kind?: string; public?: string; conns?: ConnResult[];
 }
 
 interface CaseResult {
@@ -214,7 +214,8 @@ ${tags}
       ...(r?.frames ? { frames: r.frames } : {}),
       errors: [...(r?.errors ?? []), ...this.errors].slice(0, 20),
       ...(this.home !== undefined && cfg.net ? {
-        home: this.home, nat: cfg.net.homes[this.home]?.nat, kind: cfg.net.homes[this.home]?.kind, conns: this.conns ?? [],
+        home: this.home, nat: cfg.net.homes[this.home]?.nat, kind: cfg.net.homes[this.home]?.kind,
+        public: cfg.net.homes[this.home]?.public, conns: this.conns ?? [],
       } : {}),
     };
   }
