@@ -18,6 +18,7 @@ import (
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
 	"github.com/edgeswarm/edgeswarm/signal"
+	"github.com/edgeswarm/edgeswarm/turn"
 	"github.com/edgeswarm/edgeswarm/units"
 )
 
@@ -66,6 +67,9 @@ type Config struct {
 	SuperPeer bool `yaml:"super_peer"`
 	// Seeder configures the super-peer.
 	Seeder seeder.Config `yaml:"seeder"`
+	// TURN configures the optional TURN relay for viewers behind
+	// symmetric NATs.
+	TURN turn.Config `yaml:"turn"`
 }
 
 // CORSConfig configures Cross-Origin Resource Sharing headers.
@@ -94,6 +98,7 @@ func DefaultConfig() Config {
 		Signal:          signal.DefaultConfig(),
 		SuperPeer:       true,
 		Seeder:          seeder.DefaultConfig(),
+		TURN:            turn.DefaultConfig(),
 	}
 }
 
@@ -171,6 +176,9 @@ func (c *Config) Validate() error {
 		if err := c.Seeder.Validate(); err != nil {
 			return err
 		}
+	}
+	if err := validTURN(c); err != nil {
+		return err
 	}
 	return nil
 }

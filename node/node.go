@@ -28,6 +28,7 @@ import (
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
 	"github.com/edgeswarm/edgeswarm/signal"
+	"github.com/edgeswarm/edgeswarm/turn"
 )
 
 // Options are the parts of a node that tests replace.
@@ -47,6 +48,7 @@ type Node struct {
 	hub     *signal.Hub
 	seeder  *seeder.Seeder
 	edge    *edge.Server
+	turn    *turn.Server // nil unless turn.enabled
 
 	pubLn   net.Listener
 	udp     net.PacketConn
@@ -261,6 +263,9 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.seeder != nil {
 		errs = append(errs, n.seeder.Close())
 	}
+	if n.turn != nil {
+		errs = append(errs, n.turn.Close())
+	}
 	if n.h3 != nil {
 		errs = append(errs, n.h3.Shutdown(drain))
 	}
@@ -292,6 +297,9 @@ func (n *Node) closeListeners() {
 	}
 	if n.seeder != nil {
 		_ = n.seeder.Close()
+	}
+	if n.turn != nil {
+		_ = n.turn.Close()
 	}
 	if n.hub != nil {
 		_ = n.hub.Close(context.Background())

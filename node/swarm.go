@@ -44,38 +44,68 @@ func (n *Node) setupSwarms(cfg Config) error {
 			}
 		}
 	}
+	// The super-peer's sockets come first: its STUN server's address
+	// heads the ICE servers of every welcome.
+	opt := seeder.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg}
+	if cfg.SuperPeer {
+		if err := openICESockets(cfg.Seeder, &opt); err != nil {
+			return err
+		}
+		if urls := seeder.STUNURLs(cfg.Seeder, udpAddr(opt.UDP)); len(urls) > 0 {
+			client.ICEServers = append(client.ICEServers, wire.ICEServer{URLs: urls})
+		}
+	}
+	if err := n.setupTURN(cfg, &scfg, &client); err != nil {
+		closeICESockets(opt)
+		return err
+	}
 	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm})
 	if err != nil {
+		closeICESockets(opt)
 		return err
 	}
 	n.hub = hub
 	if !cfg.SuperPeer {
 		return nil
 	}
-	opt := seeder.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg}
-	if cfg.Seeder.ICEUDP != "" {
-		if opt.UDP, err = net.ListenPacket("udp", cfg.Seeder.ICEUDP); err != nil {
-			return fmt.Errorf("seeder.ice_udp: %w", err)
-		}
-	}
-	if cfg.Seeder.ICETCP != "" {
-		if opt.TCP, err = net.Listen("tcp", cfg.Seeder.ICETCP); err != nil {
-			if opt.UDP != nil {
-				_ = opt.UDP.Close()
-			}
-			return fmt.Errorf("seeder.ice_tcp: %w", err)
-		}
-	}
 	if n.seeder, err = seeder.New(cfg.Seeder, hubSignaling{hub}, cacheSource{n.cache}, opt); err != nil {
-		if opt.UDP != nil {
-			_ = opt.UDP.Close()
-		}
-		if opt.TCP != nil {
-			_ = opt.TCP.Close()
-		}
+		closeICESockets(opt)
 		return fmt.Errorf("seeder: %w", err)
 	}
 	return nil
+}
+
+// openICESockets opens the super-peer's ICE UDP socket (which also
+// carries its STUN server) and ICE-TCP listener into opt.
+func openICESockets(cfg seeder.Config, opt *seeder.Options) (err error) {
+	if cfg.ICEUDP != "" {
+		if opt.UDP, err = net.ListenPacket("udp", cfg.ICEUDP); err != nil {
+			return fmt.Errorf("seeder.ice_udp: %w", err)
+		}
+	}
+	if cfg.ICETCP != "" {
+		if opt.TCP, err = net.Listen("tcp", cfg.ICETCP); err != nil {
+			closeICESockets(*opt)
+			return fmt.Errorf("seeder.ice_tcp: %w", err)
+		}
+	}
+	return nil
+}
+
+func closeICESockets(opt seeder.Options) {
+	if opt.UDP != nil {
+		_ = opt.UDP.Close()
+	}
+	if opt.TCP != nil {
+		_ = opt.TCP.Close()
+	}
+}
+
+func udpAddr(c net.PacketConn) net.Addr {
+	if c == nil {
+		return nil
+	}
+	return c.LocalAddr()
 }
 
 // onFill publishes digests: a segment's to every swarm that lists it, and

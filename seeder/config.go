@@ -59,10 +59,16 @@ type Config struct {
 	// beyond it are ignored (the viewer falls back to its other peers
 	// and HTTP).
 	MaxPeers int `yaml:"max_peers"`
+	// STUN answers STUN Binding requests without USERNAME (the ones
+	// browsers send while gathering) on the ICE UDP port, so that viewers
+	// learn their server-reflexive address from the node itself. When the
+	// node knows its public address (PublicIPs, or a non-wildcard ICEUDP
+	// host), viewers are offered stun:ADDRESS:PORT first. Default on.
+	STUN bool `yaml:"stun"`
 }
 
-// DefaultConfig returns the production defaults: one UDP port 3478, no
-// ICE-TCP, live-edge prefetch, push to 2 viewers, busy when 2 viewers hold a segment, no
+// DefaultConfig returns the production defaults: one UDP port 3478 that
+// also answers STUN, no ICE-TCP, live-edge prefetch, push to 2 viewers, busy when 2 viewers hold a segment, no
 // upload budget, 2000 peer connections.
 func DefaultConfig() Config {
 	return Config{
@@ -71,6 +77,7 @@ func DefaultConfig() Config {
 		Prefetch:    true,
 		BusyHolders: 2,
 		MaxPeers:    2000,
+		STUN:        true,
 	}
 }
 

@@ -21,6 +21,7 @@ type metrics struct {
 	budgetPeer prometheus.Counter // seconds waited for a peer budget
 	budgetBps  *prometheus.GaugeVec
 	dropped    map[string]prometheus.Counter // viewers dropped, by reason
+	stun       stunMetrics
 }
 
 func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
@@ -53,6 +54,9 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 	for _, r := range []string{dropProtocol, dropNotReading, dropNoHello} {
 		m.dropped[r] = dropped.WithLabelValues(r)
 	}
+	stun := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "stun_requests_total",
+		Help: "STUN packets on the ICE UDP port handled by the built-in STUN server, by result: answered (Binding requests without USERNAME), rate_limited (over the per-source budget, dropped) or malformed (broken STUN framing, dropped)."}, []string{"result"})
+	m.stun = stunMetrics{answered: stun.WithLabelValues(stunAnswered), limited: stun.WithLabelValues(stunRateLimited), malformed: stun.WithLabelValues(stunMalformed)}
 	m.served = m.requests.WithLabelValues("served")
 	m.absent = m.requests.WithLabelValues("absent")
 	m.busy = m.requests.WithLabelValues("busy")
@@ -63,7 +67,7 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.peers, m.swarms, m.sent, m.pushes, m.pushBytes, m.requests,
-		m.refused, m.budgetNode, m.budgetPeer, m.budgetBps, dropped} {
+		m.refused, m.budgetNode, m.budgetPeer, m.budgetBps, dropped, stun} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -78,6 +78,7 @@ type Seeder struct {
 	m     *metrics
 	api   *webrtc.API
 	muxes []interface{ Close() error }
+	udp   net.Addr      // the ICE UDP mux's address, nil without one
 	node  *rate.Limiter // nil: unlimited
 
 	ctx    context.Context
@@ -112,6 +113,9 @@ func New(cfg Config, sig Signaling, src Source, opt Options) (*Seeder, error) {
 	}
 	if cfg.NodeUploadBps > 0 {
 		s.node = newLimiter(int64(cfg.NodeUploadBps))
+	}
+	if opt.UDP != nil {
+		s.udp = opt.UDP.LocalAddr()
 	}
 	if s.api, err = s.newAPI(opt); err != nil {
 		return nil, err
@@ -162,7 +166,11 @@ func (s *Seeder) newAPI(opt Options) (*webrtc.API, error) {
 			_ = b.SetReadBuffer(socketBuffer)
 			_ = b.SetWriteBuffer(socketBuffer)
 		}
-		mux := webrtc.NewICEUDPMux(logger, opt.UDP)
+		conn := opt.UDP
+		if s.cfg.STUN {
+			conn = s.newSTUN(conn)
+		}
+		mux := webrtc.NewICEUDPMux(logger, conn)
 		s.muxes = append(s.muxes, mux)
 		se.SetICEUDPMux(filteredMux{UDPMux: mux, cfg: s.cfg})
 	}

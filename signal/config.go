@@ -3,6 +3,8 @@ package signal
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/edgeswarm/edgeswarm/wire"
@@ -80,6 +82,29 @@ type Config struct {
 	// exceed the bytes of the segments whose digests the swarm published
 	// since its join (uploads: that times the client's max_peers+3).
 	StatsSlack float64 `yaml:"stats_slack"`
+	// ICEServers are the STUN and TURN servers every viewer gets in its
+	// welcome (RTCConfiguration.iceServers), after the node's own.
+	ICEServers []ICEServer `yaml:"ice_servers"`
+	// TURNSecret is the secret shared with TURN relays that check TURN
+	// REST credentials (coturn's use-auth-secret, or the node's own relay).
+	// With it, every ice_servers entry with a turn: or turns: URL and no
+	// fixed credential gets a username and credential minted for each
+	// join, valid for TURNTTL. At least 16 bytes.
+	TURNSecret string `yaml:"turn_secret"`
+	// TURNTTL is how long minted TURN credentials admit new allocations
+	// and refreshes.
+	TURNTTL time.Duration `yaml:"turn_ttl"`
+}
+
+// ICEServer is one STUN or TURN server offered to viewers.
+type ICEServer struct {
+	// URLs are stun:, stuns:, turn: or turns: URLs.
+	URLs []string `yaml:"urls"`
+	// Username and Credential are a fixed TURN login. Leave both empty
+	// for turn: URLs to have credentials minted from turn_secret: a fixed
+	// password is visible to every page that plays.
+	Username   string `yaml:"username"`
+	Credential string `yaml:"credential"`
 }
 
 // DefaultConfig returns the defaults. Its TicketSecret is empty, so it
@@ -108,6 +133,7 @@ func DefaultConfig() Config {
 		ReportThreshold: 3,
 		StatsMaxRate:    125_000_000, // 1 Gbit/s
 		StatsSlack:      2,
+		TURNTTL:         6 * time.Hour,
 	}
 }
 
@@ -118,13 +144,14 @@ const MinTicketSecret = 16
 // digest message (keys of MaxKeyLen bytes, every byte escaped).
 const maxDigestsPerJoinMessage = (wire.MaxMessageSize - 64) / (2*wire.MaxKeyLen + digestOverhead)
 
+type check struct {
+	bad bool
+	key string
+	msg string
+}
+
 // Validate reports the first invalid field, naming its yaml key.
 func (c Config) Validate() error {
-	type check struct {
-		bad bool
-		key string
-		msg string
-	}
 	checks := []check{
 		{!c.Open && c.TicketSecret == "", "ticket_secret", "required unless signal.open is true"},
 		{!c.Open && c.TicketSecret != "" && len(c.TicketSecret) < MinTicketSecret, "ticket_secret", fmt.Sprintf("%d bytes is too short (at least %d)", len(c.TicketSecret), MinTicketSecret)},
@@ -151,6 +178,7 @@ func (c Config) Validate() error {
 		{c.StatsMaxRate < 1, "stats_max_rate", "must be positive"},
 		{!(c.StatsSlack >= 1), "stats_slack", "must be at least 1"},
 	}
+	checks = append(checks, c.iceChecks()...)
 	var errs []error
 	for _, k := range checks {
 		if k.bad {
@@ -158,6 +186,44 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// iceChecks are the checks of ice_servers, turn_secret and turn_ttl.
+func (c Config) iceChecks() []check {
+	checks := []check{
+		{len(c.ICEServers) > wire.MaxICEServers-2, "ice_servers", fmt.Sprintf("%d entries, at most %d (two more are kept for the node's own STUN and TURN)", len(c.ICEServers), wire.MaxICEServers-2)},
+		{c.TURNSecret != "" && len(c.TURNSecret) < MinTicketSecret, "turn_secret", fmt.Sprintf("%d bytes is too short (at least %d)", len(c.TURNSecret), MinTicketSecret)},
+		{c.TURNTTL < time.Minute, "turn_ttl", "must be at least 1m"},
+	}
+	for i, s := range c.ICEServers {
+		key := fmt.Sprintf("ice_servers[%d]", i)
+		ws := wire.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential}
+		cc := wire.ClientConfig{ICEServers: []wire.ICEServer{ws}}
+		if err := checkICEServer(&cc); err != nil {
+			checks = append(checks, check{true, key, err.Error()})
+			continue
+		}
+		turn := slices.ContainsFunc(s.URLs, wire.IsTURNURL)
+		checks = append(checks,
+			check{(s.Username == "") != (s.Credential == ""), key, "set both username and credential, or neither"},
+			check{turn && s.Credential == "" && c.TURNSecret == "", key, "a turn: URL without credential needs signal.turn_secret to mint one per viewer"},
+		)
+	}
+	return checks
+}
+
+// checkICEServer validates the one ICE server of cc with wire's rules and
+// returns the reason without wire's field path.
+func checkICEServer(cc *wire.ClientConfig) error {
+	d := wire.DefaultClientConfig()
+	d.ICEServers = cc.ICEServers
+	err := d.Validate()
+	var we *wire.Error
+	if errors.As(err, &we) {
+		msg := strings.TrimPrefix(we.Message, "config.ice_servers[0].")
+		return errors.New(msg)
+	}
+	return err
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,10 +71,13 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	client.ICEServers = append([]wire.ICEServer(nil), client.ICEServers...)
+	for _, s := range cfg.ICEServers {
+		client.ICEServers = append(client.ICEServers, wire.ICEServer{URLs: slices.Clone(s.URLs), Username: s.Username, Credential: s.Credential})
+	}
 	if err := client.Validate(); err != nil {
 		return nil, fmt.Errorf("signal: client %w", err)
 	}
-	client.ICEServers = append([]wire.ICEServer(nil), client.ICEServers...)
 	client.Keys.Rewrites = append([]wire.Rewrite(nil), client.Keys.Rewrites...)
 	h := &Hub{
 		cfg:      cfg,
@@ -362,6 +366,30 @@ func (h *Hub) viewersOf(swarm string) int {
 	return 0
 }
 
+// welcomeConfig is the client config for the welcome of peer id: the
+// node's, with TURN credentials minted for id in every ICE server that has
+// a turn: URL and no fixed credential (see Config.TURNSecret).
+func (h *Hub) welcomeConfig(id string) wire.ClientConfig {
+	c := h.client
+	if h.cfg.TURNSecret == "" {
+		return c
+	}
+	var servers []wire.ICEServer
+	for i, s := range c.ICEServers {
+		if s.Credential != "" || !slices.ContainsFunc(s.URLs, wire.IsTURNURL) {
+			continue
+		}
+		if servers == nil {
+			servers = slices.Clone(c.ICEServers)
+		}
+		servers[i].Username, servers[i].Credential = wire.TURNCredential([]byte(h.cfg.TURNSecret), id, h.now().Add(h.cfg.TURNTTL))
+	}
+	if servers != nil {
+		c.ICEServers = servers
+	}
+	return c
+}
+
 // join handles a join message.
 func (h *Hub) join(s *session, j *wire.Join) {
 	h.mu.Lock()
@@ -422,7 +450,7 @@ func (h *Hub) join(s *session, j *wire.Join) {
 
 	// The answer goes into the queue before anyone else learns the new
 	// id, so welcome is always the first message of a join.
-	ok := s.tryPut(&wire.Welcome{PeerID: m.id, Swarm: sw.name, Config: h.client})
+	ok := s.tryPut(&wire.Welcome{PeerID: m.id, Swarm: sw.name, Config: h.welcomeConfig(m.id)})
 	for _, d := range digestBatches(sw.window()) {
 		ok = ok && s.tryPut(d)
 	}
