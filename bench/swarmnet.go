@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/netip"
-	"os"
+		"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,11 +32,11 @@ const (
 
 // runNet is what the runner gets for --net (bench/swarm/runner.ts RunNet).
 type runNet struct {
-	Profile    string      `json:"profile"`
-	Homes      []runHome   `json:"homes"`
-	ICEServers []iceServer `json:"iceServers"`
-	WANDev     string      `json:"wanDev,omitempty"`
-	Overload   float64     `json:"overload,omitempty"`
+	Profile  string    `json:"profile"`
+	Homes    []runHome `json:"homes"`
+	NodeYAML string    `json:"nodeYAML,omitempty"` // appended to the node's config (the TURN relay)
+	WANDev   string    `json:"wanDev,omitempty"`
+	Overload float64   `json:"overload,omitempty"`
 }
 
 type runHome struct {
@@ -46,12 +45,6 @@ type runHome struct {
 	Kind     string `json:"kind"`
 	Public   string `json:"public"`
 	Mobile   bool   `json:"mobile"`
-}
-
-type iceServer struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username,omitempty"`
-	Credential string   `json:"credential,omitempty"`
 }
 
 // spread is a number in [0, 1) for home i, evenly spread over the homes
@@ -111,9 +104,10 @@ func netProfile(name string, n int) (netem.Config, []string, error) {
 }
 
 // startNet builds the emulated internet of the runner's config inside the
-// bench's namespace (one home per viewer of the largest N), a STUN and
-// TURN server in the wan, and a Chromium wrapper per home, and points the
-// runner and the node at them.
+// bench's namespace (one home per viewer of the largest N) and a Chromium
+// wrapper per home, and points the runner and the node at them: the node
+// listens on the wan and its STUN (and with turn its TURN relay) gives
+// viewers their candidates.
 func startNet(ctx context.Context, cfgPath, profile string, turn bool, log *slog.Logger) (stop func(), err error) {
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
@@ -142,16 +136,12 @@ func startNet(ctx context.Context, cfgPath, profile string, turn bool, log *slog
 		}
 	}()
 	cl.add(func() { _ = n.Close() })
-	// The node's own STUN answers come with signal.ice_servers; until then
-	// a STUN and TURN server on the wan plays the part (coturn's).
-	ice, err := netem.StartICEServer(netip.AddrPortFrom(n.WANAddr(), 3479), "bench", "bench-"+fmt.Sprint(time.Now().UnixNano()))
-	if err != nil {
-		return nil, err
-	}
-	cl.add(func() { _ = ice.Close() })
-	rn := &runNet{Profile: profile, ICEServers: []iceServer{{URLs: []string{ice.STUN()}}}}
+	// The node's own STUN on its ICE port (offered first in every
+	// welcome, at the wan address it is bound to), and with turn its
+	// TURN relay.
+	rn := &runNet{Profile: profile}
 	if turn {
-		rn.ICEServers = append(rn.ICEServers, iceServer{URLs: []string{ice.TURN()}, Username: ice.User, Credential: ice.Password})
+		rn.NodeYAML = "turn:\n  enabled: true\n  listen: \"" + n.WANAddr().String() + ":0\"\n"
 	}
 	if profile == "overload" {
 		rn.WANDev, rn.Overload = "wan", overloadShare
@@ -173,11 +163,11 @@ func startNet(ctx context.Context, cfgPath, profile string, turn bool, log *slog
 	}
 	rc.Settings["net"] = profile
 	rc.Settings["net_homes"] = describeHomes(ncfg, kinds)
-	rc.Settings["ice_servers"] = "STUN" + map[bool]string{true: " and TURN", false: ""}[turn] + " at " + ice.Addr().String()
+	rc.Settings["ice_servers"] = "the node's STUN" + map[bool]string{true: " and TURN relay", false: ""}[turn]
 	if err := writeJSON(cfgPath, rc); err != nil {
 		return nil, err
 	}
-	log.Info("emulated internet up", "profile", profile, "homes", len(n.Homes()), "node", wan, "stun", ice.Addr().String(), "turn", turn)
+	log.Info("emulated internet up", "profile", profile, "homes", len(n.Homes()), "node", wan, "turn", turn)
 	return cl.run, nil
 }
 

@@ -16,8 +16,8 @@ export interface BenchConfig {
   liveSync: number;
   /** p2p-media-loader's WebSocket trackers. */
   trackers: string[];
-  /** --net: ICE servers (STUN, TURN) for edgeswarm.js, and a download-only (mobile) viewer. */
-  iceServers?: RTCIceServer[];
+  /** --net: record the peer connections (for benchConns), and a download-only (mobile) viewer. */
+  net?: boolean;
   mobile?: boolean;
 }
 
@@ -60,18 +60,15 @@ interface Totals { http: number; p2p: number; seed: number; upload: number; fail
 
 interface EsStats { httpBytes: number; p2pBytes: number; seedBytes: number; uploadBytes: number; aborts: number; segmentsRejected: number; peers: number }
 interface EsSession { getStats(): EsStats; on(ev: "error", f: (e: { code: string; message: string }) => void): () => void }
-interface NetOptions { iceServers?: RTCIceServer[]; mobile?: boolean; upload?: boolean }
+interface NetOptions { mobile?: boolean; upload?: boolean }
 interface Edgeswarm {
   attachGeneric(o: { media: () => unknown } & NetOptions): EsSession;
   attachHls(hls: unknown, o?: NetOptions): EsSession;
 }
 
-/** edgeswarm.js options of --net: the ICE servers, and download-only on mobile. */
+/** edgeswarm.js options of --net: download-only on mobile (the ICE servers come in the node's welcome). */
 function netOptions(): NetOptions {
-  const o: NetOptions = {};
-  if (cfg.iceServers) o.iceServers = cfg.iceServers;
-  if (cfg.mobile) { o.mobile = true; o.upload = false; }
-  return o;
+  return cfg.mobile ? { mobile: true, upload: false } : {};
 }
 interface HlsLevel { url: string[] | string; uri?: string }
 interface HlsLike {
@@ -133,7 +130,7 @@ async function selectedPair(pc: RTCPeerConnection, r: ConnResult): Promise<void>
     }
   } catch (e) { errors.push("getStats: " + String(e)); }
 }
-if (cfg.iceServers && typeof RTCPeerConnection !== "undefined") {
+if (cfg.net && typeof RTCPeerConnection !== "undefined") {
   const Orig = RTCPeerConnection;
   const Wrapped = function (this: unknown, c?: RTCConfiguration): RTCPeerConnection {
     const pc = new Orig(c);

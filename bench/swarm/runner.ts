@@ -66,7 +66,8 @@ interface RunNet {
   profile: string;
   /** Per home: Chromium started in the home's namespace, its NAT, its link kind and public address. */
   homes: { chromium: string; nat: string; kind: string; public: string; mobile: boolean }[];
-  iceServers: RTCIceServer[];
+  /** YAML appended to the node's config (the TURN relay with --turn). */
+  nodeYAML?: string;
   /** overload: the runner caps the egress of wanDev (the node's uplink) at overload x N x the rendition's bitrate. */
   wanDev?: string;
   overload?: number;
@@ -301,7 +302,7 @@ function stopRequested(): Promise<void> {
  */
 async function runCase(scenario: Scenario, latency: number, n: number, label: string, attached?: { base: string; stop: Promise<void> }): Promise<CaseResult> {
   const errors: string[] = [];
-  const yaml = scenario === "p2p" ? "super_peer: false\n" : "";
+  const yaml = (scenario === "p2p" ? "super_peer: false\n" : "") + (cfg.net?.nodeYAML ?? "");
   const node = attached ? undefined : await NodeProc.start(env, yaml, cfg.nodeArgs);
   const target = attached ?? node!;
   let stopped = false;
@@ -333,7 +334,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     inline.push(readFileSync(cfg.pageJS, "utf8"));
     const pc: BenchConfig = { scenario: script, mode: cfg.mode, master: cfg.stream, rendition: cfg.rendition, liveSync: latency, trackers: tracker ? [tracker.url] : [] };
     const net = cfg.net;
-    if (net && script === "edgeswarm") pc.iceServers = net.iceServers;
+    if (net) pc.net = true;
     let wanRate = 0;
     if (net?.overload && net.wanDev) {
       wanRate = net.overload * n * (await renditionBitrate(target.base));
