@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-		"os"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
