@@ -57,7 +57,7 @@ type link struct {
 // newLink makes the connection to id: as the offerer it creates the
 // DataChannel; as the answerer it takes the one the offer brings.
 func newLink(p *Peer, id, session string, offerer bool) (*link, error) {
-	pc, err := p.opt.API.NewPeerConnection(webrtc.Configuration{})
+	pc, err := p.opt.API.NewPeerConnection(webrtc.Configuration{ICEServers: p.opt.ICEServers})
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,10 @@ type Options struct {
 	OnlySeeders bool
 	// Ticket is sent in join.
 	Ticket string
+	// ICEServers (STUN, TURN) for every peer connection, as a browser
+	// gets them in the welcome: behind a NAT, the server-reflexive
+	// candidates come from them. None by default.
+	ICEServers []webrtc.ICEServer
 }
 
 // Errors of Fetch.
@@ -392,6 +396,26 @@ func (p *Peer) Segment(ctx context.Context, seq uint64) ([]byte, error) {
 		return s != nil
 	})
 	return b, err
+}
+
+// Holders lists the peers over ready connections whose last have-map
+// holds segment seq, for Fetch.
+func (p *Peer) Holders(seq uint64) []string {
+	p.mu.Lock()
+	links := make([]*link, 0, len(p.conns))
+	for _, l := range p.conns {
+		links = append(links, l)
+	}
+	p.mu.Unlock()
+	var ids []string
+	for _, l := range links {
+		l.mu.Lock()
+		if l.ready && l.theirHave.Has(seq) {
+			ids = append(ids, l.id)
+		}
+		l.mu.Unlock()
+	}
+	return ids
 }
 
 // Holds reports whether the peer holds segment seq.
