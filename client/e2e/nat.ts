@@ -163,6 +163,10 @@ test("two viewers behind two cone NATs share segments over server-reflexive cand
     }
   }
   await watch(6000);
+  for (const v of [a, b]) {
+    const toNode = (await v.eval<Pair[]>(pairsJS)).filter((p) => p.remoteAddrs.includes(wan));
+    t.log(`${v.name} to the super-peer: ${JSON.stringify(toNode.map((p) => [p.state, p.local, p.remote]))}`);
+  }
   const [ra, rb] = [await a.report(), await b.report()];
   played(a, ra, 3);
   played(b, rb, 3);
