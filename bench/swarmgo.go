@@ -324,12 +324,22 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 }
 
 // masterBitrate is the AVERAGE-BANDWIDTH (else BANDWIDTH) of the variant
-// whose URI contains rendition.
+// of the master playlist at master whose URI contains rendition.
 func masterBitrate(ctx context.Context, c *http.Client, master, rendition string) (float64, error) {
 	body, err := get(ctx, c, master)
 	if err != nil {
 		return 0, err
 	}
+	bps, err := parseMasterBitrate(body, rendition)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", master, err)
+	}
+	return bps, nil
+}
+
+// parseMasterBitrate reads the bitrate of the first variant of a master
+// playlist whose URI contains rendition.
+func parseMasterBitrate(body []byte, rendition string) (float64, error) {
 	lines := strings.Split(string(body), "\n")
 	for i := 0; i+1 < len(lines); i++ {
 		l := strings.TrimSpace(lines[i])
@@ -339,14 +349,14 @@ func masterBitrate(ctx context.Context, c *http.Client, master, rendition string
 		for _, key := range []string{"AVERAGE-BANDWIDTH=", "BANDWIDTH="} {
 			for _, a := range strings.Split(strings.TrimPrefix(l, "#EXT-X-STREAM-INF:"), ",") {
 				if v, ok := strings.CutPrefix(a, key); ok {
-					if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
+					if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 && f < 1e12 {
 						return f, nil
 					}
 				}
 			}
 		}
 	}
-	return 0, fmt.Errorf("%s: no variant with %q and a bandwidth", master, rendition)
+	return 0, fmt.Errorf("no variant with %q and a bandwidth", rendition)
 }
 
 // capWAN caps the node's uplink (the wan bridge's egress) at bps (0: no cap).
