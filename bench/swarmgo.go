@@ -186,6 +186,13 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	// Each viewer gets the profile's rates: a home of K viewers has K times
+	// the caps (its RTT and loss are the profile's). A household does not
+	// hold ten viewers; ten subscribers behind one carrier or ISP NAT do.
+	for i := range ncfg.Homes {
+		ncfg.Homes[i].Up.Rate *= int64(o.PerHome)
+		ncfg.Homes[i].Down.Rate *= int64(o.PerHome)
+	}
 	n, err := netem.New(ctx, ncfg, log)
 	if err != nil {
 		return err
