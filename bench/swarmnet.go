@@ -141,7 +141,9 @@ func startNet(ctx context.Context, cfgPath, profile string, turn bool, log *slog
 	// TURN relay.
 	rn := &runNet{Profile: profile}
 	if turn {
-		rn.NodeYAML = "turn:\n  enabled: true\n  listen: \"" + n.WANAddr().String() + ":0\"\n"
+		// Every address of the emulated internet is private: the relay
+		// must be let relay to them.
+		rn.NodeYAML = "turn:\n  enabled: true\n  listen: \"" + n.WANAddr().String() + ":0\"\n  allow_private_peers: true\n"
 	}
 	if profile == "overload" {
 		rn.WANDev, rn.Overload = "wan", overloadShare

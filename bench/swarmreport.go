@@ -74,6 +74,7 @@ type swarmNode struct {
 	HTTPAllBytes   int64   `json:"http_all_bytes"` // every HTTP body byte
 	SeedBytes      int64   `json:"seed_bytes"`     // super-peer bytes over WebRTC
 	OriginRequests int64   `json:"origin_requests"`
+	RelayBytes     int64   `json:"relay_bytes"` // bytes the node's TURN relay forwarded
 }
 
 // swarmLoad is how busy the machine was (% of all its CPUs): while the
@@ -99,9 +100,9 @@ type swarmBusy struct {
 // segment bytes, plus the super-peer's bytes.
 func (n swarmNode) egress() int64 {
 	if n.HTTPAllBytes > 0 {
-		return n.HTTPAllBytes + n.SeedBytes
+		return n.HTTPAllBytes + n.SeedBytes + n.RelayBytes
 	}
-	return n.HTTPBytes + n.SeedBytes
+	return n.HTTPBytes + n.SeedBytes + n.RelayBytes
 }
 
 // swarmViewer is one browser's report.
@@ -148,6 +149,8 @@ type swarmBytes struct {
 	HTTP int64 `json:"http"`
 	P2P  int64 `json:"p2p"`
 	Seed int64 `json:"seed"`
+	// Relay: from other viewers through a TURN relay (node egress, not p2p).
+	Relay int64 `json:"relay"`
 }
 
 // Keys that must be present in the raw file. The others (join_ms,
@@ -306,6 +309,7 @@ func (c *swarmCase) validate() error {
 		{"node.http_all_bytes", float64(c.Node.HTTPAllBytes), swarmMaxBytes},
 		{"node.seed_bytes", float64(c.Node.SeedBytes), swarmMaxBytes},
 		{"node.origin_requests", float64(c.Node.OriginRequests), swarmMaxCount},
+		{"node.relay_bytes", float64(c.Node.RelayBytes), swarmMaxBytes},
 	}
 	for _, ch := range checks {
 		if err := inRange(ch.name, ch.v, ch.max); err != nil {
@@ -352,6 +356,7 @@ func (v *swarmViewer) validate() error {
 		{"bytes.http", float64(v.Bytes.HTTP), swarmMaxBytes},
 		{"bytes.p2p", float64(v.Bytes.P2P), swarmMaxBytes},
 		{"bytes.seed", float64(v.Bytes.Seed), swarmMaxBytes},
+		{"bytes.relay", float64(v.Bytes.Relay), swarmMaxBytes},
 		{"upload_bytes", float64(v.UploadBytes), swarmMaxBytes},
 		{"p2p_failures", float64(v.P2PFailures), swarmMaxCount},
 		{"rejected", float64(v.Rejected), swarmMaxCount},
@@ -405,6 +410,8 @@ type swarmRow struct {
 	P2P  int64 `json:"p2p_bytes"`
 	Seed int64 `json:"seed_bytes"`
 	All  int64 `json:"all_bytes"`
+	// Relay: segment bytes from viewers through a TURN relay (in All, not in P2P).
+	Relay int64 `json:"relay_bytes"`
 
 	Offload        float64 `json:"offload"`         // P2P / All
 	Limit          float64 `json:"limit"`           // 1 - 1/N, the most offload N viewers allow
@@ -549,6 +556,7 @@ func summarizeCase(c *swarmCase) swarmRow {
 		r.HTTP += v.Bytes.HTTP
 		r.P2P += v.Bytes.P2P
 		r.Seed += v.Bytes.Seed
+		r.Relay += v.Bytes.Relay
 		r.Stalls += v.Stalls
 		r.StallS += v.StallMs / 1e3
 		played += v.PlayedS
@@ -564,10 +572,10 @@ func summarizeCase(c *swarmCase) swarmRow {
 			r.Errors = append(r.Errors, v.Name+": "+e)
 		}
 	}
-	r.All = r.HTTP + r.P2P + r.Seed
+	r.All = r.HTTP + r.P2P + r.Seed + r.Relay
 	if r.All > 0 {
 		r.Offload = float64(r.P2P) / float64(r.All)
-		r.PeerEfficiency = float64(r.P2P+r.Seed) / float64(r.All)
+		r.PeerEfficiency = float64(r.P2P+r.Seed+r.Relay) / float64(r.All)
 	}
 	if d := r.StallS + played; d > 0 {
 		r.RebufferRatio = r.StallS / d
@@ -835,8 +843,8 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 	for i, r := range rows {
 		if i == 0 || r.Latency != rows[i-1].Latency || r.Mode != rows[i-1].Mode {
 			fmt.Fprintf(&b, "### liveSyncDurationCount %d (%s player)\n\n", r.Latency, r.Mode)
-			fmt.Fprintln(&b, "| scenario | N | offload | limit | peer eff. | http MiB | p2p MiB | seed MiB | node egress MiB | origin req | startup p50/p95 ms | stalls (n / s) | rebuffer % | latency s | P2P fail | rejected | node CPU % | host busy % joins / all |")
-			fmt.Fprintln(&b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+			fmt.Fprintln(&b, "| scenario | N | offload | limit | peer eff. | http MiB | p2p MiB | seed MiB | relay MiB | node egress MiB | origin req | startup p50/p95 ms | stalls (n / s) | rebuffer % | latency s | P2P fail | rejected | node CPU % | host busy % joins / all |")
+			fmt.Fprintln(&b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 		}
 		startup := "–"
 		if r.NeverPlayed < r.N {
@@ -849,9 +857,9 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 		if r.Host != nil {
 			host = fmt.Sprintf("%.0f / %.0f", r.Host.JoinBusyPct, r.Host.BusyPct)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %.1f | %.1f | %.1f | %d | %d | %.1f | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %d / %.1f | %.1f | %.1f | %d | %d | %.1f | %s |\n",
 			r.Scenario, r.N, pct(r.Offload), pct(r.Limit), pct(r.PeerEfficiency),
-			mibNum(r.HTTP), mibNum(r.P2P), mibNum(r.Seed), mibNum(r.NodeEgress), r.OriginRequests,
+			mibNum(r.HTTP), mibNum(r.P2P), mibNum(r.Seed), mibNum(r.Relay), mibNum(r.NodeEgress), r.OriginRequests,
 			startup, r.Stalls, r.StallS, 100*r.RebufferRatio, r.LatencyS,
 			r.P2PFailures, r.Rejected, r.NodeCPUPct, host)
 		if i == len(rows)-1 || rows[i+1].Latency != r.Latency || rows[i+1].Mode != r.Mode {

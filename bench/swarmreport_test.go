@@ -482,10 +482,10 @@ func TestSwarmMarkdown(t *testing.T) {
 		"started 2026-11-26T10:00:00Z; 2 CPUs; Chromium 131.0.6778.85; node edgeswarm dev\n",
 		`settings: churn=0, latencies=[3,9], mode="virtual", rendition="mid", scenarios=["http","p2p","super"], segment_s=2, stagger_ms=500, stream="/live/master.m3u8", viewers=[2,5], watch_s=60` + "\n",
 		"### liveSyncDurationCount 3 (virtual player)\n",
-		"| scenario | N | offload | limit | peer eff. | http MiB | p2p MiB | seed MiB | node egress MiB | origin req | startup p50/p95 ms | stalls (n / s) | rebuffer % | latency s | P2P fail | rejected | node CPU % | host busy % joins / all |\n",
-		"| super | 5 | 60.0 % | 80.0 % | 72.5 % | 11.0 | 24.0 | 5.0 | 16.0 | 31 | 700 / 1200 (1 never played) | 1 / 1.5 | 0.6 | 6.3 | 3 | 1 | 12.0 | 98 / 64 |\n",
-		"| http | 5 | 0.0 % | 80.0 % | 0.0 % | 40.0 | 0.0 | 0.0 | 40.0 | 30 | 700 / 800 | 0 / 0.0 | 0.0 | 6.1 | 0 | 0 | 8.6 | – |\n",
-		"| p2p | 2 | 31.2 % | 50.0 % | 31.2 % | 11.0 | 5.0 | 0.0 | 11.0 | 30 | 1000 / 1400 | 3 / 4.0 | 3.4 | 6.7 | 4 | 0 | 4.7 | – |\n",
+		"| scenario | N | offload | limit | peer eff. | http MiB | p2p MiB | seed MiB | relay MiB | node egress MiB | origin req | startup p50/p95 ms | stalls (n / s) | rebuffer % | latency s | P2P fail | rejected | node CPU % | host busy % joins / all |\n",
+		"| super | 5 | 60.0 % | 80.0 % | 72.5 % | 11.0 | 24.0 | 5.0 | 0.0 | 16.0 | 31 | 700 / 1200 (1 never played) | 1 / 1.5 | 0.6 | 6.3 | 3 | 1 | 12.0 | 98 / 64 |\n",
+		"| http | 5 | 0.0 % | 80.0 % | 0.0 % | 40.0 | 0.0 | 0.0 | 0.0 | 40.0 | 30 | 700 / 800 | 0 / 0.0 | 0.0 | 6.1 | 0 | 0 | 8.6 | – |\n",
+		"| p2p | 2 | 31.2 % | 50.0 % | 31.2 % | 11.0 | 5.0 | 0.0 | 0.0 | 11.0 | 30 | 1000 / 1400 | 3 / 4.0 | 3.4 | 6.7 | 4 | 0 | 4.7 | – |\n",
 		"### liveSyncDurationCount 9 (virtual player)\n",
 		"| floor | want | got | result |\n",
 		"| latency 3, N=5: super offload | >= 50.0 % | 60.0 % | PASS |\n",
@@ -707,5 +707,28 @@ func TestSwarmPlaybackFigures(t *testing.T) {
 	c.Viewers[0].Frames = &swarmFrames{Total: 1, Dropped: 2}
 	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "frames.dropped") {
 		t.Errorf("validate: %v, want an error naming frames.dropped", err)
+	}
+}
+
+// TestSwarmSummarizeRelay: bytes viewers got through a TURN relay are
+// node egress: in all and in peer efficiency, never in offload, and the
+// node's relayed bytes add to its egress.
+func TestSwarmSummarizeRelay(t *testing.T) {
+	startup := 500.0
+	c := &swarmCase{Scenario: "super", Latency: 3, Mode: "video", N: 2,
+		Node: swarmNode{HTTPBytes: 100, SeedBytes: 50, RelayBytes: 250},
+		Viewers: []swarmViewer{
+			{Name: "v1", StartupMs: &startup, PlayedS: 10, Bytes: swarmBytes{HTTP: 100, P2P: 100}},
+			{Name: "v2", StartupMs: &startup, PlayedS: 10, Bytes: swarmBytes{Seed: 50, Relay: 250}},
+		}}
+	r := summarizeCase(c)
+	if r.Relay != 250 || r.All != 500 || r.P2P != 100 {
+		t.Fatalf("relay %d all %d p2p %d, want 250, 500, 100", r.Relay, r.All, r.P2P)
+	}
+	if r.Offload != 0.2 || r.PeerEfficiency != 0.8 {
+		t.Errorf("offload %v peer efficiency %v, want 0.2 and 0.8", r.Offload, r.PeerEfficiency)
+	}
+	if r.NodeEgress != 400 {
+		t.Errorf("node egress %d, want http + seed + relay = 400", r.NodeEgress)
 	}
 }

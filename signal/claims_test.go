@@ -282,3 +282,34 @@ func TestStatsClaimsAreBounded(t *testing.T) {
 		t.Fatalf("aborts going from 1 to 0 was not rejected")
 	}
 }
+
+// TestRelayStatsAreBoundedLikeP2P: relayed bytes are counted apart from
+// p2p, and together with p2p and seed they cannot exceed what the swarm
+// published.
+func TestRelayStatsAreBoundedLikeP2P(t *testing.T) {
+	clk := &testClock{t: time.Unix(1_800_000_000, 0)}
+	h := newHub(t, openConfig(), Options{Clock: clk.now})
+	const seg = 1_000_000
+	for i := range 4 {
+		h.PublishDigest(swarmA, digestOf("/live/channel1/720p/seg"+string(rune('0'+i))+".ts", uint64(i), seg))
+	}
+	l := local(t, h, false)
+	joinLocal(t, l, swarmA, "", wire.Caps{})
+	bytes := func(path string) float64 { return testutil.ToFloat64(h.met.clientBytes[path]) }
+	clk.add(10 * time.Second)
+	sendLocal(t, l, &wire.Stats{P2PBytes: seg, RelayBytes: 2 * seg})
+	if bytes("relay") != 2*seg || bytes("p2p") != seg {
+		t.Fatalf("relay %v p2p %v, want %d and %d", bytes("relay"), bytes("p2p"), 2*seg, seg)
+	}
+	before := testutil.ToFloat64(h.met.statsRejected[statsOverSwarm])
+	clk.add(time.Hour)
+	sendLocal(t, l, &wire.Stats{P2PBytes: 4 * seg, RelayBytes: 6 * seg})
+	if got := testutil.ToFloat64(h.met.statsRejected[statsOverSwarm]); got != before+1 || bytes("relay") != 2*seg {
+		t.Fatalf("p2p+relay beyond the swarm: rejected %v (was %v), relay %v", got, before, bytes("relay"))
+	}
+	clk.add(time.Second)
+	sendLocal(t, l, &wire.Stats{P2PBytes: seg, RelayBytes: seg})
+	if bytes("relay") != 2*seg {
+		t.Fatalf("a relay counter going down was counted")
+	}
+}

@@ -638,6 +638,7 @@ func (h *Hub) stats(s *session, st *wire.Stats) {
 	add("p2p", st.P2PBytes, m.stats.P2PBytes)
 	add("seed", st.SeedBytes, m.stats.SeedBytes)
 	add("upload", st.UploadBytes, m.stats.UploadBytes)
+	add("relay", st.RelayBytes, m.stats.RelayBytes)
 	if st.DigestFailures > m.stats.DigestFailures {
 		h.met.digestFails.Add(float64(st.DigestFailures - m.stats.DigestFailures))
 	}
@@ -650,7 +651,8 @@ func (h *Hub) stats(s *session, st *wire.Stats) {
 func (h *Hub) checkStats(m *member, st *wire.Stats, now time.Time) string {
 	old := &m.stats
 	if st.HTTPBytes < old.HTTPBytes || st.P2PBytes < old.P2PBytes || st.SeedBytes < old.SeedBytes ||
-		st.UploadBytes < old.UploadBytes || st.DigestFailures < old.DigestFailures || st.Aborts < old.Aborts {
+		st.UploadBytes < old.UploadBytes || st.DigestFailures < old.DigestFailures || st.Aborts < old.Aborts ||
+		st.RelayBytes < old.RelayBytes {
 		return statsRegression
 	}
 	// Growth since the last accepted report, at most StatsMaxRate; one
@@ -658,7 +660,7 @@ func (h *Hub) checkStats(m *member, st *wire.Stats, now time.Time) string {
 	el := max(now.Sub(m.statsAt), 0) + time.Second
 	limit := float64(h.cfg.StatsMaxRate) * el.Seconds()
 	for _, d := range []uint64{st.HTTPBytes - old.HTTPBytes, st.P2PBytes - old.P2PBytes,
-		st.SeedBytes - old.SeedBytes, st.UploadBytes - old.UploadBytes} {
+		st.SeedBytes - old.SeedBytes, st.UploadBytes - old.UploadBytes, st.RelayBytes - old.RelayBytes} {
 		if float64(d) > limit {
 			return statsOverRate
 		}
@@ -671,7 +673,7 @@ func (h *Hub) checkStats(m *member, st *wire.Stats, now time.Time) string {
 	availN := float64(m.sw.publishedN - m.availFromN)
 	fanout := float64(h.client.MaxPeers + 3)
 	switch {
-	case float64(st.P2PBytes)+float64(st.SeedBytes) > slack*avail,
+	case float64(st.P2PBytes)+float64(st.SeedBytes)+float64(st.RelayBytes) > slack*avail,
 		float64(st.UploadBytes) > slack*avail*fanout,
 		float64(st.DigestFailures) > slack*availN*fanout,
 		float64(st.Aborts) > slack*availN*fanout:

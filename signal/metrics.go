@@ -27,7 +27,7 @@ var fatalReasons = []wire.Code{
 var reportReasons = []string{wire.ReasonDigestMismatch, wire.ReasonProtocolError, wire.ReasonUnresponsive, "other"}
 
 // Byte paths of client stats.
-var statPaths = []string{"http", "p2p", "seed", "upload"}
+var statPaths = []string{"http", "p2p", "seed", "upload", "relay"}
 
 // Why a client's stats report was rejected, the label of
 // edgeswarm_signal_reports_rejected_total.
@@ -116,7 +116,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	bytes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgeswarm_signal_client_bytes_total",
-		Help: "Segment bytes clients reported in stats, by path: http, p2p (from viewers), seed (from super-peers), upload.",
+		Help: "Segment bytes clients reported in stats, by path: http, p2p (from viewers), seed (from super-peers), upload, relay (from viewers through a TURN relay).",
 	}, []string{"path"})
 	for _, p := range statPaths {
 		m.clientBytes[p] = bytes.WithLabelValues(p)

@@ -41,6 +41,11 @@ type Config struct {
 	// AllocationLifetime is the longest allocation lifetime granted; a
 	// client refreshes before it ends.
 	AllocationLifetime time.Duration `yaml:"allocation_lifetime"`
+	// AllowPrivatePeers lets viewers relay to loopback, private (RFC 1918,
+	// ULA), shared (100.64/10), link-local and unspecified addresses. Off
+	// by default: a relay is then no way into the node's own host or
+	// network. Tests and emulated networks on private ranges turn it on.
+	AllowPrivatePeers bool `yaml:"allow_private_peers"`
 }
 
 // DefaultConfig returns the defaults: off; when enabled, UDP port 3479

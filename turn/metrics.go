@@ -12,6 +12,7 @@ type metrics struct {
 	authRefused  prometheus.Counter
 	expired      prometheus.Counter
 	quotaRefused prometheus.Counter
+	peerRefused  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -21,7 +22,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	dropped := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dropped_bytes_total",
 		Help: "Relayed bytes dropped over a viewer's budget, by budget: rate (turn.viewer_bps) or quota (turn.viewer_bytes)."}, []string{"budget"})
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
-		Help: "TURN requests refused, by reason: auth (a wrong, unknown or expired credential), expired (of auth: the credential's expiry passed) or quota (allocations over turn.viewer_allocations or turn.max_allocations)."}, []string{"reason"})
+		Help: "TURN requests refused, by reason: auth (a wrong, unknown or expired credential), expired (of auth: the credential's expiry passed), quota (allocations over turn.viewer_allocations or turn.max_allocations) or peer_address (a permission to a private, loopback or multicast peer address; see turn.allow_private_peers)."}, []string{"reason"})
 	m := &metrics{
 		allocations: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "allocations",
 			Help: "TURN allocations held."}),
@@ -32,6 +33,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		authRefused:  refused.WithLabelValues("auth"),
 		expired:      refused.WithLabelValues("expired"),
 		quotaRefused: refused.WithLabelValues("quota"),
+		peerRefused:  refused.WithLabelValues("peer_address"),
 	}
 	if reg == nil {
 		return m, nil

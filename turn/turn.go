@@ -115,7 +115,7 @@ func New(cfg Config, secret string, opt Options) (*Server, error) {
 		PacketConnConfigs: []pionturn.PacketConnConfig{{
 			PacketConn:            opt.UDP,
 			RelayAddressGenerator: gen,
-			PermissionHandler:     pionturn.DefaultPermissionHandler,
+			PermissionHandler:     s.permit,
 		}},
 	})
 	if err != nil {
@@ -147,6 +147,31 @@ func (s *Server) auth(ra *pionturn.RequestAttributes) (string, []byte, bool) {
 		return "", nil, false
 	}
 	return ra.Username, pionturn.GenerateAuthKey(ra.Username, ra.Realm, wire.TURNPassword(s.secret, ra.Username)), true
+}
+
+// permit admits a permission (or channel) from a viewer's allocation to
+// peerIP: never multicast or broadcast, and loopback, private, shared,
+// link-local and unspecified addresses only with AllowPrivatePeers.
+func (s *Server) permit(_ net.Addr, peerIP net.IP) bool {
+	a, ok := netip.AddrFromSlice(peerIP)
+	if ok && !forbiddenPeer(a.Unmap(), s.cfg.AllowPrivatePeers) {
+		return true
+	}
+	s.m.peerRefused.Inc()
+	return false
+}
+
+// sharedSpace is RFC 6598's carrier-grade NAT range.
+var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+func forbiddenPeer(a netip.Addr, allowPrivate bool) bool {
+	switch {
+	case !a.IsValid(), a.IsMulticast(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return true
+	case allowPrivate:
+		return false
+	}
+	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() || sharedSpace.Contains(a)
 }
 
 // quota admits a new allocation for viewer id (the user id of auth).

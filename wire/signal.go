@@ -229,6 +229,9 @@ type Stats struct {
 	Aborts uint64 `json:"aborts,omitempty"`
 	// Peers: peer connections open now (not cumulative), 0..1024.
 	Peers uint64 `json:"peers,omitempty"`
+	// RelayBytes: verified segment bytes received from other viewers
+	// through a TURN relay (node egress, not included in P2PBytes).
+	RelayBytes uint64 `json:"relay_bytes,omitempty"`
 }
 
 // Report tells the server that a peer misbehaved.
@@ -446,6 +449,7 @@ func (m *Stats) validate() error {
 	}{
 		{"http_bytes", m.HTTPBytes}, {"p2p_bytes", m.P2PBytes}, {"seed_bytes", m.SeedBytes},
 		{"upload_bytes", m.UploadBytes}, {"digest_failures", m.DigestFailures}, {"aborts", m.Aborts},
+		{"relay_bytes", m.RelayBytes},
 	}
 	for _, c := range counters {
 		if err := checkRange(c.name, c.v, 0, MaxCounter); err != nil {

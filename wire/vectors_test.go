@@ -84,6 +84,7 @@ var signalFiles = []signalFile{
 	{TypeStats, []signalVector{
 		{name: "full", msg: &Stats{HTTPBytes: 52428800, P2PBytes: 104857600, SeedBytes: 20971520, UploadBytes: 157286400, DigestFailures: 1, Aborts: 3, Peers: 5}},
 		{name: "zero", msg: &Stats{}},
+		{name: "relayed", msg: &Stats{HTTPBytes: 1000, RelayBytes: 4000, Peers: 1}},
 	}},
 	{TypeReport, []signalVector{
 		{name: "digest_mismatch", msg: &Report{Peer: "p7", Reason: ReasonDigestMismatch, Key: "/live/channel1/720p/seg1210.ts"}},

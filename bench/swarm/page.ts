@@ -40,7 +40,7 @@ export interface PageResult {
   stalls: number;
   stallMs: number;
   latencyS: number | null;
-  bytes: { http: number; p2p: number; seed: number };
+  bytes: { http: number; p2p: number; seed: number; relay?: number };
   upload: number;
   failures: number;
   rejected: number;
@@ -56,9 +56,9 @@ export interface PageResult {
   log?: [number, number, number, number][];
 }
 
-interface Totals { http: number; p2p: number; seed: number; upload: number; failures: number; rejected: number; peers: number }
+interface Totals { http: number; p2p: number; seed: number; relay?: number; upload: number; failures: number; rejected: number; peers: number }
 
-interface EsStats { httpBytes: number; p2pBytes: number; seedBytes: number; uploadBytes: number; aborts: number; segmentsRejected: number; peers: number }
+interface EsStats { httpBytes: number; p2pBytes: number; seedBytes: number; relayBytes?: number; uploadBytes: number; aborts: number; segmentsRejected: number; peers: number }
 interface EsSession { getStats(): EsStats; on(ev: "error", f: (e: { code: string; message: string }) => void): () => void }
 interface NetOptions { mobile?: boolean; upload?: boolean }
 interface Edgeswarm {
@@ -224,7 +224,7 @@ function virtual(): void {
     return {
       startupMs: r.startupMs, sinceStartS: r.sinceStartS, playedS: r.playedS, stalls: r.stalls, stallMs: r.stallMs,
       latencyS: Number.isNaN(r.latencyS) ? null : r.latencyS,
-      bytes: { http: t.http, p2p: t.p2p, seed: t.seed }, upload: t.upload, failures: t.failures,
+      bytes: { http: t.http, p2p: t.p2p, seed: t.seed, relay: t.relay ?? 0 }, upload: t.upload, failures: t.failures,
       rejected: t.rejected, peers: t.peers, segments: r.segments, segmentBytes: r.bytes, mediaS: r.mediaS, frames: null,
       errors: [...errors, ...r.errors], log: r.log,
     };
@@ -232,7 +232,7 @@ function virtual(): void {
 }
 
 function esTotals(s: EsStats): Totals {
-  return { http: s.httpBytes, p2p: s.p2pBytes, seed: s.seedBytes, upload: s.uploadBytes, failures: s.aborts, rejected: s.segmentsRejected, peers: s.peers };
+  return { http: s.httpBytes, p2p: s.p2pBytes, seed: s.seedBytes, relay: s.relayBytes ?? 0, upload: s.uploadBytes, failures: s.aborts, rejected: s.segmentsRejected, peers: s.peers };
 }
 
 function video(): void {
@@ -321,7 +321,7 @@ function video(): void {
       startupMs: playingAt ? playingAt - t0 : null, sinceStartS: playingAt ? (now - playingAt) / 1000 : 0, playedS: played, stalls,
       stallMs: stallMs + (stalledAt ? now - stalledAt : 0),
       latencyS: latN > 0 ? latSum / latN : null,
-      bytes: { http: t.http, p2p: t.p2p, seed: t.seed }, upload: t.upload, failures: t.failures,
+      bytes: { http: t.http, p2p: t.p2p, seed: t.seed, relay: t.relay ?? 0 }, upload: t.upload, failures: t.failures,
       rejected: t.rejected, peers: t.peers, segments, segmentBytes, mediaS,
       frames: { total: q.totalVideoFrames, dropped: q.droppedVideoFrames, width: v.videoWidth, height: v.videoHeight },
       errors: [...errors],

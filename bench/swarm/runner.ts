@@ -75,7 +75,7 @@ interface RunNet {
 
 interface ViewerResult {
   name: string; join_ms: number; startup_ms: number | null; since_start_s: number; played_s: number; stalls: number; stall_ms: number;
-  latency_s: number | null; bytes: { http: number; p2p: number; seed: number }; upload_bytes: number;
+  latency_s: number | null; bytes: { http: number; p2p: number; seed: number; relay?: number }; upload_bytes: number;
   p2p_failures: number; rejected: number; peers: number;
   /** What was played: segments, their bytes and EXTINF seconds. */
   segments: number; segment_bytes: number; media_s: number;
@@ -88,7 +88,7 @@ interface ViewerResult {
 
 interface CaseResult {
   scenario: Scenario; latency: number; mode: string; n: number; watch_s: number; wall_s: number;
-  node: { cpu_s: number; http_bytes: number; http_all_bytes: number; seed_bytes: number; origin_requests: number };
+  node: { cpu_s: number; http_bytes: number; http_all_bytes: number; seed_bytes: number; origin_requests: number; relay_bytes?: number };
   /** How busy the machine's CPUs were (%, all CPUs together): while viewers joined, and over the case. */
   host?: { join_busy_pct: number; busy_pct: number; load1?: number };
   /** The competing process: the cores asked for and the CPU seconds it used over the case. */
@@ -436,6 +436,7 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
         http_all_bytes: sumMetric(metrics, "edgeswarm_bytes_sent_total", { path: "http" }),
         seed_bytes: sumMetric(metrics, "edgeswarm_seeder_sent_bytes_total", {}),
         origin_requests: sumMetric(metrics, "edgeswarm_origin_requests_total", {}),
+        relay_bytes: sumMetric(metrics, "edgeswarm_turn_relayed_bytes_total", {}),
       },
       ...(joinBusy !== undefined && hostBusy !== undefined ? { host: { join_busy_pct: joinBusy, busy_pct: hostBusy, ...loadAvg() } } : {}),
       ...(busy ? { busy: { cores: busy.cores, cpu_s: busyCPU } } : {}),

@@ -59,9 +59,9 @@ fi
 # emulated internet that netemrun builds inside the private namespace.
 if [ "${E2E_NAT:-1}" != 0 ]; then
   (cd "$root" && go build -o "$work/netemrun" ./internal/netem/netemrun)
-  (cd "$client" && npx esbuild e2e/nat.ts --bundle --platform=node --format=cjs --target=node20 \
-    --external:playwright-core --outfile="$work/nat.cjs" --log-level=warning)
+  (cd "$client" && npx esbuild e2e/natnet.ts --bundle --platform=node --format=cjs --target=node20 \
+    --external:playwright-core --outfile="$work/natnet.cjs" --log-level=warning)
   unshare -n -- sh -c 'ip link set lo up && exec "$1" --homes cone,cone,symmetric,symmetric -- node "$2"' \
-    sh "$work/netemrun" "$work/nat.cjs" || status=$?
+    sh "$work/netemrun" "$work/natnet.cjs" || status=$?
 fi
 exit $status

@@ -9,6 +9,7 @@
 
 import { Browser } from "playwright-core";
 import { Env, launchChromium, mib, NodeProc, PageReport, Viewer, ViewerOptions, waitFor, watch } from "./harness";
+import { natTests } from "./nat";
 
 const env: Env = {
   node: must("E2E_NODE"),
@@ -353,6 +354,8 @@ test("the node restarts (SIGTERM) mid-play: viewers play on, rejoin the restarte
   check(await n2.metric("edgeswarm_signal_joins_total") >= 2, "the restarted node saw fewer joins than viewers");
   check(await n2.metric("edgeswarm_bytes_sent_total", { path: "http" }) > 0, "the restarted node served nothing over HTTP");
 });
+
+natTests(test, node, check, env);
 
 async function main(): Promise<number> {
   const started = Date.now();

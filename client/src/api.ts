@@ -36,11 +36,17 @@ export interface Stats {
   p2pBytes: number;
   /** Verified segment bytes received from the node's super-peer. */
   seedBytes: number;
+  /**
+   * Verified segment bytes received from other viewers through a TURN
+   * relay (the selected candidate pair has a relay candidate): node
+   * egress, so never counted as p2p.
+   */
+  relayBytes: number;
   /** Segment bytes sent to peers. */
   uploadBytes: number;
   /** Open peer connections (ready). */
   peers: number;
-  /** (p2p + seed) / all bytes, 0..1. */
+  /** (p2p + seed + relay) / all bytes, 0..1: the share that came over WebRTC. */
   peerEfficiency: number;
   /** p2p / all bytes, 0..1: the share the node did not send. */
   offload: number;
@@ -97,12 +103,12 @@ export interface RiskInputs {
 }
 
 /** Where a loaded segment came from. */
-export type SegmentSource = "http" | "p2p" | "seed" | "memory";
+export type SegmentSource = "http" | "p2p" | "seed" | "relay" | "memory";
 
 /** Events, by name, with their payloads. */
 export interface EdgeswarmEvents {
   /** A segment was delivered to the player or stored from a peer. */
-  segment: { url: string; key: string; source: "http" | "p2p" | "seed"; bytes: number };
+  segment: { url: string; key: string; source: "http" | "p2p" | "seed" | "relay"; bytes: number };
   /** A peer connection became ready. */
   "peer-connect": { id: string; seeder: boolean };
   /** A peer connection closed, with the reason. */

@@ -42,6 +42,9 @@ export class FakeDC {
 
 export class FakePC {
   static all: FakePC[] = [];
+  /** The getStats() entries of PCs made from now on (the selected pair, its candidates). */
+  static report: Record<string, unknown>[] = [];
+  report = FakePC.report;
   dc?: FakeDC;
   localDescription: { type: string; sdp: string } | null = null;
   remoteDescription: { type: string; sdp: string } | null = null;
@@ -61,5 +64,6 @@ export class FakePC {
     if (d.type === "offer") queueMicrotask(() => { this.dc = new FakeDC("edgeswarm"); this.ondatachannel?.({ channel: this.dc }); this.dc.open(); });
   }
   async addIceCandidate() {}
+  async getStats(): Promise<Map<string, unknown>> { return new Map(this.report.map((r) => [r.id as string, r])); }
   close(): void { this.closed = true; this.dc?.close(); }
 }

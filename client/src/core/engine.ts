@@ -20,7 +20,11 @@ import { SegmentStore } from "./store";
 export interface SegmentInfo { url: string; seq?: number; start?: number; duration?: number }
 /** Where the player is: media time (s) and rate, and what its media element says. */
 export interface Playhead { time: number; rate: number; media?: MediaSample }
-export type Source_ = "http" | "p2p" | "seed";
+export type Source_ = "http" | "p2p" | "seed" | "relay";
+
+/** Where the bytes from a peer count: the super-peer's as seed, a relayed viewer's as relay. */
+const peerSource = (p: { seeder: boolean; relayed: boolean }): "p2p" | "seed" | "relay" =>
+  p.seeder ? "seed" : p.relayed ? "relay" : "p2p";
 
 export type Events = EdgeswarmEvents;
 
@@ -76,7 +80,7 @@ export class Engine {
   readonly digests = new Map<string, Digest>();
   private seqKey = new Map<number, string>();
   private xfers = new Map<string, Xfer>();
-  private partials = new Map<string, { buf: Uint8Array; got: number; seeder: boolean }>();
+  private partials = new Map<string, { buf: Uint8Array; got: number; source: "p2p" | "seed" | "relay" }>();
   private segs: SegmentInfo[] = [];
   private playhead: () => Playhead | undefined = () => undefined;
   private joinBase = new Counters();
@@ -351,7 +355,7 @@ export class Engine {
     if (!this.swarm) return;
     const b = this.joinBase, c = this.c;
     this.sig?.send({
-      type: "stats", http_bytes: c.http - b.http, p2p_bytes: c.p2p - b.p2p, seed_bytes: c.seed - b.seed,
+      type: "stats", http_bytes: c.http - b.http, p2p_bytes: c.p2p - b.p2p, seed_bytes: c.seed - b.seed, relay_bytes: c.relay - b.relay,
       upload_bytes: c.upload - b.upload, digest_failures: c.rejected - b.rejected, aborts: c.aborts - b.aborts,
       peers: Math.min(1024, this.getStats().peers),
     });
@@ -543,12 +547,13 @@ export class Engine {
     const got = this.d.sha256 ? hex(await this.d.sha256(x.buf)) : undefined;
     if (got === undefined || got !== x.d.sha256) return this.fail(x, "digest", got !== undefined ? { sha256: got, size: x.buf.length } : undefined);
     this.partials.delete(x.key);
-    if (x.peer.seeder) this.c.seed += x.d.size; else this.c.p2p += x.d.size;
+    const source = peerSource(x.peer);
+    this.c[source] += x.d.size;
     this.c.verified++;
     const el = Math.max(1, this.d.clock.now() - x.startedAt);
     x.peer.rate = x.peer.rate ? 0.7 * x.peer.rate + 0.3 * ((x.d.size - 0) * 1000) / el : (x.d.size * 1000) / el;
     this.keep(x.key, x.buf, true, x.d.seq, x.info);
-    this.events.emit("segment", { url: x.info?.url ?? x.key, key: x.key, source: x.peer.seeder ? "seed" : "p2p", bytes: x.d.size });
+    this.events.emit("segment", { url: x.info?.url ?? x.key, key: x.key, source, bytes: x.d.size });
     this.finish(x, x.buf);
   }
 
@@ -570,7 +575,7 @@ export class Engine {
   private abort(x: Xfer, why: string): void {
     this.c.aborts++;
     x.peer.cancel(x.req);
-    if (x.got > 0) this.partials.set(x.key, { buf: x.buf, got: x.got, seeder: x.peer.seeder });
+    if (x.got > 0) this.partials.set(x.key, { buf: x.buf, got: x.got, source: peerSource(x.peer) });
     this.abandoned.add(x.key);
     if (this.abandoned.size > 256) this.abandoned.delete(this.abandoned.values().next().value!);
     const now = this.d.clock.now();
@@ -626,11 +631,12 @@ export class Engine {
             p.close("digest_mismatch");
             return;
           }
-          if (p.seeder) this.c.seed += d.size; else this.c.p2p += d.size;
+          const source = peerSource(p);
+          this.c[source] += d.size;
           this.c.verified++;
           const info = this.segs.find((s) => s.seq === seq);
           this.keep(d.key, buf, true, seq, info);
-          this.events.emit("segment", { url: info?.url ?? d.key, key: d.key, source: p.seeder ? "seed" : "p2p", bytes: d.size });
+          this.events.emit("segment", { url: info?.url ?? d.key, key: d.key, source, bytes: d.size });
         };
         void check(0);
       },
@@ -701,7 +707,7 @@ export class Engine {
         // One transfer: when it fails (a bad or busy peer, too slow), HTTP.
         x.info ??= info;
         const b = await x.done;
-        return b ? { data: b.slice(), source: x.peer.seeder ? "seed" : "p2p" } : undefined;
+        return b ? { data: b.slice(), source: peerSource(x.peer) } : undefined;
       }
       // The player's first segment never waits: before playback starts a
       // player's playhead says nothing of when it needs it (hls.js sits at
@@ -734,7 +740,7 @@ export class Engine {
           if (body.length !== part.buf.length - from) { this.partials.delete(key); throw new Error("bad range response"); }
           data = part.buf.slice();
           data.set(body.subarray(0, data.length - from), from);
-          if (part.seeder) this.c.seed += from; else this.c.p2p += from;
+          this.c[part.source] += from;
         }
         this.partials.delete(key);
         // The digest often arrives while the fetch runs (this fetch may be

@@ -6,6 +6,7 @@ import {
   decodeFrame, encodeFrame, FLAG_ACCEPTS_PUSH, FLAG_SERVES, Frame, FrameError, HaveMap, haveHas,
   MIN_PUSH_REQ, PEER_VERSION,
 } from "./frame";
+import { relayedPath } from "./path";
 import type { ServerConfig } from "./signal";
 
 export const LABEL = "edgeswarm";
@@ -82,6 +83,13 @@ export class Peer {
   busyUntil = 0;
   /** Observed receive rate, bytes/s (EWMA), for picking sources. */
   rate = 0;
+  /**
+   * The selected candidate pair has a relay (TURN) candidate: bytes from
+   * this peer left a relay, node egress, and count as "relay", never as
+   * "p2p". Learnt from getStats() when the channel opens and whenever the
+   * ICE state changes.
+   */
+  relayed = false;
   openedAt: number;
   private nextReq = 1;
   private nextPush = MIN_PUSH_REQ;
@@ -180,6 +188,7 @@ export class Peer {
     pc.onconnectionstatechange = () => {
       if (this.pc === pc && (pc.connectionState === "failed" || pc.connectionState === "closed")) this.close("connection_" + pc.connectionState);
     };
+    pc.oniceconnectionstatechange = () => { if (this.pc === pc) this.checkPath(pc); };
     const c = this.h.clock;
     c.clearTimeout(this.helloTimer);
     this.helloTimer = c.setTimeout(() => { if (!this.ready) this.close("hello_timeout"); }, this.h.config().hello_timeout_ms);
@@ -191,6 +200,7 @@ export class Peer {
     dc.binaryType = "arraybuffer";
     dc.bufferedAmountLowThreshold = BUFFERED_LOW;
     dc.onopen = () => {
+      if (this.pc) this.checkPath(this.pc);
       const f = (this.h.serves ? FLAG_SERVES : 0) | (this.h.acceptsPush ? FLAG_ACCEPTS_PUSH : 0);
       this.send({ type: "hello", min_version: 1, max_version: PEER_VERSION, flags: f });
       this.sendHave();
@@ -206,6 +216,11 @@ export class Peer {
       }
       this.onFrame(f);
     };
+  }
+
+  /** Learns from pc's stats whether its selected pair is relayed. */
+  private checkPath(pc: RTCPeerConnection): void {
+    void relayedPath(pc).then((r) => { if (r !== undefined && this.pc === pc) this.relayed = r; });
   }
 
   /** Sends our have-map. */

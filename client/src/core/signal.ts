@@ -22,7 +22,7 @@ export interface ServerConfig {
 export interface Digest { key: string; seq?: number; size: number; sha256: string }
 export interface StatsCounters {
   http_bytes?: number; p2p_bytes?: number; seed_bytes?: number; upload_bytes?: number;
-  digest_failures?: number; aborts?: number; peers?: number;
+  digest_failures?: number; aborts?: number; peers?: number; relay_bytes?: number;
 }
 
 export type SignalMessage =
@@ -97,7 +97,7 @@ const SCHEMAS: { [t: string]: [side: "c" | "s" | "b", fields: Field[]] } = {
     I("size", 1, 0xffffffff, true), S("sha256", (s) => /^[0-9a-f]{64}$/.test(s), true)]), 1, 32, true)]],
   digest_query: ["c", [A("keys", S("", key, true), 1, 16, true)]],
   stats: ["c", [CTR("http_bytes"), CTR("p2p_bytes"), CTR("seed_bytes"), CTR("upload_bytes"),
-    CTR("digest_failures"), CTR("aborts"), I("peers", 0, 1024)]],
+    CTR("digest_failures"), CTR("aborts"), I("peers", 0, 1024), CTR("relay_bytes")]],
   report: ["c", [S("peer", id, true), S("reason", token, true), S("key", key),
     S("sha256", (s) => /^[0-9a-f]{64}$/.test(s)), I("size", 1, 0xffffffff)]],
   error: ["s", [S("code", token, true), S("message", (s) => s.length > 0 && blen(s) <= 256, true), I("retry_ms", 0, 86400000)]],

@@ -590,3 +590,36 @@ test("a stall the player reports makes the viewer http-only", async () => {
   assert.equal(s.modeReason, "stall");
   assert.equal(s.stalls, 1);
 });
+
+test("bytes from a viewer over a relayed candidate pair count as relay, never p2p", async () => {
+  FakePC.report = [
+    { type: "transport", id: "T", selectedCandidatePairId: "CP" },
+    { type: "candidate-pair", id: "CP", localCandidateId: "L", remoteCandidateId: "R", state: "succeeded", nominated: true },
+    { type: "local-candidate", id: "L", candidateType: "srflx" },
+    { type: "remote-candidate", id: "R", candidateType: "relay" },
+  ];
+  try {
+    const r = rig();
+    const pc = await joinWithPeer(r);
+    const segs: string[] = [];
+    r.e.events.on("segment", (s) => segs.push(s.source));
+    const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+    await flush();
+    answer(pc, GOOD);
+    const got = await p;
+    assert.equal(got.source, "relay");
+    assert.deepEqual(got.data, GOOD);
+    const s = r.e.getStats();
+    assert.equal(s.relayBytes, GOOD.length);
+    assert.equal(s.p2pBytes, 0, "relayed bytes are node egress, not p2p");
+    assert.equal(s.offload, 0, "offload counts p2p only");
+    assert.equal(s.peerEfficiency, 0.5, "they came over WebRTC");
+    assert.ok(segs.includes("relay"), "the segment event says relay");
+    await r.clock.advance(10000);
+    const st = r.ws[0]!.of("stats").at(-1)!;
+    assert.equal(st.relay_bytes, GOOD.length);
+    assert.equal(st.p2p_bytes ?? 0, 0);
+  } finally {
+    FakePC.report = [];
+  }
+});
