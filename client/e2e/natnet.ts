@@ -186,6 +186,10 @@ test("two viewers behind symmetric NATs share segments through the node's TURN r
   check(await n.metric("edgeswarm_turn_relayed_bytes_total") > 0, "the node's relay counted no relayed bytes");
   await watch(6000);
   const [ra, rb] = [await a.report(), await b.report()];
+  // Relayed bytes are the node's egress: the client counts them as relay, never as p2p.
+  const relay = (r: PageReport): number => (r.stats as { relayBytes?: number }).relayBytes ?? 0;
+  check(relay(ra) + relay(rb) > 0 && ra.stats.p2pBytes + rb.stats.p2pBytes === 0,
+    `bytes between the viewers: relay ${relay(ra) + relay(rb)}, p2p ${ra.stats.p2pBytes + rb.stats.p2pBytes}; want all of them relay`);
   played(a, ra, 3);
   played(b, rb, 3);
 });
