@@ -25,4 +25,8 @@
 //
 // The delay line is userspace because netem (sch_netem) is missing from
 // some kernels; it keeps packets in order, as a real access link does.
+//
+// Processes enter a home with HomeNet.Command (nsenter --net=), Go code
+// opens sockets there with HomeNet.Do; the command netemrun runs any
+// command inside an emulated internet (the browser e2e suite).
 package netem

@@ -92,8 +92,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// WANAddr is the node's address on the wan bridge, in the namespace that
-// called New.
+// wanAddr is the node's address on the wan bridge, in the namespace that
+// called New (a constant of the address plan).
 var wanAddr = netip.MustParseAddr("10.0.0.1")
 
 // Net is a running emulated internet. Close tears it down.
