@@ -68,7 +68,7 @@ func parseSwarmFlags(args []string, stderr io.Writer) (swarmOptions, error) {
 	fs.StringVar(&o.Report, "report", "", "write the report of an existing raw results file instead of running")
 	fs.BoolVar(&o.Install, "install", false, "apt-get install Chromium (and ffmpeg for --origin ffmpeg) when missing (root only)")
 	fs.StringVar(&o.Net, "net", "lan", "network profile: lan (loopback), broadband, mobile, mixed or overload (an emulated internet: one home per viewer behind a NAT, on a shaped link)")
-	fs.BoolVar(&o.TURN, "turn", false, "with --net: give viewers the TURN server on the wan besides STUN")
+	fs.BoolVar(&o.TURN, "turn", false, "with --net: run the node's TURN relay (turn.enabled), offered to viewers after its STUN")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm [flags]")
 		fmt.Fprintln(stderr)
