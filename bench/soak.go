@@ -210,6 +210,14 @@ type soak struct {
 	pid          int
 	client       *http.Client
 	browserFiles soakBrowserFiles
+	// peer is the base of every viewer's testpeer options (the API and ICE
+	// servers of swarm-go's homes; zero: the loopback defaults), upload
+	// whether viewers serve others (mobile viewers of swarm-go do not).
+	peer     testpeer.Options
+	noUpload bool
+	// fetchPeers makes viewers also request segments from peers that
+	// hold them (swarm-go), not only take the super-peer's pushes.
+	fetchPeers bool
 }
 
 // soakSample is one measurement of the node process.
@@ -731,7 +739,9 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 	if s.o.P2P {
 		conn, err := wsclient.Dial(ctx, "ws"+strings.TrimPrefix(s.base, "http")+wire.SignalPath)
 		if err == nil {
-			peer, err = testpeer.Join(ctx, conn, hdr.Get(wire.SwarmHeader), testpeer.Options{Upload: true, AcceptPush: true, Ticket: hdr.Get(wire.TicketHeader)})
+			po := s.peer
+			po.Upload, po.AcceptPush, po.Ticket = !s.noUpload, true, hdr.Get(wire.TicketHeader)
+			peer, err = testpeer.Join(ctx, conn, hdr.Get(wire.SwarmHeader), po)
 			if err != nil {
 				conn.Close()
 			}
@@ -789,6 +799,14 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 		if vp.ahead(time.Now()) > 2*target {
 			wait = target / 2
 		}
+		if s.fetchPeers && wait > 0 && !peer.Holds(seq) {
+			if fromPeer(ctx, peer, seq, wait) {
+				vp.add(time.Now(), dur)
+				r.Segments++
+				return nil
+			}
+			wait = 0
+		}
 		if peer.Holds(seq) || wait > 0 {
 			wctx, cancel := context.WithTimeout(ctx, max(wait, time.Millisecond))
 			_, err := peer.Segment(wctx, seq)
@@ -808,6 +826,34 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 	vp.add(time.Now(), dur)
 	r.Segments++
 	return nil
+}
+
+// fromPeer gets segment seq from the swarm within wait: a push, or a
+// request to a peer whose have-map holds it (checked every 50 ms, as a
+// player's scheduler would on each have update).
+func fromPeer(ctx context.Context, peer *testpeer.Peer, seq uint64, wait time.Duration) bool {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tried := map[string]bool{}
+	for wctx.Err() == nil {
+		if peer.Holds(seq) {
+			return true
+		}
+		for _, id := range peer.Holders(seq) {
+			if tried[id] {
+				continue
+			}
+			tried[id] = true
+			if _, err := peer.Fetch(wctx, id, seq); err == nil {
+				return true
+			}
+		}
+		select {
+		case <-wctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return peer.Holds(seq)
 }
 
 // cpuModel names the host CPU (Linux /proc/cpuinfo), for the report.

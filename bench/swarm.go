@@ -38,6 +38,8 @@ type swarmOptions struct {
 	Out       string
 	Report    string
 	Install   bool
+	Net       string // --net profile ("lan": loopback, as without it)
+	TURN      bool   // --net: hand viewers the wan's TURN server too
 }
 
 func parseSwarmFlags(args []string, stderr io.Writer) (swarmOptions, error) {
@@ -65,6 +67,8 @@ func parseSwarmFlags(args []string, stderr io.Writer) (swarmOptions, error) {
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
 	fs.StringVar(&o.Report, "report", "", "write the report of an existing raw results file instead of running")
 	fs.BoolVar(&o.Install, "install", false, "apt-get install Chromium (and ffmpeg for --origin ffmpeg) when missing (root only)")
+	fs.StringVar(&o.Net, "net", "lan", "network profile: lan (loopback), broadband, mobile, mixed or overload (an emulated internet: one home per viewer behind a NAT, on a shaped link)")
+	fs.BoolVar(&o.TURN, "turn", false, "with --net: run the node's TURN relay (turn.enabled), offered to viewers after its STUN")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm [flags]")
 		fmt.Fprintln(stderr)
@@ -121,6 +125,12 @@ func parseSwarmFlags(args []string, stderr io.Writer) (swarmOptions, error) {
 		if err := checkBusyCores(o.Busy); err != nil {
 			return o, fmt.Errorf("--busy: %w", err)
 		}
+	}
+	if !slices.Contains(netProfiles, o.Net) {
+		return o, fmt.Errorf("--net %q: want one of %s", o.Net, strings.Join(netProfiles, ", "))
+	}
+	if o.TURN && o.Net == "lan" {
+		return o, errors.New("--turn is for --net profiles other than lan")
 	}
 	switch {
 	case o.Mode != "virtual" && o.Mode != "video":
@@ -179,6 +189,7 @@ type runConfig struct {
 	Bench     string     `json:"bench"`
 	BusyCores float64    `json:"busyCores"`
 	Attach    *runAttach `json:"attach,omitempty"`
+	Net       *runNet    `json:"net,omitempty"`
 }
 
 // runAttach makes the runner play one case on a node that is already
@@ -209,6 +220,16 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, tool := range []string{"node", "npm", "unshare", "ip"} {
 		if lookPath(tool) == "" {
 			return fmt.Errorf("%s is missing (Debian: nodejs and npm, util-linux, iproute2)", tool)
+		}
+	}
+	if o.Net != "lan" {
+		if _, err := ensureTool(ctx, "nft", "nftables", o.Install, stderr, log); err != nil {
+			return err
+		}
+		for _, tool := range []string{"tc", "nsenter"} {
+			if lookPath(tool) == "" {
+				return fmt.Errorf("%s is missing (Debian: iproute2, util-linux)", tool)
+			}
 		}
 	}
 	if err := ensureChromium(ctx, o.Chromium, o.Install, stderr, log); err != nil {
@@ -274,6 +295,7 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.Busy > 0 {
 		rc.Settings["busy_cores"] = o.Busy
 	}
+	rc.Settings["net"] = o.Net
 	if err := bundle("bench/swarm/runner.ts", filepath.Join(tmp, "runner.cjs"), "--platform=node", "--format=cjs", "--target=node20", "--external:playwright-core"); err != nil {
 		return err
 	}
@@ -314,6 +336,12 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a := append(ns, "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", self, "swarm-ns", "--config", cfgPath)
 	if ffmpeg != "" {
 		a = append(a, "--ffmpeg", ffmpeg, "--origin-headers", o.Headers)
+	}
+	if o.Net != "lan" {
+		a = append(a, "--net", o.Net)
+		if o.TURN {
+			a = append(a, "--turn")
+		}
 	}
 	a = append(a, "--", "node", filepath.Join(tmp, "runner.cjs"), cfgPath)
 	cmd := exec.CommandContext(ctx, "unshare", a...)
@@ -365,6 +393,9 @@ func writeSwarmReport(rawPath, out string, stdout io.Writer) error {
 	}
 	rows := summarize(raw)
 	floors := swarmFloors(rows)
+	if profile := netOf(raw); profile != "" {
+		floors = netFloors(profile, rows)
+	}
 	base := strings.TrimSuffix(filepath.Join(out, filepath.Base(rawPath)), "-raw.json")
 	base = strings.TrimSuffix(base, ".json")
 	if err := os.MkdirAll(out, 0o755); err != nil {

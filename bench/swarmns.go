@@ -31,6 +31,8 @@ func runSwarmNS(ctx context.Context, args []string, _, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "the runner's config file, which gets the origin's address")
 	ffmpeg := fs.String("ffmpeg", "", "ffmpeg binary: start the ffmpeg origin")
 	headers := fs.String("origin-headers", string(liveorigin.HeadersMaxAge), "cache headers of the ffmpeg origin")
+	netProfile := fs.String("net", "", "build the emulated internet of this profile")
+	turn := fs.Bool("turn", false, "with --net: hand viewers the TURN server too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,6 +47,13 @@ func runSwarmNS(ctx context.Context, args []string, _, stderr io.Writer) error {
 			return err
 		}
 		stop, err := startFFmpegOrigin(ctx, *cfgPath, *ffmpeg, h, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if *netProfile != "" {
+		stop, err := startNet(ctx, *cfgPath, *netProfile, *turn, log)
 		if err != nil {
 			return err
 		}

@@ -64,6 +64,7 @@ type swarmCase struct {
 	Busy     *swarmBusy    `json:"busy,omitempty"` // the competing process, when --busy ran one
 	Viewers  []swarmViewer `json:"viewers"`
 	Errors   []string      `json:"errors"`
+	Net      *swarmCaseNet `json:"net,omitempty"` // --net: the profile and the node's uplink cap
 }
 
 // swarmNode holds the node's own counters over one case.
@@ -125,6 +126,13 @@ type swarmViewer struct {
 	MediaS       float64      `json:"media_s"`
 	Frames       *swarmFrames `json:"frames,omitempty"` // video mode only
 	Errors       []string     `json:"errors"`
+	// --net: the viewer's home, its NAT, link kind and public address,
+	// and its peer connections.
+	Home   *int        `json:"home,omitempty"`
+	NAT    string      `json:"nat,omitempty"`
+	Kind   string      `json:"kind,omitempty"`
+	Public string      `json:"public,omitempty"`
+	Conns  []swarmConn `json:"conns,omitempty"`
 }
 
 // swarmFrames is what the video element's getVideoPlaybackQuality() and
@@ -862,6 +870,7 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 	if len(rows) == 0 {
 		fmt.Fprintf(&b, "No case was run.\n\n")
 	}
+	writeNetSection(&b, raw)
 	if len(floors) > 0 {
 		fmt.Fprintln(&b, "| floor | want | got | result |")
 		fmt.Fprintln(&b, "|---|---|---|---|")

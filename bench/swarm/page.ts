@@ -16,6 +16,19 @@ export interface BenchConfig {
   liveSync: number;
   /** p2p-media-loader's WebSocket trackers. */
   trackers: string[];
+  /** --net: record the peer connections (for benchConns), and a download-only (mobile) viewer. */
+  net?: boolean;
+  mobile?: boolean;
+}
+
+/** One RTCPeerConnection the page made (--net). */
+export interface ConnResult {
+  /** connected (at some point), failed, or the state it ended in without either. */
+  state: string;
+  /** The selected candidate pair's local and remote candidate types (host, srflx, prflx, relay), when connected. */
+  local?: string; remote?: string;
+  /** Addresses of the remote candidates the peer sent (its public address among them, behind a NAT). */
+  remoteAddrs: string[];
 }
 
 /** What one viewer reports (the raw file's viewer fields, before the runner adds its own). */
@@ -47,9 +60,15 @@ interface Totals { http: number; p2p: number; seed: number; relay?: number; uplo
 
 interface EsStats { httpBytes: number; p2pBytes: number; seedBytes: number; relayBytes?: number; uploadBytes: number; aborts: number; segmentsRejected: number; peers: number }
 interface EsSession { getStats(): EsStats; on(ev: "error", f: (e: { code: string; message: string }) => void): () => void }
+interface NetOptions { mobile?: boolean; upload?: boolean }
 interface Edgeswarm {
-  attachGeneric(o: { media: () => unknown }): EsSession;
-  attachHls(hls: unknown): EsSession;
+  attachGeneric(o: { media: () => unknown } & NetOptions): EsSession;
+  attachHls(hls: unknown, o?: NetOptions): EsSession;
+}
+
+/** edgeswarm.js options of --net: download-only on mobile (the ICE servers come in the node's welcome). */
+function netOptions(): NetOptions {
+  return cfg.mobile ? { mobile: true, upload: false } : {};
 }
 interface HlsLevel { url: string[] | string; uri?: string }
 interface HlsLike {
@@ -84,12 +103,69 @@ const w = window as unknown as {
   P2PML?: P2PMLGlobal;
   benchReport?: () => PageResult;
   benchStop?: () => void;
+  benchConns?: () => Promise<ConnResult[]>;
 };
 
 const cfg = w.__bench;
 const errors: string[] = [];
-window.addEventListener("error", (e) => errors.push("page: " + String(e.message)));
-window.addEventListener("unhandledrejection", (e) => errors.push("page: " + String(e.reason)));
+
+// Every peer connection edgeswarm.js makes, so that the report can say
+// which candidate types carried it and whom it tried to reach (it looks
+// the constructor up when it connects, after this ran). Outcomes are kept
+// as they happen: a closed connection has no stats left.
+const conns: { pc: RTCPeerConnection; r: ConnResult }[] = [];
+async function selectedPair(pc: RTCPeerConnection, r: ConnResult): Promise<void> {
+  try {
+    const st = await pc.getStats();
+    const byId = new Map<string, Record<string, unknown>>();
+    let pairId: string | undefined;
+    st.forEach((v: Record<string, unknown>) => {
+      byId.set(String(v.id), v);
+      if (v.type === "transport" && v.selectedCandidatePairId) pairId = String(v.selectedCandidatePairId);
+    });
+    const pair = pairId ? byId.get(pairId) : undefined;
+    if (pair) {
+      r.local = String(byId.get(String(pair.localCandidateId))?.candidateType ?? "");
+      r.remote = String(byId.get(String(pair.remoteCandidateId))?.candidateType ?? "");
+    }
+  } catch (e) { errors.push("getStats: " + String(e)); }
+}
+if (cfg.net && typeof RTCPeerConnection !== "undefined") {
+  const Orig = RTCPeerConnection;
+  const Wrapped = function (this: unknown, c?: RTCConfiguration): RTCPeerConnection {
+    const pc = new Orig(c);
+    const r: ConnResult = { state: "new", remoteAddrs: [] };
+    conns.push({ pc, r });
+    pc.addEventListener("connectionstatechange", () => {
+      const st = pc.connectionState;
+      if (st === "connected") { r.state = st; void selectedPair(pc, r); }
+      else if (st === "failed" && r.state !== "connected") r.state = st;
+    });
+    // candidate:foundation component transport priority address port typ type ...
+    const note = (line: string): void => {
+      const f = line.trim().split(" ");
+      if (f.length > 7 && f[4] && !r.remoteAddrs.includes(f[4])) r.remoteAddrs.push(f[4]);
+    };
+    const add = pc.addIceCandidate.bind(pc);
+    pc.addIceCandidate = ((cand?: RTCIceCandidateInit) => {
+      note(cand?.candidate ?? "");
+      return add(cand as RTCIceCandidateInit);
+    }) as typeof pc.addIceCandidate;
+    const setRemote = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = ((d: RTCSessionDescriptionInit) => {
+      for (const l of (d.sdp ?? "").split("\n")) if (l.startsWith("a=candidate:")) note(l.slice(2));
+      return setRemote(d);
+    }) as typeof pc.setRemoteDescription;
+    return pc;
+  } as unknown as typeof RTCPeerConnection;
+  Wrapped.prototype = Orig.prototype;
+  (window as unknown as { RTCPeerConnection: typeof RTCPeerConnection }).RTCPeerConnection = Wrapped;
+}
+w.benchConns = async () => {
+  await Promise.all(conns.filter((c) => c.pc.connectionState === "connected").map((c) => selectedPair(c.pc, c.r)));
+  // Never connected: the final state, or "closed" when given up before failing.
+  return conns.map(({ pc, r }) => ({ ...r, state: r.state === "new" ? pc.connectionState : r.state }));
+};
 
 const p2pConfig = (): object => ({
   announceTrackers: cfg.trackers,
@@ -135,7 +211,7 @@ function virtual(): void {
   });
   if (cfg.scenario === "edgeswarm") {
     // The generic adapter (the Video.js path), with the model as its media element.
-    session = w.edgeswarm!.attachGeneric({ media: () => player });
+    session = w.edgeswarm!.attachGeneric({ media: () => player, ...netOptions() });
     session.on("error", (e) => errors.push(`edgeswarm ${e.code}: ${e.message}`));
     const s = session;
     totals = () => esTotals(s.getStats());
@@ -207,7 +283,7 @@ function video(): void {
     Hls = w.Hls!;
     hls = new Hls(hlsConfig);
     if (cfg.scenario === "edgeswarm") {
-      const s = w.edgeswarm!.attachHls(hls);
+      const s = w.edgeswarm!.attachHls(hls, netOptions());
       s.on("error", (e) => errors.push(`edgeswarm ${e.code}: ${e.message}`));
       totals = () => esTotals(s.getStats());
     } else {

@@ -12,12 +12,12 @@
 // that one case, without the node's CPU time and counters (the soak
 // samples the node itself).
 
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { Browser, BrowserContext, Page } from "playwright-core";
-import { Env, launchChromium, NodeProc, sumMetric } from "../../client/e2e/harness";
-import type { BenchConfig, PageResult } from "./page";
+import { Browser, BrowserContext, chromium, Page } from "playwright-core";
+import { CHROMIUM_FLAGS, Env, launchChromium, NodeProc, sumMetric } from "../../client/e2e/harness";
+import type { BenchConfig, ConnResult, PageResult } from "./page";
 
 type Scenario = "http" | "p2p" | "super" | "p2pml";
 
@@ -57,6 +57,20 @@ interface RunConfig {
    * progress line every progressS seconds.
    */
   attach?: { base: string; progressS: number };
+  /** --net: the emulated internet the Go command built; viewer i plays in home i (modulo their number). */
+  net?: RunNet;
+}
+
+/** The emulated internet (bench/swarmnet.go runNet). */
+interface RunNet {
+  profile: string;
+  /** Per home: Chromium started in the home's namespace, its NAT, its link kind and public address. */
+  homes: { chromium: string; nat: string; kind: string; public: string; mobile: boolean }[];
+  /** YAML appended to the node's config (the TURN relay with --turn). */
+  nodeYAML?: string;
+  /** overload: the runner caps the egress of wanDev (the node's uplink) at overload x N x the rendition's bitrate. */
+  wanDev?: string;
+  overload?: number;
 }
 
 interface ViewerResult {
@@ -68,6 +82,8 @@ interface ViewerResult {
   /** Video mode: decoded and dropped frames, picture size. */
   frames?: { total: number; dropped: number; width: number; height: number };
   errors: string[];
+  /** --net: the viewer's home (index), its NAT and link kind, and its peer connections. */
+  home?: number; nat?: string; kind?: string; public?: string; conns?: ConnResult[];
 }
 
 interface CaseResult {
@@ -78,6 +94,8 @@ interface CaseResult {
   /** The competing process: the cores asked for and the CPU seconds it used over the case. */
   busy?: { cores: number; cpu_s: number };
   viewers: ViewerResult[]; errors: string[];
+  /** --net: the profile and the node's uplink cap in this case (0: none). */
+  net?: { profile: string; wan_rate_bps: number };
 }
 
 const cfg: RunConfig = JSON.parse(readFileSync(process.argv[2] ?? "", "utf8")) as RunConfig;
@@ -142,6 +160,10 @@ function log(s: string): void {
 class BenchViewer {
   readonly errors: string[] = [];
   result?: PageResult;
+  conns?: ConnResult[];
+  /** --net: the viewer's home, and the browser started in it, which close() stops. */
+  home?: number;
+  own?: Browser;
   private constructor(readonly name: string, readonly joinMs: number, readonly ctx: BrowserContext, readonly page: Page) {}
 
   static async open(browser: Browser, node: { readonly base: string }, name: string, joinMs: number, pc: BenchConfig, scripts: string[], inline: string[]): Promise<BenchViewer> {
@@ -173,6 +195,9 @@ ${tags}
   async report(): Promise<PageResult | undefined> {
     try {
       this.result = await this.page.evaluate(() => (window as unknown as { benchReport(): PageResult }).benchReport());
+      if (this.home !== undefined) {
+        this.conns = await this.page.evaluate(() => (window as unknown as { benchConns?(): Promise<ConnResult[]> }).benchConns?.() ?? Promise.resolve([]));
+      }
     } catch (e) {
       this.errors.push("report: " + String(e).split("\n")[0]);
     }
@@ -189,13 +214,43 @@ ${tags}
       segments: r?.segments ?? 0, segment_bytes: r?.segmentBytes ?? 0, media_s: r?.mediaS ?? 0,
       ...(r?.frames ? { frames: r.frames } : {}),
       errors: [...(r?.errors ?? []), ...this.errors].slice(0, 20),
+      ...(this.home !== undefined && cfg.net ? {
+        home: this.home, nat: cfg.net.homes[this.home]?.nat, kind: cfg.net.homes[this.home]?.kind,
+        public: cfg.net.homes[this.home]?.public, conns: this.conns ?? [],
+      } : {}),
     };
   }
 
   async close(): Promise<void> {
     await this.page.evaluate(() => (window as unknown as { benchStop?(): void }).benchStop?.()).catch(() => undefined);
     await this.ctx.close().catch(() => undefined);
+    await this.own?.close().catch(() => undefined);
   }
+}
+
+/** The bitrate of the rendition viewers play: its AVERAGE-BANDWIDTH, else its BANDWIDTH, from the master playlist. */
+async function renditionBitrate(base: string): Promise<number> {
+  const text = await (await fetch(base + cfg.stream)).text();
+  const lines = text.split("\n").map((l) => l.trim());
+  for (let i = 0; i < lines.length - 1; i++) {
+    const l = lines[i]!;
+    if (!l.startsWith("#EXT-X-STREAM-INF:") || !lines[i + 1]!.includes(cfg.rendition)) continue;
+    const avg = /AVERAGE-BANDWIDTH=(\d+)/.exec(l), peak = /[:,]BANDWIDTH=(\d+)/.exec(l);
+    const v = Number((avg ?? peak)?.[1] ?? 0);
+    if (v > 0) return v;
+  }
+  throw new Error(`no variant of ${cfg.stream} matches ${cfg.rendition} with a bandwidth`);
+}
+
+/** Caps the egress of dev with tc tbf at rate bit/s (0: removes the cap). */
+function capEgress(dev: string, rate: number): void {
+  if (rate <= 0) {
+    spawnSync("tc", ["qdisc", "del", "dev", dev, "root"]);
+    return;
+  }
+  const burst = Math.max(Math.round(rate / 8 / 200), 2 * 1514);
+  const r = spawnSync("tc", ["qdisc", "replace", "dev", dev, "root", "tbf", "rate", `${Math.round(rate)}bit`, "burst", String(burst), "latency", "100ms"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`tc on ${dev}: ${r.stderr || r.error}`);
 }
 
 interface Tracker { url: string; close(): Promise<void> }
@@ -247,7 +302,7 @@ function stopRequested(): Promise<void> {
  */
 async function runCase(scenario: Scenario, latency: number, n: number, label: string, attached?: { base: string; stop: Promise<void> }): Promise<CaseResult> {
   const errors: string[] = [];
-  const yaml = scenario === "p2p" ? "super_peer: false\n" : "";
+  const yaml = (scenario === "p2p" ? "super_peer: false\n" : "") + (cfg.net?.nodeYAML ?? "");
   const node = attached ? undefined : await NodeProc.start(env, yaml, cfg.nodeArgs);
   const target = attached ?? node!;
   let stopped = false;
@@ -255,6 +310,8 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
   let tracker: Tracker | undefined;
   let browser: Browser | undefined;
   let busy: Busy | undefined;
+  let capped: string | undefined;
+  let netInfo: CaseResult["net"];
   const all: BenchViewer[] = [];
   const done: ViewerResult[] = [];
   try {
@@ -276,8 +333,19 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     }
     inline.push(readFileSync(cfg.pageJS, "utf8"));
     const pc: BenchConfig = { scenario: script, mode: cfg.mode, master: cfg.stream, rendition: cfg.rendition, liveSync: latency, trackers: tracker ? [tracker.url] : [] };
+    const net = cfg.net;
+    if (net) pc.net = true;
+    let wanRate = 0;
+    if (net?.overload && net.wanDev) {
+      wanRate = net.overload * n * (await renditionBitrate(target.base));
+      capEgress(net.wanDev, wanRate);
+      capped = net.wanDev;
+      log(`${label}: the node's uplink capped at ${(wanRate / 1e6).toFixed(2)} Mbit/s`);
+    }
+    netInfo = net ? { profile: net.profile, wan_rate_bps: Math.round(wanRate) } : undefined;
 
-    browser = await launchChromium(env);
+    // One Chromium per home with --net (started in the home's namespace), else one for all viewers.
+    if (!net) browser = await launchChromium(env);
     const b = browser;
     // The competing process runs from the first join to the end of the case.
     if (cfg.busyCores > 0) busy = Busy.start(cfg.busyCores);
@@ -287,10 +355,26 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
     let joined = 0, seq = 0;
     const open = async (at: number): Promise<void> => {
       const name = `v${++seq}`;
+      let own: Browser | undefined;
       try {
-        all.push(await BenchViewer.open(b, target, name, at, pc, scripts, inline));
+        if (net) {
+          const home = (seq - 1) % net.homes.length;
+          // The node's wan address is not loopback: only this flag makes its
+          // pages a secure context (WebCrypto for digests, permissions).
+          own = await chromium.launch({
+            executablePath: net.homes[home]!.chromium, headless: true, timeout: 60000,
+            args: [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${target.base}`],
+          });
+          const v = await BenchViewer.open(own, target, name, at, { ...pc, mobile: net.homes[home]!.mobile }, scripts, inline);
+          v.home = home;
+          v.own = own;
+          all.push(v);
+        } else {
+          all.push(await BenchViewer.open(b!, target, name, at, pc, scripts, inline));
+        }
         joined++;
       } catch (e) {
+        await own?.close().catch(() => undefined);
         errors.push(`${name} did not open: ${String(e).split("\n")[0]}`);
       }
     };
@@ -357,8 +441,10 @@ async function runCase(scenario: Scenario, latency: number, n: number, label: st
       ...(joinBusy !== undefined && hostBusy !== undefined ? { host: { join_busy_pct: joinBusy, busy_pct: hostBusy, ...loadAvg() } } : {}),
       ...(busy ? { busy: { cores: busy.cores, cpu_s: busyCPU } } : {}),
       viewers: results, errors,
+      ...(netInfo ? { net: netInfo } : {}),
     };
   } finally {
+    if (capped) capEgress(capped, 0);
     await busy?.stop();
     await Promise.all(all.map((v) => v.close()));
     await browser?.close().catch(() => undefined);

@@ -508,7 +508,7 @@ func (l *link) serveOne(f wire.Frame) {
 // servers with Options.ICEServers or RelayOnly, relay candidates only with
 // RelayOnly.
 func (p *Peer) rtcConfig() webrtc.Configuration {
-	var c webrtc.Configuration
+	c := webrtc.Configuration{ICEServers: slices.Clone(p.opt.ExtraICEServers)}
 	if !p.opt.ICEServers && !p.opt.RelayOnly {
 		return c
 	}

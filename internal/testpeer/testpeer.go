@@ -49,6 +49,9 @@ type Options struct {
 	// (ICETransportPolicy relay, with the welcome's ice_servers): all its
 	// bytes go through a TURN relay.
 	RelayOnly bool
+	// ExtraICEServers (STUN, TURN) are used by every peer connection
+	// beside the welcome's (ICEServers). None by default.
+	ExtraICEServers []webrtc.ICEServer
 }
 
 // Errors of Fetch.
@@ -403,6 +406,26 @@ func (p *Peer) Segment(ctx context.Context, seq uint64) ([]byte, error) {
 		return s != nil
 	})
 	return b, err
+}
+
+// Holders lists the peers over ready connections whose last have-map
+// holds segment seq, for Fetch.
+func (p *Peer) Holders(seq uint64) []string {
+	p.mu.Lock()
+	links := make([]*link, 0, len(p.conns))
+	for _, l := range p.conns {
+		links = append(links, l)
+	}
+	p.mu.Unlock()
+	var ids []string
+	for _, l := range links {
+		l.mu.Lock()
+		if l.ready && l.theirHave.Has(seq) {
+			ids = append(ids, l.id)
+		}
+		l.mu.Unlock()
+	}
+	return ids
 }
 
 // Holds reports whether the peer holds segment seq.

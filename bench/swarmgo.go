@@ -1,0 +1,543 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/edgeswarm/edgeswarm/internal/liveorigin"
+	"github.com/edgeswarm/edgeswarm/internal/netem"
+	"github.com/edgeswarm/edgeswarm/internal/netns"
+	"github.com/edgeswarm/edgeswarm/internal/testpeer"
+)
+
+// swarmGoNetnsEnv marks the re-run of swarm-go inside its namespace.
+const swarmGoNetnsEnv = "EDGESWARM_SWARMGO_NETNS"
+
+type swarmGoOptions struct {
+	Net       string
+	Viewers   int
+	PerHome   int
+	Scenarios []string
+	Watch     time.Duration
+	Stagger   time.Duration
+	Rendition string
+	Stream    string
+	NodeBin   string
+	Out       string
+}
+
+func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) {
+	var o swarmGoOptions
+	fs := flag.NewFlagSet("swarm-go", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.Net, "net", "mixed", "network profile: broadband, mobile, mixed or overload")
+	fs.IntVar(&o.Viewers, "viewers", 200, "Go viewers in all")
+	fs.IntVar(&o.PerHome, "per-home", 10, "viewers per home (one process per home; mobile homes' viewers are download-only)")
+	scen := fs.String("scenarios", "http,super", "http (viewers over HTTP only) and super (in the swarm, with the super-peer)")
+	fs.DurationVar(&o.Watch, "watch", 60*time.Second, "how long each viewer watches")
+	fs.DurationVar(&o.Stagger, "stagger", 100*time.Millisecond, "time between two viewers joining")
+	fs.StringVar(&o.Rendition, "rendition", "mid", "the rendition every viewer plays")
+	fs.StringVar(&o.Stream, "stream", liveorigin.MasterPath, "master playlist path on the node")
+	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module)")
+	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./bench swarm-go [flags]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Runs the node and many Go viewers (internal/testpeer with the soak's player model) in the")
+		fmt.Fprintln(stderr, "homes of an emulated internet (--net), several viewers per home, HTTP only beside the")
+		fmt.Fprintln(stderr, "swarm, and reports offload against its limit, bytes by source, stalls and node CPU.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, s := range strings.Split(*scen, ",") {
+		if s = strings.TrimSpace(s); s != scenarioHTTP && s != scenarioSuper {
+			return o, fmt.Errorf("--scenarios: %q: want http or super", s)
+		}
+		if !slices.Contains(o.Scenarios, s) {
+			o.Scenarios = append(o.Scenarios, s)
+		}
+	}
+	switch {
+	case o.Net == "lan" || !slices.Contains(netProfiles, o.Net):
+		return o, fmt.Errorf("--net %q: want broadband, mobile, mixed or overload", o.Net)
+	case o.Viewers < 1 || o.PerHome < 1:
+		return o, errors.New("--viewers and --per-home must be at least 1")
+	case (o.Viewers+o.PerHome-1)/o.PerHome > netem.MaxHomes:
+		return o, fmt.Errorf("--viewers %d at --per-home %d needs more than %d homes", o.Viewers, o.PerHome, netem.MaxHomes)
+	case o.Watch < 10*time.Second:
+		return o, errors.New("--watch: want at least 10s")
+	}
+	return o, nil
+}
+
+// swarmGoCase is one scenario's run.
+type swarmGoCase struct {
+	Scenario   string                    `json:"scenario"`
+	N          int                       `json:"n"`
+	WANRateBps float64                   `json:"wan_rate_bps,omitempty"`
+	NodeCPUS   float64                   `json:"node_cpu_s"`
+	NodeHTTP   int64                     `json:"node_http_bytes"`
+	NodeSeed   int64                     `json:"node_seed_bytes"`
+	WallS      float64                   `json:"wall_s"`
+	Homes      []swarmGoHome             `json:"homes"`
+	ByKind     map[string]swarmGoSummary `json:"by_kind"`
+	All        swarmGoSummary            `json:"all"`
+	Errors     []string                  `json:"errors,omitempty"`
+}
+
+type swarmGoHome struct {
+	NAT     string             `json:"nat"`
+	Kind    string             `json:"kind"`
+	Viewers []soakViewerResult `json:"viewers"`
+	Err     string             `json:"error,omitempty"`
+}
+
+// swarmGoSummary sums viewers.
+type swarmGoSummary struct {
+	Viewers, Joined, Stalls, Segments int
+	HTTP, P2P, Seed                   int64
+	StallS, WatchedS                  float64
+}
+
+func (s *swarmGoSummary) add(v soakViewerResult) {
+	s.Viewers++
+	if v.JoinError == "" {
+		s.Joined++
+	}
+	s.Stalls += v.Stalls
+	s.Segments += v.Segments
+	s.HTTP += v.HTTP
+	s.P2P += v.P2P
+	s.Seed += v.Seed
+	s.StallS += v.StallS
+	s.WatchedS += v.WatchedS
+}
+
+func (s swarmGoSummary) all() int64 { return s.HTTP + s.P2P + s.Seed }
+
+func (s swarmGoSummary) offload() float64 {
+	if s.all() == 0 {
+		return 0
+	}
+	return float64(s.P2P) / float64(s.all())
+}
+
+func (s swarmGoSummary) rebuffer() float64 {
+	if s.WatchedS == 0 {
+		return 0
+	}
+	return s.StallS / (s.WatchedS + s.StallS)
+}
+
+func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseSwarmGoFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if ok, _ := netns.LoopbackOnly(); !ok {
+		if os.Getenv(swarmGoNetnsEnv) != "" {
+			return errors.New("inside the new network namespace, interfaces other than loopback are up")
+		}
+		return reexecIn(ctx, swarmGoNetnsEnv, stdout, stderr)
+	}
+	root := moduleRoot(ctx)
+	out := o.Out
+	if out == "" {
+		out = filepath.Join(root, "bench", "results")
+	}
+	tmp, err := os.MkdirTemp("", "edgeswarm-bench-swarmgo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := o.NodeBin
+	if bin == "" {
+		if bin, err = buildNode(ctx, tmp, log); err != nil {
+			return err
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	homes := (o.Viewers + o.PerHome - 1) / o.PerHome
+	ncfg, kinds, err := netProfile(o.Net, homes)
+	if err != nil {
+		return err
+	}
+	// Each viewer gets the profile's rates: a home of K viewers has K times
+	// the caps (its RTT and loss are the profile's). A household does not
+	// hold ten viewers; ten subscribers behind one carrier or ISP NAT do.
+	for i := range ncfg.Homes {
+		ncfg.Homes[i].Up.Rate *= int64(o.PerHome)
+		ncfg.Homes[i].Down.Rate *= int64(o.PerHome)
+	}
+	n, err := netem.New(ctx, ncfg, log)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	oaddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	origin, err := startProc(tmp, "origin", bin, "demo-origin", "--listen", oaddr)
+	if err != nil {
+		return err
+	}
+	defer origin.stop()
+	client := &http.Client{Timeout: 10 * time.Second}
+	if err := origin.waitReady(ctx, client, "http://"+oaddr+"/live/master.m3u8", 200, 20*time.Second); err != nil {
+		return err
+	}
+	var cases []swarmGoCase
+	for _, sc := range o.Scenarios {
+		log.Info("swarm-go case", "scenario", sc, "viewers", o.Viewers, "homes", homes, "net", o.Net)
+		c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, "http://"+oaddr, log)
+		if err != nil {
+			return err
+		}
+		cases = append(cases, c)
+	}
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	rep := map[string]any{"settings": map[string]any{"net": o.Net, "viewers": o.Viewers, "per_home": o.PerHome, "homes": describeHomes(ncfg, kinds),
+		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition}, "cases": cases}
+	path := filepath.Join(out, "swarmgo-"+stamp+".json")
+	if err := writeJSON(path, rep); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	writeSwarmGoMarkdown(&b, o, cases)
+	fmt.Fprintf(&b, "\nresults: %s\n", path)
+	_, err = stdout.Write(b.Bytes())
+	return err
+}
+
+// swarmGoRun runs one scenario on a fresh node: every home's viewers, in
+// one process per home inside the home's namespace.
+func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem.Net, kinds []string, bin, self, tmp, originURL string, log *slog.Logger) (swarmGoCase, error) {
+	c := swarmGoCase{Scenario: scenario, N: o.Viewers, ByKind: map[string]swarmGoSummary{}}
+	adm, err := freeAddr()
+	if err != nil {
+		return c, err
+	}
+	wan := n.WANAddr().String()
+	pub := wan + ":8080"
+	cfgPath := filepath.Join(tmp, "edgeswarm-"+scenario+".yaml")
+	if err := os.WriteFile(cfgPath, []byte("seeder:\n  loopback: false\n"), 0o644); err != nil {
+		return c, err
+	}
+	node, err := startProc(tmp, "node-"+scenario, bin, "--config", cfgPath, "--listen", pub, "--admin", adm, "--origin", originURL,
+		"--ice-udp", wan+":3478", "--max-conns-per-ip", "0", "--super-peer", strconv.FormatBool(scenario == scenarioSuper))
+	if err != nil {
+		return c, err
+	}
+	defer node.stop()
+	client := &http.Client{Timeout: 10 * time.Second}
+	if err := node.waitReady(ctx, client, "http://"+adm+"/readyz", 200, 20*time.Second); err != nil {
+		return c, err
+	}
+	if o.Net == "overload" {
+		bps, err := masterBitrate(ctx, client, "http://"+pub+o.Stream, o.Rendition)
+		if err != nil {
+			return c, err
+		}
+		c.WANRateBps = overloadShare * float64(o.Viewers) * bps
+		if err := capWAN(ctx, c.WANRateBps); err != nil {
+			return c, err
+		}
+		defer func() { _ = capWAN(context.Background(), 0) }()
+	}
+	cpu0, _ := groupCPU(node.cmd.Process.Pid)
+	t0 := time.Now()
+	homes := n.Homes()
+	c.Homes = make([]swarmGoHome, len(homes))
+	var wg sync.WaitGroup
+	left := o.Viewers
+	for i, h := range homes {
+		k := min(o.PerHome, left)
+		left -= k
+		c.Homes[i] = swarmGoHome{NAT: string(h.Config.NAT), Kind: kinds[i]}
+		// Viewer j of home i joins at (j*homes + i) * stagger.
+		args := []string{"home-viewers", "--base", "http://" + pub, "--stream", o.Stream, "--rendition", o.Rendition,
+			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
+			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
+			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
+			"--stun", "stun:" + wan + ":3478"}
+		cmd := h.Command(ctx, self, args...)
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := cmd.Run()
+			if err == nil {
+				err = json.Unmarshal(so.Bytes(), &c.Homes[i].Viewers)
+			}
+			if err != nil {
+				c.Homes[i].Err = fmt.Sprintf("%v: %s", err, strings.TrimSpace(lastLines(se.String(), 3)))
+			}
+		}()
+	}
+	wg.Wait()
+	c.WallS = time.Since(t0).Seconds()
+	if cpu1, ok := groupCPU(node.cmd.Process.Pid); ok {
+		c.NodeCPUS = (cpu1 - cpu0).Seconds()
+	}
+	if body, err := get(ctx, client, "http://"+adm+"/metrics"); err == nil {
+		c.NodeHTTP = int64(metricSum(body, "edgeswarm_bytes_sent_total", `path="http"`))
+		c.NodeSeed = int64(metricSum(body, "edgeswarm_seeder_sent_bytes_total", ""))
+	}
+	for _, h := range c.Homes {
+		if h.Err != "" {
+			c.Errors = append(c.Errors, h.Err)
+		}
+		s := c.ByKind[h.NAT+" "+h.Kind]
+		for _, v := range h.Viewers {
+			s.add(v)
+			c.All.add(v)
+			if v.FirstErr != "" && len(c.Errors) < 20 {
+				c.Errors = append(c.Errors, v.FirstErr)
+			}
+		}
+		c.ByKind[h.NAT+" "+h.Kind] = s
+	}
+	log.Info("swarm-go case done", "scenario", scenario, "offload", fmt.Sprintf("%.1f%%", 100*c.All.offload()), "stalls", c.All.Stalls)
+	return c, nil
+}
+
+// masterBitrate is the AVERAGE-BANDWIDTH (else BANDWIDTH) of the variant
+// of the master playlist at master whose URI contains rendition.
+func masterBitrate(ctx context.Context, c *http.Client, master, rendition string) (float64, error) {
+	body, err := get(ctx, c, master)
+	if err != nil {
+		return 0, err
+	}
+	bps, err := parseMasterBitrate(body, rendition)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", master, err)
+	}
+	return bps, nil
+}
+
+// parseMasterBitrate reads the bitrate of the first variant of a master
+// playlist whose URI contains rendition.
+func parseMasterBitrate(body []byte, rendition string) (float64, error) {
+	lines := strings.Split(string(body), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(l, "#EXT-X-STREAM-INF:") || !strings.Contains(lines[i+1], rendition) {
+			continue
+		}
+		for _, key := range []string{"AVERAGE-BANDWIDTH=", "BANDWIDTH="} {
+			for _, a := range strings.Split(strings.TrimPrefix(l, "#EXT-X-STREAM-INF:"), ",") {
+				if v, ok := strings.CutPrefix(a, key); ok {
+					if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 && f < 1e12 {
+						return f, nil
+					}
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("no variant with %q and a bandwidth", rendition)
+}
+
+// capWAN caps the node's uplink (the wan bridge's egress) at bps (0: no cap).
+func capWAN(ctx context.Context, bps float64) error {
+	if bps <= 0 {
+		_ = execQuiet(ctx, "tc", "qdisc", "del", "dev", "wan", "root")
+		return nil
+	}
+	burst := max(int64(bps/8/200), 2*1514)
+	return execQuiet(ctx, "tc", "qdisc", "replace", "dev", "wan", "root", "tbf", "rate", strconv.FormatInt(int64(bps), 10)+"bit",
+		"burst", strconv.FormatInt(burst, 10), "latency", "100ms")
+}
+
+func get(ctx context.Context, c *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// metricSum sums the samples of a Prometheus metric whose labels contain
+// the given text.
+func metricSum(body []byte, name, labels string) float64 {
+	sum := 0.0
+	for line := range strings.Lines(string(body)) {
+		if !strings.HasPrefix(line, name) || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rest := line[len(name):]
+		if rest == "" || (rest[0] != '{' && rest[0] != ' ') || !strings.Contains(rest, labels) {
+			continue
+		}
+		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(f) > 0 {
+			v, _ := strconv.ParseFloat(f[0], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(l[max(0, len(l)-n):], " | ")
+}
+
+func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase) {
+	fmt.Fprintf(b, "## swarm-go: %d Go viewers, %d per home, --net %s, watching %v\n\n", o.Viewers, o.PerHome, o.Net, o.Watch)
+	fmt.Fprintln(b, "| scenario | viewers | offload | limit | http MiB | p2p MiB | seed MiB | node egress MiB | stalls (n / s) | rebuffer % | node CPU % | node uplink |")
+	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, c := range cases {
+		uplink := "–"
+		if c.WANRateBps > 0 {
+			uplink = fmt.Sprintf("%.1f Mbit/s", c.WANRateBps/1e6)
+		}
+		cpu := 0.0
+		if c.WallS > 0 {
+			cpu = 100 * c.NodeCPUS / c.WallS
+		}
+		a := c.All
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d / %.1f | %.2f | %.1f | %s |\n", c.Scenario, a.Viewers, pct(a.offload()), pct(1-1/float64(max(a.Viewers, 1))),
+			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), cpu, uplink)
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "| scenario | homes | viewers (joined) | offload | http MiB | p2p MiB | seed MiB | stalls |")
+	fmt.Fprintln(b, "|---|---|--:|--:|--:|--:|--:|--:|")
+	for _, c := range cases {
+		keys := make([]string, 0, len(c.ByKind))
+		for k := range c.ByKind {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			s := c.ByKind[k]
+			fmt.Fprintf(b, "| %s | %s | %d (%d) | %s | %s | %s | %s | %d |\n", c.Scenario, k, s.Viewers, s.Joined, pct(s.offload()), mibNum(s.HTTP), mibNum(s.P2P), mibNum(s.Seed), s.Stalls)
+		}
+	}
+	for _, c := range cases {
+		for i, e := range c.Errors {
+			if i == 0 {
+				fmt.Fprintf(b, "\n%s errors:\n", c.Scenario)
+			}
+			fmt.Fprintf(b, "- %s\n", oneLine(e))
+		}
+	}
+}
+
+// runHomeViewers is the hidden home-viewers command that swarm-go runs in
+// each home's namespace: --viewers Go viewers of the soak's model, viewer
+// j joining at --offset + j × --every and watching for --watch; it prints
+// their results as a JSON array.
+func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("home-viewers", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base := fs.String("base", "", "the node's public URL")
+	stream := fs.String("stream", liveorigin.MasterPath, "master playlist path")
+	rendition := fs.String("rendition", "mid", "rendition")
+	k := fs.Int("viewers", 1, "viewers")
+	watch := fs.Duration("watch", time.Minute, "how long each watches")
+	offset := fs.Duration("offset", 0, "when the first joins")
+	every := fs.Duration("every", time.Second, "between two joins")
+	p2p := fs.Bool("p2p", true, "join the swarm")
+	upload := fs.Bool("upload", true, "serve other viewers")
+	stun := fs.String("stun", "", "STUN URL for server-reflexive candidates")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *base == "" {
+		return errors.New("home-viewers: --base is required")
+	}
+	se := webrtc.SettingEngine{}
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetInterfaceFilter(func(name string) bool { return name != "lo" })
+	s := &soak{o: soakOptions{Stream: *stream, Rendition: *rendition, P2P: *p2p}, base: *base, client: &http.Client{Timeout: 10 * time.Second},
+		peer: testpeer.Options{API: webrtc.NewAPI(webrtc.WithSettingEngine(se))}, noUpload: !*upload, fetchPeers: true}
+	s.peer.ICEServers = true // the welcome's: the node's STUN, TURN with minted credentials
+	if *stun != "" {
+		s.peer.ExtraICEServers = []webrtc.ICEServer{{URLs: []string{*stun}}}
+	}
+	results := make([]soakViewerResult, *k)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for j := 0; j < *k; j++ {
+		at := *offset + time.Duration(j)**every
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Until(t0.Add(at))):
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vctx, cancel := context.WithTimeout(ctx, *watch)
+			defer cancel()
+			results[j] = s.viewer(vctx)
+		}()
+	}
+	wg.Wait()
+	return json.NewEncoder(stdout).Encode(results)
+}
+
+// reexecIn runs this command again in a new network namespace with only
+// loopback up, with env set to mark the re-run (as the soak does).
+func reexecIn(ctx context.Context, env string, stdout, stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("the emulated internet needs root (network namespaces, nftables, tc)")
+	}
+	a := append([]string{"-n", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, exe}, os.Args[1:]...)
+	cmd := exec.CommandContext(ctx, "unshare", a...)
+	cmd.Env = append(os.Environ(), env+"=1")
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("in its network namespace: %w", err)
+	}
+	return nil
+}
+
+// execQuiet runs a command and returns its output in the error.
+func execQuiet(ctx context.Context, name string, args ...string) error {
+	if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
