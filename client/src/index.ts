@@ -34,9 +34,16 @@ function browserDeps(): Deps {
     sha256: webHasher(),
     random: Math.random,
     userAgent: g.navigator?.userAgent ?? "",
+    mobileHint: uaMobile(),
     base: g.location?.href,
     longTasks: longTaskObserver(),
   };
+}
+
+/** navigator.userAgentData.mobile (User-Agent Client Hints), where the browser has it. */
+function uaMobile(): boolean | undefined {
+  const m = (globalThis as { navigator?: { userAgentData?: { mobile?: unknown } } }).navigator?.userAgentData?.mobile;
+  return typeof m === "boolean" ? m : undefined;
 }
 
 /** The main thread's long tasks through PerformanceObserver, where the browser reports them. */

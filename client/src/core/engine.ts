@@ -9,6 +9,7 @@ import { buildHave, HaveMap } from "./frame";
 import { Hasher, hex, verify } from "./integrity";
 import { compileKeyRules, KeyFn, keyOfURL } from "./keys";
 import { Peer, PeerHost, Receiver, RelayOut } from "./peer";
+import { PolicyState } from "./policy";
 import { MediaSample, RiskController } from "./risk";
 import { HttpEstimator, Scheduler, Source } from "./scheduler";
 import { Digest, ServerConfig, SignalMessage } from "./signal";
@@ -35,6 +36,8 @@ export interface Deps {
   sha256?: Hasher;
   random: () => number;
   userAgent: string;
+  /** User-Agent Client Hints' navigator.userAgentData.mobile, where the browser has it. */
+  mobileHint?: boolean;
   /** The page URL, to resolve relative URLs. */
   base?: string;
   /**
@@ -63,6 +66,8 @@ export class Engine {
   readonly c = new Counters();
   /** Risk control: the mode whose limits the engine applies. */
   readonly risk = new RiskController();
+  /** The node's policy for this viewer (policy.ts), applied live. */
+  readonly policy: PolicyState;
   /** Segments a peer load was abandoned for: never asked from peers again (their bytes would be sent twice). */
   private abandoned = new Set<string>();
   private offLongTasks?: () => void;
@@ -94,7 +99,8 @@ export class Engine {
   private heldOffers = new Map<string, { at: number; msgs: Relay[] }>();
 
   constructor(opts: Options, readonly d: Deps) {
-    this.s = resolve(opts, d.userAgent);
+    this.s = resolve(opts, d.userAgent, d.mobileHint);
+    this.policy = new PolicyState(opts.upload, this.s.mobile);
     const storeCount = this.s.mobile ? Math.ceil(this.cfg.keep_segments * RULES.mobileStoreFactor) : this.cfg.keep_segments;
     this.store = new SegmentStore(storeCount, this.s.storeBytes, () => this.playhead()?.time);
     this.sched = new Scheduler(this.params(), this.http);
@@ -102,7 +108,7 @@ export class Engine {
   }
 
   private params() {
-    return { criticalMs: this.cfg.critical_ms, prefetchMs: this.cfg.prefetch_ms, idleMs: this.cfg.idle_timeout_ms,
+    return { criticalMs: this.policy.criticalMs ?? this.cfg.critical_ms, prefetchMs: this.cfg.prefetch_ms, idleMs: this.cfg.idle_timeout_ms,
       margin: this.s.httpMargin, padMs: this.s.httpPadMs };
   }
 
@@ -180,6 +186,7 @@ export class Engine {
         this.peerId = m.peer_id;
         this.swarm = m.swarm;
         this.cfg = m.config;
+        this.policy.join(m.config.holdback);
         this.keyCache.clear();
         try { this.keyFn = compileKeyRules(m.config.keys); } catch (e) {
           this.events.emit("error", { code: "bad_key_rules", message: String((e as Error).message) });
@@ -210,6 +217,9 @@ export class Engine {
       case "relay":
         this.onRelay(m as Relay);
         return;
+      case "policy":
+        if (this.policy.apply(m)) this.applyPolicy();
+        return;
     }
   }
 
@@ -231,7 +241,25 @@ export class Engine {
     }
   }
 
-  private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers, this.risk.limits.peers); }
+  private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers, this.risk.limits.peers, this.policy.maxPeers); }
+
+  /**
+   * A new policy: the critical window is re-read, and the connections it no
+   * longer allows close (their loads go to HTTP at once); their ids stay
+   * candidates for when the policy allows them again.
+   */
+  private applyPolicy(): void {
+    this.sched.p = this.params();
+    const pol = this.policy;
+    for (const p of [...this.peers.values()]) {
+      if (pol.httpOnly || (pol.noViewerP2P && !p.seeder) || this.peers.size > this.maxPeers()) {
+        if (!this.candidates.includes(p.id)) this.candidates.push(p.id);
+        p.close("policy");
+      }
+    }
+    if (pol.httpOnly) this.heldOffers.clear();
+    this.connectMore();
+  }
 
   /** Peer connections at most, other viewers' offers included. */
   private peerCap(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers) + RULES.inboundExtraPeers; }
@@ -254,8 +282,11 @@ export class Engine {
     let connecting = 0;
     for (const p of this.peers.values()) if (!p.ready) connecting++;
     while (this.peers.size < this.maxPeers() && this.candidates.length > 0 && connecting < Math.min(RULES.connectingMax, this.maxPeers())) {
+      // With viewer P2P off only the super-peer is dialled; the others wait.
+      const i = this.policy.noViewerP2P ? this.candidates.findIndex((c) => this.seeders.has(c)) : 0;
+      if (i < 0) return;
       connecting++;
-      const id = this.candidates.shift()!;
+      const id = this.candidates.splice(i, 1)[0]!;
       if (this.peers.has(id)) continue;
       const p = this.newPeer(id);
       void p.offer();
@@ -263,6 +294,10 @@ export class Engine {
   }
 
   private onRelay(m: Relay): void {
+    if (this.policy.httpOnly || (this.policy.noViewerP2P && !this.seeders.has(m.from))) {
+      this.peers.get(m.from)?.close("policy");
+      return;
+    }
     let p = this.peers.get(m.from);
     if (!p && this.startingUp) {
       // Answered once the first segment is in, if the offerer can still
@@ -295,13 +330,14 @@ export class Engine {
 
   private peerHost(): PeerHost {
     const ice = [...this.s.iceServers, ...(this.cfg.ice_servers ?? [])];
+    const eng = this;
     return {
       clock: this.d.clock,
       config: () => this.cfg,
       rtc: { iceServers: ice },
       createPC: this.d.createPC!,
-      serves: this.s.upload && this.cfg.keep_segments > 0,
-      acceptsPush: this.s.upload && !this.s.mobile,
+      get serves() { return eng.policy.uploads && eng.cfg.keep_segments > 0; },
+      get acceptsPush() { return eng.policy.uploads && !eng.s.mobile; },
       relay: (to: string, r: RelayOut) => { this.sig?.send({ type: "relay", to, ...r }); },
       lookup: (ref) => {
         const key = ref.key ?? (ref.seq !== undefined ? this.seqKey.get(ref.seq) : undefined);
@@ -310,10 +346,11 @@ export class Engine {
       },
       haveMap: (): HaveMap => buildHave(this.store.verifiedSeqs()),
       uploadWait: (n) => {
-        if (this.s.uploadRate <= 0) return 0;
+        const rate = this.policy.uploadRate(this.s.uploadRate);
+        if (rate <= 0) return 0;
         const now = this.d.clock.now();
         const at = Math.max(now, this.uploadFreeAt);
-        this.uploadFreeAt = at + (n * 1000) / this.s.uploadRate;
+        this.uploadFreeAt = at + (n * 1000) / rate;
         return at - now;
       },
       onUpload: (n) => { this.c.upload += n; },
@@ -373,6 +410,7 @@ export class Engine {
    */
   private sources(d: Digest): Source[] {
     const out: Source[] = [];
+    if (this.policy.noViewerP2P) return out;
     for (const p of this.peers.values()) {
       if (!p.serves || p.seeder) continue;
       if (d.seq === undefined || !p.holds(d.seq)) continue;
@@ -476,13 +514,14 @@ export class Engine {
    */
   private uploadBusy(): number {
     const r = RULES.risk;
+    if (!this.policy.uploads) return r.uploadRetryMs;
     if (!this.risk.limits.uploads || this.sched.lagMs >= r.uploadLagMs || this.risk.inputs.longTasks >= r.uploadLongTasks) return r.uploadRetryMs;
     return 0;
   }
 
   /** Starts P2P transfers for segments in the prefetch window. */
   prefetch(): void {
-    if (!this.swarm || this.destroyed) return;
+    if (!this.swarm || this.destroyed || this.policy.noViewerP2P) return;
     for (const info of this.segs) {
       if (this.xfers.size >= this.risk.limits.loads) return;
       const key = this.keyOf(info.url);
@@ -600,7 +639,7 @@ export class Engine {
 
   private onPush(p: Peer, seq: number): Receiver | undefined {
     const known = this.seqKey.get(seq);
-    if ((known && (this.store.get(known) || this.xfers.has(known))) || !this.d.sha256 || !this.risk.limits.pushes) return undefined;
+    if ((known && (this.store.get(known) || this.xfers.has(known))) || !this.d.sha256 || !this.risk.limits.pushes || this.policy.httpOnly) return undefined;
     let buf = new Uint8Array(0), got = 0;
     return {
       data: (size, offset) => {
@@ -690,7 +729,7 @@ export class Engine {
     while (!signal?.aborted && !this.destroyed && this.swarm) {
       const held = this.store.get(key);
       if (held) return { data: held.data.slice(), source: "memory" };
-      if (this.risk.limits.loads === 0 || (this.abandoned.has(key) && !this.xfers.has(key))) return undefined;
+      if (this.risk.limits.loads === 0 || this.policy.noViewerP2P || (this.abandoned.has(key) && !this.xfers.has(key))) return undefined;
       const d = this.digests.get(key);
       let x = this.xfers.get(key);
       if (!x && d) {
