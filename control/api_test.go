@@ -206,7 +206,9 @@ func TestPurge(t *testing.T) {
 
 func TestReloadAnswers(t *testing.T) {
 	r := newRig(t)
-	r.reload = func() (ReloadResult, error) { return ReloadResult{Applied: []string{"cors"}, RestartRequired: []string{"listen"}}, nil }
+	r.reload = func() (ReloadResult, error) {
+		return ReloadResult{Applied: []string{"cors"}, RestartRequired: []string{"listen"}}, nil
+	}
 	code, m := r.do(t, "POST", "/api/v1/reload", "", token)
 	if code != 200 || m["applied"].([]any)[0] != "cors" || m["restart_required"].([]any)[0] != "listen" {
 		t.Fatalf("%d %v", code, m)
