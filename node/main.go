@@ -80,7 +80,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		debug.SetMemoryLimit(limit)
 		log.Info("memory limit set from cache_size", "limit", ByteSize(limit).String())
 	}
-	n, err := New(cfg, Options{Log: log})
+	load := func() (Config, error) { return ParseConfig(args, getenv, io.Discard) }
+	n, err := New(cfg, Options{Log: log, Load: load})
 	if err != nil {
 		fmt.Fprintln(stderr, "edgeswarm: cannot start:", oneLine(err))
 		return 1
@@ -96,6 +97,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		fmt.Fprintf(stdout, "edgeswarm: serving %s://%s\n", scheme, browsable(n.Addr()))
 	}
 	fmt.Fprintf(stdout, "  metrics http://%s/metrics\n", n.AdminAddr())
+	stopHUP := n.reloadOnHangup(ctx)
+	defer stopHUP()
 	if err := n.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "edgeswarm:", oneLine(err))
 		return 1

@@ -44,7 +44,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 			}
 		}
 	}
-	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm})
+	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm, Policy: n.hubPolicy()})
 	if err != nil {
 		return err
 	}
