@@ -118,8 +118,10 @@ func newLiveOrigin(c *origin.Client) *liveOrigin {
 func (l *liveOrigin) Fetch(ctx context.Context, req *cache.Request) (*cache.Object, error) {
 	return l.p.Load().Fetch(ctx, req)
 }
-func (l *liveOrigin) Route(path string) bool                 { return l.p.Load().Route(path) }
-func (l *liveOrigin) Key(host, path, rawQuery string) string { return l.p.Load().Key(host, path, rawQuery) }
+func (l *liveOrigin) Route(path string) bool { return l.p.Load().Route(path) }
+func (l *liveOrigin) Key(host, path, rawQuery string) string {
+	return l.p.Load().Key(host, path, rawQuery)
+}
 func (l *liveOrigin) CacheKey(host, path, rawQuery string) string {
 	return l.p.Load().CacheKey(host, path, rawQuery)
 }
