@@ -86,6 +86,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		fmt.Fprintln(stderr, "edgeswarm: cannot start:", oneLine(err))
 		return 1
 	}
+	// Registered before the addresses are printed: whoever waits for them
+	// may send SIGHUP at once.
+	stopHUP := n.reloadOnHangup(ctx)
+	defer stopHUP()
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
@@ -97,8 +101,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		fmt.Fprintf(stdout, "edgeswarm: serving %s://%s\n", scheme, browsable(n.Addr()))
 	}
 	fmt.Fprintf(stdout, "  metrics http://%s/metrics\n", n.AdminAddr())
-	stopHUP := n.reloadOnHangup(ctx)
-	defer stopHUP()
 	if err := n.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "edgeswarm:", oneLine(err))
 		return 1
