@@ -95,6 +95,9 @@ export class Engine {
   /** Loads waiting for the swarm: woken when a digest, a have or a segment arrives. */
   private wakers = new Set<() => void>();
   private loadsDone = 0;
+  /** Viewer peer ids this join heard of (candidates, offers), bounded: candidates again when a policy turns P2P back on. */
+  private knownPeers = new Set<string>();
+  private viewerP2POff = false;
   /** Offers from other viewers that came during start-up. */
   private heldOffers = new Map<string, { at: number; msgs: Relay[] }>();
 
@@ -187,6 +190,7 @@ export class Engine {
         this.swarm = m.swarm;
         this.cfg = m.config;
         this.policy.join(m.config.holdback);
+        this.viewerP2POff = this.policy.noViewerP2P;
         this.keyCache.clear();
         try { this.keyFn = compileKeyRules(m.config.keys); } catch (e) {
           this.events.emit("error", { code: "bad_key_rules", message: String((e as Error).message) });
@@ -206,11 +210,13 @@ export class Engine {
       case "peers":
         for (const p of m.peers) {
           if (p.seeder) this.seeders.add(p.id);
+          else this.know(p.id);
           if (!this.peers.has(p.id) && !this.candidates.includes(p.id)) this.candidates.push(p.id);
         }
         this.connectMore();
         return;
       case "peer_left":
+        this.knownPeers.delete(m.id);
         this.candidates = this.candidates.filter((c) => c !== m.id);
         this.peers.get(m.id)?.close("peer_left");
         return;
@@ -251,6 +257,15 @@ export class Engine {
   private applyPolicy(): void {
     this.sched.p = this.params();
     const pol = this.policy;
+    // P2P back on: every viewer of the join is a candidate again, those
+    // whose connections closed (from either end) or whose offers were
+    // refused while it was off.
+    const backOn = this.viewerP2POff && !pol.noViewerP2P;
+    this.viewerP2POff = pol.noViewerP2P;
+    if (backOn) {
+      this.replayHeldOffers();
+      for (const id of this.knownPeers) if (!this.peers.has(id) && !this.candidates.includes(id)) this.candidates.push(id);
+    }
     for (const p of [...this.peers.values()]) {
       if (pol.httpOnly || (pol.noViewerP2P && !p.seeder) || this.peers.size > this.maxPeers()) {
         if (!this.candidates.includes(p.id)) this.candidates.push(p.id);
@@ -296,6 +311,14 @@ export class Engine {
   private onRelay(m: Relay): void {
     if (this.policy.httpOnly || (this.policy.noViewerP2P && !this.seeders.has(m.from))) {
       this.peers.get(m.from)?.close("policy");
+      if (this.policy.httpOnly || this.seeders.has(m.from)) return;
+      // Viewer P2P off: the offer is kept, answered if P2P comes back on
+      // while its offerer still waits (its policy may have changed first).
+      this.know(m.from);
+      const held = this.heldOffers.get(m.from);
+      if (m.kind === "offer") {
+        if (held || this.heldOffers.size < this.peerCap()) this.heldOffers.set(m.from, { at: this.d.clock.now(), msgs: [m] });
+      } else if (held && held.msgs.length < RULES.heldRelaysPerPeer) held.msgs.push(m);
       return;
     }
     let p = this.peers.get(m.from);
@@ -323,6 +346,7 @@ export class Engine {
   }
 
   private newPeer(id: string): Peer {
+    if (!this.seeders.has(id)) this.know(id);
     const p = new Peer(id, this.seeders.has(id), this.peerHost());
     this.peers.set(id, p);
     return p;
@@ -337,7 +361,9 @@ export class Engine {
       rtc: { iceServers: ice },
       createPC: this.d.createPC!,
       get serves() { return eng.policy.uploads && eng.cfg.keep_segments > 0; },
-      get acceptsPush() { return eng.policy.uploads && !eng.s.mobile; },
+      // Fixed for the connection: its hello said it (pushes the policy no
+      // longer wants are refused, never a protocol error).
+      acceptsPush: this.policy.uploads && !this.s.mobile,
       relay: (to: string, r: RelayOut) => { this.sig?.send({ type: "relay", to, ...r }); },
       lookup: (ref) => {
         const key = ref.key ?? (ref.seq !== undefined ? this.seqKey.get(ref.seq) : undefined);
@@ -371,9 +397,23 @@ export class Engine {
     this.sig?.send({ type: "report", peer, reason, key, ...got });
   }
 
+  /** Answers the held offers whose offerers can still be waiting for the answer. */
+  private replayHeldOffers(): void {
+    const held = [...this.heldOffers.values()];
+    this.heldOffers.clear();
+    const fresh = this.d.clock.now() - this.cfg.hello_timeout_ms / 2;
+    for (const h of held) if (h.at >= fresh) for (const m of h.msgs) this.onRelay(m);
+  }
+
+  private know(id: string): void {
+    if (this.knownPeers.size >= 256) return;
+    this.knownPeers.add(id);
+  }
+
   private down(): void {
     for (const p of [...this.peers.values()]) p.close("swarm_left");
     this.peers.clear();
+    this.knownPeers.clear();
     this.candidates = [];
     this.heldOffers.clear();
     this.seeders.clear();
@@ -689,10 +729,7 @@ export class Engine {
       return await this.loadSegment(url, info, signal);
     } finally {
       if (++this.loadsDone === 1 && !this.destroyed) {
-        const held = [...this.heldOffers.values()];
-        this.heldOffers.clear();
-        const fresh = this.d.clock.now() - this.cfg.hello_timeout_ms / 2;
-        for (const h of held) if (h.at >= fresh) for (const m of h.msgs) this.onRelay(m);
+        this.replayHeldOffers();
         this.connectMore();
       }
     }

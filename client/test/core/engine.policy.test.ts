@@ -117,3 +117,21 @@ test("a mobile viewer joins download-only and answers requests busy, but downloa
   await flush();
   assert.equal(r.e.getStats().uploadBytes, 0);
 });
+
+test("P2P back on: a viewer whose connection the other end closed is dialled again, and an offer held while P2P was off is answered", async () => {
+  const r = rig();
+  const ws = await joined(r);
+  const pc = await connect(ws, "p7");
+  // The other end closes first (its policy came earlier).
+  pc.close();
+  await flush();
+  ws.serve({ type: "policy", revision: 1, p2p_off: true });
+  ws.serve({ type: "relay", from: "p9", session: "s9", kind: "offer", sdp: "v=0 offer" });
+  await flush();
+  const before = ws.of("relay").filter((m) => m.kind === "offer").length;
+  ws.serve({ type: "policy", revision: 2 });
+  await flush();
+  const to = ws.of("relay").filter((m) => m.kind === "offer").slice(before).map((m) => m.to);
+  assert.deepEqual(to, ["p7"], "p7 is offered to again");
+  assert.ok(ws.of("relay").some((m) => m.kind === "answer" && m.to === "p9"), "p9's held offer is answered");
+});
