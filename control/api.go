@@ -120,19 +120,33 @@ func New(d Deps) *API {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{d: d, mux: http.NewServeMux()}
-	a.mux.HandleFunc("GET "+Prefix+"/swarms", a.swarms)
-	a.mux.HandleFunc("GET "+Prefix+"/peers", a.peers)
-	a.mux.HandleFunc("GET "+Prefix+"/policies", a.listPolicies)
-	a.mux.HandleFunc("PUT "+Prefix+"/policies", a.replacePolicies)
-	a.mux.HandleFunc("GET "+Prefix+"/policies/{name}", a.getPolicy)
-	a.mux.HandleFunc("PUT "+Prefix+"/policies/{name}", a.putPolicy)
-	a.mux.HandleFunc("DELETE "+Prefix+"/policies/{name}", a.deletePolicy)
-	a.mux.HandleFunc("POST "+Prefix+"/purge", a.purge)
-	a.mux.HandleFunc("POST "+Prefix+"/reload", a.reload)
+	for _, r := range a.routes() {
+		a.mux.HandleFunc(r.method+" "+Prefix+r.path, r.h)
+	}
 	a.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+" (see docs/openapi.yaml)")
 	})
 	return a
+}
+
+type route struct {
+	method, path string
+	h            http.HandlerFunc
+}
+
+// routes are the endpoints, as docs/openapi.yaml documents them.
+func (a *API) routes() []route {
+	return []route{
+		{"GET", "/swarms", a.swarms},
+		{"GET", "/peers", a.peers},
+		{"GET", "/policies", a.listPolicies},
+		{"PUT", "/policies", a.replacePolicies},
+		{"GET", "/policies/{name}", a.getPolicy},
+		{"PUT", "/policies/{name}", a.putPolicy},
+		{"DELETE", "/policies/{name}", a.deletePolicy},
+		{"POST", "/purge", a.purge},
+		{"POST", "/reload", a.reload},
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -239,10 +239,6 @@ func (n *Node) pushFraction(swarm string) (float64, bool) {
 	return f, true
 }
 
-// Live keys: what Reload applies while the node serves. Every other key
-// needs a restart (restartKeys).
-var liveKeys = []string{"upstream (routes, ttl, timeouts; not key)", "origin", "cors", "policies", "admin.token"}
-
 // Reload re-reads the configuration (the file, then the environment and
 // the flags the node started with) and applies what may change live:
 // upstream routes and TTLs (not upstream.key, which clients share), CORS,

@@ -52,7 +52,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 	if !cfg.SuperPeer {
 		return nil
 	}
-	opt := seeder.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg}
+	opt := seeder.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, PushFraction: n.pushFraction}
 	if cfg.Seeder.ICEUDP != "" {
 		if opt.UDP, err = net.ListenPacket("udp", cfg.Seeder.ICEUDP); err != nil {
 			return fmt.Errorf("seeder.ice_udp: %w", err)

@@ -1,4 +1,4 @@
-// The node's delivery policy for this viewer (protocol section 4.14): what
+// The node's delivery policy for this viewer (docs/protocol.md, section 4.4, policy): what
 // the operator allows for its stream and platform, applied live. The
 // engine asks it before every peer decision; it knows no peer itself.
 

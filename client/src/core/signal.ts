@@ -21,7 +21,7 @@ export interface ServerConfig {
   /** This viewer is in the HTTP-only control group for its join. */
   holdback?: boolean;
 }
-/** The node's delivery policy for this viewer (protocol section 4.14). */
+/** The node's delivery policy for this viewer (docs/protocol.md, section 4.4, policy). */
 export interface PolicyMsg {
   revision: number; p2p_off?: boolean; http_only?: boolean; holdback?: boolean; upload_off?: boolean;
   max_peers?: number; max_upload_bps?: number; critical_ms?: number;
