@@ -437,3 +437,19 @@ func TestSIGHUPReloads(t *testing.T) {
 		t.Fatalf("%d %v", code, m)
 	}
 }
+
+func TestHoldbackFromTheFile(t *testing.T) {
+	n := startFromFile(t, baseYAML+"policies:\n  - {name: all-held, prefix: /live/, holdback: 1}\n  - {name: none-held, prefix: /, holdback: 0}\n")
+	_, w, p := joinViewer(t, n.Node, "/live/720p.m3u8", wire.Caps{Upload: true})
+	if !w.Config.Holdback || !p.Holdback {
+		t.Fatalf("holdback 1: welcome %+v, policy %+v", w.Config, p)
+	}
+	_, w, p = joinViewer(t, n.Node, "/vod/720p.m3u8", wire.Caps{Upload: true})
+	if w.Config.Holdback || p.Holdback {
+		t.Fatalf("holdback 0: welcome %+v, policy %+v", w.Config, p)
+	}
+	_, m := api(t, n.AdminAddr(), "GET", "/api/v1/peers?swarm=/live/720p.m3u8", ctlToken, "")
+	if g := m["peers"].([]any)[0].(map[string]any)["group"]; g != "holdback" {
+		t.Fatalf("the API says group %v", g)
+	}
+}
