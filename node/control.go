@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -155,6 +157,9 @@ type controlState struct {
 	load     func() (Config, error)
 	mu       sync.Mutex // serializes reloads
 	running  Config     // the configuration in force, guarded by mu
+	// generatedSecret is the ticket secret in use while
+	// signal.ticket_secret is unset (guarded by mu after New).
+	generatedSecret string
 }
 
 func (n *Node) setupControl(cfg Config, load func() (Config, error)) error {
@@ -290,6 +295,23 @@ func (n *Node) Reload() (control.ReloadResult, error) {
 		res.Applied = append(res.Applied, "cors")
 		cur.CORS = next.CORS
 	}
+	if ts, tn := cur.Signal, next.Signal; !ts.Open && !tn.Open && (ts.TicketSecret != tn.TicketSecret || ts.TicketTTL != tn.TicketTTL) {
+		secret := tn.TicketSecret
+		if secret == "" {
+			if c.generatedSecret == "" {
+				var b [32]byte
+				_, _ = rand.Read(b[:])
+				c.generatedSecret = hex.EncodeToString(b[:])
+			}
+			secret = c.generatedSecret
+		}
+		if err := n.hub.SetTickets(secret, tn.TicketTTL); err != nil {
+			n.log.Error("reload: tickets not changed", "err", err)
+		} else {
+			res.Applied = append(res.Applied, "signal.ticket_secret", "signal.ticket_ttl")
+			cur.Signal.TicketSecret, cur.Signal.TicketTTL = tn.TicketSecret, tn.TicketTTL
+		}
+	}
 	if cur.AdminToken != next.AdminToken {
 		c.token.Set(next.AdminToken)
 		res.Applied = append(res.Applied, "admin.token")
@@ -309,6 +331,11 @@ func withoutKey(u origin.Config) origin.Config {
 // differ between a and b and that Reload does not apply.
 func restartKeys(a, b Config) []string {
 	var out []string
+	if !a.Signal.Open && !b.Signal.Open {
+		// Applied live (Hub.SetTickets).
+		a.Signal.TicketSecret, a.Signal.TicketTTL = "", 0
+		b.Signal.TicketSecret, b.Signal.TicketTTL = "", 0
+	}
 	live := map[string]bool{"upstream": true, "origin": true, "cors": true, "policies": true, "admin_token": true, "admin": false}
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	t := va.Type()

@@ -74,13 +74,12 @@ type ctlNode struct {
 func startFromFile(t *testing.T, yaml string) *ctlNode {
 	t.Helper()
 	path := writeFile(t, "edgeswarm.yaml", yaml)
-	args := []string{"--config", path, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ice-udp", "127.0.0.1:0", "--super-peer", "false"}
+	args := []string{"--config", path, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ice-udp", "127.0.0.1:0", "--super-peer", "false", "--cache-size", "64MiB"}
 	load := func() (Config, error) { return ParseConfig(args, func(string) string { return "" }, io.Discard) }
 	cfg, err := load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.CacheSize = 64 << 20
 	n, err := New(cfg, Options{Load: load})
 	if err != nil {
 		t.Fatal(err)
@@ -311,16 +310,16 @@ func TestReloadAppliesLiveKeysAndKeepsTheRunningConfigOnError(t *testing.T) {
 		t.Fatalf("unknown key: %d %v", code, m)
 	}
 
-	// A good one: new origin, CORS, policies and token; cache_size needs a restart.
+	// A good one: new origin, CORS, policies and token; stale_grace needs a restart.
 	newToken := "fedcba9876543210-control"
-	n.rewrite(t, "signal: {open: true}\nadmin: {token: "+newToken+"}\ncors: {allow_origins: ['https://two.example']}\norigin: "+b.URL+"/\ncache_size: 128MiB\n"+
+	n.rewrite(t, "signal: {open: true}\nadmin: {token: "+newToken+"}\ncors: {allow_origins: ['https://two.example']}\norigin: "+b.URL+"/\nstale_grace: 2m\n"+
 		"policies:\n  - {name: live-http, prefix: /live/, http_only: true}\n")
 	code, m = api(t, adm, "POST", "/api/v1/reload", ctlToken, "")
 	if code != 200 {
 		t.Fatalf("reload: %d %v", code, m)
 	}
 	applied := strings.Join(anyStrings(m["applied"]), ",")
-	if applied != "policies,upstream,cors,admin.token" || strings.Join(anyStrings(m["restart_required"]), ",") != "cache_size" {
+	if applied != "policies,upstream,cors,admin.token" || strings.Join(anyStrings(m["restart_required"]), ",") != "stale_grace" {
 		t.Fatalf("reload said %v", m)
 	}
 	if _, body := httpGet(t, pub+"/x/3.ts"); string(body) != "from b" {
@@ -451,5 +450,45 @@ func TestHoldbackFromTheFile(t *testing.T) {
 	_, m := api(t, n.AdminAddr(), "GET", "/api/v1/peers?swarm=/live/720p.m3u8", ctlToken, "")
 	if g := m["peers"].([]any)[0].(map[string]any)["group"]; g != "holdback" {
 		t.Fatalf("the API says group %v", g)
+	}
+}
+
+func TestReloadChangesTheTicketSecret(t *testing.T) {
+	tok := "admin: {token: " + ctlToken + "}\n"
+	n := startFromFile(t, tok+"signal: {ticket_secret: first-secret-0123456789}\n")
+	old := n.hub.IssueTicket("/live/720p.m3u8")
+	n.rewrite(t, tok+"signal: {ticket_secret: second-secret-0123456789, ticket_ttl: 5m}\n")
+	code, m := api(t, n.AdminAddr(), "POST", "/api/v1/reload", ctlToken, "")
+	if code != 200 || !slices.Contains(anyStrings(m["applied"]), "signal.ticket_secret") || len(anyStrings(m["restart_required"])) != 0 {
+		t.Fatalf("reload: %d %v", code, m)
+	}
+	fresh := n.hub.IssueTicket("/live/720p.m3u8")
+	if fresh == old {
+		t.Fatal("the new secret issued the old ticket")
+	}
+	join := func(ticket string) wire.Message {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := wsclient.Dial(ctx, "ws://"+n.Addr()+wire.SignalPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Send(&wire.Join{Swarm: "/live/720p.m3u8", Ticket: ticket}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, tk := range []string{old, fresh} {
+		if _, ok := join(tk).(*wire.Welcome); !ok {
+			t.Fatalf("ticket %q refused after the change", tk)
+		}
+	}
+	if e, ok := join(strings.Replace(fresh, "v1.", "v1.1", 1)).(*wire.Error); !ok || e.Code != wire.CodeTicketInvalid {
+		t.Fatalf("a forged ticket: %#v", e)
 	}
 }

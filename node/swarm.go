@@ -28,6 +28,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 		scfg.TicketSecret = hex.EncodeToString(b[:])
 		n.log.Info("signal.ticket_secret not set: generated one for this process (set it when several nodes serve the same viewers)")
 	}
+	n.ctl.generatedSecret = scfg.TicketSecret
 	client := wire.DefaultClientConfig()
 	client.Keys = wire.KeyRules{KeepHost: cfg.Upstream.Key.KeepHost, KeepQuery: cfg.Upstream.Key.KeepQuery}
 	for _, r := range cfg.Upstream.Key.Rewrites {

@@ -1,10 +1,12 @@
 package signal
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/edgeswarm/edgeswarm/wire"
 )
@@ -79,6 +81,23 @@ func (h *Hub) SetClientConfig(c wire.ClientConfig) error {
 	h.mu.Lock()
 	h.client = c
 	h.mu.Unlock()
+	return nil
+}
+
+// SetTickets replaces the ticket secret and TTL (a reload). Tickets
+// signed with the previous secret still admit joins for one previous TTL,
+// so that viewers reconnecting with a ticket they just got are not
+// refused. It fails for a hub whose swarms are open.
+func (h *Hub) SetTickets(secret string, ttl time.Duration) error {
+	if h.tickets == nil {
+		return errors.New("signal.open: swarms are open; tickets cannot be configured without a restart")
+	}
+	c := h.cfg
+	c.TicketSecret, c.TicketTTL = secret, ttl
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	h.tickets.rekey([]byte(secret), ttl, h.now())
 	return nil
 }
 

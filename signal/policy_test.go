@@ -3,6 +3,7 @@ package signal
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/edgeswarm/edgeswarm/wire"
 )
@@ -135,5 +136,39 @@ func TestNoPolicyNoMessage(t *testing.T) {
 	b.join("/s.m3u8", "", wire.Caps{Upload: true})
 	if ids := peerIDs(b.recv()); len(ids) != 1 {
 		t.Fatalf("without a policy the next message is peers, got %v", ids)
+	}
+}
+
+func TestSetTicketsKeepsThePreviousSecretForOneTTL(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h := newHub(t, testConfig(), Options{Clock: clock})
+	old := h.IssueTicket("/s.m3u8")
+	if err := h.SetTickets("another-secret-of-16+bytes", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	fresh := h.IssueTicket("/s.m3u8")
+	if fresh == old {
+		t.Fatal("the new secret issued the old ticket")
+	}
+	for _, tk := range []string{old, fresh} {
+		if err := h.tickets.verify(tk, "/s.m3u8", clock()); err != nil {
+			t.Fatalf("right after the change: %v", err)
+		}
+	}
+	mu.Lock()
+	now = now.Add(11 * time.Minute) // past the previous TTL (10m)
+	mu.Unlock()
+	if err := h.tickets.verify(old, "/s.m3u8", clock()); err == nil {
+		t.Fatal("the old secret still admits joins after its TTL")
+	}
+	if err := h.SetTickets("short", time.Minute); err == nil {
+		t.Fatal("a short secret was accepted")
+	}
+	cfg := testConfig()
+	cfg.Open = true
+	if err := newHub(t, cfg, Options{}).SetTickets("another-secret-of-16+bytes", time.Minute); err == nil {
+		t.Fatal("open swarms took a secret")
 	}
 }
