@@ -150,7 +150,7 @@ func (l *liveEdge) Serve(ctx context.Context, x *edge.Exchange) *edge.Response {
 	return l.p.Load().Serve(ctx, x)
 }
 
-// control is the node's control state.
+// controlState is the node's control state.
 type controlState struct {
 	token    *control.Token
 	policies *control.Policies
@@ -247,7 +247,7 @@ func (n *Node) pushFraction(swarm string) (float64, bool) {
 // Reload re-reads the configuration (the file, then the environment and
 // the flags the node started with) and applies what may change live:
 // upstream routes and TTLs (not upstream.key, which clients share), CORS,
-// policies and the admin token. Changed keys that need a restart are
+// policies, the admin token and the ticket secret and TTL. Changed keys that need a restart are
 // listed and keep their running values. A configuration that does not
 // load or validate changes nothing and the error names the key.
 func (n *Node) Reload() (control.ReloadResult, error) {
