@@ -95,7 +95,7 @@ export class Engine {
   /** Loads waiting for the swarm: woken when a digest, a have or a segment arrives. */
   private wakers = new Set<() => void>();
   private loadsDone = 0;
-  /** Viewer peer ids this join heard of (candidates, offers), bounded: candidates again when a policy turns P2P back on. */
+  /** Viewer peer ids this join heard of (candidates, offers), bounded: candidates again (the larger ones) when a policy turns P2P back on. */
   private knownPeers = new Set<string>();
   private viewerP2POff = false;
   /** Offers from other viewers that came during start-up. */
@@ -260,15 +260,22 @@ export class Engine {
     // P2P back on: every viewer of the join is a candidate again, those
     // whose connections closed (from either end) or whose offers were
     // refused while it was off.
+    const me = this.peerId ?? "";
     const backOn = this.viewerP2POff && !pol.noViewerP2P;
     this.viewerP2POff = pol.noViewerP2P;
     if (backOn) {
       this.replayHeldOffers();
-      for (const id of this.knownPeers) if (!this.peers.has(id) && !this.candidates.includes(id)) this.candidates.push(id);
+      // Every viewer of the swarm turns back on at the same moment: of two,
+      // only the smaller id dials (the one that keeps its offer in glare),
+      // so that two offers do not cross and both time out.
+      this.candidates = this.candidates.filter((c) => this.seeders.has(c) || c > me);
+      for (const id of this.knownPeers) if (id > me && !this.peers.has(id) && !this.candidates.includes(id)) this.candidates.push(id);
     }
     for (const p of [...this.peers.values()]) {
       if (pol.httpOnly || (pol.noViewerP2P && !p.seeder) || this.peers.size > this.maxPeers()) {
-        if (!this.candidates.includes(p.id)) this.candidates.push(p.id);
+        // Kept as a candidate if this viewer is the one to dial it again
+        // (the smaller id, see backOn below); the super-peer always.
+        if ((p.seeder || p.id > me) && !this.candidates.includes(p.id)) this.candidates.push(p.id);
         p.close("policy");
       }
     }

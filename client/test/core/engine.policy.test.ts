@@ -122,16 +122,17 @@ test("P2P back on: a viewer whose connection the other end closed is dialled aga
   const r = rig();
   const ws = await joined(r);
   const pc = await connect(ws, "p7");
+  // A viewer with a smaller id than ours (p1): it is the one to dial again.
+  await connect(ws, "a3");
   // The other end closes first (its policy came earlier).
   pc.close();
   await flush();
   ws.serve({ type: "policy", revision: 1, p2p_off: true });
   ws.serve({ type: "relay", from: "p9", session: "s9", kind: "offer", sdp: "v=0 offer" });
-  await flush();
   const before = ws.of("relay").filter((m) => m.kind === "offer").length;
   ws.serve({ type: "policy", revision: 2 });
   await flush();
   const to = ws.of("relay").filter((m) => m.kind === "offer").slice(before).map((m) => m.to);
-  assert.deepEqual(to, ["p7"], "p7 is offered to again");
+  assert.deepEqual(to, ["p7"], "p7 is offered to again, a3 (a smaller id) is left to dial us");
   assert.ok(ws.of("relay").some((m) => m.kind === "answer" && m.to === "p9"), "p9's held offer is answered");
 });
