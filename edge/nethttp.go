@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -28,6 +29,19 @@ var _ HeaderLister = (*httpHeaders)(nil)
 // maxBody bytes (POST, PUT, PATCH to the origin) is answered 413. observe,
 // when set, is told every answer's status and the body bytes sent.
 func (s *Server) HTTPHandler(maxBody int64, observe func(status int, sent int64)) http.Handler {
+	return HTTPHandler(s, maxBody, observe)
+}
+
+// Servant is what the net/http front serves with: a Server, or something
+// that hands each exchange to one (a server swapped by a reload).
+type Servant interface {
+	Serve(ctx context.Context, x *Exchange) *Response
+}
+
+var _ Servant = (*Server)(nil)
+
+// HTTPHandler is Server.HTTPHandler over any Servant.
+func HTTPHandler(s Servant, maxBody int64, observe func(status int, sent int64)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := NewExchange()
 		defer x.Release()

@@ -22,12 +22,12 @@ import (
 // /api/v1 on the admin mux, the API behind the admin token when one is
 // set. (The admin API's own token middleware replaces requireToken when
 // the control API lands.)
-func (n *Node) mountAnalytics(mux *http.ServeMux, token string) {
-	api := n.stats.API()
-	if token != "" {
-		api = requireToken(token, api)
+func (n *Node) mountAnalytics(mux *http.ServeMux) {
+	// The control API answers the rest of the prefix.
+	api := n.RequireAdminToken(n.stats.API())
+	for _, p := range []string{"/streams", "/streams/", "/series", "/events"} {
+		mux.Handle(analytics.APIPrefix+p, api)
 	}
-	mux.Handle(analytics.APIPrefix+"/", api)
 	dash := n.stats.Dashboard()
 	mux.Handle("GET /{$}", dash)
 	mux.Handle("GET "+analytics.DashboardPrefix, dash)

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/edgeswarm/edgeswarm/analytics"
+	"github.com/edgeswarm/edgeswarm/control"
 	"github.com/edgeswarm/edgeswarm/origin"
 	"github.com/edgeswarm/edgeswarm/origin/demo"
 	"github.com/edgeswarm/edgeswarm/seeder"
@@ -29,8 +30,9 @@ type Config struct {
 	// Listen is the public HTTP address (HTTPS and HTTP/3 on the same port
 	// when TLS is configured).
 	Listen string `yaml:"listen"`
-	// Admin is the address of /healthz, /readyz and /metrics. Keep it private.
-	Admin string `yaml:"admin"`
+	// Admin is the address of /healthz, /readyz, /metrics and the control
+	// API. Keep it private. The file's admin key sets it (AdminFile).
+	Admin string `yaml:"-"`
 	// Origin is a shorthand for one upstream route "/" to this URL. Empty
 	// with no upstream.routes: the built-in demo origin is served.
 	Origin string `yaml:"origin"`
@@ -49,8 +51,10 @@ type Config struct {
 	// bound, for a node behind a proxy that all connections come from.
 	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 	// AdminToken, when set (at least 16 characters), is the Bearer token
-	// that opens /debug/pprof on the admin port. Unset: profiling is not
-	// served at all.
+	// of the control API (/api/v1) and /debug/pprof on the admin port
+	// (admin.token; admin_token is its old name). Unset: the API admits
+	// nobody and profiling is not served; the admin port must then be on
+	// loopback.
 	AdminToken string `yaml:"admin_token"`
 	// LogFormat is "text" (logfmt-like) or "json".
 	LogFormat string `yaml:"log_format"`
@@ -73,6 +77,12 @@ type Config struct {
 	// TURN configures the optional TURN relay for viewers behind
 	// symmetric NATs.
 	TURN turn.Config `yaml:"turn"`
+	// AdminFile is the admin key as the file writes it: an address, or a
+	// mapping {listen, token}; LoadFile moves it into Admin and AdminToken.
+	AdminFile AdminSetting `yaml:"admin"`
+	// Policies are the per-content delivery policies, first match wins
+	// (package control); the control API and a reload replace them.
+	Policies []control.Policy `yaml:"policies"`
 }
 
 // CORSConfig configures Cross-Origin Resource Sharing headers.
@@ -130,7 +140,13 @@ func (c *Config) Validate() error {
 		return errors.New("max_conns_per_ip: must not be negative (0: no bound)")
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
-		return errors.New("admin_token: at least 16 characters")
+		return errors.New("admin.token (admin_token): at least 16 characters")
+	}
+	if err := validAdmin(c.Admin, c.AdminToken); err != nil {
+		return err
+	}
+	if err := control.ValidatePolicies("policies", c.Policies); err != nil {
+		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log_format: %q, want text or json", c.LogFormat)
@@ -227,6 +243,9 @@ func (c *Config) decodeYAML(data []byte, name string) error {
 	dec.KnownFields(true)
 	err := dec.Decode(c)
 	if err == nil || errors.Is(err, io.EOF) {
+		if err := c.applyAdmin(); err != nil {
+			return fmt.Errorf("config %s: %w", name, err)
+		}
 		return nil
 	}
 	var te *yaml.TypeError
@@ -526,7 +545,7 @@ func usage(out io.Writer, fs *flag.FlagSet, all []setting) {
 		}
 		b.WriteString("\n")
 	})
-	b.WriteString("\nadmin_token (YAML, or env EDGESWARM_ADMIN_TOKEN) opens /debug/pprof on the admin port to its Bearer token.\n")
+	b.WriteString("\nadmin.token (YAML; admin_token is its old name; env EDGESWARM_ADMIN_TOKEN) is the Bearer token of the control API (/api/v1) and /debug/pprof on the admin port.\n")
 	_, _ = io.WriteString(out, b.String())
 }
 

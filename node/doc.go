@@ -19,6 +19,11 @@
 // fail for lack of file descriptors, caps connections per client address
 // and sheds idle ones near the descriptor limit (see guardListener).
 //
+// The admin port carries the control API of package control (control.go
+// mounts it behind the admin token); a reload (POST /api/v1/reload or
+// SIGHUP) builds the parts that change live (the origin client, the edge)
+// before it swaps them in, and changes nothing when the file is bad.
+//
 // Every start-up failure is an error naming what failed and the key or
 // flag; Main prints it on one line. Only Main writes to the terminal.
 package node

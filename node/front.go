@@ -16,7 +16,7 @@ import (
 
 // The HTTP/1.1 front below translates fasthttp's request into the edge's
 // request form and its response back. Nothing else belongs here. HTTP/2
-// and HTTP/3 use the edge's net/http front (edge.Server.HTTPHandler).
+// and HTTP/3 use the edge's net/http front (edge.HTTPHandler).
 
 // h1Error answers a request fasthttp could not read: 413 for a body over
 // maxRequestBody, 431 for headers over the read buffer, 408 for a read
@@ -65,7 +65,7 @@ func (p proto) String() string {
 // HTTP/3) behind the viewers' beacon route, timing each answer up to its
 // header as the HTTP/1.1 front does.
 func (n *Node) netHTTPFront(p proto) http.Handler {
-	h := n.edge.HTTPHandler(maxRequestBody, n.observeFunc(p))
+	h := edge.HTTPHandler(n.edge, maxRequestBody, n.observeFunc(p))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == wire.BeaconPath {
 			n.beaconHTTP(w, r, p)

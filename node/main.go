@@ -80,11 +80,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		debug.SetMemoryLimit(limit)
 		log.Info("memory limit set from cache_size", "limit", ByteSize(limit).String())
 	}
-	n, err := New(cfg, Options{Log: log})
+	load := func() (Config, error) { return ParseConfig(args, getenv, io.Discard) }
+	n, err := New(cfg, Options{Log: log, Load: load})
 	if err != nil {
 		fmt.Fprintln(stderr, "edgeswarm: cannot start:", oneLine(err))
 		return 1
 	}
+	// Registered before the addresses are printed: whoever waits for them
+	// may send SIGHUP at once.
+	stopHUP := n.reloadOnHangup(ctx)
+	defer stopHUP()
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"

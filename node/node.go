@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -12,7 +10,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +33,10 @@ import (
 type Options struct {
 	Log   *slog.Logger
 	Clock func() time.Time
+	// Load, when set, reads the configuration again for Reload (POST
+	// /api/v1/reload and SIGHUP); Main sets it to the file, environment
+	// and flags the node started with.
+	Load func() (Config, error)
 }
 
 // Node is one edgeswarm node: its listeners, its cache and its origins.
@@ -43,14 +44,18 @@ type Node struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
-	origin  *origin.Client
+	origin  *liveOrigin
 	cache   *cache.Cache
 	metrics *metrics
 	hub     *signal.Hub
 	seeder  *seeder.Seeder
-	edge    *edge.Server
 	stats   *analytics.Analytics
 	turn    *turn.Server // nil unless turn.enabled
+	edge    *liveEdge
+	// edgeFor builds the edge for a configuration (a reload of cors).
+	edgeFor func(Config) *edge.Server
+	demoURL string
+	ctl     *controlState
 
 	pubLn   net.Listener
 	udp     net.PacketConn
@@ -107,7 +112,13 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		demoURL = "http://" + n.demoLn.Addr().String()
 		n.demo = &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
 	}
-	if n.origin, err = origin.NewClient(cfg.upstream(demoURL), opt.Log); err != nil {
+	n.demoURL = demoURL
+	oc, err := origin.NewClient(cfg.upstream(demoURL), opt.Log)
+	if err != nil {
+		return nil, err
+	}
+	n.origin = newLiveOrigin(oc)
+	if err := n.setupControl(cfg, opt.Load); err != nil {
 		return nil, err
 	}
 	n.metrics = newMetrics(func() cache.Stats { return n.cache.Stats() })
@@ -176,8 +187,11 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		}
 		altSvc = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
 	}
-	n.edge = edge.New(edge.Config{CORSAllowOrigins: cfg.CORS.AllowOrigins, CORSMaxAge: cfg.CORS.MaxAge, AltSvc: altSvc, TargetedHeader: cfg.Upstream.TTL.TargetedHeader},
-		n.cache, n.origin, n.hub, edge.Options{Log: opt.Log, Clock: opt.Clock, Assets: client.Assets(), OnLookup: n.metrics.lookup, Pass: fetch})
+	n.edgeFor = func(cfg Config) *edge.Server {
+		return edge.New(edge.Config{CORSAllowOrigins: cfg.CORS.AllowOrigins, CORSMaxAge: cfg.CORS.MaxAge, AltSvc: altSvc, TargetedHeader: cfg.Upstream.TTL.TargetedHeader},
+			n.cache, n.origin, n.hub, edge.Options{Log: opt.Log, Clock: opt.Clock, Assets: client.Assets(), OnLookup: n.metrics.lookup, Pass: fetch})
+	}
+	n.edge = newLiveEdge(n.edgeFor(cfg))
 	// Outermost, so that it counts every connection and sees fasthttp's
 	// idle and busy states.
 	guard := newGuardListener(n.pubLn, cfg.MaxConnsPerIP, fdLimit(), n.metrics, n.logLimited)
@@ -201,29 +215,14 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	// Profiling stops the world and shows the process's insides: even on
 	// the private admin port it is served only to the admin token.
 	if cfg.AdminToken != "" {
-		mux.Handle("/debug/pprof/", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Index)))
-		mux.Handle("/debug/pprof/profile", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Profile)))
-		mux.Handle("/debug/pprof/trace", requireToken(cfg.AdminToken, http.HandlerFunc(pprof.Trace)))
+		mux.Handle("/debug/pprof/", n.RequireAdminToken(http.HandlerFunc(pprof.Index)))
+		mux.Handle("/debug/pprof/profile", n.RequireAdminToken(http.HandlerFunc(pprof.Profile)))
+		mux.Handle("/debug/pprof/trace", n.RequireAdminToken(http.HandlerFunc(pprof.Trace)))
 	}
-	n.mountAnalytics(mux, cfg.AdminToken)
+	n.mountAnalytics(mux)
+	n.startControl(mux)
 	n.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return n, nil
-}
-
-// requireToken serves h only to requests with "Authorization: Bearer
-// token", compared in constant time.
-func requireToken(token string, h http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			http.Error(w, "admin token required\n", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // Addr is the public listener's address.

@@ -28,6 +28,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 		scfg.TicketSecret = hex.EncodeToString(b[:])
 		n.log.Info("signal.ticket_secret not set: generated one for this process (set it when several nodes serve the same viewers)")
 	}
+	n.ctl.generatedSecret = scfg.TicketSecret
 	client := wire.DefaultClientConfig()
 	client.StatsIntervalMs = int(cfg.Analytics.Interval.Milliseconds())
 	client.Keys = wire.KeyRules{KeepHost: cfg.Upstream.Key.KeepHost, KeepQuery: cfg.Upstream.Key.KeepQuery}
@@ -47,7 +48,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 	}
 	// The super-peer's sockets come first: its STUN server's address
 	// heads the ICE servers of every welcome.
-	opt := seeder.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg}
+	opt := seeder.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, PushFraction: n.pushFraction}
 	if cfg.SuperPeer {
 		if err := openICESockets(cfg.Seeder, &opt); err != nil {
 			return err
@@ -60,7 +61,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 		closeICESockets(opt)
 		return err
 	}
-	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm, OnStats: n.stats.Observe})
+	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm, OnStats: n.stats.Observe, Policy: n.hubPolicy()})
 	if err != nil {
 		closeICESockets(opt)
 		return err

@@ -63,6 +63,11 @@ type Options struct {
 	// TCP is the ICE-TCP listener (Config.ICETCP), optional; the seeder
 	// owns and closes it like UDP.
 	TCP net.Listener
+	// PushFraction, optional, is the operator's policy for a swarm: the
+	// share of its connected viewers each new live segment is pushed to
+	// (at least one while above 0), in place of the push_k rule; ok false
+	// keeps the rule.
+	PushFraction func(swarm string) (fraction float64, ok bool)
 }
 
 // socketBuffer is the socket buffer size asked for the ICE UDP mux.
@@ -80,6 +85,8 @@ type Seeder struct {
 	muxes []interface{ Close() error }
 	udp   net.Addr      // the ICE UDP mux's address, nil without one
 	node  *rate.Limiter // nil: unlimited
+	// pushFraction is Options.PushFraction (nil: the push_k rule only).
+	pushFraction func(string) (float64, bool)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,7 +107,7 @@ func New(cfg Config, sig Signaling, src Source, opt Options) (*Seeder, error) {
 	if sig == nil || src == nil {
 		return nil, errors.New("seeder: nil Signaling or Source")
 	}
-	s := &Seeder{cfg: cfg, sig: sig, src: src, log: opt.Log, clock: opt.Clock, swarms: map[string]*swarm{}}
+	s := &Seeder{cfg: cfg, sig: sig, src: src, log: opt.Log, clock: opt.Clock, swarms: map[string]*swarm{}, pushFraction: opt.PushFraction}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -395,14 +396,31 @@ func pushCount(k, viewers int) int {
 	return min(k, max(1, viewers/viewersPerPush))
 }
 
+// policyPushCount is how many of viewers get a push under a policy's
+// push fraction: the share rounded up, at least one above 0.
+func policyPushCount(frac float64, viewers int) int {
+	if !(frac > 0) || viewers == 0 {
+		return 0
+	}
+	return min(viewers, max(1, int(math.Ceil(frac*float64(viewers)))))
+}
+
 // newSegment records a new live segment's digest and pushes it.
 func (sw *swarm) newSegment(d wire.SegmentDigest) {
 	sw.addDigest(d)
-	if d.Seq == nil || sw.s.cfg.PushK == 0 {
+	frac, byPolicy := 0.0, false
+	if f := sw.s.pushFraction; f != nil {
+		frac, byPolicy = f(sw.name)
+	}
+	if d.Seq == nil || (sw.s.cfg.PushK == 0 && !byPolicy) {
 		return
 	}
 	peers := sw.peerList()
-	targets := pickPushTargets(peers, *d.Seq, pushCount(sw.s.cfg.PushK, len(peers)))
+	n := pushCount(sw.s.cfg.PushK, len(peers))
+	if byPolicy {
+		n = policyPushCount(frac, len(peers))
+	}
+	targets := pickPushTargets(peers, *d.Seq, n)
 	for _, p := range targets {
 		p.enqueuePush(d)
 	}

@@ -43,6 +43,9 @@ type Options struct {
 	// same join (zero after the join). It is called without the hub's
 	// lock, from the viewer's connection; prev and cur are copies.
 	OnStats func(swarm string, prev, cur *wire.Stats)
+	// Policy, optional, decides each viewer's delivery policy (see
+	// SetPolicy, which replaces it).
+	Policy Policy
 }
 
 // Hub is the tracker: it admits peers into swarms, offers candidates,
@@ -67,8 +70,9 @@ type Hub struct {
 	swarms   map[string]*swarm // with members, or idle with digests
 	idle     *list.List        // of *swarm without members, least recently used first
 	byID     map[string]*member
-	viewers  int // viewers joined on this hub
-	active   int // swarms with members
+	viewers  int    // viewers joined on this hub
+	active   int    // swarms with members
+	policy   Policy // nil: no policy messages (see SetPolicy)
 	wg       sync.WaitGroup
 }
 
@@ -96,6 +100,7 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 		swarms:   make(map[string]*swarm),
 		idle:     list.New(),
 		byID:     make(map[string]*member),
+		policy:   opt.Policy,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -454,10 +459,16 @@ func (h *Hub) join(s *session, j *wire.Join) {
 	}
 	h.met.joins.Inc()
 	h.met.peers.Inc()
+	pol := h.joinPolicyLocked(m, j.Caps)
+	welcome := h.welcomeConfig(m.id)
+	welcome.Holdback = m.pol.holdback
 
 	// The answer goes into the queue before anyone else learns the new
 	// id, so welcome is always the first message of a join.
-	ok := s.tryPut(&wire.Welcome{PeerID: m.id, Swarm: sw.name, Config: h.welcomeConfig(m.id)})
+	ok := s.tryPut(&wire.Welcome{PeerID: m.id, Swarm: sw.name, Config: welcome})
+	if pol != nil {
+		ok = ok && s.tryPut(pol)
+	}
 	for _, d := range digestBatches(sw.window()) {
 		ok = ok && s.tryPut(d)
 	}

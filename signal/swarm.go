@@ -64,6 +64,8 @@ type member struct {
 	linked map[string]struct{}
 	detach func()
 	stats  wire.Stats
+	// pol is the viewer's delivery policy state (policy.go).
+	pol viewerPolicy
 	// statsAt is when the last stats report was accepted (or the join);
 	// availFrom is swarm.published minus the window's bytes at the join,
 	// availFromN the same in segments: what the swarm published since,

@@ -29,8 +29,13 @@ var (
 )
 
 type ticketer struct {
-	key []byte
-	ttl time.Duration
+	// key and ttl are replaced by rekey (a reload), under mu; prev, the
+	// key before, still admits joins until prevUntil (one TTL after the
+	// change: the tickets it signed have expired by then).
+	key       []byte
+	ttl       time.Duration
+	prev      []byte
+	prevUntil time.Time
 
 	// recent holds the last ticket issued per swarm. Tickets are issued on
 	// every media playlist response, which for a popular swarm is many per
@@ -48,8 +53,10 @@ type issued struct {
 // maxRecentTickets bounds the reuse map; past it, stale entries go.
 const maxRecentTickets = 4096
 
-func (t *ticketer) mac(swarm string, exp int64) []byte {
-	m := hmac.New(sha256.New, t.key)
+func (t *ticketer) mac(swarm string, exp int64) []byte { return macWith(t.key, swarm, exp) }
+
+func macWith(key []byte, swarm string, exp int64) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("edgeswarm-ticket\x00v1\x00"))
 	m.Write(strconv.AppendInt(nil, exp, 10))
 	m.Write([]byte{0})
@@ -59,9 +66,9 @@ func (t *ticketer) mac(swarm string, exp int64) []byte {
 
 // issue returns a ticket for swarm valid until at least now+ttl*9/10.
 func (t *ticketer) issue(swarm string, now time.Time) string {
-	reuse := t.ttl / 10
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	reuse := t.ttl / 10
 	if r, ok := t.recent[swarm]; ok && !now.Before(r.at) && now.Sub(r.at) < reuse {
 		return r.ticket
 	}
@@ -107,11 +114,29 @@ func (t *ticketer) verify(ticket, swarm string, now time.Time) error {
 	}
 	// Check the MAC before the expiry, so that a forged ticket is never
 	// reported as merely expired.
-	if !hmac.Equal(got, t.mac(swarm, exp)) {
+	t.mu.Lock()
+	key, prev := t.key, t.prev
+	if !now.Before(t.prevUntil) {
+		prev = nil
+	}
+	t.mu.Unlock()
+	if !hmac.Equal(got, macWith(key, swarm, exp)) && (prev == nil || !hmac.Equal(got, macWith(prev, swarm, exp))) {
 		return errTicketForged
 	}
 	if now.Unix() > exp {
 		return errTicketExpired
 	}
 	return nil
+}
+
+// rekey replaces the secret and the TTL. Tickets signed with the previous
+// secret still admit joins for one (previous) TTL.
+func (t *ticketer) rekey(key []byte, ttl time.Duration, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !hmac.Equal(key, t.key) {
+		t.prev, t.prevUntil = t.key, now.Add(t.ttl)
+		clear(t.recent)
+	}
+	t.key, t.ttl = key, ttl
 }

@@ -45,6 +45,10 @@ type ClientConfig struct {
 	// StatsIntervalMs is the period of the client's stats messages,
 	// 1000..600000.
 	StatsIntervalMs int `json:"stats_interval_ms"`
+	// Holdback, optional: this viewer was chosen at its join for the
+	// HTTP-only control group (see [Policy]); it plays over HTTP only and
+	// reports itself in group "holdback".
+	Holdback bool `json:"holdback,omitempty"`
 }
 
 // KeyRules turn a segment or playlist URL into its content key. The node

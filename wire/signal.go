@@ -41,6 +41,8 @@ func (t Type) Sender() Side {
 		return Client
 	case TypeWelcome, TypePeers, TypePeerLeft, TypeDigest, TypeError:
 		return Server
+	case TypePolicy:
+		return Server
 	case TypeRelay:
 		return Client | Server
 	}
@@ -378,6 +380,8 @@ func newMessage(t Type) Message {
 		return new(Error)
 	case TypeLeave:
 		return new(Leave)
+	case TypePolicy:
+		return new(Policy)
 	}
 	return nil
 }

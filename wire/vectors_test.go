@@ -49,6 +49,7 @@ var signalFiles = []signalFile{
 	{TypeWelcome, []signalVector{
 		{name: "defaults", msg: &Welcome{PeerID: "p1", Swarm: "/live/channel1/720p.m3u8", Config: DefaultClientConfig()}},
 		{name: "full", msg: &Welcome{PeerID: "Zk3-9_a", Swarm: "/live/channel1/720p.m3u8", Config: welcomeConfig()}},
+		{name: "holdback", msg: &Welcome{PeerID: "p2", Swarm: "/live/channel1/720p.m3u8", Config: holdbackConfig()}},
 	}},
 	{TypePeers, []signalVector{
 		{name: "with_seeder", msg: &Peers{Peers: []PeerInfo{{ID: "s0", Seeder: true}, {ID: "p7"}, {ID: "p12"}}}},
@@ -108,6 +109,7 @@ var signalFiles = []signalFile{
 	{TypeLeave, []signalVector{
 		{name: "basic", msg: &Leave{}},
 	}},
+	{TypePolicy, policyVectors},
 }
 
 // rejectedSignal are inputs every decoder refuses. decoder is "any",
@@ -181,6 +183,12 @@ var rejectedSignal = []rejectedSignalVector{
 	{name: "report_size_too_big", text: `{"v":1,"type":"report","peer":"p1","reason":"digest_mismatch","key":"/a.ts","size":4294967296}`, code: CodeBadRequest},
 	{name: "report_hash_without_key", text: `{"v":1,"type":"report","peer":"p1","reason":"digest_mismatch","size":10}`, code: CodeBadRequest},
 	{name: "error_missing_message", text: `{"v":1,"type":"error","code":"internal"}`, code: CodeBadRequest},
+	{name: "policy_missing_revision", text: `{"v":1,"type":"policy","p2p_off":true}`, code: CodeBadRequest},
+	{name: "policy_max_peers_too_big", text: `{"v":1,"type":"policy","revision":1,"max_peers":65}`, code: CodeBadRequest},
+	{name: "policy_critical_negative", text: `{"v":1,"type":"policy","revision":1,"critical_ms":-1}`, code: CodeBadRequest},
+	{name: "policy_critical_too_big", text: `{"v":1,"type":"policy","revision":1,"critical_ms":600001}`, code: CodeBadRequest},
+	{name: "policy_p2p_off_not_bool", text: `{"v":1,"type":"policy","revision":1,"p2p_off":"yes"}`, code: CodeBadRequest},
+	{name: "policy_from_client", text: `{"v":1,"type":"policy","revision":1}`, decoder: "from_client", code: CodeBadRequest},
 }
 
 type frameVector struct {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Browser, BrowserContext, chromium, Page } from "playwright-core";
+import { Browser, BrowserContext, BrowserContextOptions, chromium, Page } from "playwright-core";
 import { viewerHTML } from "./page";
 
 /** Where things are, from the environment run.sh sets. */
@@ -155,6 +155,8 @@ export interface ViewerOptions {
   player?: "hls" | "shaka" | "shaka-dash" | "dashjs" | "videojs";
   /** Script run in the page before any of its own (e.g. to remove WebRTC or patch it). */
   init?: string;
+  /** Options of the viewer's browser context (e.g. a playwright device, for mobile emulation). */
+  context?: BrowserContextOptions;
 }
 
 /** One viewer: a browser context with one page playing the live stream. */
@@ -167,7 +169,7 @@ export class Viewer {
   private constructor(readonly name: string, readonly ctx: BrowserContext, readonly page: Page) {}
 
   static async open(browser: Browser, node: NodeProc, env: Env, name: string, o: ViewerOptions = {}): Promise<Viewer> {
-    const ctx = await browser.newContext();
+    const ctx = await browser.newContext(o.context);
     // Without a default route Chromium offers WebRTC no interface unless the
     // page may use media devices; the permission is granted, never used.
     await ctx.grantPermissions(["camera", "microphone"], { origin: node.base });

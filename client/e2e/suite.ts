@@ -7,7 +7,7 @@
 // viewer got by source (edgeswarm.getStats()), that bytes from peers are
 // the node's bytes, and that the node's own counters agree.
 
-import { Browser } from "playwright-core";
+import { Browser, devices } from "playwright-core";
 import { Env, launchChromium, mib, NodeProc, PageReport, Viewer, ViewerOptions, waitFor, watch } from "./harness";
 import { natTests } from "./nat";
 
@@ -422,8 +422,8 @@ test("the node restarts (SIGTERM) mid-play: viewers play on, rejoin the restarte
   check(await n2.metric("edgeswarm_bytes_sent_total", { path: "http" }) > 0, "the restarted node served nothing over HTTP");
 });
 
-/** GET an admin API path with the token. */
-async function adminAPI<T>(admin: string, token: string, path: string): Promise<T> {
+/** GET an analytics API path with the token. */
+async function adminGet<T>(admin: string, token: string, path: string): Promise<T> {
   const r = await fetch(admin + path, { headers: { Authorization: "Bearer " + token } });
   if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status}`);
   return (await r.json()) as T;
@@ -439,7 +439,7 @@ test("the dashboard on the admin port plots the viewers' reports and shows the A
   const vs = await viewers(t, n, ["dash-a", "dash-b"]);
   // One report a second from each: a complete 10 s point counts both.
   await waitFor("the API to count both viewers and bytes from peers", 60000, async () => {
-    const o = await adminAPI<APIOverview>(admin, token, "/api/v1/streams?window=5m");
+    const o = await adminGet<APIOverview>(admin, token, "/api/v1/streams?window=5m");
     return o.node.viewers >= 1.5 && o.node.peer_efficiency > 0 && o.streams.some((s) => s.stream === "/live/master.m3u8") ? o : undefined;
   }, 500);
 
@@ -472,7 +472,7 @@ test("the dashboard on the admin port plots the viewers' reports and shows the A
       offload: val('[data-fig="node.offload"]'), limit: val('[data-fig="node.offload_limit"]'), saved: val('[data-fig="node.egress_saved_bytes"]'),
       rows, qoe, text: document.querySelector('[data-fig="node.peer_efficiency"]')!.textContent };
   });
-  const o = await adminAPI<APIOverview & { node: { groups: { [g: string]: { reports: number } } } }>(admin, token, `/api/v1/streams?window=5m&at=${shown.time}`);
+  const o = await adminGet<APIOverview & { node: { groups: { [g: string]: { reports: number } } } }>(admin, token, `/api/v1/streams?window=5m&at=${shown.time}`);
   t.log(`dashboard at ${shown.time}: ${shown.viewers} viewers, peer efficiency ${shown.text}, ${shown.rows.length} stream rows`);
   check(shown.viewers === o.node.viewers && shown.viewers > 0, `viewers: dashboard ${shown.viewers}, API ${o.node.viewers}`);
   check(shown.efficiency === o.node.peer_efficiency && shown.efficiency > 0, `peer efficiency: dashboard ${shown.efficiency}, API ${o.node.peer_efficiency}`);
@@ -489,6 +489,86 @@ test("the dashboard on the admin port plots the viewers' reports and shows the A
   for (const v of vs) check(v.pageErrors.length === 0, `${v.name}: page errors ${v.pageErrors.join("; ")}`);
 });
 natTests(test, node, check, env);
+
+/** The node's control API (admin port, bearer token). */
+const ADMIN_TOKEN = "e2e-admin-token-0123456789";
+async function adminAPI(n: NodeProc, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(n.metricsURL.replace(/\/metrics$/, "") + path, {
+    method, headers: { Authorization: "Bearer " + ADMIN_TOKEN, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+test("P2P switched off for the stream through the control API: viewers stop P2P within 5 s with no stall; back on, P2P resumes", async (t) => {
+  const n = await node(t, `admin: {token: ${ADMIN_TOKEN}}\n`);
+  const vs = await viewers(t, n, ["viewer-1", "viewer-2", "viewer-3"]);
+  const p2p = async (): Promise<number[]> => (await Promise.all(vs.map((v) => v.report()))).map((r) => r.stats.p2pBytes);
+  const total = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  await waitFor("viewers to exchange segments", 60000, async () => total(await p2p()) > 0, 250);
+  // Open viewer-to-viewer connections of a page: connects minus closes, by id.
+  const viewerPeers = async (v: Viewer): Promise<number> => {
+    const r = await v.report();
+    let open = 0;
+    for (const c of r.connects) if (!c.seeder) open++;
+    for (const c of r.closes) if (r.connects.some((x) => x.id === c.id && !x.seeder)) open--;
+    return open;
+  };
+  const off = await adminAPI(n, "PUT", "/api/v1/policies/live-p2p-off", { prefix: "/live/", p2p: false });
+  check(off.status === 201, `PUT policy: ${off.status} ${JSON.stringify(off.json)}`);
+  const offAt = Date.now();
+  await waitFor("every viewer to close its viewer connections", 5000, async () =>
+    (await Promise.all(vs.map(viewerPeers))).every((x) => x <= 0), 100).catch(async (e) => {
+    throw new Fail(`${String(e)}; open viewer connections: ${(await Promise.all(vs.map(viewerPeers))).join(", ")}`);
+  });
+  t.log(`P2P off: viewer connections closed ${((Date.now() - offAt) / 1000).toFixed(1)} s after the API call`);
+  const frozen = await p2p();
+  await watch(15000);
+  const still = await p2p();
+  check(total(still) === total(frozen), `P2P went on with P2P off: ${mib(total(frozen))} then ${mib(total(still))}`);
+  const peers = await adminAPI(n, "GET", "/api/v1/peers?swarm=" + encodeURIComponent((await vs[0]!.report()).stats.swarm ?? ""));
+  check(peers.status === 200, `GET peers: ${peers.status} ${JSON.stringify(peers.json)}`);
+  const on = await adminAPI(n, "DELETE", "/api/v1/policies/live-p2p-off");
+  check(on.status === 204, `DELETE policy: ${on.status}`);
+  const onAt = Date.now();
+  await waitFor("P2P to resume", 60000, async () => total(await p2p()) > total(still), 250).catch(async (e) => {
+    const rs = await Promise.all(vs.map((v) => v.report()));
+    throw new Fail(`${String(e)}; ` + rs.map((r, i) => `${vs[i]!.name}: peers ${r.stats.peers}, mode ${(r.stats as { mode?: string }).mode}, ` +
+      `connects ${JSON.stringify(r.connects.slice(-4))}, closes ${JSON.stringify(r.closes.slice(-4))}, errors ${JSON.stringify(r.errors.slice(-3))}`).join("; "));
+  });
+  t.log(`P2P back on: viewer bytes flow again ${((Date.now() - onAt) / 1000).toFixed(1)} s after the API call`);
+  await watch(5000);
+  const { rs } = await stopAndSettle(n, vs);
+  figures(t, vs, rs);
+  rs.forEach((r, i) => played(vs[i]!, r, (Date.now() - r.playingAt) / 1000));
+  check(rs.every((r) => r.stats.segmentsRejected === 0), "segments rejected from honest peers");
+  check(rs.some((r) => r.closes.some((c) => c.reason === "policy")), "no connection was closed by the policy");
+});
+
+test("an emulated mobile viewer (Chromium device emulation) uploads 0 bytes by default and still downloads from peers", async (t) => {
+  const n = await node(t, `admin: {token: ${ADMIN_TOKEN}}\n`);
+  const desk = await viewers(t, n, ["desktop-1", "desktop-2"]);
+  const [mob] = await viewers(t, n, ["mobile"], { context: { ...devices["Pixel 7"] } });
+  const ua = await mob!.eval<string>("navigator.userAgent");
+  check(/Android/.test(ua), `the emulated device's user agent: ${ua}`);
+  await waitFor("the mobile viewer to receive segments from peers", 90000, async () => (await mob!.report()).stats.p2pBytes > 0, 250);
+  await watch(10000);
+  const swarm = (await mob!.report()).stats.swarm ?? "";
+  const peers = await adminAPI(n, "GET", "/api/v1/peers?swarm=" + encodeURIComponent(swarm));
+  const list = (peers.json as { peers: { id: string; platform: string; upload: boolean }[] }).peers;
+  const myID = (await mob!.report()).stats.peerId;
+  const me = list.find((p) => p.id === myID);
+  check(me?.platform === "mobile" && me.upload === false, `the node sees the mobile viewer as ${JSON.stringify(me)}`);
+  const all = [...desk, mob!];
+  const { rs } = await stopAndSettle(n, all);
+  figures(t, all, rs);
+  rs.forEach((r, i) => played(all[i]!, r, (Date.now() - r.playingAt) / 1000));
+  const m = rs[2]!.stats;
+  check(m.uploadBytes === 0, `the mobile viewer uploaded ${m.uploadBytes} bytes`);
+  check(m.p2pBytes > 0, "the mobile viewer got nothing from peers");
+  check(await peerBytesAreNodeBytes(n, mob!, rs[2]!) > 0, "no peer segment reached the mobile viewer's player");
+});
 
 async function main(): Promise<number> {
   const started = Date.now();

@@ -35,6 +35,7 @@ function browserDeps(): Deps {
     sha256: webHasher(),
     random: Math.random,
     userAgent: g.navigator?.userAgent ?? "",
+    mobileHint: uaMobile(),
     base: g.location?.href,
     longTasks: longTaskObserver(),
     beacon: beaconSender(),
@@ -46,6 +47,13 @@ function beaconSender(): Deps["beacon"] {
   const n = (globalThis as { navigator?: Navigator }).navigator;
   if (!n || typeof n.sendBeacon !== "function") return undefined;
   return (url, body) => n.sendBeacon(url, new Blob([body], { type: "text/plain" }));
+
+}
+
+/** navigator.userAgentData.mobile (User-Agent Client Hints), where the browser has it. */
+function uaMobile(): boolean | undefined {
+  const m = (globalThis as { navigator?: { userAgentData?: { mobile?: unknown } } }).navigator?.userAgentData?.mobile;
+  return typeof m === "boolean" ? m : undefined;
 }
 
 /** The main thread's long tasks through PerformanceObserver, where the browser reports them. */

@@ -122,9 +122,15 @@ export function isMobileUA(ua: string): boolean {
   return /Android|iPhone|iPad|iPod|Mobile|Silk|Kindle/i.test(ua);
 }
 
-/** Resolves options against the defaults. */
-export function resolve(o: Options, ua: string): Settings {
-  const mobile = o.mobile ?? isMobileUA(ua);
+/**
+ * Resolves options against the defaults. A mobile device (the page's
+ * option, else User-Agent Client Hints' mobile or the user agent) does
+ * not upload unless the page or the node's policy says so.
+ */
+export function resolve(o: Options, ua: string, uaMobile?: boolean): Settings {
+  // A hint of false does not overrule a mobile user agent: some browsers
+  // send no hints and report false.
+  const mobile = o.mobile ?? (uaMobile === true || isMobileUA(ua));
   return {
     node: o.node ?? "",
     maxPeers: o.maxPeers ?? 5,

@@ -9,6 +9,7 @@ import { buildHave, HaveMap } from "./frame";
 import { Hasher, hex, verify } from "./integrity";
 import { compileKeyRules, KeyFn, keyOfURL } from "./keys";
 import { Peer, PeerHost, Receiver, RelayOut } from "./peer";
+import { PolicyState } from "./policy";
 import { MediaSample, RiskController } from "./risk";
 import { HttpEstimator, Scheduler, Source } from "./scheduler";
 import { Digest, encodeSignal, ServerConfig, SignalMessage } from "./signal";
@@ -45,6 +46,8 @@ export interface Deps {
   sha256?: Hasher;
   random: () => number;
   userAgent: string;
+  /** User-Agent Client Hints' navigator.userAgentData.mobile, where the browser has it. */
+  mobileHint?: boolean;
   /** The page URL, to resolve relative URLs. */
   base?: string;
   /**
@@ -75,6 +78,8 @@ export class Engine {
   readonly c = new Counters();
   /** Risk control: the mode whose limits the engine applies. */
   readonly risk = new RiskController();
+  /** The node's policy for this viewer (policy.ts), applied live. */
+  readonly policy: PolicyState;
   /** Segments a peer load was abandoned for: never asked from peers again (their bytes would be sent twice). */
   private abandoned = new Set<string>();
   private offLongTasks?: () => void;
@@ -102,6 +107,9 @@ export class Engine {
   /** Loads waiting for the swarm: woken when a digest, a have or a segment arrives. */
   private wakers = new Set<() => void>();
   private loadsDone = 0;
+  /** Viewer peer ids this join heard of (candidates, offers), bounded: candidates again (the larger ones) when a policy turns P2P back on. */
+  private knownPeers = new Set<string>();
+  private viewerP2POff = false;
   /** Offers from other viewers that came during start-up. */
   private heldOffers = new Map<string, { at: number; msgs: Relay[] }>();
   /** Viewer telemetry (telemetry.ts), reported in stats and, without signaling, in beacons. */
@@ -113,7 +121,8 @@ export class Engine {
   private beaconBase = { c: new Counters(), tel: undefined as TelemetryCounts | undefined, session: "" };
 
   constructor(opts: Options, readonly d: Deps) {
-    this.s = resolve(opts, d.userAgent);
+    this.s = resolve(opts, d.userAgent, d.mobileHint);
+    this.policy = new PolicyState(opts.upload, this.s.mobile);
     const storeCount = this.s.mobile ? Math.ceil(this.cfg.keep_segments * RULES.mobileStoreFactor) : this.cfg.keep_segments;
     this.store = new SegmentStore(storeCount, this.s.storeBytes, () => this.playhead()?.time);
     this.sched = new Scheduler(this.params(), this.http);
@@ -126,7 +135,7 @@ export class Engine {
   }
 
   private params() {
-    return { criticalMs: this.cfg.critical_ms, prefetchMs: this.cfg.prefetch_ms, idleMs: this.cfg.idle_timeout_ms,
+    return { criticalMs: this.policy.criticalMs ?? this.cfg.critical_ms, prefetchMs: this.cfg.prefetch_ms, idleMs: this.cfg.idle_timeout_ms,
       margin: this.s.httpMargin, padMs: this.s.httpPadMs };
   }
 
@@ -215,6 +224,8 @@ export class Engine {
         this.peerId = m.peer_id;
         this.swarm = m.swarm;
         this.cfg = m.config;
+        this.policy.join(m.config.holdback);
+        this.viewerP2POff = this.policy.noViewerP2P;
         this.keyCache.clear();
         try { this.keyFn = compileKeyRules(m.config.keys); } catch (e) {
           this.events.emit("error", { code: "bad_key_rules", message: String((e as Error).message) });
@@ -236,16 +247,21 @@ export class Engine {
       case "peers":
         for (const p of m.peers) {
           if (p.seeder) this.seeders.add(p.id);
+          else this.know(p.id);
           if (!this.peers.has(p.id) && !this.candidates.includes(p.id)) this.candidates.push(p.id);
         }
         this.connectMore();
         return;
       case "peer_left":
+        this.knownPeers.delete(m.id);
         this.candidates = this.candidates.filter((c) => c !== m.id);
         this.peers.get(m.id)?.close("peer_left");
         return;
       case "relay":
         this.onRelay(m as Relay);
+        return;
+      case "policy":
+        if (this.policy.apply(m)) this.applyPolicy();
         return;
     }
   }
@@ -268,7 +284,41 @@ export class Engine {
     }
   }
 
-  private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers, this.risk.limits.peers); }
+  private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers, this.risk.limits.peers, this.policy.maxPeers); }
+
+  /**
+   * A new policy: the critical window is re-read, and the connections it no
+   * longer allows close (their loads go to HTTP at once); their ids stay
+   * candidates for when the policy allows them again.
+   */
+  private applyPolicy(): void {
+    this.sched.p = this.params();
+    const pol = this.policy;
+    // P2P back on: every viewer of the join is a candidate again, those
+    // whose connections closed (from either end) or whose offers were
+    // refused while it was off.
+    const me = this.peerId ?? "";
+    const backOn = this.viewerP2POff && !pol.noViewerP2P;
+    this.viewerP2POff = pol.noViewerP2P;
+    if (backOn) {
+      this.replayHeldOffers();
+      // Every viewer of the swarm turns back on at the same moment: of two,
+      // only the smaller id dials (the one that keeps its offer in glare),
+      // so that two offers do not cross and both time out.
+      this.candidates = this.candidates.filter((c) => this.seeders.has(c) || c > me);
+      for (const id of this.knownPeers) if (id > me && !this.peers.has(id) && !this.candidates.includes(id)) this.candidates.push(id);
+    }
+    for (const p of [...this.peers.values()]) {
+      if (pol.httpOnly || (pol.noViewerP2P && !p.seeder) || this.peers.size > this.maxPeers()) {
+        // Kept as a candidate if this viewer is the one to dial it again
+        // (the smaller id, see backOn below); the super-peer always.
+        if ((p.seeder || p.id > me) && !this.candidates.includes(p.id)) this.candidates.push(p.id);
+        p.close("policy");
+      }
+    }
+    if (pol.httpOnly) this.heldOffers.clear();
+    this.connectMore();
+  }
 
   /** Peer connections at most, other viewers' offers included. */
   private peerCap(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers) + RULES.inboundExtraPeers; }
@@ -291,8 +341,11 @@ export class Engine {
     let connecting = 0;
     for (const p of this.peers.values()) if (!p.ready) connecting++;
     while (this.peers.size < this.maxPeers() && this.candidates.length > 0 && connecting < Math.min(RULES.connectingMax, this.maxPeers())) {
+      // With viewer P2P off only the super-peer is dialled; the others wait.
+      const i = this.policy.noViewerP2P ? this.candidates.findIndex((c) => this.seeders.has(c)) : 0;
+      if (i < 0) return;
       connecting++;
-      const id = this.candidates.shift()!;
+      const id = this.candidates.splice(i, 1)[0]!;
       if (this.peers.has(id)) continue;
       const p = this.newPeer(id);
       void p.offer();
@@ -300,6 +353,18 @@ export class Engine {
   }
 
   private onRelay(m: Relay): void {
+    if (this.policy.httpOnly || (this.policy.noViewerP2P && !this.seeders.has(m.from))) {
+      this.peers.get(m.from)?.close("policy");
+      if (this.policy.httpOnly || this.seeders.has(m.from)) return;
+      // Viewer P2P off: the offer is kept, answered if P2P comes back on
+      // while its offerer still waits (its policy may have changed first).
+      this.know(m.from);
+      const held = this.heldOffers.get(m.from);
+      if (m.kind === "offer") {
+        if (held || this.heldOffers.size < this.peerCap()) this.heldOffers.set(m.from, { at: this.d.clock.now(), msgs: [m] });
+      } else if (held && held.msgs.length < RULES.heldRelaysPerPeer) held.msgs.push(m);
+      return;
+    }
     let p = this.peers.get(m.from);
     if (!p && this.startingUp) {
       // Answered once the first segment is in, if the offerer can still
@@ -325,6 +390,7 @@ export class Engine {
   }
 
   private newPeer(id: string): Peer {
+    if (!this.seeders.has(id)) this.know(id);
     const p = new Peer(id, this.seeders.has(id), this.peerHost());
     this.peers.set(id, p);
     return p;
@@ -332,13 +398,16 @@ export class Engine {
 
   private peerHost(): PeerHost {
     const ice = [...this.s.iceServers, ...(this.cfg.ice_servers ?? [])];
+    const eng = this;
     return {
       clock: this.d.clock,
       config: () => this.cfg,
       rtc: { iceServers: ice },
       createPC: this.d.createPC!,
-      serves: this.s.upload && this.cfg.keep_segments > 0,
-      acceptsPush: this.s.upload && !this.s.mobile,
+      get serves() { return eng.policy.uploads && eng.cfg.keep_segments > 0; },
+      // Fixed for the connection: its hello said it (pushes the policy no
+      // longer wants are refused, never a protocol error).
+      acceptsPush: this.policy.uploads && !this.s.mobile,
       relay: (to: string, r: RelayOut) => { this.sig?.send({ type: "relay", to, ...r }); },
       lookup: (ref) => {
         const key = ref.key ?? (ref.seq !== undefined ? this.seqKey.get(ref.seq) : undefined);
@@ -347,10 +416,11 @@ export class Engine {
       },
       haveMap: (): HaveMap => buildHave(this.store.verifiedSeqs()),
       uploadWait: (n) => {
-        if (this.s.uploadRate <= 0) return 0;
+        const rate = this.policy.uploadRate(this.s.uploadRate);
+        if (rate <= 0) return 0;
         const now = this.d.clock.now();
         const at = Math.max(now, this.uploadFreeAt);
-        this.uploadFreeAt = at + (n * 1000) / this.s.uploadRate;
+        this.uploadFreeAt = at + (n * 1000) / rate;
         return at - now;
       },
       onUpload: (n) => { this.c.upload += n; },
@@ -372,9 +442,23 @@ export class Engine {
     this.sig?.send({ type: "report", peer, reason, key, ...got });
   }
 
+  /** Answers the held offers whose offerers can still be waiting for the answer. */
+  private replayHeldOffers(): void {
+    const held = [...this.heldOffers.values()];
+    this.heldOffers.clear();
+    const fresh = this.d.clock.now() - this.cfg.hello_timeout_ms / 2;
+    for (const h of held) if (h.at >= fresh) for (const m of h.msgs) this.onRelay(m);
+  }
+
+  private know(id: string): void {
+    if (this.knownPeers.size >= 256) return;
+    this.knownPeers.add(id);
+  }
+
   private down(): void {
     for (const p of [...this.peers.values()]) p.close("swarm_left");
     this.peers.clear();
+    this.knownPeers.clear();
     this.candidates = [];
     this.heldOffers.clear();
     this.seeders.clear();
@@ -394,7 +478,7 @@ export class Engine {
       upload_bytes: c.upload - b.upload, digest_failures: c.rejected - b.rejected, aborts: c.aborts - b.aborts,
       peers: Math.min(1024, this.getStats().peers),
       ...this.tel.fields(this.telBase, this.s.upload && this.cfg.keep_segments > 0, "join" + this.joins),
-      group: (this.cfg as { holdback?: boolean }).holdback ? "holdback" : "p2p", stream: this.streamKey(),
+      group: this.policy.group(this.p2pCapable), stream: this.streamKey(),
     });
   }
 
@@ -439,6 +523,7 @@ export class Engine {
    */
   private sources(d: Digest): Source[] {
     const out: Source[] = [];
+    if (this.policy.noViewerP2P) return out;
     for (const p of this.peers.values()) {
       if (!p.serves || p.seeder) continue;
       if (d.seq === undefined || !p.holds(d.seq)) continue;
@@ -542,13 +627,14 @@ export class Engine {
    */
   private uploadBusy(): number {
     const r = RULES.risk;
+    if (!this.policy.uploads) return r.uploadRetryMs;
     if (!this.risk.limits.uploads || this.sched.lagMs >= r.uploadLagMs || this.risk.inputs.longTasks >= r.uploadLongTasks) return r.uploadRetryMs;
     return 0;
   }
 
   /** Starts P2P transfers for segments in the prefetch window. */
   prefetch(): void {
-    if (!this.swarm || this.destroyed) return;
+    if (!this.swarm || this.destroyed || this.policy.noViewerP2P) return;
     for (const info of this.segs) {
       if (this.xfers.size >= this.risk.limits.loads) return;
       const key = this.keyOf(info.url);
@@ -667,7 +753,7 @@ export class Engine {
 
   private onPush(p: Peer, seq: number): Receiver | undefined {
     const known = this.seqKey.get(seq);
-    if ((known && (this.store.get(known) || this.xfers.has(known))) || !this.d.sha256 || !this.risk.limits.pushes) return undefined;
+    if ((known && (this.store.get(known) || this.xfers.has(known))) || !this.d.sha256 || !this.risk.limits.pushes || this.policy.httpOnly) return undefined;
     let buf = new Uint8Array(0), got = 0;
     return {
       data: (size, offset) => {
@@ -718,10 +804,7 @@ export class Engine {
       return await this.loadSegment(url, info, signal);
     } finally {
       if (++this.loadsDone === 1 && !this.destroyed) {
-        const held = [...this.heldOffers.values()];
-        this.heldOffers.clear();
-        const fresh = this.d.clock.now() - this.cfg.hello_timeout_ms / 2;
-        for (const h of held) if (h.at >= fresh) for (const m of h.msgs) this.onRelay(m);
+        this.replayHeldOffers();
         this.connectMore();
       }
     }
@@ -758,7 +841,7 @@ export class Engine {
     while (!signal?.aborted && !this.destroyed && this.swarm) {
       const held = this.store.get(key);
       if (held) return { data: held.data.slice(), source: "memory" };
-      if (this.risk.limits.loads === 0 || (this.abandoned.has(key) && !this.xfers.has(key))) return undefined;
+      if (this.risk.limits.loads === 0 || this.policy.noViewerP2P || (this.abandoned.has(key) && !this.xfers.has(key))) return undefined;
       const d = this.digests.get(key);
       let x = this.xfers.get(key);
       if (!x && d) {

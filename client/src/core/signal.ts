@@ -18,6 +18,13 @@ export interface ServerConfig {
   max_peers: number; max_inflight: number; chunk_size: number;
   hello_timeout_ms: number; request_timeout_ms: number; idle_timeout_ms: number;
   critical_ms: number; prefetch_ms: number; keep_segments: number; stats_interval_ms: number;
+  /** This viewer is in the HTTP-only control group for its join. */
+  holdback?: boolean;
+}
+/** The node's delivery policy for this viewer (docs/protocol.md, section 4.4, policy). */
+export interface PolicyMsg {
+  revision: number; p2p_off?: boolean; http_only?: boolean; holdback?: boolean; upload_off?: boolean;
+  max_peers?: number; max_upload_bps?: number; critical_ms?: number;
 }
 export interface Digest { key: string; seq?: number; size: number; sha256: string }
 export interface StatsCounters {
@@ -44,7 +51,8 @@ export type SignalMessage =
   | ({ type: "stats" } & StatsCounters)
   | { type: "report"; peer: string; reason: string; key?: string; sha256?: string; size?: number }
   | { type: "error"; code: string; message: string; retry_ms?: number }
-  | { type: "leave" };
+  | { type: "leave" }
+  | ({ type: "policy" } & PolicyMsg);
 
 /** SignalError.code is the protocol error code (bad_request, unsupported_version, too_large, unknown_type). */
 export class SignalError extends Error {
@@ -85,7 +93,7 @@ const CONFIG: Field[] = [
   I("hello_timeout_ms", 100, 60000, true, true), I("request_timeout_ms", 100, 60000, true, true),
   I("idle_timeout_ms", 100, 60000, true, true), I("critical_ms", 0, 600000, true, true),
   I("prefetch_ms", 0, 600000, true, true), I("keep_segments", 0, 1024, true, true),
-  I("stats_interval_ms", 1000, 600000, true, true),
+  I("stats_interval_ms", 1000, 600000, true, true), B("holdback"),
 ];
 const CTR = (n: string): Field => I(n, 0, MAX_SEQUENCE);
 
@@ -112,6 +120,8 @@ const SCHEMAS: { [t: string]: [side: "c" | "s" | "b", fields: Field[]] } = {
     S("sha256", (s) => /^[0-9a-f]{64}$/.test(s)), I("size", 1, 0xffffffff)]],
   error: ["s", [S("code", token, true), S("message", (s) => s.length > 0 && blen(s) <= 256, true), I("retry_ms", 0, 86400000)]],
   leave: ["c", []],
+  policy: ["s", [I("revision", 1, MAX_SEQUENCE, true, true), B("p2p_off"), B("http_only"), B("holdback"), B("upload_off"),
+    I("max_peers", 0, 64), I("max_upload_bps", 0, MAX_SEQUENCE), I("critical_ms", 0, 600000, false, true)]],
 };
 
 const badReq = (m: string): never => { throw new SignalError("bad_request", m); };
