@@ -23,6 +23,7 @@ type fakeTracker struct {
 	members map[string]*member // by id
 	digests map[string][]wire.SegmentDigest
 	joined  chan struct{} // closed and replaced on every join
+	left    chan struct{} // closed and replaced on every leave
 }
 
 type member struct {
@@ -34,7 +35,7 @@ type member struct {
 
 func newTracker(t testing.TB) *fakeTracker {
 	return &fakeTracker{t: t, config: wire.DefaultClientConfig(), members: map[string]*member{},
-		digests: map[string][]wire.SegmentDigest{}, joined: make(chan struct{})}
+		digests: map[string][]wire.SegmentDigest{}, joined: make(chan struct{}), left: make(chan struct{})}
 }
 
 // Connect opens a connection as the super-peer (seeder.Signaling).
@@ -154,6 +155,8 @@ func (tr *fakeTracker) leave(c *trackerConn) {
 		return
 	}
 	delete(tr.members, c.me.id)
+	close(tr.left)
+	tr.left = make(chan struct{})
 	for _, o := range tr.members {
 		if o.swarm == c.me.swarm {
 			tr.deliver(o, &wire.PeerLeft{ID: c.me.id})

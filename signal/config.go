@@ -144,14 +144,13 @@ const MinTicketSecret = 16
 // digest message (keys of MaxKeyLen bytes, every byte escaped).
 const maxDigestsPerJoinMessage = (wire.MaxMessageSize - 64) / (2*wire.MaxKeyLen + digestOverhead)
 
-type check struct {
-	bad bool
-	key string
-	msg string
-}
-
 // Validate reports the first invalid field, naming its yaml key.
 func (c Config) Validate() error {
+	type check struct {
+		bad bool
+		key string
+		msg string
+	}
 	checks := []check{
 		{!c.Open && c.TicketSecret == "", "ticket_secret", "required unless signal.open is true"},
 		{!c.Open && c.TicketSecret != "" && len(c.TicketSecret) < MinTicketSecret, "ticket_secret", fmt.Sprintf("%d bytes is too short (at least %d)", len(c.TicketSecret), MinTicketSecret)},
@@ -178,7 +177,9 @@ func (c Config) Validate() error {
 		{c.StatsMaxRate < 1, "stats_max_rate", "must be positive"},
 		{!(c.StatsSlack >= 1), "stats_slack", "must be at least 1"},
 	}
-	checks = append(checks, c.iceChecks()...)
+	for _, k := range c.iceChecks() {
+		checks = append(checks, check(k))
+	}
 	var errs []error
 	for _, k := range checks {
 		if k.bad {
@@ -188,9 +189,16 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// iceCheck is one check of Validate.
+type iceCheck struct {
+	bad bool
+	key string
+	msg string
+}
+
 // iceChecks are the checks of ice_servers, turn_secret and turn_ttl.
-func (c Config) iceChecks() []check {
-	checks := []check{
+func (c Config) iceChecks() []iceCheck {
+	checks := []iceCheck{
 		{len(c.ICEServers) > wire.MaxICEServers-2, "ice_servers", fmt.Sprintf("%d entries, at most %d (two more are kept for the node's own STUN and TURN)", len(c.ICEServers), wire.MaxICEServers-2)},
 		{c.TURNSecret != "" && len(c.TURNSecret) < MinTicketSecret, "turn_secret", fmt.Sprintf("%d bytes is too short (at least %d)", len(c.TURNSecret), MinTicketSecret)},
 		{c.TURNTTL < time.Minute, "turn_ttl", "must be at least 1m"},
@@ -200,13 +208,13 @@ func (c Config) iceChecks() []check {
 		ws := wire.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential}
 		cc := wire.ClientConfig{ICEServers: []wire.ICEServer{ws}}
 		if err := checkICEServer(&cc); err != nil {
-			checks = append(checks, check{true, key, err.Error()})
+			checks = append(checks, iceCheck{true, key, err.Error()})
 			continue
 		}
 		turn := slices.ContainsFunc(s.URLs, wire.IsTURNURL)
 		checks = append(checks,
-			check{(s.Username == "") != (s.Credential == ""), key, "set both username and credential, or neither"},
-			check{turn && s.Credential == "" && c.TURNSecret == "", key, "a turn: URL without credential needs signal.turn_secret to mint one per viewer"},
+			iceCheck{(s.Username == "") != (s.Credential == ""), key, "set both username and credential, or neither"},
+			iceCheck{turn && s.Credential == "" && c.TURNSecret == "", key, "a turn: URL without credential needs signal.turn_secret to mint one per viewer"},
 		)
 	}
 	return checks
