@@ -368,19 +368,26 @@ func TestSlowReaderDisconnected(t *testing.T) {
 		}
 	}()
 	// slow never reads again; big relays fill its socket buffers, then
-	// its queue, and the hub drops it instead of buffering.
+	// its queue, and the hub drops it instead of buffering. A local Send
+	// is handled before it returns, so the loop stops at the very relay
+	// that dropped slow: the sender never gets a burst of unknown_peer
+	// answers that would make it a slow reader too.
 	sdp := strings.Repeat("a", wire.MaxSDPLen)
-	gone := false
-	for i := 0; i < 1_000_000 && !gone; i++ {
-		_ = sender.Send(&wire.Relay{To: slowID, Session: "s", Kind: wire.KindOffer, SDP: sdp})
-		select {
-		case n := <-viewers:
-			gone = n == 1
-		default:
+	dropped := func() bool { return testutil.ToFloat64(h.met.disconnects[reasonSlow]) >= 1 }
+	for i := 0; i < 1_000_000 && !dropped(); i++ {
+		if err := sender.Send(&wire.Relay{To: slowID, Session: "s", Kind: wire.KindOffer, SDP: sdp}); err != nil {
+			t.Fatalf("relay %d: %v", i, err)
 		}
 	}
-	if !gone {
+	if !dropped() {
 		t.Fatal("slow reader still connected")
+	}
+	for n := -1; n != 1; {
+		select {
+		case n = <-viewers:
+		case <-time.After(waitFor):
+			t.Fatal("the swarm's viewer count never went back to 1")
+		}
 	}
 	if got := testutil.ToFloat64(h.met.disconnects[reasonSlow]); got != 1 {
 		t.Errorf("slow disconnects = %v, want 1", got)
