@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +231,12 @@ func TestViewerByteQuota(t *testing.T) {
 	}
 	if d := testutil.ToFloat64(r.s.m.dropQuota); d != 7000 {
 		t.Errorf("dropped_bytes_total{quota} = %v, want 7000", d)
+	}
+	// The relay counts a packet after its write returns, which may be
+	// after the sink read it: wait for the count to reach what was sent.
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(r.s.m.toPeer) < 3000+6 && time.Now().Before(deadline) {
+		runtime.Gosched()
 	}
 	if s := testutil.ToFloat64(r.s.m.toPeer); s != 3000+6 {
 		t.Errorf("relayed_bytes_total{to_peer} = %v, want 3006", s)
