@@ -3,6 +3,7 @@ package seeder
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"strconv"
 	"testing"
 
@@ -206,8 +207,16 @@ func TestSeederBoundsAbusivePeers(t *testing.T) {
 		// the channel buffers, and stalls.
 		first := e.src.add("/live/ch1/720p/10.ts", seq(10), 3<<20)
 		e.tr.publish(testSwarm, first)
-		if _, err := honest.Fetch(e.ctx, seederID, 10); err != nil {
-			t.Fatal(err)
+		// The digest reaches the seeder over signaling: until it has,
+		// the seeder answers absent, and the viewer asks again.
+		for {
+			_, err := honest.Fetch(e.ctx, seederID, 10)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, testpeer.ErrAbsent) {
+				t.Fatal(err)
+			}
 		}
 		sw := e.swarm()
 		for sw.holders(10, nil) < 1 {
