@@ -30,6 +30,8 @@ func commands() []command {
 		{name: "swarm-ns", summary: "inside the swarm benchmark's network namespace: the ffmpeg origin, then the runner", run: runSwarmNS, hidden: true},
 		{name: "busy", summary: "a competing process that burns a share of CPU (swarm --busy)", run: runBusy, hidden: true},
 		{name: "soak", summary: "Go viewers with churn for a long time: the node's RSS, heap, goroutines and fds, slopes and leaks", run: runSoak},
+		{name: "seeder", summary: "the super-peer against HTTP on the same segments at emulated RTTs: the node's CPU-s/MB, MB/s, memory per PeerConnection", run: runSeeder},
+		{name: "seeder-viewers", summary: "the seeder benchmark's Go viewers, in their own process and network namespace", run: runSeederViewers, hidden: true},
 	}
 }
 
