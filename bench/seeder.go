@@ -78,7 +78,7 @@ func parseSeederFlags(args []string, stderr io.Writer) (seederOptions, error) {
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to measure (default: go build the module into a temp dir)")
 	fs.StringVar(&o.CompareBin, "compare-node-bin", "", "a second edgeswarm binary (e.g. built from main) measured in the same run, row for row, as the baseline")
 	fs.StringVar(&o.Profile, "pprof", "", "folder for CPU profiles of the node during each DataChannel phase")
-	fs.DurationVar(&o.ProfileFor, "pprof-seconds", 5*time.Second, "length of each CPU profile, from the start of the phase (make --mb large enough that the phase lasts as long)")
+	fs.DurationVar(&o.ProfileFor, "pprof-for", 5*time.Second, "length of each CPU profile, from the start of the phase (make --mb large enough that the phase lasts as long)")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object instead of the markdown table")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench seeder [flags]")
@@ -192,8 +192,8 @@ type seederReport struct {
 		CPUs  int    `json:"cpus"`
 		Start string `json:"start"`
 	} `json:"host"`
-	Rows   []seederRow  `json:"rows"`
-	Idle   []seederIdle `json:"idle,omitempty"`
+	Rows   []seederRow   `json:"rows"`
+	Idle   []seederIdle  `json:"idle,omitempty"`
 	Floors []seederFloor `json:"floors"`
 }
 
