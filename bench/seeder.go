@@ -37,6 +37,7 @@ type seederOptions struct {
 	MB          float64
 	SegmentSize string
 	Segments    int
+	CacheFill   float64
 	IdlePCs     int
 	Idle        time.Duration
 	IdleRTT     time.Duration
@@ -72,6 +73,7 @@ func parseSeederFlags(args []string, stderr io.Writer) (seederOptions, error) {
 	fs.Float64Var(&o.MB, "mb", 64, "MB each path carries per row (whole rounds of every viewer fetching every segment, at least one)")
 	fs.StringVar(&o.SegmentSize, "segment-size", "1MiB", "synthetic segment size")
 	fs.IntVar(&o.Segments, "segments", 4, "distinct live segments every viewer fetches in turn")
+	fs.Float64Var(&o.CacheFill, "cache-fill", 256, "MB of VOD segments the node caches before each row, as a node in service holds: its garbage collector then runs as rarely as in production (0: only the live segments)")
 	fs.IntVar(&o.IdlePCs, "idle-pcs", 0, "also hold this many PeerConnections on one node and measure their idle keep-alive CPU and memory (0: skip)")
 	fs.DurationVar(&o.Idle, "idle", 30*time.Second, "how long the idle PeerConnections are measured")
 	fs.DurationVar(&o.IdleRTT, "idle-rtt", 20*time.Millisecond, "RTT of the link in the idle measurement")
@@ -112,6 +114,8 @@ func parseSeederFlags(args []string, stderr io.Writer) (seederOptions, error) {
 		return o, fmt.Errorf("--mb: %v, must be positive", o.MB)
 	case o.Segments < 1 || o.Segments > 10:
 		return o, fmt.Errorf("--segments: %d, allowed 1..10 (the live window)", o.Segments)
+	case o.CacheFill < 0 || o.CacheFill > 900:
+		return o, fmt.Errorf("--cache-fill: %v MB, allowed 0..900 (the VOD stream's size)", o.CacheFill)
 	case o.IdlePCs < 0 || o.IdlePCs > 5000:
 		return o, fmt.Errorf("--idle-pcs: %d, allowed 0..5000", o.IdlePCs)
 	case o.IdlePCs > 0 && o.Idle < time.Second:
@@ -239,7 +243,7 @@ func runSeeder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	rep := &seederReport{Settings: map[string]any{
 		"viewers": o.Viewers, "rtt_ms": rttList(o.RTTs), "mb_per_path": o.MB, "segment_size": o.SegmentSize,
-		"segments": o.Segments, "idle_pcs": o.IdlePCs, "idle": o.Idle.String(), "compare": o.CompareBin != "",
+		"segments": o.Segments, "cache_fill_mb": o.CacheFill, "idle_pcs": o.IdlePCs, "idle": o.Idle.String(), "compare": o.CompareBin != "",
 		"link": fmt.Sprintf("TUN pair between two network namespaces, packets forwarded by the bench with rtt/2 each way, MTU %d", delayLinkMTU),
 	}}
 	rep.Host.CPU, rep.Host.CPUs, rep.Host.Start = cpuModel(), runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
@@ -441,7 +445,44 @@ func (r *seederRun) setup(ctx context.Context, label, bin string, rtt time.Durat
 	if err := s.node.waitReady(ctx, s.client, s.admin+"/readyz", 200, 30*time.Second); err != nil {
 		return nil, err
 	}
+	if err := fillCache(ctx, s.client, "http://"+pub, r.o.CacheFill*1e6); err != nil {
+		return nil, s.node.failure(fmt.Errorf("filling the cache: %w", err))
+	}
 	return s, nil
+}
+
+// fillCache fetches VOD segments from the node, rendition after
+// rendition, until it has fetched mb bytes: the node's cache then holds
+// what a node in service holds, and its garbage collector, whose cycles
+// come once the heap has grown by a share of what is live, runs as
+// rarely as there.
+func fillCache(ctx context.Context, c *http.Client, base string, bytes float64) error {
+	var got float64
+	for _, rendition := range []string{"low", "mid", "high"} {
+		pl := base + "/vod/" + rendition + "/index.m3u8"
+		body, err := getBytes(ctx, c, pl)
+		if err != nil {
+			return err
+		}
+		for line := range strings.Lines(string(body)) {
+			line = strings.TrimSpace(line)
+			if got >= bytes {
+				return nil
+			}
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			b, err := getBytes(ctx, c, resolveURL(pl, line))
+			if err != nil {
+				return err
+			}
+			got += float64(len(b))
+		}
+	}
+	if got < bytes {
+		return fmt.Errorf("the VOD stream has only %.0f MB", got/1e6)
+	}
+	return nil
 }
 
 // row measures one binary at one RTT with k viewers.

@@ -27,6 +27,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative node budget", func(c *Config) { c.NodeUploadBps = -1 }, "seeder.node_upload_bps"},
 		{"negative peer budget", func(c *Config) { c.PeerUploadBps = -1 }, "seeder.peer_upload_bps"},
 		{"no peers", func(c *Config) { c.MaxPeers = 0 }, "seeder.max_peers"},
+		{"swarm's chunk size", func(c *Config) { c.ChunkSize = 0 }, ""},
+		{"negative chunk size", func(c *Config) { c.ChunkSize = -1 }, "seeder.chunk_size"},
+		{"chunk over a frame", func(c *Config) { c.ChunkSize = 65531 }, "seeder.chunk_size"},
 		{"lite with tcp", func(c *Config) { c.ICELite = true; c.ICETCP = ":3478" }, "seeder.ice_lite"},
 	}
 	for _, tt := range tests {

@@ -522,9 +522,12 @@ func (p *peer) serve(j *job) error {
 	if err := p.sendFrame(wire.Frame{Type: wire.FrameData, Req: j.req, Size: size, Offset: j.offset}); err != nil {
 		return err
 	}
-	sw.mu.Lock()
-	chunk := uint32(sw.config.ChunkSize)
-	sw.mu.Unlock()
+	chunk := uint32(sw.s.cfg.ChunkSize)
+	if chunk == 0 {
+		sw.mu.Lock()
+		chunk = uint32(sw.config.ChunkSize)
+		sw.mu.Unlock()
+	}
 	begin := time.Now()
 	for off := j.offset; off < size; {
 		if j.cancelled.Load() {

@@ -162,7 +162,11 @@ func (s *Seeder) newAPI(opt Options) (*webrtc.API, error) {
 			_ = b.SetReadBuffer(socketBuffer)
 			_ = b.SetWriteBuffer(socketBuffer)
 		}
-		mux := webrtc.NewICEUDPMux(logger, opt.UDP)
+		conn := opt.UDP
+		if u, ok := conn.(*net.UDPConn); ok && s.cfg.UDPGSO {
+			conn = newBatchConn(u)
+		}
+		mux := webrtc.NewICEUDPMux(logger, conn)
 		s.muxes = append(s.muxes, mux)
 		se.SetICEUDPMux(filteredMux{UDPMux: mux, cfg: s.cfg})
 	}

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package seeder
+
+import "net"
+
+// newPlatformSender: without UDP GSO, the batch goes out one datagram
+// at a time (still off the writers' goroutines).
+func newPlatformSender(c *net.UDPConn) batchSender { return plainSender{c} }
