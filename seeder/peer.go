@@ -371,8 +371,13 @@ func (p *peer) onMessage(msg webrtc.DataChannelMessage) {
 		h := f.Have
 		h.Bits = slices.Clone(h.Bits) // f aliases msg.Data
 		p.mu.Lock()
+		old, first, serves := p.have, !p.haveSeen, p.flags&wire.FlagServes != 0
 		p.have, p.haveSeen = h, true
 		p.mu.Unlock()
+		p.sw.heldNow(old, h, serves)
+		if first {
+			p.sw.firstHave(p)
+		}
 		p.sw.haveChanged()
 	case wire.FrameRequest:
 		p.request(f)
