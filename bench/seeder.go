@@ -37,6 +37,7 @@ type seederOptions struct {
 	MB          float64
 	SegmentSize string
 	Segments    int
+	Inflight    int
 	CacheFill   float64
 	IdlePCs     int
 	Idle        time.Duration
@@ -73,6 +74,7 @@ func parseSeederFlags(args []string, stderr io.Writer) (seederOptions, error) {
 	fs.Float64Var(&o.MB, "mb", 64, "MB each path carries per row (whole rounds of every viewer fetching every segment, at least one)")
 	fs.StringVar(&o.SegmentSize, "segment-size", "1MiB", "synthetic segment size")
 	fs.IntVar(&o.Segments, "segments", 4, "distinct live segments every viewer fetches in turn")
+	fs.IntVar(&o.Inflight, "inflight", 2, "requests each viewer keeps going on its DataChannel (the client's max_inflight) and HTTP connections it uses")
 	fs.Float64Var(&o.CacheFill, "cache-fill", 256, "MB of VOD segments the node caches before each row, as a node in service holds: its garbage collector then runs as rarely as in production (0: only the live segments)")
 	fs.IntVar(&o.IdlePCs, "idle-pcs", 0, "also hold this many PeerConnections on one node and measure their idle keep-alive CPU and memory (0: skip)")
 	fs.DurationVar(&o.Idle, "idle", 30*time.Second, "how long the idle PeerConnections are measured")
@@ -112,6 +114,8 @@ func parseSeederFlags(args []string, stderr io.Writer) (seederOptions, error) {
 	switch {
 	case !(o.MB > 0):
 		return o, fmt.Errorf("--mb: %v, must be positive", o.MB)
+	case o.Inflight < 1 || o.Inflight > 16:
+		return o, fmt.Errorf("--inflight: %d, allowed 1..16 (max_inflight)", o.Inflight)
 	case o.Segments < 1 || o.Segments > 10:
 		return o, fmt.Errorf("--segments: %d, allowed 1..10 (the live window)", o.Segments)
 	case o.CacheFill < 0 || o.CacheFill > 900:
@@ -243,7 +247,7 @@ func runSeeder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	rep := &seederReport{Settings: map[string]any{
 		"viewers": o.Viewers, "rtt_ms": rttList(o.RTTs), "mb_per_path": o.MB, "segment_size": o.SegmentSize,
-		"segments": o.Segments, "cache_fill_mb": o.CacheFill, "idle_pcs": o.IdlePCs, "idle": o.Idle.String(), "compare": o.CompareBin != "",
+		"segments": o.Segments, "inflight": o.Inflight, "cache_fill_mb": o.CacheFill, "idle_pcs": o.IdlePCs, "idle": o.Idle.String(), "compare": o.CompareBin != "",
 		"link": fmt.Sprintf("TUN pair between two network namespaces, packets forwarded by the bench with rtt/2 each way, MTU %d", delayLinkMTU),
 	}}
 	rep.Host.CPU, rep.Host.CPUs, rep.Host.Start = cpuModel(), runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
@@ -423,7 +427,7 @@ func (r *seederRun) setup(ctx context.Context, label, bin string, rtt time.Durat
 	}
 	name := fmt.Sprintf("%02d-%s", r.n, label)
 	if s.viewers, err = startViewers(r.tmp, name+"-viewers", exe, "seeder-viewers", "--node", "http://"+pub, "--viewers", strconv.Itoa(viewers),
-		"--segments", strconv.Itoa(r.o.Segments), "--iface", seederViewerIface, "--addr", seederViewerAddr); err != nil {
+		"--segments", strconv.Itoa(r.o.Segments), "--inflight", strconv.Itoa(r.o.Inflight), "--iface", seederViewerIface, "--addr", seederViewerAddr); err != nil {
 		return nil, err
 	}
 	if err := s.link.moveTo(s.viewers.cmd.Process.Pid); err != nil {
@@ -513,7 +517,7 @@ func (r *seederRun) row(ctx context.Context, label, bin string, rtt time.Duratio
 	row.PCHeap = float64(m1.heap-m0.heap) / float64(k)
 	row.PCRSS = float64(m1.rss-m0.rss) / float64(k)
 	perRound := float64(k * w.Segments * w.SegmentBytes)
-	rounds := max(1, int(math.Ceil(r.o.MB*1e6/perRound)))
+	rounds := max(r.o.Inflight, int(math.Ceil(r.o.MB*1e6/perRound)))
 	row.MB = float64(rounds) * perRound / 1e6
 
 	for _, path := range []string{"dc", "http"} {

@@ -67,6 +67,7 @@ type svOptions struct {
 	Node     string // the node's public base URL
 	Viewers  int
 	Segments int
+	Inflight int    // requests each viewer keeps going
 	Stream   string // media playlist path
 	Iface    string // the far end of the emulated link, configured on "net"
 	Addr     string // its address with prefix, e.g. 10.77.0.2/30
@@ -79,14 +80,15 @@ func runSeederViewers(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.StringVar(&o.Node, "node", "", "the node's public base URL")
 	fs.IntVar(&o.Viewers, "viewers", 1, "Go viewers")
 	fs.IntVar(&o.Segments, "segments", 4, "segments fetched in turn")
+	fs.IntVar(&o.Inflight, "inflight", 2, "requests each viewer keeps going")
 	fs.StringVar(&o.Stream, "stream", "/live/low/index.m3u8", "media playlist path on the node")
 	fs.StringVar(&o.Iface, "iface", "", "network interface to configure on the net command")
 	fs.StringVar(&o.Addr, "addr", "", "its address with prefix length")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.Node == "" || o.Viewers < 1 || o.Segments < 1 {
-		return errors.New("seeder-viewers: want --node, --viewers >= 1 and --segments >= 1")
+	if o.Node == "" || o.Viewers < 1 || o.Segments < 1 || o.Inflight < 1 || o.Inflight > 16 {
+		return errors.New("seeder-viewers: want --node, --viewers >= 1, --segments >= 1 and --inflight 1..16")
 	}
 	v := &svViewers{o: o}
 	defer v.close()
@@ -153,8 +155,11 @@ func (v *svViewers) do(ctx context.Context, c svCommand, r *svReply) error {
 		}
 		t0 := time.Now()
 		n := c.Rounds * len(v.seqs)
-		err := forEachViewer(len(v.peers), n, func(i, k int) error {
-			j := (i + k) % len(v.seqs)
+		// Each viewer keeps Inflight requests going, as the client does
+		// (max_inflight); request k of viewer i is k%Inflight's turn.
+		lanes := v.o.Inflight
+		err := forEachViewer(len(v.peers)*lanes, n/lanes, func(w, k int) error {
+			i, j := w/lanes, (w+k*lanes)%len(v.seqs)
 			if c.Cmd == "http" {
 				return fetchVerified(ctx, v.clients[i], v.urls[j], v.sums[j])
 			}
@@ -164,7 +169,7 @@ func (v *svViewers) do(ctx context.Context, c svCommand, r *svReply) error {
 			return err
 		})
 		r.Seconds = time.Since(t0).Seconds()
-		r.Bytes = int64(len(v.peers)) * int64(n) * int64(v.size)
+		r.Bytes = int64(len(v.peers)) * int64(n/lanes*lanes) * int64(v.size)
 		r.Open = v.open()
 		return err
 	case "open":
@@ -282,7 +287,7 @@ func (v *svViewers) join(ctx context.Context, r *svReply) error {
 	}
 	v.clients = make([]*http.Client, v.o.Viewers)
 	for i := range v.clients {
-		v.clients[i] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+		v.clients[i] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: v.o.Inflight, DisableCompression: true}}
 	}
 	return forEachViewer(v.o.Viewers, 1, func(i, _ int) error {
 		return fetchVerified(ctx, v.clients[i], v.o.Node+v.o.Stream, "")
