@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,7 @@ const delayQueue = 32768
 // newDelayLink.
 type delayLink struct {
 	a, b    *os.File // the TUN devices: a stays here, b moves to the peer namespace
+	nameA   string
 	nameB   string
 	oneWay  atomic.Int64 // nanoseconds added in each direction
 	dropped atomic.Int64
@@ -60,7 +62,7 @@ func newDelayLink(nameA, addrA, nameB string, rtt time.Duration) (*delayLink, er
 		a.Close()
 		return nil, err
 	}
-	l := &delayLink{a: a, b: b, nameB: nameB}
+	l := &delayLink{a: a, b: b, nameA: nameA, nameB: nameB}
 	l.oneWay.Store(int64(rtt / 2))
 	if err := ipCmd("link", "set", nameA, "mtu", fmt.Sprint(delayLinkMTU)); err != nil {
 		l.Close()
@@ -85,8 +87,20 @@ func (l *delayLink) moveTo(pid int) error {
 	return ipCmd("link", "set", l.nameB, "netns", fmt.Sprint(pid))
 }
 
-// Dropped is the number of packets dropped for a full queue.
-func (l *delayLink) Dropped() int64 { return l.dropped.Load() }
+// Dropped is the number of packets dropped for a full queue, here or in
+// the kernel's queue of the near device (its tx_dropped and rx_dropped:
+// packets the bench did not read in time, or could not hand in).
+func (l *delayLink) Dropped() int64 {
+	n := l.dropped.Load()
+	for _, f := range []string{"tx_dropped", "rx_dropped"} {
+		b, err := os.ReadFile("/sys/class/net/" + l.nameA + "/statistics/" + f)
+		if err == nil {
+			v, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			n += v
+		}
+	}
+	return n
+}
 
 // Close removes both devices and stops forwarding.
 func (l *delayLink) Close() error {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/edgeswarm/edgeswarm/internal/netns"
+	"github.com/edgeswarm/edgeswarm/internal/procstat"
 )
 
 // The seeder benchmark runs the node (the real binary, its own process)
@@ -38,6 +39,8 @@ type seederOptions struct {
 	SegmentSize string
 	Segments    int
 	Inflight    int
+	RWnd        string
+	SeederYAML  string
 	CacheFill   float64
 	IdlePCs     int
 	Idle        time.Duration
@@ -75,6 +78,8 @@ func parseSeederFlags(args []string, stderr io.Writer) (seederOptions, error) {
 	fs.StringVar(&o.SegmentSize, "segment-size", "1MiB", "synthetic segment size")
 	fs.IntVar(&o.Segments, "segments", 4, "distinct live segments every viewer fetches in turn")
 	fs.IntVar(&o.Inflight, "inflight", 2, "requests each viewer keeps going on its DataChannel (the client's max_inflight) and HTTP connections it uses")
+	fs.StringVar(&o.RWnd, "viewer-rwnd", "0", "the Go viewers' SCTP receive buffer, which caps the data in flight to each (0: pion's 1 MiB; Chrome's is larger)")
+	fs.StringVar(&o.SeederYAML, "seeder", "", "extra seeder keys for the node(s), YAML separated by ';', e.g. 'send_buffer: 2MiB; udp_gso: false'")
 	fs.Float64Var(&o.CacheFill, "cache-fill", 256, "MB of VOD segments the node caches before each row, as a node in service holds: its garbage collector then runs as rarely as in production (0: only the live segments)")
 	fs.IntVar(&o.IdlePCs, "idle-pcs", 0, "also hold this many PeerConnections on one node and measure their idle keep-alive CPU and memory (0: skip)")
 	fs.DurationVar(&o.Idle, "idle", 30*time.Second, "how long the idle PeerConnections are measured")
@@ -125,10 +130,19 @@ func parseSeederFlags(args []string, stderr io.Writer) (seederOptions, error) {
 	case o.IdlePCs > 0 && o.Idle < time.Second:
 		return o, fmt.Errorf("--idle: %v, at least 1s", o.Idle)
 	}
+	if n, err := parseSize(o.RWnd); o.RWnd != "0" && (err != nil || n > 64<<20) {
+		return o, fmt.Errorf("--viewer-rwnd: %q, want 0..64MiB", o.RWnd)
+	}
 	if n, err := parseSize(o.SegmentSize); err != nil || n < 1 || n > 64<<20 {
 		return o, fmt.Errorf("--segment-size: %q, want 1B..64MiB", o.SegmentSize)
 	}
 	return o, nil
+}
+
+// mustSize is parseSize of a value the flags checked ("0" is 0).
+func mustSize(s string) int64 {
+	n, _ := parseSize(s)
+	return n
 }
 
 // parseIntList parses "1,20,60" with every value in [lo, hi].
@@ -172,6 +186,12 @@ type seederRow struct {
 	OtherBusyDC   float64 `json:"other_busy_cores_dc"`
 	OtherBusyHTTP float64 `json:"other_busy_cores_http"`
 	LinkDrops     int64   `json:"link_drops"`
+	// UDPDrops* are the datagrams dropped for full socket receive
+	// buffers during the DataChannel phase: at the viewers (the node's
+	// data) and at the node (the viewers' acknowledgements). Each costs
+	// an SCTP retransmission and a smaller congestion window.
+	UDPDropsViewers int64 `json:"udp_drops_viewers"`
+	UDPDropsNode    int64 `json:"udp_drops_node"`
 }
 
 // seederIdle is the idle keep-alive cost of many held PeerConnections.
@@ -247,7 +267,7 @@ func runSeeder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	rep := &seederReport{Settings: map[string]any{
 		"viewers": o.Viewers, "rtt_ms": rttList(o.RTTs), "mb_per_path": o.MB, "segment_size": o.SegmentSize,
-		"segments": o.Segments, "inflight": o.Inflight, "cache_fill_mb": o.CacheFill, "idle_pcs": o.IdlePCs, "idle": o.Idle.String(), "compare": o.CompareBin != "",
+		"segments": o.Segments, "inflight": o.Inflight, "viewer_rwnd": o.RWnd, "seeder": o.SeederYAML, "cache_fill_mb": o.CacheFill, "idle_pcs": o.IdlePCs, "idle": o.Idle.String(), "compare": o.CompareBin != "",
 		"link": fmt.Sprintf("TUN pair between two network namespaces, packets forwarded by the bench with rtt/2 each way, MTU %d", delayLinkMTU),
 	}}
 	rep.Host.CPU, rep.Host.CPUs, rep.Host.Start = cpuModel(), runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
@@ -427,7 +447,7 @@ func (r *seederRun) setup(ctx context.Context, label, bin string, rtt time.Durat
 	}
 	name := fmt.Sprintf("%02d-%s", r.n, label)
 	if s.viewers, err = startViewers(r.tmp, name+"-viewers", exe, "seeder-viewers", "--node", "http://"+pub, "--viewers", strconv.Itoa(viewers),
-		"--segments", strconv.Itoa(r.o.Segments), "--inflight", strconv.Itoa(r.o.Inflight), "--iface", seederViewerIface, "--addr", seederViewerAddr); err != nil {
+		"--segments", strconv.Itoa(r.o.Segments), "--inflight", strconv.Itoa(r.o.Inflight), "--rwnd", strconv.FormatInt(mustSize(r.o.RWnd), 10), "--iface", seederViewerIface, "--addr", seederViewerAddr); err != nil {
 		return nil, err
 	}
 	if err := s.link.moveTo(s.viewers.cmd.Process.Pid); err != nil {
@@ -438,6 +458,11 @@ func (r *seederRun) setup(ctx context.Context, label, bin string, rtt time.Durat
 	}
 	cfg := fmt.Sprintf("admin_token: %s\nmax_conns_per_ip: 0\ndemo:\n  synthetic: true\n  segment_size: %s\n"+
 		"seeder:\n  push_k: 0\n  busy_holders: 0\n  max_peers: %d\n", adminToken, r.o.SegmentSize, max(2000, viewers+100))
+	for kv := range strings.SplitSeq(r.o.SeederYAML, ";") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			cfg += "  " + kv + "\n"
+		}
+	}
 	cfgPath := filepath.Join(r.tmp, name+".yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
@@ -538,7 +563,9 @@ func (r *seederRun) row(ctx context.Context, label, bin string, rtt time.Duratio
 		pid := s.node.cmd.Process.Pid
 		cpu0, _ := groupCPU(pid)
 		host0, _ := hostBusy()
+		drops0 := procstat.UDPRcvbufErrors()
 		res, err := s.viewers.do(ctx, svCommand{Cmd: path, Rounds: rounds})
+		drops := procstat.UDPRcvbufErrors() - drops0
 		cpu1, _ := groupCPU(pid)
 		host1, _ := hostBusy()
 		if err != nil {
@@ -561,6 +588,7 @@ func (r *seederRun) row(ctx context.Context, label, bin string, rtt time.Duratio
 		host := (host1 - host0).Seconds() / res.Seconds
 		if path == "dc" {
 			row.DCMBs, row.DCCPU = mb/res.Seconds, cpuS/mb
+			row.UDPDropsViewers, row.UDPDropsNode = res.UDPDrops, drops
 			row.HostBusyDC, row.OtherBusyDC = host, host-cpuS/res.Seconds
 		} else {
 			row.HTTPMBs, row.HTTPCPU = mb/res.Seconds, cpuS/mb

@@ -24,6 +24,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/edgeswarm/edgeswarm/internal/procstat"
 	"github.com/edgeswarm/edgeswarm/internal/testpeer"
 	"github.com/edgeswarm/edgeswarm/internal/wsclient"
 	"github.com/edgeswarm/edgeswarm/wire"
@@ -61,6 +62,9 @@ type svReply struct {
 	// Open is how many viewers still hold their connection to the
 	// super-peer.
 	Open int `json:"open,omitempty"`
+	// UDPDrops is the datagrams the viewers' namespace dropped for full
+	// socket receive buffers during the command.
+	UDPDrops int64 `json:"udp_drops,omitempty"`
 }
 
 type svOptions struct {
@@ -68,6 +72,7 @@ type svOptions struct {
 	Viewers  int
 	Segments int
 	Inflight int    // requests each viewer keeps going
+	RWnd     int    // the viewers' SCTP receive buffer, bytes (0: pion's)
 	Stream   string // media playlist path
 	Iface    string // the far end of the emulated link, configured on "net"
 	Addr     string // its address with prefix, e.g. 10.77.0.2/30
@@ -81,6 +86,7 @@ func runSeederViewers(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.IntVar(&o.Viewers, "viewers", 1, "Go viewers")
 	fs.IntVar(&o.Segments, "segments", 4, "segments fetched in turn")
 	fs.IntVar(&o.Inflight, "inflight", 2, "requests each viewer keeps going")
+	fs.IntVar(&o.RWnd, "rwnd", 0, "the viewers' SCTP receive buffer in bytes (0: pion's default)")
 	fs.StringVar(&o.Stream, "stream", "/live/low/index.m3u8", "media playlist path on the node")
 	fs.StringVar(&o.Iface, "iface", "", "network interface to configure on the net command")
 	fs.StringVar(&o.Addr, "addr", "", "its address with prefix length")
@@ -153,7 +159,7 @@ func (v *svViewers) do(ctx context.Context, c svCommand, r *svReply) error {
 		if len(v.peers) == 0 {
 			return errors.New("join first")
 		}
-		t0 := time.Now()
+		t0, drops0 := time.Now(), procstat.UDPRcvbufErrors()
 		n := c.Rounds * len(v.seqs)
 		// Each viewer keeps Inflight requests going, as the client does
 		// (max_inflight); request k of viewer i is k%Inflight's turn.
@@ -169,6 +175,7 @@ func (v *svViewers) do(ctx context.Context, c svCommand, r *svReply) error {
 			return err
 		})
 		r.Seconds = time.Since(t0).Seconds()
+		r.UDPDrops = procstat.UDPRcvbufErrors() - drops0
 		r.Bytes = int64(len(v.peers)) * int64(n/lanes*lanes) * int64(v.size)
 		r.Open = v.open()
 		return err
@@ -265,7 +272,7 @@ func (v *svViewers) join(ctx context.Context, r *svReply) error {
 	bind := localAddrTo(base.Host)
 	if err := forEachViewer(min(v.o.Viewers, 32), 1, func(w, _ int) error {
 		for i := w; i < v.o.Viewers; i += min(v.o.Viewers, 32) {
-			p, id, err := joinSeeder(ctx, ws, swarm, ticket, bind)
+			p, id, err := joinSeeder(ctx, ws, swarm, ticket, bind, v.o.RWnd)
 			v.peers[i], v.seeders[i] = p, id
 			if err != nil {
 				return fmt.Errorf("viewer %d: %w", i, err)
@@ -297,10 +304,10 @@ func (v *svViewers) join(ctx context.Context, r *svReply) error {
 // joinSeeder joins swarm as a viewer that offers only to the super-peer
 // and takes no pushes, with a UDP socket of its own on bind, and waits
 // until their DataChannel is ready.
-func joinSeeder(ctx context.Context, ws, swarm, ticket string, bind net.IP) (*testpeer.Peer, string, error) {
+func joinSeeder(ctx context.Context, ws, swarm, ticket string, bind net.IP, rwnd int) (*testpeer.Peer, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	api, mux, err := viewerAPI(bind)
+	api, mux, err := viewerAPI(bind, rwnd)
 	if err != nil {
 		return nil, "", err
 	}
@@ -323,8 +330,9 @@ func joinSeeder(ctx context.Context, ws, swarm, ticket string, bind net.IP) (*te
 }
 
 // viewerAPI is a pion API whose connections use one UDP socket on ip, as
-// one viewer's browser does. The socket closes with the mux.
-func viewerAPI(ip net.IP) (*webrtc.API, io.Closer, error) {
+// one viewer's browser does, with an SCTP receive buffer of rwnd bytes
+// (0: pion's). The socket closes with the mux.
+func viewerAPI(ip net.IP, rwnd int) (*webrtc.API, io.Closer, error) {
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip})
 	if err != nil {
 		return nil, nil, err
@@ -335,6 +343,9 @@ func viewerAPI(ip net.IP) (*webrtc.API, io.Closer, error) {
 	se.SetIncludeLoopbackCandidate(ip.IsLoopback())
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if rwnd > 0 {
+		se.SetSCTPMaxReceiveBufferSize(uint32(rwnd))
+	}
 	quiet := logging.NewDefaultLoggerFactory()
 	quiet.DefaultLogLevel = logging.LogLevelDisabled
 	se.LoggerFactory = quiet

@@ -27,6 +27,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative node budget", func(c *Config) { c.NodeUploadBps = -1 }, "seeder.node_upload_bps"},
 		{"negative peer budget", func(c *Config) { c.PeerUploadBps = -1 }, "seeder.peer_upload_bps"},
 		{"no peers", func(c *Config) { c.MaxPeers = 0 }, "seeder.max_peers"},
+		{"small send buffer", func(c *Config) { c.SendBuffer = 32 << 10 }, "seeder.send_buffer"},
+		{"huge send buffer", func(c *Config) { c.SendBuffer = 65 << 20 }, "seeder.send_buffer"},
 		{"swarm's chunk size", func(c *Config) { c.ChunkSize = 0 }, ""},
 		{"negative chunk size", func(c *Config) { c.ChunkSize = -1 }, "seeder.chunk_size"},
 		{"chunk over a frame", func(c *Config) { c.ChunkSize = 65531 }, "seeder.chunk_size"},
