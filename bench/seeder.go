@@ -191,6 +191,10 @@ type seederRow struct {
 	// data) and at the node (the viewers' acknowledgements). Each costs
 	// an SCTP retransmission and a smaller congestion window.
 	UDPDropsViewers int64 `json:"udp_drops_viewers"`
+	// DatagramsPerCall is the super-peer's UDP datagrams per system call
+	// in the DataChannel phase (batched sends, seeder.udp_gso); 0 when
+	// the binary does not batch.
+	DatagramsPerCall float64 `json:"udp_datagrams_per_call"`
 	UDPDropsNode    int64 `json:"udp_drops_node"`
 }
 
@@ -560,6 +564,8 @@ func (r *seederRun) row(ctx context.Context, label, bin string, rtt time.Duratio
 			file := filepath.Join(r.o.Profile, fmt.Sprintf("seeder-%s-rtt%d-v%d.pprof", label, rtt.Milliseconds(), k))
 			go func() { prof <- s.profile(ctx, file, r.o.ProfileFor) }()
 		}
+		dg0, _ := s.metric(ctx, "edgeswarm_seeder_udp_datagrams_total", "")
+		calls0, _ := s.metric(ctx, "edgeswarm_seeder_udp_send_calls_total", "")
 		pid := s.node.cmd.Process.Pid
 		cpu0, _ := groupCPU(pid)
 		host0, _ := hostBusy()
@@ -589,6 +595,11 @@ func (r *seederRun) row(ctx context.Context, label, bin string, rtt time.Duratio
 		if path == "dc" {
 			row.DCMBs, row.DCCPU = mb/res.Seconds, cpuS/mb
 			row.UDPDropsViewers, row.UDPDropsNode = res.UDPDrops, drops
+			dg1, _ := s.metric(ctx, "edgeswarm_seeder_udp_datagrams_total", "")
+			calls1, _ := s.metric(ctx, "edgeswarm_seeder_udp_send_calls_total", "")
+			if calls1 > calls0 {
+				row.DatagramsPerCall = (dg1 - dg0) / (calls1 - calls0)
+			}
 			row.HostBusyDC, row.OtherBusyDC = host, host-cpuS/res.Seconds
 		} else {
 			row.HTTPMBs, row.HTTPCPU = mb/res.Seconds, cpuS/mb

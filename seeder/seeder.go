@@ -164,7 +164,12 @@ func (s *Seeder) newAPI(opt Options) (*webrtc.API, error) {
 		}
 		conn := opt.UDP
 		if u, ok := conn.(*net.UDPConn); ok && s.cfg.UDPGSO {
-			conn = newBatchConn(u)
+			b := newBatchConn(u)
+			if err := registerBatchMetrics(opt.Registerer, b); err != nil {
+				b.Close()
+				return nil, fmt.Errorf("seeder: metrics: %w", err)
+			}
+			conn = b
 		}
 		mux := webrtc.NewICEUDPMux(logger, conn)
 		s.muxes = append(s.muxes, mux)

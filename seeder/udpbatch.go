@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 )
@@ -57,6 +58,9 @@ type batchConn struct {
 
 	same []outPacket // the sender's scratch
 
+	// Datagrams sent, and the system calls that sent them.
+	datagrams, calls atomic.Int64
+
 	mu      sync.Mutex
 	queue   []outPacket
 	spare   []outPacket
@@ -69,9 +73,10 @@ var (
 	_ ice.AddrPortReaderWriter = (*batchConn)(nil)
 )
 
-// batchSender sends the datagrams of one destination, in order.
+// batchSender sends the datagrams of one destination, in order, and
+// returns the system calls it took.
 type batchSender interface {
-	sendTo(to netip.AddrPort, pkts []outPacket) error
+	sendTo(to netip.AddrPort, pkts []outPacket) (calls int, err error)
 }
 
 // newBatchConn wraps c; the returned conn owns c and closes it.
@@ -104,7 +109,7 @@ func (b *batchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 // WriteToAddrPort queues p for addr and returns; the sender sends it.
 func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	if len(p) > batchSlot {
-		return b.UDPConn.WriteToUDPAddrPort(p, addr)
+		return b.writeNow(p, addr)
 	}
 	b.mu.Lock()
 	if b.closed {
@@ -113,7 +118,7 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 	}
 	if len(b.queue) >= maxQueued {
 		b.mu.Unlock()
-		return b.UDPConn.WriteToUDPAddrPort(p, addr)
+		return b.writeNow(p, addr)
 	}
 	buf := b.pool.Get().(*[batchSlot]byte)
 	n := copy(buf[:], p)
@@ -127,6 +132,13 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 		}
 	}
 	return len(p), nil
+}
+
+// writeNow sends p at once, unbatched.
+func (b *batchConn) writeNow(p []byte, addr netip.AddrPort) (int, error) {
+	b.datagrams.Add(1)
+	b.calls.Add(1)
+	return b.UDPConn.WriteToUDPAddrPort(p, addr)
 }
 
 // Close stops the sender after it sent what is queued, and closes the
@@ -184,7 +196,9 @@ func (b *batchConn) sendBatch(batch []outPacket) {
 				rest = append(rest, p)
 			}
 		}
-		_ = b.send.sendTo(to, same)
+		calls, _ := b.send.sendTo(to, same)
+		b.datagrams.Add(int64(len(same)))
+		b.calls.Add(int64(calls))
 		for i := range same {
 			b.pool.Put(same[i].buf)
 			same[i] = outPacket{}
@@ -197,12 +211,12 @@ func (b *batchConn) sendBatch(batch []outPacket) {
 // plainSender sends datagrams one by one.
 type plainSender struct{ c *net.UDPConn }
 
-func (s plainSender) sendTo(to netip.AddrPort, pkts []outPacket) error {
+func (s plainSender) sendTo(to netip.AddrPort, pkts []outPacket) (int, error) {
 	var first error
 	for _, p := range pkts {
 		if _, err := s.c.WriteToUDPAddrPort(p.buf[:p.n], to); err != nil && first == nil {
 			first = err
 		}
 	}
-	return first
+	return len(pkts), first
 }

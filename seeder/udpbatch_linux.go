@@ -25,7 +25,6 @@ type gsoSender struct {
 	inet6 bool        // an AF_INET6 socket: IPv4 destinations go v4-mapped
 	buf   []byte      // a run, contiguous
 	oob   []byte
-	calls atomic.Int64 // sendmsg calls that carried more than one datagram
 }
 
 func newPlatformSender(c *net.UDPConn) batchSender {
@@ -45,11 +44,12 @@ func newPlatformSender(c *net.UDPConn) batchSender {
 	return s
 }
 
-func (s *gsoSender) sendTo(to netip.AddrPort, pkts []outPacket) error {
+func (s *gsoSender) sendTo(to netip.AddrPort, pkts []outPacket) (int, error) {
 	if s.off.Load() {
 		return s.plain.sendTo(to, pkts)
 	}
 	var first error
+	calls := 0
 	for len(pkts) > 0 {
 		// A run: datagrams of the first one's size, the last possibly
 		// shorter, within the GSO bounds.
@@ -64,6 +64,7 @@ func (s *gsoSender) sendTo(to netip.AddrPort, pkts []outPacket) error {
 			}
 		}
 		var err error
+		calls++
 		if n == 1 {
 			_, err = s.c.WriteToUDPAddrPort(pkts[0].buf[:pkts[0].n], to)
 		} else {
@@ -72,7 +73,8 @@ func (s *gsoSender) sendTo(to netip.AddrPort, pkts []outPacket) error {
 		if err != nil {
 			if isGSOUnsupported(err) {
 				s.off.Store(true)
-				return s.plain.sendTo(to, pkts)
+				more, err := s.plain.sendTo(to, pkts)
+				return calls + more, err
 			}
 			if first == nil {
 				first = err
@@ -80,7 +82,7 @@ func (s *gsoSender) sendTo(to netip.AddrPort, pkts []outPacket) error {
 		}
 		pkts = pkts[n:]
 	}
-	return first
+	return calls, first
 }
 
 // sendRun sends pkts (each of size bytes, the last maybe fewer) in one
@@ -103,9 +105,6 @@ func (s *gsoSender) sendRun(to netip.AddrPort, pkts []outPacket, size int) error
 	})
 	if err != nil {
 		return err
-	}
-	if serr == nil {
-		s.calls.Add(1)
 	}
 	return serr
 }
