@@ -195,7 +195,7 @@ type seederRow struct {
 	// in the DataChannel phase (batched sends, seeder.udp_gso); 0 when
 	// the binary does not batch.
 	DatagramsPerCall float64 `json:"udp_datagrams_per_call"`
-	UDPDropsNode    int64 `json:"udp_drops_node"`
+	UDPDropsNode     int64   `json:"udp_drops_node"`
 }
 
 // seederIdle is the idle keep-alive cost of many held PeerConnections.
