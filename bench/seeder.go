@@ -206,7 +206,10 @@ type seederIdle struct {
 	Held     float64 `json:"held_by_node"`
 	Open     int     `json:"open_at_viewers"`
 	ConnectS float64 `json:"connect_s"`
-	IdleS    float64 `json:"idle_s"`
+	// Retries is how many viewers connected only at their second join
+	// (the first timed out after 2 minutes, as on a saturated host).
+	Retries int     `json:"join_retries"`
+	IdleS   float64 `json:"idle_s"`
 	// CPUPercent is the node's CPU over the idle window, in percent of
 	// one core, and CPUmsPerPCMin the same per PeerConnection and minute.
 	CPUPercent    float64 `json:"cpu_percent"`
@@ -296,12 +299,15 @@ func runSeeder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		}
 	}
+	var idleErr error
 	if o.IdlePCs > 0 {
 		for _, b := range bins {
 			log.Info("idle", "binary", b.label, "pcs", o.IdlePCs)
 			id, err := r.idle(ctx, b.label, b.path)
 			if err != nil {
-				return fmt.Errorf("%s, %d idle PeerConnections: %w", b.label, o.IdlePCs, err)
+				// The rows are measured: report them, then fail.
+				idleErr = fmt.Errorf("%s, %d idle PeerConnections: %w", b.label, o.IdlePCs, err)
+				break
 			}
 			rep.Idle = append(rep.Idle, id)
 		}
@@ -315,6 +321,9 @@ func runSeeder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	} else {
 		writeSeederTable(stdout, rep)
+	}
+	if idleErr != nil {
+		return idleErr
 	}
 	for _, f := range rep.Floors {
 		if !f.Met {
@@ -368,11 +377,11 @@ func writeSeederTable(w io.Writer, rep *seederReport) {
 	}
 	if len(rep.Idle) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| binary | idle PCs (held by node / open at viewers) | RTT ms | idle | node CPU % | CPU ms per PC-minute | heap/PC KiB | RSS/PC KiB | node RSS MiB |")
-		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintln(w, "| binary | idle PCs (held by node / open at viewers) | connect s (retries) | RTT ms | idle | node CPU % | CPU ms per PC-minute | heap/PC KiB | RSS/PC KiB | node RSS MiB |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 		for _, id := range rep.Idle {
-			fmt.Fprintf(w, "| %s | %d (%g / %d) | %g | %.0fs | %.1f | %.2f | %.0f | %.0f | %d |\n",
-				id.Binary, id.PCs, id.Held, id.Open, id.RTTms, id.IdleS, id.CPUPercent, id.CPUmsPerPCMin, id.PCHeap/1024, id.PCRSS/1024, id.RSS>>20)
+			fmt.Fprintf(w, "| %s | %d (%g / %d) | %.1f (%d) | %g | %.0fs | %.1f | %.2f | %.0f | %.0f | %d |\n",
+				id.Binary, id.PCs, id.Held, id.Open, id.ConnectS, id.Retries, id.RTTms, id.IdleS, id.CPUPercent, id.CPUmsPerPCMin, id.PCHeap/1024, id.PCRSS/1024, id.RSS>>20)
 		}
 	}
 	fmt.Fprintln(w)
@@ -637,7 +646,7 @@ func (r *seederRun) idle(ctx context.Context, label, bin string) (seederIdle, er
 	if err != nil {
 		return id, s.node.failure(err)
 	}
-	id.ConnectS = j.ConnectS
+	id.ConnectS, id.Retries = j.ConnectS, j.Retries
 	pid := s.node.cmd.Process.Pid
 	cpu0, _ := groupCPU(pid)
 	host0, _ := hostBusy()

@@ -17,6 +17,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grafov/m3u8"
@@ -62,6 +63,8 @@ type svReply struct {
 	// Open is how many viewers still hold their connection to the
 	// super-peer.
 	Open int `json:"open,omitempty"`
+	// Retries is how many viewers connected only at their second join.
+	Retries int `json:"retries,omitempty"`
 	// UDPDrops is the datagrams the viewers' namespace dropped for full
 	// socket receive buffers during the command.
 	UDPDrops int64 `json:"udp_drops,omitempty"`
@@ -266,6 +269,8 @@ func (v *svViewers) join(ctx context.Context, r *svReply) error {
 	}
 	swarm, ticket := v.swarm, v.ticket
 	t0 := time.Now()
+	var retries atomic.Int64
+	defer func() { r.Retries = int(retries.Load()) }()
 	v.peers = make([]*testpeer.Peer, v.o.Viewers)
 	v.seeders = make([]string, v.o.Viewers)
 	ws := "ws://" + base.Host + wire.SignalPath
@@ -273,6 +278,14 @@ func (v *svViewers) join(ctx context.Context, r *svReply) error {
 	if err := forEachViewer(min(v.o.Viewers, 32), 1, func(w, _ int) error {
 		for i := w; i < v.o.Viewers; i += min(v.o.Viewers, 32) {
 			p, id, err := joinSeeder(ctx, ws, swarm, ticket, bind, v.o.RWnd)
+			if err != nil && ctx.Err() == nil {
+				// As a client does: leave and join again, once.
+				if p != nil {
+					_ = p.Close()
+				}
+				retries.Add(1)
+				p, id, err = joinSeeder(ctx, ws, swarm, ticket, bind, v.o.RWnd)
+			}
 			v.peers[i], v.seeders[i] = p, id
 			if err != nil {
 				return fmt.Errorf("viewer %d: %w", i, err)
