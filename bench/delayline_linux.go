@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,9 +26,6 @@ import (
 // packet from one to the other after a fixed delay. Both ends keep their
 // kernel's own UDP and TCP stacks; only the wire is emulated, and its CPU
 // is this process's, not the node's.
-
-// delayLinkMTU is the link's MTU: an Ethernet path, as a viewer has.
-const delayLinkMTU = 1500
 
 // delayQueue bounds the packets in flight on one direction of the link
 // (a router's buffer): 32768 packets of up to 1500 bytes cover 1 Gbit/s
@@ -201,5 +199,12 @@ func configureFarEnd(name, addr string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// inNewNetNS makes a child start in a network namespace of its own
+// (clone with CLONE_NEWNET, as unshare -n does).
+func inNewNetNS(a *syscall.SysProcAttr) error {
+	a.Cloneflags |= syscall.CLONE_NEWNET
 	return nil
 }

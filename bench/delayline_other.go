@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"syscall"
 	"time"
 )
 
@@ -22,3 +23,5 @@ func (l *delayLink) Dropped() int64       { return 0 }
 func (l *delayLink) Close() error         { return nil }
 
 func configureFarEnd(name, addr string) error { return errNoDelayLink }
+
+func inNewNetNS(*syscall.SysProcAttr) error { return errNoDelayLink }

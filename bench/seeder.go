@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/edgeswarm/edgeswarm/internal/netns"
@@ -58,6 +57,10 @@ const (
 	seederFloorCPUPerMB  = 0.015 // CPU-seconds per MB over DataChannels
 	seederFloorSingleMBs = 12.5  // one PeerConnection: 100 Mbit/s
 )
+
+// delayLinkMTU is the emulated link's MTU: an Ethernet path, as a viewer
+// has.
+const delayLinkMTU = 1500
 
 // The emulated link's addresses: a /30 of its own inside the bench's
 // private namespaces.
@@ -802,7 +805,10 @@ func startViewers(dir, name, bin string, args ...string) (*svProc, error) {
 	}
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = procAttr()
-	cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
+	if err := inNewNetNS(cmd.SysProcAttr); err != nil {
+		logFile.Close()
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)

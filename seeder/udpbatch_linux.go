@@ -123,3 +123,9 @@ func sockaddr(ap netip.AddrPort, inet6 bool) unix.Sockaddr {
 	}
 	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
 }
+
+// gsoActive reports whether s sends with UDP GSO.
+func gsoActive(s batchSender) bool {
+	g, ok := s.(*gsoSender)
+	return ok && !g.off.Load()
+}
