@@ -157,3 +157,27 @@ func (e *env) waitHolds(id string, n uint64) {
 		}
 	}
 }
+
+// Viewers that never connect to the super-peer (the tracker counts them)
+// make each uploader pass a segment to more viewers: a swarm of 64 with two
+// uploaders connected gets a copy pushed to both, where two connected
+// viewers alone would get one.
+func TestSeederPushesMoreCopiesForDownloadOnlyViewers(t *testing.T) {
+	verifyNoLeaks(t)
+	cfg := DefaultConfig()
+	cfg.PushK = 4
+	e := newEnv(t, cfg, false)
+	a, _ := e.viewer(testpeer.Options{Upload: true, AcceptPush: true})
+	b, _ := e.viewer(testpeer.Options{Upload: true, AcceptPush: true})
+	e.s.SetViewers(testSwarm, 64) // 62 of them download only, not connected here
+	d := e.src.add("/live/ch1/720p/30.ts", seq(30), 20_000)
+	e.publish(d)
+	for _, v := range []*testpeer.Peer{a, b} {
+		if _, err := v.Segment(e.ctx, 30); err != nil {
+			t.Fatalf("viewer %s never got the segment pushed: %v (%v)", v.ID(), err, v.Err())
+		}
+	}
+	if got := testutil.ToFloat64(e.s.m.pushes); got != 2 {
+		t.Errorf("pushes_total = %v, want 2", got)
+	}
+}

@@ -227,7 +227,9 @@ func (f filteredMux) GetListenAddresses() []net.Addr {
 }
 
 // SetViewers tells the seeder how many viewers a swarm has: it joins the
-// swarm when viewers > 0 and leaves it, closing its connections, at 0.
+// swarm when viewers > 0 and leaves it, closing its connections, at 0. The
+// count, which includes viewers that never connect to the super-peer
+// (download-only ones), sizes the pushes.
 func (s *Seeder) SetViewers(swarmName string, viewers int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -238,6 +240,7 @@ func (s *Seeder) SetViewers(swarmName string, viewers int) {
 	switch {
 	case viewers > 0 && sw == nil:
 		sw = newSwarm(s, swarmName)
+		sw.viewers.Store(int64(viewers))
 		s.swarms[swarmName] = sw
 		s.m.swarms.Inc()
 		s.wg.Add(1)
@@ -249,6 +252,8 @@ func (s *Seeder) SetViewers(swarmName string, viewers int) {
 		delete(s.swarms, swarmName)
 		s.m.swarms.Dec()
 		sw.stop()
+	case sw != nil:
+		sw.viewers.Store(int64(viewers))
 	}
 }
 

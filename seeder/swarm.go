@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,8 @@ type swarm struct {
 	sent prometheus.Counter
 	wg   sync.WaitGroup // peers' goroutines
 	push *pushPolicy
+	// viewers is the swarm's size as the tracker counts it (SetViewers).
+	viewers atomic.Int64
 
 	sendMu sync.Mutex // serializes Send on conn
 	conn   Conn
@@ -410,7 +413,10 @@ func (sw *swarm) newSegment(d wire.SegmentDigest) {
 			uploaders++
 		}
 	}
-	n := sw.push.newSegment(d, len(peers), uploaders)
+	// The tracker's count holds the viewers that never connect here;
+	// those that do and do not upload are in peers.
+	viewers := max(len(peers), int(sw.viewers.Load()))
+	n := sw.push.newSegment(d, viewers, uploaders)
 	for _, p := range pickPushTargets(peers, *d.Seq, n) {
 		p.enqueuePush(d)
 	}
