@@ -32,6 +32,8 @@ func commands() []command {
 		{name: "soak", summary: "Go viewers with churn for a long time: the node's RSS, heap, goroutines and fds, slopes and leaks", run: runSoak},
 		{name: "swarm-go", summary: "offload with many Go viewers in the homes of an emulated internet (--net), HTTP only beside the swarm", run: runSwarmGo},
 		{name: "home-viewers", summary: "inside one home of swarm-go: its Go viewers", run: runHomeViewers, hidden: true},
+		{name: "seeder", summary: "the super-peer against HTTP on the same segments at emulated RTTs: the node's CPU-s/MB, MB/s, memory per PeerConnection", run: runSeeder},
+		{name: "seeder-viewers", summary: "the seeder benchmark's Go viewers, in their own process and network namespace", run: runSeederViewers, hidden: true},
 	}
 }
 

@@ -196,7 +196,7 @@ func reexecInNetns(ctx context.Context, stdout, stderr io.Writer) error {
 		return errFloorMissed // the child said why
 	}
 	if err != nil {
-		return fmt.Errorf("the soak in its network namespace: %w", err)
+		return fmt.Errorf("the %s benchmark in its network namespace: %w", os.Args[1], err)
 	}
 	return nil
 }

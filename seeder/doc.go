@@ -14,9 +14,13 @@
 // Seeding policy: when a new live segment enters the cache (NewSegment;
 // the node fetches the newest ones as soon as a playlist refresh lists
 // them, see Config.Prefetch), the seeder pushes it (peer protocol version
-// 2) to one well-connected viewer per 32 that uploads and accepts pushes,
-// at most PushK, so the swarm holds it before anyone needs it; viewers
-// pass it on. The reference client never requests from the super-peer;
+// 2) to well-connected viewers that upload and accept pushes, so the swarm
+// holds it before anyone needs it; viewers pass it on. How many copies
+// adapts to the swarm (policy.go): one per 32 viewers when all upload,
+// more when a share is download-only, one more each time a segment spread
+// to half the uploaders too slowly and one fewer when it spread fast, at
+// most PushK; a viewer that becomes ready just after a fill, while too few
+// hold the live edge to pass it on, gets it pushed (a catch-up push). The reference client never requests from the super-peer;
 // for clients that do, a request for a segment that BusyHolders connected
 // viewers already hold is answered busy, steering it to them; a segment
 // nobody else holds is always served. Uploads obey per-peer and per-node
@@ -28,6 +32,12 @@
 // response waiting on a buffer that drains nothing for idle_timeout_ms
 // ends the connection, so a hostile viewer costs bounded memory and one
 // sender goroutine at most, and pushes go on to the others.
+//
+// Cost per byte: the ICE UDP mux's socket sends in batches (udpbatch.go:
+// one system call per run of datagrams to one viewer, with UDP GSO on
+// Linux), and a DataChannel may hold SendBuffer bytes, which SCTP counts
+// until they are acknowledged, so one viewer's throughput is not capped
+// at 1 MiB per round trip.
 //
 // The seeder never opens listeners: the node passes the ICE sockets in
 // Options and the seeder owns them from then on. It keeps nothing on disk.

@@ -204,8 +204,9 @@ func TestSeederBoundsAbusivePeers(t *testing.T) {
 		before := testutil.ToFloat64(e.s.m.dropped[dropNotReading])
 		// The honest viewer holds a segment before the seeder pushes
 		// it: the push goes to the hostile peer, is bigger than what
-		// the channel buffers, and stalls.
-		first := e.src.add("/live/ch1/720p/10.ts", seq(10), 3<<20)
+		// the channel buffers (the send buffer, and the 1 MiB the
+		// viewer's SCTP takes in unread), and stalls.
+		first := e.src.add("/live/ch1/720p/10.ts", seq(10), int(e.s.cfg.SendBuffer)+2<<20)
 		e.tr.publish(testSwarm, first)
 		// The digest reaches the seeder over signaling: until it has,
 		// the seeder answers absent, and the viewer asks again.

@@ -11,6 +11,7 @@ type metrics struct {
 	sent       *prometheus.CounterVec // by swarm: segment bytes sent, all "seed"
 	pushes     prometheus.Counter
 	pushBytes  prometheus.Counter
+	catchUps   prometheus.Counter     // pushes of the live edge to a viewer that arrived late
 	requests   *prometheus.CounterVec // by result
 	served     prometheus.Counter
 	absent     prometheus.Counter
@@ -37,6 +38,8 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 			Help: "Segments pushed to viewers unrequested."}),
 		pushBytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "push_bytes_total",
 			Help: "Segment bytes sent in pushes (included in sent_bytes_total)."}),
+		catchUps: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "catchup_pushes_total",
+			Help: "Pushes of the live edge to a viewer that became ready after the segment's own pushes, while the swarm held too few copies to pass it on (included in pushes_total once sent)."}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "requests_total",
 			Help: "Segment requests from viewers, by answer: served, absent, busy (too many in flight) or busy_held (enough viewers hold it)."}, []string{"result"}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "offers_refused_total",
@@ -66,11 +69,33 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.peers, m.swarms, m.sent, m.pushes, m.pushBytes, m.requests,
+	for _, c := range []prometheus.Collector{m.peers, m.swarms, m.sent, m.pushes, m.pushBytes, m.catchUps, m.requests,
 		m.refused, m.budgetNode, m.budgetPeer, m.budgetBps, dropped, stun} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// registerBatchMetrics exposes the batched UDP sends of the ICE mux: the
+// datagrams sent and the system calls they took (their ratio is the
+// batching the kernel got).
+func registerBatchMetrics(reg prometheus.Registerer, b *batchConn) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "edgeswarm", Subsystem: "seeder", Name: "udp_datagrams_total",
+			Help: "UDP datagrams the super-peer sent on its ICE UDP port with batched sends (seeder.udp_gso)."},
+			func() float64 { return float64(b.datagrams.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "edgeswarm", Subsystem: "seeder", Name: "udp_send_calls_total",
+			Help: "System calls that sent them: fewer than the datagrams where UDP GSO joined runs to one viewer."},
+			func() float64 { return float64(b.calls.Load()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -20,13 +20,17 @@ import (
 // segments are worth more than older ones, so the oldest is dropped.
 const maxQueuedPushes = 4
 
-// maxBacklog bounds the DataChannel's buffer when a small frame (absent,
-// busy) is to be sent. Chunks stop at BufferedAmountHigh, so a viewer
-// that reads leaves at most a chunk and a few small frames above it; one
-// whose buffer grows past this keeps asking without reading (a request
-// flood on a half-open channel) and is dropped, so that pion never
-// queues an unbounded number of answers for it.
-const maxBacklog = wire.BufferedAmountHigh + 4*wire.MaxFrameSize
+// backlog bounds the DataChannel's buffer when a small frame (absent,
+// busy) is to be sent. Chunks stop at the send buffer (Config.SendBuffer),
+// so a viewer that reads leaves at most a chunk and a few small frames
+// above it; one whose buffer grows past this keeps asking without reading
+// (a request flood on a half-open channel) and is dropped, so that pion
+// never queues an unbounded number of answers for it.
+func (p *peer) backlog() uint64 { return p.high() + 4*wire.MaxFrameSize }
+
+// high is the send buffer's high-water mark, and a quarter of it the
+// level at which a waiting sender resumes.
+func (p *peer) high() uint64 { return uint64(p.sw.s.cfg.SendBuffer) }
 
 // Why the seeder dropped a viewer, the label of
 // edgeswarm_seeder_peers_dropped_total.
@@ -197,7 +201,7 @@ func (p *peer) onDataChannel(dc *webrtc.DataChannel) {
 	}
 	p.dc = dc
 	p.mu.Unlock()
-	dc.SetBufferedAmountLowThreshold(wire.BufferedAmountLow)
+	dc.SetBufferedAmountLowThreshold(p.high() / 4)
 	dc.OnBufferedAmountLow(func() {
 		select {
 		case p.low <- struct{}{}:
@@ -371,8 +375,13 @@ func (p *peer) onMessage(msg webrtc.DataChannelMessage) {
 		h := f.Have
 		h.Bits = slices.Clone(h.Bits) // f aliases msg.Data
 		p.mu.Lock()
+		old, first, serves := p.have, !p.haveSeen, p.flags&wire.FlagServes != 0
 		p.have, p.haveSeen = h, true
 		p.mu.Unlock()
+		p.sw.heldNow(old, h, serves)
+		if first {
+			p.sw.firstHave(p)
+		}
 		p.sw.haveChanged()
 	case wire.FrameRequest:
 		p.request(f)
@@ -423,8 +432,8 @@ func (p *peer) reply(f wire.Frame) {
 	p.mu.Lock()
 	dc := p.dc
 	p.mu.Unlock()
-	if dc.BufferedAmount() > maxBacklog {
-		p.drop(dropNotReading, "viewer not reading: more than maxBacklog bytes buffered")
+	if dc.BufferedAmount() > p.backlog() {
+		p.drop(dropNotReading, "viewer not reading: more than send_buffer bytes buffered")
 		return
 	}
 	if err := p.sendFrame(f); err != nil {
@@ -522,9 +531,12 @@ func (p *peer) serve(j *job) error {
 	if err := p.sendFrame(wire.Frame{Type: wire.FrameData, Req: j.req, Size: size, Offset: j.offset}); err != nil {
 		return err
 	}
-	sw.mu.Lock()
-	chunk := uint32(sw.config.ChunkSize)
-	sw.mu.Unlock()
+	chunk := uint32(sw.s.cfg.ChunkSize)
+	if chunk == 0 {
+		sw.mu.Lock()
+		chunk = uint32(sw.config.ChunkSize)
+		sw.mu.Unlock()
+	}
 	begin := time.Now()
 	for off := j.offset; off < size; {
 		if j.cancelled.Load() {
@@ -572,7 +584,7 @@ func (p *peer) waitBuffer() error {
 	p.mu.Lock()
 	dc := p.dc
 	p.mu.Unlock()
-	if dc.BufferedAmount() <= wire.BufferedAmountHigh {
+	if dc.BufferedAmount() <= p.high() {
 		return nil
 	}
 	p.sw.mu.Lock()
@@ -581,7 +593,7 @@ func (p *peer) waitBuffer() error {
 	t := time.NewTimer(idle)
 	defer t.Stop()
 	last := dc.BufferedAmount()
-	for dc.BufferedAmount() > wire.BufferedAmountHigh {
+	for dc.BufferedAmount() > p.high() {
 		select {
 		case <-p.low:
 		case <-t.C:

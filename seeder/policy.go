@@ -3,6 +3,10 @@ package seeder
 import (
 	"cmp"
 	"slices"
+	"sync"
+	"time"
+
+	"github.com/edgeswarm/edgeswarm/wire"
 )
 
 // pickPushTargets chooses up to k viewers to push segment seq to, among
@@ -36,4 +40,167 @@ func rankPushTargets(c []pushScore) {
 		}
 		return a.started.Compare(b.started)
 	})
+}
+
+// pushPolicy decides, per swarm, how many copies of each new live segment
+// the super-peer pushes, and when a viewer that arrives late gets the
+// live edge pushed. It adapts to what the seeder observes of the swarm:
+//
+//   - the download-only share: viewers that do not upload (mobile ones)
+//     take from the swarm and give nothing back, so each uploader must
+//     pass a segment to more viewers, and it spreads more slowly. The
+//     base number of copies grows with viewers/uploaders: one copy per
+//     viewersPerPush viewers when all upload, four times as many when
+//     half do not.
+//   - how fast a pushed segment spreads: the time until half the
+//     uploaders hold it (their have-maps say so), against the time
+//     between live segments. Slower than half an interval (or not done
+//     when the next segment comes) adds a copy for the next segments;
+//     faster than an eighth takes an added one back. Added copies never
+//     go past push_k.
+//   - a viewer that becomes ready just after a fill: when its first
+//     have-map arrives while the live edge is younger than half an
+//     interval and fewer than half the uploaders hold it, the swarm has
+//     not got it to pass on yet, and the viewer would fetch it over HTTP;
+//     the super-peer pushes it the live edge (a catch-up push).
+//
+// Every pushed copy is a seed byte that no viewer gave another, so the
+// policy starts from one copy and adds only on evidence.
+type pushPolicy struct {
+	k     int
+	clock func() time.Time
+
+	mu       sync.Mutex
+	extra    int           // copies learned from slow spread, 0..k
+	interval time.Duration // between new live segments, smoothed; 0 until two
+	last     time.Time     // the live edge's arrival
+	edge     wire.SegmentDigest
+	hasEdge  bool
+	track    spreadTrack
+}
+
+// spreadTrack follows one pushed segment until half the uploaders hold it.
+type spreadTrack struct {
+	open bool
+	seq  uint64
+	at   time.Time
+	want int // holders that make half the uploaders
+	held int
+}
+
+// defaultInterval stands in for the segment interval until two live
+// segments have arrived.
+const defaultInterval = 2 * time.Second
+
+func newPushPolicy(k int, clock func() time.Time) *pushPolicy {
+	return &pushPolicy{k: k, clock: clock}
+}
+
+// baseCopies is the copies a swarm of viewers, of which uploaders serve
+// others, gets before any spread was observed: pushCount when all
+// upload, scaled by viewers/uploaders otherwise; none without uploaders.
+func baseCopies(k, viewers, uploaders int) int {
+	if k == 0 || uploaders == 0 {
+		return 0
+	}
+	n := max(1, viewers*viewers/(viewersPerPush*uploaders))
+	return min(k, n, uploaders)
+}
+
+// newSegment records a new live segment d (with a sequence) in a swarm of
+// viewers with uploaders among them, and returns how many copies to push.
+func (pp *pushPolicy) newSegment(d wire.SegmentDigest, viewers, uploaders int) int {
+	now := pp.clock()
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.hasEdge && *d.Seq == *pp.edge.Seq {
+		return 0 // the live edge again: never pushed twice
+	}
+	if pp.track.open { // the last one did not reach half the uploaders in a whole interval
+		pp.extra = min(pp.extra+1, pp.k)
+		pp.track.open = false
+	}
+	if pp.hasEdge {
+		gap := now.Sub(pp.last)
+		if pp.interval == 0 {
+			pp.interval = gap
+		} else {
+			pp.interval = (3*pp.interval + gap) / 4
+		}
+	}
+	pp.edge, pp.hasEdge, pp.last = d, true, now
+	base := baseCopies(pp.k, viewers, uploaders)
+	if base == 0 {
+		return 0
+	}
+	n := min(pp.k, uploaders, base+pp.extra)
+	pp.track = spreadTrack{open: true, seq: *d.Seq, at: now, want: (uploaders + 1) / 2}
+	return n
+}
+
+// tracked is the segment whose spread is being followed.
+func (pp *pushPolicy) tracked() (uint64, bool) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	return pp.track.seq, pp.track.open
+}
+
+// held records that one more uploader holds seq.
+func (pp *pushPolicy) held(seq uint64) {
+	now := pp.clock()
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	t := &pp.track
+	if !t.open || t.seq != seq {
+		return
+	}
+	t.held++
+	if t.held < t.want {
+		return
+	}
+	t.open = false
+	took, iv := now.Sub(t.at), pp.intervalLocked()
+	switch {
+	case took > iv/2:
+		pp.extra = min(pp.extra+1, pp.k)
+	case took < iv/8 && pp.extra > 0:
+		pp.extra--
+	}
+}
+
+func (pp *pushPolicy) intervalLocked() time.Duration {
+	if pp.interval > 0 {
+		return pp.interval
+	}
+	return defaultInterval
+}
+
+// catchUp returns the live edge if a viewer that just became ready should
+// get it pushed: it is younger than half an interval and fewer than half
+// of the swarm's uploaders hold it (holders of them).
+func (pp *pushPolicy) catchUp(holders, uploaders int) (wire.SegmentDigest, bool) {
+	now := pp.clock()
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.k == 0 || !pp.hasEdge || now.Sub(pp.last) > pp.intervalLocked()/2 || 2*holders >= uploaders {
+		return wire.SegmentDigest{}, false
+	}
+	return pp.edge, true
+}
+
+// edgeSeq is the live edge's sequence.
+func (pp *pushPolicy) edgeSeq() (uint64, bool) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if !pp.hasEdge {
+		return 0, false
+	}
+	return *pp.edge.Seq, true
+}
+
+// extraCopies is what spread has added so far (for tests).
+func (pp *pushPolicy) extraCopies() int {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	return pp.extra
 }

@@ -174,6 +174,14 @@ func (s *Seeder) newAPI(opt Options) (*webrtc.API, error) {
 			_ = b.SetWriteBuffer(socketBuffer)
 		}
 		conn := opt.UDP
+		if u, ok := conn.(*net.UDPConn); ok && s.cfg.UDPGSO {
+			b := newBatchConn(u)
+			if err := registerBatchMetrics(opt.Registerer, b); err != nil {
+				b.Close()
+				return nil, fmt.Errorf("seeder: metrics: %w", err)
+			}
+			conn = b
+		}
 		if s.cfg.STUN {
 			conn = s.newSTUN(conn)
 		}
@@ -233,7 +241,9 @@ func (f filteredMux) GetListenAddresses() []net.Addr {
 }
 
 // SetViewers tells the seeder how many viewers a swarm has: it joins the
-// swarm when viewers > 0 and leaves it, closing its connections, at 0.
+// swarm when viewers > 0 and leaves it, closing its connections, at 0. The
+// count, which includes viewers that never connect to the super-peer
+// (download-only ones), sizes the pushes.
 func (s *Seeder) SetViewers(swarmName string, viewers int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -244,6 +254,7 @@ func (s *Seeder) SetViewers(swarmName string, viewers int) {
 	switch {
 	case viewers > 0 && sw == nil:
 		sw = newSwarm(s, swarmName)
+		sw.viewers.Store(int64(viewers))
 		s.swarms[swarmName] = sw
 		s.m.swarms.Inc()
 		s.wg.Add(1)
@@ -255,6 +266,8 @@ func (s *Seeder) SetViewers(swarmName string, viewers int) {
 		delete(s.swarms, swarmName)
 		s.m.swarms.Dec()
 		sw.stop()
+	case sw != nil:
+		sw.viewers.Store(int64(viewers))
 	}
 }
 

@@ -95,11 +95,17 @@ type env struct {
 // listener when tcp is set) and joins it to testSwarm.
 func newEnv(t testing.TB, cfg Config, tcp bool) *env {
 	t.Helper()
+	return newEnvClock(t, cfg, tcp, nil)
+}
+
+// newEnvClock is newEnv with the seeder's clock (nil: time.Now).
+func newEnvClock(t testing.TB, cfg Config, tcp bool, clock func() time.Time) *env {
+	t.Helper()
 	netns.RequireLoopbackOnly(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, tr: newTracker(t), src: &segments{}, reg: prometheus.NewRegistry()}
-	opt := Options{Registerer: e.reg, Log: slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	opt := Options{Clock: clock, Registerer: e.reg, Log: slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if tcp {
 		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {

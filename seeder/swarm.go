@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,9 @@ type swarm struct {
 	stop context.CancelFunc
 	sent prometheus.Counter
 	wg   sync.WaitGroup // peers' goroutines
+	push *pushPolicy
+	// viewers is the swarm's size as the tracker counts it (SetViewers).
+	viewers atomic.Int64
 
 	sendMu sync.Mutex // serializes Send on conn
 	conn   Conn
@@ -65,6 +69,7 @@ func newSwarm(s *Seeder, name string) *swarm {
 	sw := &swarm{
 		s: s, name: name,
 		sent:     s.m.sent.WithLabelValues(name),
+		push:     newPushPolicy(s.cfg.PushK, s.clock),
 		config:   wire.DefaultClientConfig(),
 		bySeq:    map[uint64]wire.SegmentDigest{},
 		byKey:    map[string]wire.SegmentDigest{},
@@ -416,12 +421,58 @@ func (sw *swarm) newSegment(d wire.SegmentDigest) {
 		return
 	}
 	peers := sw.peerList()
-	n := pushCount(sw.s.cfg.PushK, len(peers))
+	uploaders := 0
+	for _, p := range peers {
+		if p.pushable() {
+			uploaders++
+		}
+	}
+	// The tracker's count holds the viewers that never connect here;
+	// those that do and do not upload are in peers.
+	viewers := max(len(peers), int(sw.viewers.Load()))
+	n := sw.push.newSegment(d, viewers, uploaders)
 	if byPolicy {
 		n = policyPushCount(frac, len(peers))
 	}
-	targets := pickPushTargets(peers, *d.Seq, n)
-	for _, p := range targets {
+	for _, p := range pickPushTargets(peers, *d.Seq, n) {
 		p.enqueuePush(d)
+	}
+}
+
+// firstHave is called when a viewer's first have-map arrived: a viewer
+// that became ready just after a fill gets the live edge pushed when the
+// swarm cannot pass it on yet (pushPolicy.catchUp).
+func (sw *swarm) firstHave(p *peer) {
+	if !p.pushable() {
+		return
+	}
+	peers := sw.peerList()
+	holders, uploaders := 0, 0
+	seq, _ := sw.push.edgeSeq()
+	for _, q := range peers {
+		if q == p || !q.pushable() {
+			continue
+		}
+		uploaders++
+		if q.has(seq) {
+			holders++
+		}
+	}
+	d, ok := sw.push.catchUp(holders, uploaders+1)
+	if !ok || p.has(*d.Seq) {
+		return
+	}
+	sw.s.m.catchUps.Inc()
+	p.enqueuePush(d)
+}
+
+// heldNow tells the push policy that an uploader's new have-map holds the
+// segment whose spread it follows, when the old one did not.
+func (sw *swarm) heldNow(old, now wire.HaveMap, serves bool) {
+	if !serves {
+		return
+	}
+	if seq, ok := sw.push.tracked(); ok && !old.Has(seq) && now.Has(seq) {
+		sw.push.held(seq)
 	}
 }
