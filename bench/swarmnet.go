@@ -159,7 +159,7 @@ func startNet(ctx context.Context, cfgPath, profile string, turn bool, log *slog
 	}
 	rc.Net = rn
 	wan := n.WANAddr().String()
-	rc.NodeArgs = append(rc.NodeArgs, "--listen", wan+":0", "--ice-udp", wan+":0")
+	rc.NodeArgs = append(rc.NodeArgs, "--listen", wan+":0", "--ice-udp", wan+":0", "--stun-listen", wan+":0")
 	if rc.Settings == nil {
 		rc.Settings = map[string]any{}
 	}

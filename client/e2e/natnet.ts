@@ -75,7 +75,7 @@ const pairsJS = `Promise.all(window.__pcs.map(async (r) => {
  */
 async function node(t: T, turn: boolean): Promise<NodeProc> {
   const yaml = turn ? `turn:\n  enabled: true\n  listen: "${wan}:0"\n  allow_private_peers: true\n` : "";
-  const n = await NodeProc.start(env, yaml, ["--listen", `${wan}:0`, "--ice-udp", `${wan}:0`]);
+  const n = await NodeProc.start(env, yaml, ["--listen", `${wan}:0`, "--ice-udp", `${wan}:0`, "--stun-listen", `${wan}:0`]);
   t.cleanup(() => n.stop());
   return n;
 }
