@@ -68,9 +68,9 @@ const pairsJS = `Promise.all(window.__pcs.map(async (r) => {
 }))`;
 
 /**
- * Starts the node on the wan, with its super-peer (whose ICE port is the
- * STUN server viewers learn their mappings from) and the TURN relay when
- * asked. The super-peer pushes each segment to one of two viewers, so the
+ * Starts the node on the wan, with its super-peer, its STUN server
+ * (viewers learn their mappings from it; on a port of its own, apart from
+ * the super-peer's ICE port) and the TURN relay when asked. The super-peer pushes each segment to one of two viewers, so the
  * other has reason to fetch from it.
  */
 async function node(t: T, turn: boolean): Promise<NodeProc> {
@@ -144,7 +144,7 @@ function pick(nat: string): [number, number] {
   return [is[0]!, is[1]!];
 }
 
-test("two viewers behind two cone NATs share segments over server-reflexive candidates", async (t) => {
+test("two viewers behind two cone NATs share segments over server-reflexive candidates and reach the super-peer", async (t) => {
   const n = await node(t, false);
   const [i, j] = pick("cone");
   const a = await viewer(t, n, i), b = await viewer(t, n, j);
@@ -162,15 +162,34 @@ test("two viewers behind two cone NATs share segments over server-reflexive cand
         `${v.name}: the selected pair is ${p.local}/${p.remote}, want srflx/srflx (or srflx/prflx)`);
     }
   }
-  await watch(6000);
+  // Each viewer reaches the super-peer too: its STUN server is not on the
+  // super-peer's ICE address, so Chromium hands the super-peer's ICE
+  // answers to ICE. The super-peer has host candidates only (its address
+  // is the node's); the viewer's end is its NAT mapping or its host base.
+  const toNode = async (v: Viewer): Promise<Pair[]> => (await v.eval<Pair[]>(pairsJS)).filter((p) => p.remoteAddrs.includes(wan));
   for (const v of [a, b]) {
-    const toNode = (await v.eval<Pair[]>(pairsJS)).filter((p) => p.remoteAddrs.includes(wan));
-    t.log(`${v.name} to the super-peer: ${JSON.stringify(toNode.map((p) => [p.state, p.local, p.remote]))}`);
+    try {
+      await waitFor(`${v.name}: a connection to the super-peer`, 30000, async () => (await toNode(v)).some((p) => p.state === "connected"), 500);
+    } catch (e) {
+      throw new Fail(`${String(e)}: ${JSON.stringify(await toNode(v))}`);
+    }
+    const up = (await toNode(v)).filter((p) => p.state === "connected");
+    t.log(`${v.name} to the super-peer: ${JSON.stringify(up.map((p) => [p.state, p.local, p.remote]))}`);
+    for (const p of up) {
+      check((p.local === "srflx" || p.local === "prflx" || p.local === "host") && (p.remote === "host" || p.remote === "prflx"),
+        `${v.name}: the selected pair to the super-peer is ${p.local}/${p.remote}, want srflx/host (or a host or prflx end)`);
+    }
   }
+  // The super-peer's pushes arrive over those connections as seed bytes.
+  await waitFor("seed bytes from the super-peer", 30000, async () => {
+    const [ra, rb] = [await a.report(), await b.report()];
+    return ra.stats.seedBytes + rb.stats.seedBytes > 0;
+  }, 500);
+  await watch(6000);
   const [ra, rb] = [await a.report(), await b.report()];
   played(a, ra, 3);
   played(b, rb, 3);
-  t.log(`p2p ${mib(ra.stats.p2pBytes)} + ${mib(rb.stats.p2pBytes)}, http ${mib(ra.stats.httpBytes + rb.stats.httpBytes)}`);
+  t.log(`p2p ${mib(ra.stats.p2pBytes)} + ${mib(rb.stats.p2pBytes)}, seed ${mib(ra.stats.seedBytes + rb.stats.seedBytes)}, http ${mib(ra.stats.httpBytes + rb.stats.httpBytes)}`);
 });
 
 test("two viewers behind symmetric NATs share segments through the node's TURN relay", async (t) => {
