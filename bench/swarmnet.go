@@ -136,9 +136,9 @@ func startNet(ctx context.Context, cfgPath, profile string, turn bool, log *slog
 		}
 	}()
 	cl.add(func() { _ = n.Close() })
-	// The node's own STUN on its ICE port (offered first in every
-	// welcome, at the wan address it is bound to), and with turn its
-	// TURN relay.
+	// The node's own STUN on a port of its own, apart from the ICE port
+	// (offered first in every welcome, at the wan address it is bound
+	// to), and with turn its TURN relay.
 	rn := &runNet{Profile: profile}
 	if turn {
 		// Every address of the emulated internet is private: the relay

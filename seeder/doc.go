@@ -29,6 +29,12 @@
 // ends the connection, so a hostile viewer costs bounded memory and one
 // sender goroutine at most, and pushes go on to the others.
 //
-// The seeder never opens listeners: the node passes the ICE sockets in
-// Options and the seeder owns them from then on. It keeps nothing on disk.
+// Its STUN server (stun.go) answers the Binding requests browsers gather
+// with on a UDP socket of its own, never on the ICE port: Chromium hands
+// every packet from a STUN server's address to its STUN client, so the
+// super-peer's ICE answers from that address would never reach ICE.
+//
+// The seeder never opens listeners: the node passes the ICE and STUN
+// sockets in Options and the seeder owns them from then on. It keeps
+// nothing on disk.
 package seeder

@@ -355,3 +355,6 @@ func STUNURLs(cfg Config, addr net.Addr) []string {
 // STUNURLs are the stun: URLs of the seeder's STUN server; see the
 // function STUNURLs.
 func (s *Seeder) STUNURLs() []string { return STUNURLs(s.cfg, s.stunAddr) }
+
+// ICEUDPAddr is the ICE UDP mux's address, nil without one.
+func (s *Seeder) ICEUDPAddr() net.Addr { return s.udp }
