@@ -263,7 +263,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--ice-udp", iceAddr, "--origin", originBase, "--cache-size", o.CacheSize,
+	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--ice-udp", iceAddr, "--stun-listen", "127.0.0.1:0", "--origin", originBase, "--cache-size", o.CacheSize,
 		"--max-conns-per-ip", "0"}, o.NodeArgs...) // every wrk connection is one loopback address
 	node, err := b.start(serverNode, nodeBin, nodeArgs...)
 	if err != nil {
@@ -287,7 +287,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--origin", originBase, "--cache-size", o.CacheSize,
+		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--stun-listen", "127.0.0.1:0", "--origin", originBase, "--cache-size", o.CacheSize,
 			"--max-conns-per-ip", "0"}, o.NodeArgs...) // as the first node
 		if nodeB, err = b.start(serverNodeB, o.CompareBin, args...); err != nil {
 			return err
@@ -359,7 +359,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		args := append([]string{"--listen", tlsAddr, "--admin", adminT, "--ice-udp", iceT, "--origin", originBase, "--cache-size", o.CacheSize,
+		args := append([]string{"--listen", tlsAddr, "--admin", adminT, "--ice-udp", iceT, "--stun-listen", "127.0.0.1:0", "--origin", originBase, "--cache-size", o.CacheSize,
 			"--max-conns-per-ip", "0", "--tls-cert", certFile, "--tls-key", keyFile}, o.NodeArgs...)
 		nodeT, err := b.start(serverNodeH2, nodeBin, args...)
 		if err != nil {

@@ -312,7 +312,7 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 		return nil, err
 	}
 	node, err := startProc(tmp, "node", bin, "--config", cfgPath, "--listen", pub, "--admin", adm,
-		"--origin", "http://"+oaddr, "--ice-udp", "127.0.0.1:0", "--cache-size", o.CacheSize, "--super-peer", strconv.FormatBool(o.P2P))
+		"--origin", "http://"+oaddr, "--ice-udp", "127.0.0.1:0", "--stun-listen", "127.0.0.1:0", "--cache-size", o.CacheSize, "--super-peer", strconv.FormatBool(o.P2P))
 	if err != nil {
 		return nil, err
 	}

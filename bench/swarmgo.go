@@ -252,7 +252,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		return c, err
 	}
 	node, err := startProc(tmp, "node-"+scenario, bin, "--config", cfgPath, "--listen", pub, "--admin", adm, "--origin", originURL,
-		"--ice-udp", wan+":3478", "--max-conns-per-ip", "0", "--super-peer", strconv.FormatBool(scenario == scenarioSuper))
+		"--ice-udp", wan+":3478", "--stun-listen", wan+":3479", "--max-conns-per-ip", "0", "--super-peer", strconv.FormatBool(scenario == scenarioSuper))
 	if err != nil {
 		return c, err
 	}
@@ -287,7 +287,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
 			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
-			"--stun", "stun:" + wan + ":3478"}
+			"--stun", "stun:" + wan + ":3479"}
 		cmd := h.Command(ctx, self, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se

@@ -136,9 +136,9 @@ func startNet(ctx context.Context, cfgPath, profile string, turn bool, log *slog
 		}
 	}()
 	cl.add(func() { _ = n.Close() })
-	// The node's own STUN on its ICE port (offered first in every
-	// welcome, at the wan address it is bound to), and with turn its
-	// TURN relay.
+	// The node's own STUN on a port of its own, apart from the ICE port
+	// (offered first in every welcome, at the wan address it is bound
+	// to), and with turn its TURN relay.
 	rn := &runNet{Profile: profile}
 	if turn {
 		// Every address of the emulated internet is private: the relay
@@ -159,7 +159,7 @@ func startNet(ctx context.Context, cfgPath, profile string, turn bool, log *slog
 	}
 	rc.Net = rn
 	wan := n.WANAddr().String()
-	rc.NodeArgs = append(rc.NodeArgs, "--listen", wan+":0", "--ice-udp", wan+":0")
+	rc.NodeArgs = append(rc.NodeArgs, "--listen", wan+":0", "--ice-udp", wan+":0", "--stun-listen", wan+":0")
 	if rc.Settings == nil {
 		rc.Settings = map[string]any{}
 	}

@@ -391,6 +391,7 @@ func settings() []setting {
 		integer("max-conns-per-ip", "max_conns_per_ip", "at most `n` concurrent public connections from one client address (0: no bound)", func(c *Config) *int { return &c.MaxConnsPerIP }),
 		boolean("super-peer", "super_peer", "run the WebRTC super-peer", func(c *Config) *bool { return &c.SuperPeer }),
 		str("ice-udp", "seeder.ice_udp", "UDP `address` of the super-peer's single ICE port", func(c *Config) *string { return &c.Seeder.ICEUDP }),
+		str("stun-listen", "seeder.stun_listen", "UDP `address` of the built-in STUN server (not the ICE port)", func(c *Config) *string { return &c.Seeder.STUNListen }),
 		boolean("open-swarms", "signal.open", "let viewers join swarms without tickets", func(c *Config) *bool { return &c.Signal.Open }),
 		str("log-format", "log_format", "log `format`: text or json", func(c *Config) *string { return &c.LogFormat }),
 		str("log-level", "log_level", "least `level` logged: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),

@@ -42,6 +42,11 @@ func (n *Node) setupTURN(cfg Config, scfg *signal.Config, client *wire.ClientCon
 		return err
 	}
 	port := udp.LocalAddr().(*net.UDPAddr).Port
+	if turnServesSTUN(cfg) {
+		if e, ok := stunEntry(cfg, udp.LocalAddr(), relayIP.String()); ok {
+			client.ICEServers = append(client.ICEServers, e)
+		}
+	}
 	client.ICEServers = append(client.ICEServers, wire.ICEServer{URLs: []string{"turn:" + net.JoinHostPort(relayIP.String(), strconv.Itoa(port)) + "?transport=udp"}})
 	return nil
 }
@@ -60,7 +65,7 @@ func validTURN(c *Config) error {
 	if c.SuperPeer && sameUDPPort(c.Seeder.ICEUDP, c.TURN.Listen) {
 		return fmt.Errorf("turn.listen: %q is seeder.ice_udp's port; give the relay its own", c.TURN.Listen)
 	}
-	return nil
+	return validSTUN(c)
 }
 
 // sameUDPPort reports whether two host:port UDP addresses would bind the

@@ -44,10 +44,10 @@ func welcome(t *testing.T, n *Node, swarm, ticket string) *wire.Welcome {
 	}
 }
 
-// TestWelcomeOffersBuiltInSTUN: the node listening for ICE on a concrete
-// address offers its own STUN server first in every welcome, then the
-// operator's servers; the offered server answers a Binding request with
-// the viewer's address.
+// TestWelcomeOffersBuiltInSTUN: the node with its STUN socket on a
+// concrete address offers its own STUN server first in every welcome, then
+// the operator's servers; the offered server is not on the super-peer's
+// ICE address and answers a Binding request with the viewer's address.
 func TestWelcomeOffersBuiltInSTUN(t *testing.T) {
 	netns.RequireLoopbackOnly(t)
 	cfg := testConfig("")
@@ -65,6 +65,9 @@ func TestWelcomeOffersBuiltInSTUN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ice := n.seeder.ICEUDPAddr().(*net.UDPAddr); ice.Port == uri.Port {
+		t.Fatalf("the offered STUN server %s is the super-peer's ICE address %v", servers[0].URLs[0], ice)
+	}
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -76,9 +79,12 @@ func TestWelcomeOffersBuiltInSTUN(t *testing.T) {
 	}
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	b := make([]byte, 1500)
-	k, _, err := c.ReadFromUDP(b)
+	k, from, err := c.ReadFromUDP(b)
 	if err != nil {
 		t.Fatalf("the offered STUN server did not answer: %v", err)
+	}
+	if from.Port != uri.Port {
+		t.Errorf("answer from %v, want the offered %s", from, servers[0].URLs[0])
 	}
 	ans := &stun.Message{Raw: b[:k]}
 	var xa stun.XORMappedAddress
@@ -92,8 +98,9 @@ func TestWelcomeOffersBuiltInSTUN(t *testing.T) {
 	// Without a known public address (wildcard listen, no public_ips),
 	// or with STUN off, the node offers no STUN server of its own.
 	for _, change := range []func(*Config){
-		func(c *Config) { c.Seeder.ICEUDP = ":0" },
+		func(c *Config) { c.Seeder.ICEUDP, c.Seeder.STUNListen = ":0", ":0" },
 		func(c *Config) { c.Seeder.STUN = false },
+		func(c *Config) { c.Seeder.STUNListen = "" },
 	} {
 		cfg := testConfig("")
 		cfg.Seeder.Loopback = true
@@ -119,7 +126,7 @@ func TestWelcomeOffersTURN(t *testing.T) {
 	_, _, swarm, ticket := liveRendition(t, n)
 	w := welcome(t, n, swarm, ticket)
 	servers := w.Config.ICEServers
-	if len(servers) != 2 || !strings.HasPrefix(servers[1].URLs[0], "turn:127.0.0.1:") || !strings.HasSuffix(servers[1].URLs[0], "?transport=udp") {
+	if len(servers) != 2 || !strings.HasPrefix(servers[0].URLs[0], "stun:127.0.0.1:") || !strings.HasPrefix(servers[1].URLs[0], "turn:127.0.0.1:") || !strings.HasSuffix(servers[1].URLs[0], "?transport=udp") {
 		t.Fatalf("ice_servers %+v, want the node's STUN, then its TURN relay", servers)
 	}
 	s := servers[1]
@@ -140,6 +147,73 @@ func TestWelcomeOffersTURN(t *testing.T) {
 	if got := n.turn.Allocations(); got != 1 {
 		t.Errorf("%d allocations, want 1", got)
 	}
+}
+
+// TestTURNServesSTUN: with turn.listen at seeder.stun_listen (one fixed
+// port), the node opens no STUN socket of its own: the welcome lists stun:
+// and turn: on the relay's one port, neither on the super-peer's ICE
+// address, and the relay answers the Binding request a browser gathers
+// with.
+func TestTURNServesSTUN(t *testing.T) {
+	netns.RequireLoopbackOnly(t)
+	cfg := testConfig("")
+	cfg.Seeder.Loopback = true
+	cfg.TURN.Enabled = true
+	cfg.TURN.Listen = freeUDP(t)
+	cfg.Seeder.STUNListen = cfg.TURN.Listen
+	n := startNode(t, cfg, nil)
+	_, _, swarm, ticket := liveRendition(t, n)
+	servers := welcome(t, n, swarm, ticket).Config.ICEServers
+	if len(servers) != 2 || len(servers[0].URLs) != 1 || servers[0].URLs[0] != "stun:"+cfg.TURN.Listen ||
+		servers[1].URLs[0] != "turn:"+cfg.TURN.Listen+"?transport=udp" {
+		t.Fatalf("ice_servers %+v, want stun: and turn: on %s", servers, cfg.TURN.Listen)
+	}
+	if got := n.seeder.STUNURLs(); len(got) != 0 {
+		t.Fatalf("the seeder serves STUN at %v beside the relay", got)
+	}
+	if ice := n.seeder.ICEUDPAddr().String(); ice == cfg.TURN.Listen {
+		t.Fatalf("the relay is on the super-peer's ICE address %s", ice)
+	}
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+	to, err := net.ResolveUDPAddr("udp4", cfg.TURN.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WriteToUDP(req.Raw, to); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b := make([]byte, 1500)
+	k, _, err := c.ReadFromUDP(b)
+	if err != nil {
+		t.Fatalf("the relay did not answer STUN: %v", err)
+	}
+	ans := &stun.Message{Raw: b[:k]}
+	var xa stun.XORMappedAddress
+	if err := ans.Decode(); err != nil || ans.TransactionID != req.TransactionID || xa.GetFrom(ans) != nil {
+		t.Fatalf("answer %x: %v", b[:k], err)
+	}
+	if me := c.LocalAddr().(*net.UDPAddr); xa.Port != me.Port || !xa.IP.Equal(me.IP) {
+		t.Errorf("mapped %v, want %v", xa, me)
+	}
+}
+
+// freeUDP returns a loopback host:port that was free a moment ago, for a
+// key that must name one fixed port.
+func freeUDP(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	_ = c.Close()
+	return addr
 }
 
 // allocate makes one TURN allocation at addr, closed at the test's end.
@@ -176,6 +250,12 @@ func TestTURNConfigKeys(t *testing.T) {
 		{"relay address unknown", "turn:\n  enabled: true\n", "turn.relay_ip: required"},
 		{"from public_ips", "turn:\n  enabled: true\nseeder:\n  public_ips: [203.0.113.7]\n", ""},
 		{"same port as ICE", "turn:\n  enabled: true\n  listen: \":3478\"\n  relay_ip: 203.0.113.7\n", "turn.listen"},
+		{"the STUN address: one socket", "turn:\n  enabled: true\n  relay_ip: 203.0.113.7\n", ""},
+		{"the STUN address spelled apart", "turn:\n  enabled: true\n  listen: \"0.0.0.0:3479\"\n  relay_ip: 203.0.113.7\n", ""},
+		{"the STUN port on another host", "turn:\n  enabled: true\n  listen: \"127.0.0.1:3479\"\n  relay_ip: 203.0.113.7\n", "seeder.stun_listen"},
+		{"STUN beside TURN", "turn:\n  enabled: true\n  relay_ip: 203.0.113.7\nseeder:\n  stun_listen: \":3480\"\n", ""},
+		{"STUN on the ICE port", "seeder:\n  stun_listen: \":3478\"\n", "seeder.stun_listen"},
+		{"STUN listen not host:port", "seeder:\n  stun_listen: \"3479\"\n", "seeder.stun_listen"},
 		{"bad range", "turn:\n  enabled: true\n  relay_ip: 203.0.113.7\n  relay_port_min: 60000\n  relay_port_max: 50000\n", "turn.relay_port_max"},
 		{"off is not checked", "turn:\n  relay_port_min: 0\n", ""},
 		{"unknown key", "turn:\n  enable: true\n", "turn.enable: unknown key"},

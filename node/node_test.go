@@ -44,6 +44,7 @@ func testConfig(originURL string) Config {
 	cfg.CacheSize = 64 << 20
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.Seeder.ICEUDP = "127.0.0.1:0"
+	cfg.Seeder.STUNListen = "127.0.0.1:0"
 	return cfg
 }
 

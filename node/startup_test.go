@@ -64,7 +64,7 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 	}
 	defer busyUDP.Close()
 	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {})
-	base := []string{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ice-udp", "127.0.0.1:0", "--origin", o.URL + "/"}
+	base := []string{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ice-udp", "127.0.0.1:0", "--stun-listen", "127.0.0.1:0", "--origin", o.URL + "/"}
 	with := func(extra ...string) []string { return append(append([]string{}, base...), extra...) }
 	for _, tt := range []struct {
 		name string

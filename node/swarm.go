@@ -53,8 +53,12 @@ func (n *Node) setupSwarms(cfg Config) error {
 		if err := openICESockets(cfg.Seeder, &opt); err != nil {
 			return err
 		}
-		if urls := seeder.STUNURLs(cfg.Seeder, udpAddr(opt.UDP)); len(urls) > 0 {
-			client.ICEServers = append(client.ICEServers, wire.ICEServer{URLs: urls})
+		if err := openSTUN(cfg, &opt); err != nil {
+			closeICESockets(opt)
+			return err
+		}
+		if e, ok := stunEntry(cfg, udpAddr(opt.STUN), ""); ok {
+			client.ICEServers = append(client.ICEServers, e)
 		}
 	}
 	if err := n.setupTURN(cfg, &scfg, &client); err != nil {
@@ -77,8 +81,8 @@ func (n *Node) setupSwarms(cfg Config) error {
 	return nil
 }
 
-// openICESockets opens the super-peer's ICE UDP socket (which also
-// carries its STUN server) and ICE-TCP listener into opt.
+// openICESockets opens the super-peer's ICE UDP socket and ICE-TCP
+// listener into opt.
 func openICESockets(cfg seeder.Config, opt *seeder.Options) (err error) {
 	if cfg.ICEUDP != "" {
 		if opt.UDP, err = net.ListenPacket("udp", cfg.ICEUDP); err != nil {
@@ -100,6 +104,9 @@ func closeICESockets(opt seeder.Options) {
 	}
 	if opt.TCP != nil {
 		_ = opt.TCP.Close()
+	}
+	if opt.STUN != nil {
+		_ = opt.STUN.Close()
 	}
 }
 

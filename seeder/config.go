@@ -61,10 +61,11 @@ type Config struct {
 	// and HTTP).
 	MaxPeers int `yaml:"max_peers"`
 	// STUN answers STUN Binding requests without USERNAME (the ones
-	// browsers send while gathering) on the ICE UDP port, so that viewers
-	// learn their server-reflexive address from the node itself. When the
-	// node knows its public address (PublicIPs, or a non-wildcard ICEUDP
-	// host), viewers are offered stun:ADDRESS:PORT first. Default on.
+	// browsers send while gathering) on the STUN socket (STUNListen), so
+	// that viewers learn their server-reflexive address from the node
+	// itself. When the node knows its public address (PublicIPs, or a
+	// non-wildcard STUNListen or ICEUDP host), viewers are offered
+	// stun:ADDRESS:PORT first. Default on.
 	STUN bool `yaml:"stun"`
 	// STUNRate and STUNBurst are the STUN answers one source address gets
 	// per second and at once (token bucket). Raise them when many viewers
@@ -94,10 +95,16 @@ type Config struct {
 	// segmentation offload where the kernel has it (Linux 4.18+; it
 	// falls back to one datagram per call by itself). Default on.
 	UDPGSO bool `yaml:"udp_gso"`
+	// STUNListen is the host:port of the STUN socket, e.g. ":3479"; the
+	// node opens it and hands it over in Options.STUN. It must not be the
+	// ICE UDP port: Chromium takes every packet from a STUN server's
+	// address for its STUN client, so the super-peer's ICE answers from
+	// that address would never reach ICE. "" serves no STUN.
+	STUNListen string `yaml:"stun_listen"`
 }
 
-// DefaultConfig returns the production defaults: one UDP port 3478 that
-// also answers STUN, no ICE-TCP, live-edge prefetch, push to 2 viewers, busy when 2 viewers hold a segment, no
+// DefaultConfig returns the production defaults: ICE on UDP port 3478,
+// STUN on UDP port 3479, no ICE-TCP, live-edge prefetch, push to 2 viewers, busy when 2 viewers hold a segment, no
 // upload budget, 2000 peer connections, the swarm's chunk size, batched
 // UDP sends, 2 MiB send buffers.
 func DefaultConfig() Config {
@@ -112,12 +119,13 @@ func DefaultConfig() Config {
 		STUNBurst:   40,
 		UDPGSO:      true,
 		SendBuffer:  2 << 20,
+		STUNListen:  ":3479",
 	}
 }
 
 // Validate reports the first invalid field, naming its yaml key.
 func (c Config) Validate() error {
-	for _, a := range []struct{ key, v string }{{"ice_udp", c.ICEUDP}, {"ice_tcp", c.ICETCP}} {
+	for _, a := range []struct{ key, v string }{{"ice_udp", c.ICEUDP}, {"ice_tcp", c.ICETCP}, {"stun_listen", c.STUNListen}} {
 		if a.v == "" {
 			continue
 		}
@@ -163,8 +171,27 @@ func (c Config) Validate() error {
 		return errors.New("seeder.stun_rate: must be positive")
 	case c.STUN && c.STUNBurst < 1:
 		return errors.New("seeder.stun_burst: must be at least 1")
+	case c.STUN && c.STUNListen != "" && sameUDPPort(c.STUNListen, c.ICEUDP):
+		return fmt.Errorf("seeder.stun_listen: %q is seeder.ice_udp's port; STUN needs its own (Chromium hands every packet from a STUN server's address to its STUN client, never to ICE)", c.STUNListen)
 	case c.ICELite && c.ICETCP != "":
 		return errors.New("seeder.ice_lite: an ICE-lite agent cannot use ice_tcp")
 	}
 	return nil
+}
+
+// sameUDPPort reports whether two host:port UDP addresses would bind the
+// same fixed port on a shared address.
+func sameUDPPort(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == "0" {
+		return false
+	}
+	return ha == hb || wildcardHost(ha) || wildcardHost(hb)
+}
+
+// wildcardHost reports whether h binds every address ("", 0.0.0.0, ::).
+func wildcardHost(h string) bool {
+	ip := net.ParseIP(h)
+	return h == "" || (ip != nil && ip.IsUnspecified())
 }

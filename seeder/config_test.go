@@ -35,6 +35,14 @@ func TestConfigValidate(t *testing.T) {
 		{"lite with tcp", func(c *Config) { c.ICELite = true; c.ICETCP = ":3478" }, "seeder.ice_lite"},
 		{"stun rate", func(c *Config) { c.STUNRate = 0 }, "seeder.stun_rate"},
 		{"stun burst", func(c *Config) { c.STUNBurst = 0 }, "seeder.stun_burst"},
+		{"stun listen not host:port", func(c *Config) { c.STUNListen = "3479" }, "seeder.stun_listen"},
+		{"stun listen host name", func(c *Config) { c.STUNListen = "example.net:3479" }, "seeder.stun_listen"},
+		{"stun on the ice port", func(c *Config) { c.STUNListen = ":3478" }, "seeder.stun_listen"},
+		{"stun on the ice port's host", func(c *Config) { c.ICEUDP, c.STUNListen = "192.0.2.1:3478", "0.0.0.0:3478" }, "seeder.stun_listen"},
+		{"stun beside ice on other hosts", func(c *Config) { c.ICEUDP, c.STUNListen = "192.0.2.1:3478", "192.0.2.2:3478" }, ""},
+		{"ephemeral stun and ice", func(c *Config) { c.ICEUDP, c.STUNListen = "127.0.0.1:0", "127.0.0.1:0" }, ""},
+		{"no stun socket", func(c *Config) { c.STUNListen = "" }, ""},
+		{"stun off ignores its port", func(c *Config) { c.STUN, c.STUNListen = false, ":3478" }, ""},
 		{"stun off ignores its limits", func(c *Config) { c.STUN, c.STUNRate, c.STUNBurst = false, 0, 0 }, ""},
 	}
 	for _, tt := range tests {

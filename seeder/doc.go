@@ -39,6 +39,12 @@
 // until they are acknowledged, so one viewer's throughput is not capped
 // at 1 MiB per round trip.
 //
-// The seeder never opens listeners: the node passes the ICE sockets in
-// Options and the seeder owns them from then on. It keeps nothing on disk.
+// Its STUN server (stun.go) answers the Binding requests browsers gather
+// with on a UDP socket of its own, never on the ICE port: Chromium hands
+// every packet from a STUN server's address to its STUN client, so the
+// super-peer's ICE answers from that address would never reach ICE.
+//
+// The seeder never opens listeners: the node passes the ICE and STUN
+// sockets in Options and the seeder owns them from then on. It keeps
+// nothing on disk.
 package seeder

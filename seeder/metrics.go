@@ -58,8 +58,8 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 		m.dropped[r] = dropped.WithLabelValues(r)
 	}
 	stun := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "stun_requests_total",
-		Help: "STUN packets on the ICE UDP port handled by the built-in STUN server, by result: answered (Binding requests without USERNAME), rate_limited (over the per-source budget, dropped) or malformed (broken STUN framing, dropped)."}, []string{"result"})
-	m.stun = stunMetrics{answered: stun.WithLabelValues(stunAnswered), limited: stun.WithLabelValues(stunRateLimited), malformed: stun.WithLabelValues(stunMalformed)}
+		Help: "Packets on the built-in STUN server's socket (seeder.stun_listen), by result: answered (Binding requests without USERNAME), rate_limited (over the per-source budget, dropped), malformed (broken STUN framing, dropped) or ignored (anything else, dropped)."}, []string{"result"})
+	m.stun = stunMetrics{answered: stun.WithLabelValues(stunAnswered), limited: stun.WithLabelValues(stunRateLimited), malformed: stun.WithLabelValues(stunMalformed), ignored: stun.WithLabelValues(stunIgnored)}
 	m.served = m.requests.WithLabelValues("served")
 	m.absent = m.requests.WithLabelValues("absent")
 	m.busy = m.requests.WithLabelValues("busy")

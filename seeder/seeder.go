@@ -63,6 +63,10 @@ type Options struct {
 	// TCP is the ICE-TCP listener (Config.ICETCP), optional; the seeder
 	// owns and closes it like UDP.
 	TCP net.Listener
+	// STUN is the STUN server's socket (Config.STUNListen), optional; the
+	// seeder owns and closes it like UDP, and answers on it while
+	// Config.STUN is on.
+	STUN net.PacketConn
 	// PushFraction, optional, is the operator's policy for a swarm: the
 	// share of its connected viewers each new live segment is pushed to
 	// (at least one while above 0), in place of the push_k rule; ok false
@@ -83,8 +87,11 @@ type Seeder struct {
 	m     *metrics
 	api   *webrtc.API
 	muxes []interface{ Close() error }
-	udp   net.Addr      // the ICE UDP mux's address, nil without one
-	node  *rate.Limiter // nil: unlimited
+	udp   net.Addr       // the ICE UDP mux's address, nil without one
+	stun  net.PacketConn // Options.STUN
+	// stunAddr is the STUN socket's address, nil without one.
+	stunAddr net.Addr
+	node     *rate.Limiter // nil: unlimited
 	// pushFraction is Options.PushFraction (nil: the push_k rule only).
 	pushFraction func(string) (float64, bool)
 
@@ -128,6 +135,14 @@ func New(cfg Config, sig Signaling, src Source, opt Options) (*Seeder, error) {
 		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.stun = opt.STUN; s.stun != nil && cfg.STUN {
+		s.stunAddr = s.stun.LocalAddr()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveSTUN(s.stun)
+		}()
+	}
 	return s, nil
 }
 
@@ -181,9 +196,6 @@ func (s *Seeder) newAPI(opt Options) (*webrtc.API, error) {
 				return nil, fmt.Errorf("seeder: metrics: %w", err)
 			}
 			conn = b
-		}
-		if s.cfg.STUN {
-			conn = s.newSTUN(conn)
 		}
 		mux := webrtc.NewICEUDPMux(logger, conn)
 		s.muxes = append(s.muxes, mux)
@@ -299,8 +311,13 @@ func (s *Seeder) Close() error {
 	}
 	s.mu.Unlock()
 	s.cancel()
-	s.wg.Wait()
 	var errs []error
+	if s.stun != nil {
+		if err := s.stun.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.wg.Wait()
 	for _, m := range s.muxes {
 		if err := m.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)

@@ -14,11 +14,15 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// The super-peer's ICE UDP port is also a STUN server (RFC 8489) for the
-// Binding requests that browsers send while gathering server-reflexive
-// candidates: those carry no USERNAME. stunConn answers them itself, under
-// the UDP mux, and hands every other packet (ICE connectivity checks,
-// which carry USERNAME, DTLS, SCTP) to pion unchanged.
+// The seeder serves a STUN server (RFC 8489) for the Binding requests that
+// browsers send while gathering server-reflexive candidates (those carry
+// no USERNAME), on a UDP socket of its own (Options.STUN, Config.STUNListen)
+// and never on the ICE UDP port. Chromium hands every packet that comes
+// from a configured STUN server's address (IP and port) to its STUN
+// client and never to ICE: a STUN server on the super-peer's ICE address
+// eats the super-peer's connectivity-check answers, and no viewer behind a
+// NAT connects to it. Every packet on the STUN socket that is not a
+// Binding request without USERNAME is dropped.
 //
 // Reflection and amplification: an answer is at most maxSTUNAnswer bytes
 // (header, XOR-MAPPED-ADDRESS, FINGERPRINT; no SOFTWARE, no echo of the
@@ -50,23 +54,24 @@ const (
 	stunAnswered    = "answered"
 	stunRateLimited = "rate_limited"
 	stunMalformed   = "malformed"
+	stunIgnored     = "ignored"
 )
 
 // errSTUNMalformed and its wraps explain why a STUN packet was dropped.
 var errSTUNMalformed = errors.New("malformed STUN message")
 
-// stunKind is what a packet on the ICE port is to the STUN server.
+// stunKind is what a packet on the STUN socket is to the STUN server.
 type stunKind int
 
 const (
-	stunPass    stunKind = iota // not STUN, or STUN for pion (with USERNAME, not a request)
+	stunPass    stunKind = iota // not STUN, or STUN that is not a gathering request (USERNAME, not a request)
 	stunBinding                 // a Binding request to answer
-	stunBad                     // STUN framing but broken: dropped
+	stunBad                     // STUN framing but broken
 )
 
-// classifySTUN tells what to do with a packet. RFC 7983: a first byte of
-// 0..3 is STUN and nothing else, so anything there that is not a well
-// formed STUN message is dropped rather than handed to pion.
+// classifySTUN tells what a packet is. RFC 7983: a first byte of 0..3 is
+// STUN and nothing else, so anything there that is not a well formed STUN
+// message is malformed.
 func classifySTUN(p []byte) (stunKind, error) {
 	if len(p) == 0 || p[0] > 3 {
 		return stunPass, nil
@@ -111,7 +116,7 @@ func classifySTUN(p []byte) (stunKind, error) {
 		}
 	}
 	if typ != stunBindingReq || user || integrity {
-		// ICE checks, indications, responses: pion's.
+		// ICE checks, indications, responses: not for this server.
 		return stunPass, nil
 	}
 	if len(p) > maxSTUNRequest {
@@ -227,71 +232,86 @@ func (l *stunLimiter) allow(src netip.Addr) bool {
 	return true
 }
 
-// stunMetrics count the STUN server's requests by result.
+// stunMetrics count the STUN server's packets by result.
 type stunMetrics struct {
-	answered, limited, malformed prometheus.Counter
+	answered, limited, malformed, ignored prometheus.Counter
 }
 
-// stunConn is the ICE UDP socket as the UDP mux sees it: STUN Binding
-// requests without USERNAME are answered and never reach the caller of
-// its reads. It offers pion's allocation-free AddrPort reads and writes
-// (on a *net.UDPConn directly, else through ReadFrom and WriteTo).
-type stunConn struct {
-	net.PacketConn
-	udp *net.UDPConn // PacketConn when it is one
+// stunServer answers the Binding requests read from its socket. Only the
+// single reading goroutine calls handle.
+type stunServer struct {
 	lim *stunLimiter
 	m   stunMetrics
 	// logBad logs a dropped packet; it must rate-limit itself.
 	logBad func(from netip.AddrPort, err error)
-	out    [maxSTUNAnswer]byte // only the single reader writes answers
+	out    [maxSTUNAnswer]byte
 }
 
-func newSTUNConn(c net.PacketConn, lim *stunLimiter, m stunMetrics, logBad func(netip.AddrPort, error)) *stunConn {
+// handle returns the answer to packet p from addr, or nil when p gets
+// none (not a gathering Binding request, malformed, over the budget). The
+// answer is valid until the next call.
+func (s *stunServer) handle(p []byte, from netip.AddrPort) []byte {
+	kind, err := classifySTUN(p)
+	switch kind {
+	case stunPass:
+		s.m.ignored.Inc()
+		return nil
+	case stunBad:
+		s.m.malformed.Inc()
+		s.logBad(from, err)
+		return nil
+	}
+	if !s.lim.allow(from.Addr().Unmap()) {
+		s.m.limited.Inc()
+		return nil
+	}
+	// Counted first: the answer may be read before its write returns.
+	s.m.answered.Inc()
+	return appendSTUNAnswer(s.out[:0], p, from)
+}
+
+// stunReadBuffer holds any datagram a path MTU lets through whole; a
+// larger one is cut and then malformed.
+const stunReadBuffer = 1500
+
+// serveSTUN answers Binding requests on c until c is closed.
+func (s *Seeder) serveSTUN(c net.PacketConn) {
+	every := rate.Sometimes{Interval: 10 * time.Second}
+	srv := &stunServer{lim: newSTUNLimiter(stunLimitsOf(s.cfg), s.clock), m: s.m.stun, logBad: func(from netip.AddrPort, err error) {
+		every.Do(func() { s.log.Debug("seeder: dropped a STUN packet", "from", from, "err", err) })
+	}}
 	udp, _ := c.(*net.UDPConn)
-	return &stunConn{PacketConn: c, udp: udp, lim: lim, m: m, logBad: logBad}
-}
-
-// ReadFrom returns the next packet that is not the STUN server's.
-func (c *stunConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	n, ap, err := c.ReadFromAddrPort(p)
-	if err != nil {
-		return n, nil, err
-	}
-	return n, net.UDPAddrFromAddrPort(ap), nil
-}
-
-// ReadFromAddrPort returns the next packet that is not the STUN server's.
-func (c *stunConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	buf := make([]byte, stunReadBuffer)
 	for {
-		n, ap, err := c.read(p)
-		if err != nil || n == 0 {
-			return n, ap, err
-		}
-		kind, perr := classifySTUN(p[:n])
-		switch kind {
-		case stunPass:
-			return n, ap, nil
-		case stunBad:
-			c.m.malformed.Inc()
-			c.logBad(ap, perr)
+		n, from, err := readAddrPort(c, udp, buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.ctx.Err() != nil {
+				return
+			}
+			every.Do(func() { s.log.Debug("seeder: STUN read", "err", err) })
 			continue
 		}
-		if !c.lim.allow(ap.Addr().Unmap()) {
-			c.m.limited.Inc()
+		ans := srv.handle(buf[:n], from)
+		if ans == nil {
 			continue
 		}
-		// Counted first: the answer may be read before WriteTo returns.
-		c.m.answered.Inc()
-		_, _ = c.WriteToAddrPort(appendSTUNAnswer(c.out[:0], p[:n], ap), ap)
+		if udp != nil {
+			_, _ = udp.WriteToUDPAddrPort(ans, from)
+		} else {
+			_, _ = c.WriteTo(ans, net.UDPAddrFromAddrPort(from))
+		}
 	}
 }
 
-func (c *stunConn) read(p []byte) (int, netip.AddrPort, error) {
-	if c.udp != nil {
-		return c.udp.ReadFromUDPAddrPort(p)
+// readAddrPort reads one packet from c (udp when c is a *net.UDPConn,
+// which reads without allocating); packets from addresses that are not
+// UDP are skipped.
+func readAddrPort(c net.PacketConn, udp *net.UDPConn, p []byte) (int, netip.AddrPort, error) {
+	if udp != nil {
+		return udp.ReadFromUDPAddrPort(p)
 	}
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(p)
+		n, addr, err := c.ReadFrom(p)
 		if err != nil {
 			return n, netip.AddrPort{}, err
 		}
@@ -304,36 +324,26 @@ func (c *stunConn) read(p []byte) (int, netip.AddrPort, error) {
 	}
 }
 
-// WriteToAddrPort writes p to addr.
-func (c *stunConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
-	if c.udp != nil {
-		return c.udp.WriteToUDPAddrPort(p, addr)
-	}
-	return c.PacketConn.WriteTo(p, net.UDPAddrFromAddrPort(addr))
-}
-
-// newSTUN wraps the ICE UDP socket in the STUN server.
-func (s *Seeder) newSTUN(c net.PacketConn) *stunConn {
-	every := rate.Sometimes{Interval: 10 * time.Second}
-	logBad := func(from netip.AddrPort, err error) {
-		every.Do(func() { s.log.Debug("seeder: dropped a STUN packet", "from", from, "err", err) })
-	}
-	return newSTUNConn(c, newSTUNLimiter(stunLimitsOf(s.cfg), s.clock), s.m.stun, logBad)
-}
-
 // STUNURLs are the stun: URLs of the built-in STUN server that viewers
-// can reach, for a seeder with cfg whose ICE UDP socket is bound to udp:
+// can reach, for a seeder with cfg whose STUN socket is bound to addr:
 // one per public address (cfg.PublicIPs, else the socket's host when it
-// is not a wildcard), on the socket's port. Empty when cfg.STUN is off,
-// there is no socket, or the public address is not known.
-func STUNURLs(cfg Config, udp net.Addr) []string {
-	u, ok := udp.(*net.UDPAddr)
+// is not a wildcard, else seeder.ice_udp's host when that is not one), on
+// the socket's port. Empty when cfg.STUN is off, there is no socket, or
+// the public address is not known. The node also calls it with the TURN
+// relay's socket when the relay answers STUN in place of the seeder.
+func STUNURLs(cfg Config, addr net.Addr) []string {
+	u, ok := addr.(*net.UDPAddr)
 	if !cfg.STUN || !ok || u == nil {
 		return nil
 	}
 	hosts := cfg.PublicIPs
 	if len(hosts) == 0 && u.IP != nil && !u.IP.IsUnspecified() {
 		hosts = []string{u.IP.String()}
+	}
+	if len(hosts) == 0 {
+		if h, _, err := net.SplitHostPort(cfg.ICEUDP); err == nil && !wildcardHost(h) {
+			hosts = []string{h}
+		}
 	}
 	urls := make([]string, 0, len(hosts))
 	for _, h := range hosts {
@@ -344,4 +354,7 @@ func STUNURLs(cfg Config, udp net.Addr) []string {
 
 // STUNURLs are the stun: URLs of the seeder's STUN server; see the
 // function STUNURLs.
-func (s *Seeder) STUNURLs() []string { return STUNURLs(s.cfg, s.udp) }
+func (s *Seeder) STUNURLs() []string { return STUNURLs(s.cfg, s.stunAddr) }
+
+// ICEUDPAddr is the ICE UDP mux's address, nil without one.
+func (s *Seeder) ICEUDPAddr() net.Addr { return s.udp }

@@ -17,11 +17,12 @@ import (
 	"github.com/edgeswarm/edgeswarm/internal/netns"
 )
 
-// stunNode is a seeder with its ICE UDP mux (and STUN server) on a
-// loopback port, joined to no swarm.
+// stunNode is a seeder with its ICE UDP mux and its STUN server on two
+// loopback ports, joined to no swarm.
 type stunNode struct {
 	s     *Seeder
-	addr  *net.UDPAddr
+	addr  *net.UDPAddr // the STUN socket's
+	ice   *net.UDPAddr // the ICE UDP mux's
 	reg   *prometheus.Registry
 	clock *fakeclock.Clock
 }
@@ -33,9 +34,13 @@ func newSTUNNode(t *testing.T, cfg Config) *stunNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &stunNode{addr: u.LocalAddr().(*net.UDPAddr), reg: prometheus.NewRegistry(), clock: fakeclock.New(time.Unix(1_800_000_000, 0))}
-	cfg.ICEUDP, cfg.Loopback = n.addr.String(), true
-	if n.s, err = New(cfg, newTracker(t), &segments{}, Options{UDP: u, Clock: n.clock.Now, Registerer: n.reg}); err != nil {
+	st, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &stunNode{addr: st.LocalAddr().(*net.UDPAddr), ice: u.LocalAddr().(*net.UDPAddr), reg: prometheus.NewRegistry(), clock: fakeclock.New(time.Unix(1_800_000_000, 0))}
+	cfg.ICEUDP, cfg.STUNListen, cfg.Loopback = n.ice.String(), n.addr.String(), true
+	if n.s, err = New(cfg, newTracker(t), &segments{}, Options{UDP: u, STUN: st, Clock: n.clock.Now, Registerer: n.reg}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -56,6 +61,8 @@ func (m stunMetrics) byResult(r string) prometheus.Counter {
 		return m.answered
 	case stunRateLimited:
 		return m.limited
+	case stunIgnored:
+		return m.ignored
 	}
 	return m.malformed
 }
@@ -141,15 +148,15 @@ func TestSTUNBinding(t *testing.T) {
 	}
 }
 
-// TestSTUNLeavesICEChecksToPion: a Binding request with USERNAME (an ICE
-// connectivity check) is not answered by the STUN server: it goes to pion,
-// which drops it for an unknown ufrag. The next plain request is answered
-// and its answer is the first one the client gets. Malformed STUN is
-// dropped and counted.
-func TestSTUNLeavesICEChecksToPion(t *testing.T) {
+// TestSTUNDropsOtherPackets: on the STUN socket, a Binding request with
+// USERNAME (an ICE connectivity check) and a packet that is not STUN get no
+// answer and are counted ignored, malformed STUN is counted malformed, and
+// the next plain request's answer is the first one the client gets.
+func TestSTUNDropsOtherPackets(t *testing.T) {
 	n := newSTUNNode(t, DefaultConfig())
 	c := newSTUNClient(t, n.addr)
 	c.binding(stun.NewUsername("nobody:here"), stun.Fingerprint)
+	c.send(append([]byte{23, 0xfe, 0xfd}, make([]byte, 100)...)) // DTLS
 	bad := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint).Raw
 	bad[len(bad)-1] ^= 1 // broken FINGERPRINT
 	c.send(bad)
@@ -159,8 +166,49 @@ func TestSTUNLeavesICEChecksToPion(t *testing.T) {
 	if ans.TransactionID != want.TransactionID {
 		t.Fatalf("first answer is for tx %x, want %x (the plain request)", ans.TransactionID, want.TransactionID)
 	}
-	if a, m := n.count(stunAnswered), n.count(stunMalformed); a != 1 || m != 2 {
-		t.Errorf("answered %d, malformed %d; want 1, 2", a, m)
+	if a, m, i := n.count(stunAnswered), n.count(stunMalformed), n.count(stunIgnored); a != 1 || m != 2 || i != 2 {
+		t.Errorf("answered %d, malformed %d, ignored %d; want 1, 2, 2", a, m, i)
+	}
+}
+
+// TestSTUNNotOnICEPort: the STUN server the seeder offers is not on the
+// super-peer's ICE address (Chromium would hand the super-peer's ICE
+// answers to its STUN client), and a gathering Binding request sent to the
+// ICE port is not answered by the STUN code: the STUN server counts only
+// the request sent to its own socket, and the only answer the client gets
+// comes from the STUN socket.
+func TestSTUNNotOnICEPort(t *testing.T) {
+	n := newSTUNNode(t, DefaultConfig())
+	urls := n.s.STUNURLs()
+	if len(urls) != 1 || urls[0] != "stun:"+n.addr.String() {
+		t.Fatalf("STUNURLs = %v, want [stun:%s]", urls, n.addr)
+	}
+	if n.addr.Port == n.ice.Port {
+		t.Fatalf("STUN and ICE share port %d", n.ice.Port)
+	}
+	c := newSTUNClient(t, n.ice)
+	c.binding()
+	c.binding(stun.Fingerprint)
+	c.node = n.addr
+	want := c.binding()
+	b := make([]byte, 1500)
+	_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	k, from, err := c.c.ReadFromUDP(b)
+	if err != nil {
+		t.Fatalf("no answer from the STUN socket: %v", err)
+	}
+	ans := &stun.Message{Raw: b[:k]}
+	if err := ans.Decode(); err != nil || ans.TransactionID != want.TransactionID || from.Port != n.addr.Port {
+		t.Fatalf("first answer from %v (tx %x, %v), want the STUN socket's answer to tx %x", from, ans.TransactionID, err, want.TransactionID)
+	}
+	if got := n.count(stunAnswered); got != 1 {
+		t.Fatalf("STUN server answered %d requests, want only the one sent to its socket", got)
+	}
+	// Anything the ICE port sent back would have been read before the
+	// STUN socket's answer or right after: give it a bounded chance.
+	_ = c.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if k, from, err := c.c.ReadFromUDP(b); err == nil {
+		t.Fatalf("got %d more bytes from %v after the STUN answer", k, from)
 	}
 }
 
@@ -283,7 +331,7 @@ func checkAnswer(t testing.TB, req, b []byte, addr netip.AddrPort) {
 	}
 }
 
-// FuzzSTUN: whatever arrives on the ICE port, the classifier never
+// FuzzSTUN: whatever arrives on the STUN socket, the classifier never
 // panics, calls a packet a Binding request only when it is one (pion's
 // decoder agrees, no USERNAME), and the answer is bounded and correct.
 func FuzzSTUN(f *testing.F) {
@@ -381,16 +429,17 @@ func TestSTUNURLs(t *testing.T) {
 		bind string
 		want []string
 	}{
-		{"public ips", func(c *Config) { c.PublicIPs = []string{"203.0.113.7", "2001:db8::1"} }, "0.0.0.0:3478", []string{"stun:203.0.113.7:3478", "stun:[2001:db8::1]:3478"}},
-		{"listen host", func(*Config) {}, "192.0.2.10:3478", []string{"stun:192.0.2.10:3478"}},
-		{"wildcard", func(*Config) {}, "0.0.0.0:3478", []string{}},
-		{"off", func(c *Config) { c.STUN = false; c.PublicIPs = []string{"203.0.113.7"} }, "0.0.0.0:3478", nil},
+		{"public ips", func(c *Config) { c.PublicIPs = []string{"203.0.113.7", "2001:db8::1"} }, "0.0.0.0:3479", []string{"stun:203.0.113.7:3479", "stun:[2001:db8::1]:3479"}},
+		{"listen host", func(*Config) {}, "192.0.2.10:3479", []string{"stun:192.0.2.10:3479"}},
+		{"wildcard", func(*Config) {}, "0.0.0.0:3479", []string{}},
+		{"ice host", func(c *Config) { c.ICEUDP = "192.0.2.10:3478" }, "0.0.0.0:3479", []string{"stun:192.0.2.10:3479"}},
+		{"off", func(c *Config) { c.STUN = false; c.PublicIPs = []string{"203.0.113.7"} }, "0.0.0.0:3479", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			tc.cfg(&cfg)
-			s := &Seeder{cfg: cfg, udp: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(tc.bind))}
+			s := &Seeder{cfg: cfg, stunAddr: net.UDPAddrFromAddrPort(netip.MustParseAddrPort(tc.bind))}
 			got := s.STUNURLs()
 			if len(got) != len(tc.want) {
 				t.Fatalf("STUNURLs = %v, want %v", got, tc.want)
@@ -404,73 +453,44 @@ func TestSTUNURLs(t *testing.T) {
 	}
 }
 
-// stunBenchConn is a PacketConn that returns one packet forever and
-// drops writes: the cost of the STUN layer alone.
-type stunBenchConn struct {
-	net.PacketConn
-	pkt  []byte
-	from *net.UDPAddr
-}
-
-func (c *stunBenchConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	return copy(p, c.pkt), c.from, nil
-}
-func (c *stunBenchConn) WriteTo(p []byte, _ net.Addr) (int, error) { return len(p), nil }
-
-// readPath returns a function reading one packet through the STUN layer
-// (pass-through: the packet goes up; answered: one answer, then the next
-// read goes up).
-func readPath(tb testing.TB, pkt []byte) func() {
-	raw := &stunBenchConn{pkt: pkt, from: net.UDPAddrFromAddrPort(netip.MustParseAddrPort("192.0.2.1:5000"))}
+// newSTUNServer is a STUN server without a socket, whose budget never
+// runs out.
+func newSTUNServer(tb testing.TB) *stunServer {
 	mm, err := newMetrics(nil, DefaultConfig())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := newSTUNConn(raw, newSTUNLimiter(stunLimits{rate: 1e12, burst: 1e12, sources: 16}, time.Now), mm.stun, func(netip.AddrPort, error) {})
-	buf := make([]byte, 1500)
-	return func() {
-		if _, _, err := c.ReadFromAddrPort(buf); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	return &stunServer{lim: newSTUNLimiter(stunLimits{rate: 1e12, burst: 1e12, sources: 16}, time.Now), m: mm.stun, logBad: func(netip.AddrPort, error) {}}
 }
 
-// TestSTUNPassThroughAllocs: the STUN layer adds no allocation to the
-// packets it hands to pion (every DTLS and SCTP packet of every peer).
-func TestSTUNPassThroughAllocs(t *testing.T) {
-	ice := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.NewUsername("a:b"), stun.NewShortTermIntegrity("pw"), stun.Fingerprint).Raw
+// TestSTUNHandleAllocs: answering a Binding request, and dropping an ICE
+// check or a DTLS record, allocates nothing.
+func TestSTUNHandleAllocs(t *testing.T) {
+	from := netip.MustParseAddrPort("192.0.2.1:5000")
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint).Raw
+	check := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.NewUsername("a:b"), stun.NewShortTermIntegrity("pw"), stun.Fingerprint).Raw
 	dtls := append([]byte{23, 0xfe, 0xfd}, make([]byte, 1100)...)
-	for name, pkt := range map[string][]byte{"ice check": ice, "dtls": dtls} {
-		read := readPath(t, pkt)
-		if n := testing.AllocsPerRun(100, read); n != 0 {
+	for name, tc := range map[string]struct {
+		pkt    []byte
+		answer bool
+	}{"binding": {req, true}, "ice check": {check, false}, "dtls": {dtls, false}} {
+		srv := newSTUNServer(t)
+		if got := srv.handle(tc.pkt, from) != nil; got != tc.answer {
+			t.Fatalf("%s: answered %v, want %v", name, got, tc.answer)
+		}
+		if n := testing.AllocsPerRun(100, func() { srv.handle(tc.pkt, from) }); n != 0 {
 			t.Errorf("%s: %v allocations per packet", name, n)
 		}
 	}
 }
 
-// BenchmarkSTUNLayer: what the STUN layer costs per packet pion reads:
-// an ICE check or a DTLS record passed through, against the bare read.
-func BenchmarkSTUNLayer(b *testing.B) {
-	ice := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.NewUsername("a:b"), stun.NewShortTermIntegrity("pw"), stun.Fingerprint).Raw
-	dtls := append([]byte{23, 0xfe, 0xfd}, make([]byte, 1100)...)
-	for _, bc := range []struct {
-		name string
-		pkt  []byte
-	}{{"ice-check", ice}, {"dtls", dtls}} {
-		b.Run("bare/"+bc.name, func(b *testing.B) {
-			raw := &stunBenchConn{pkt: bc.pkt, from: net.UDPAddrFromAddrPort(netip.MustParseAddrPort("192.0.2.1:5000"))}
-			buf := make([]byte, 1500)
-			b.SetBytes(int64(len(bc.pkt)))
-			for b.Loop() {
-				_, _, _ = raw.ReadFrom(buf)
-			}
-		})
-		b.Run("stun/"+bc.name, func(b *testing.B) {
-			read := readPath(b, bc.pkt)
-			b.SetBytes(int64(len(bc.pkt)))
-			for b.Loop() {
-				read()
-			}
-		})
+// BenchmarkSTUNAnswer: the STUN server's cost per Binding request it
+// answers (classify, budget, answer), without the socket.
+func BenchmarkSTUNAnswer(b *testing.B) {
+	from := netip.MustParseAddrPort("192.0.2.1:5000")
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint).Raw
+	srv := newSTUNServer(b)
+	for b.Loop() {
+		srv.handle(req, from)
 	}
 }

@@ -49,7 +49,7 @@ export class NodeProc {
     const dir = mkdtempSync(join(tmpdir(), "edgeswarm-e2e-"));
     const cfg = join(dir, "edgeswarm.yaml");
     writeFileSync(cfg, "seeder:\n  loopback: true\n" + extra);
-    const proc = spawn(env.node, ["--config", cfg, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ice-udp", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(env.node, ["--config", cfg, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ice-udp", "127.0.0.1:0", "--stun-listen", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     proc.stdout!.on("data", (b: Buffer) => { out += b.toString(); });
     proc.stderr!.on("data", (b: Buffer) => { err = (err + b.toString()).slice(-20000); });

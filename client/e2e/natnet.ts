@@ -68,14 +68,19 @@ const pairsJS = `Promise.all(window.__pcs.map(async (r) => {
 }))`;
 
 /**
- * Starts the node on the wan, with its super-peer (whose ICE port is the
- * STUN server viewers learn their mappings from) and the TURN relay when
- * asked. The super-peer pushes each segment to one of two viewers, so the
+ * Starts the node on the wan, with its super-peer, its STUN server
+ * (viewers learn their mappings from it; on a port of its own, apart from
+ * the super-peer's ICE port) and the TURN relay when asked, which then
+ * answers STUN on that port. The super-peer pushes each segment to one of two viewers, so the
  * other has reason to fetch from it.
  */
 async function node(t: T, turn: boolean): Promise<NodeProc> {
-  const yaml = turn ? `turn:\n  enabled: true\n  listen: "${wan}:0"\n  allow_private_peers: true\n` : "";
-  const n = await NodeProc.start(env, yaml, ["--listen", `${wan}:0`, "--ice-udp", `${wan}:0`]);
+  // With the relay, the production layout: the relay is the STUN server,
+  // on one port (turn.listen is seeder.stun_listen; a fixed port is free
+  // in this private namespace).
+  const stunAt = turn ? `${wan}:3479` : `${wan}:0`;
+  const yaml = turn ? `turn:\n  enabled: true\n  listen: "${stunAt}"\n  allow_private_peers: true\n` : "";
+  const n = await NodeProc.start(env, yaml, ["--listen", `${wan}:0`, "--ice-udp", `${wan}:0`, "--stun-listen", stunAt]);
   t.cleanup(() => n.stop());
   return n;
 }
@@ -134,6 +139,34 @@ async function shared(a: Viewer, b: Viewer, ms: number): Promise<void> {
   }
 }
 
+/**
+ * Waits until a viewer's connection to the super-peer is up and checks its
+ * selected pair. That works because the node's STUN server is not on the
+ * super-peer's ICE address (Chromium would hand the super-peer's ICE
+ * answers to its STUN client). The super-peer has host candidates only
+ * (its address is the node's); the viewer's end is its NAT mapping, its
+ * host base, or a mapping the super-peer's checks found (prflx).
+ */
+async function reachesSuperPeer(t: T, v: Viewer, relay = false): Promise<void> {
+  // The super-peer's connections: given the node's address and no home's
+  // (a viewer relayed by the node has the node's address too, beside its
+  // router's).
+  const toNode = async (): Promise<Pair[]> => (await v.eval<Pair[]>(pairsJS))
+    .filter((p) => p.remoteAddrs.includes(wan) && !homes.some((h) => p.remoteAddrs.includes(h.public)));
+  try {
+    await waitFor(`${v.name}: a connection to the super-peer`, 30000, async () => (await toNode()).some((p) => p.state === "connected"), 500);
+  } catch (e) {
+    throw new Fail(`${String(e)}: ${JSON.stringify(await toNode())}`);
+  }
+  const up = (await toNode()).filter((p) => p.state === "connected");
+  t.log(`${v.name} to the super-peer: ${JSON.stringify(up.map((p) => [p.state, p.local, p.remote]))}`);
+  for (const p of up) {
+    const local = p.local === "srflx" || p.local === "prflx" || p.local === "host" || (relay && p.local === "relay");
+    check(local && (p.remote === "host" || p.remote === "prflx"),
+      `${v.name}: the selected pair to the super-peer is ${p.local}/${p.remote}, want srflx/host (or a host or prflx end${relay ? ", or a relay" : ""})`);
+  }
+}
+
 const tests: { name: string; run: (t: T) => Promise<void> }[] = [];
 const test = (name: string, run: (t: T) => Promise<void>): void => { tests.push({ name, run }); };
 
@@ -144,7 +177,7 @@ function pick(nat: string): [number, number] {
   return [is[0]!, is[1]!];
 }
 
-test("two viewers behind two cone NATs share segments over server-reflexive candidates", async (t) => {
+test("two viewers behind two cone NATs share segments over server-reflexive candidates and reach the super-peer", async (t) => {
   const n = await node(t, false);
   const [i, j] = pick("cone");
   const a = await viewer(t, n, i), b = await viewer(t, n, j);
@@ -162,15 +195,17 @@ test("two viewers behind two cone NATs share segments over server-reflexive cand
         `${v.name}: the selected pair is ${p.local}/${p.remote}, want srflx/srflx (or srflx/prflx)`);
     }
   }
+  for (const v of [a, b]) await reachesSuperPeer(t, v);
+  // The super-peer's pushes arrive over those connections as seed bytes.
+  await waitFor("seed bytes from the super-peer", 30000, async () => {
+    const [ra, rb] = [await a.report(), await b.report()];
+    return ra.stats.seedBytes + rb.stats.seedBytes > 0;
+  }, 500);
   await watch(6000);
-  for (const v of [a, b]) {
-    const toNode = (await v.eval<Pair[]>(pairsJS)).filter((p) => p.remoteAddrs.includes(wan));
-    t.log(`${v.name} to the super-peer: ${JSON.stringify(toNode.map((p) => [p.state, p.local, p.remote]))}`);
-  }
   const [ra, rb] = [await a.report(), await b.report()];
   played(a, ra, 3);
   played(b, rb, 3);
-  t.log(`p2p ${mib(ra.stats.p2pBytes)} + ${mib(rb.stats.p2pBytes)}, http ${mib(ra.stats.httpBytes + rb.stats.httpBytes)}`);
+  t.log(`p2p ${mib(ra.stats.p2pBytes)} + ${mib(rb.stats.p2pBytes)}, seed ${mib(ra.stats.seedBytes + rb.stats.seedBytes)}, http ${mib(ra.stats.httpBytes + rb.stats.httpBytes)}`);
 });
 
 test("two viewers behind symmetric NATs share segments through the node's TURN relay", async (t) => {
@@ -184,6 +219,11 @@ test("two viewers behind symmetric NATs share segments through the node's TURN r
   check(ps.length > 0 && ps.every((p) => p.local === "relay" || p.remote === "relay"),
     `the viewers' connections to each other do not all go through the relay: ${JSON.stringify(ps.map((p) => [p.local, p.remote]))}`);
   check(await n.metric("edgeswarm_turn_relayed_bytes_total") > 0, "the node's relay counted no relayed bytes");
+  // The relay answered the viewers' STUN on the shared port: the
+  // super-peer's own STUN server did not run.
+  const own = await n.metric("edgeswarm_seeder_stun_requests_total", { result: "answered" });
+  check(own === 0, `the super-peer's STUN server answered ${own} requests beside the relay on its port`);
+  for (const v of [a, b]) await reachesSuperPeer(t, v, true);
   await watch(6000);
   const [ra, rb] = [await a.report(), await b.report()];
   // Relayed bytes are the node's egress: the client counts them as relay, never as p2p.
@@ -194,14 +234,17 @@ test("two viewers behind symmetric NATs share segments through the node's TURN r
   played(b, rb, 3);
 });
 
-test("two viewers behind symmetric NATs without TURN play over HTTP with no stall", async (t) => {
+test("two viewers behind symmetric NATs without TURN reach the super-peer and play over HTTP with no stall", async (t) => {
   const n = await node(t, false);
   const [i, j] = pick("symmetric");
   const a = await viewer(t, n, i), b = await viewer(t, n, j);
   await Promise.all([a.playing(), b.playing()]);
+  // Their connections to the super-peer (whose address is the node's)
+  // work: a symmetric NAT's mapping toward the node is what the
+  // super-peer sees its checks come from.
+  for (const v of [a, b]) await reachesSuperPeer(t, v);
   // Both gave up on each other: every connection attempt between them
-  // ended without connecting (ICE fails after its checks time out). Their
-  // connections to the super-peer (whose address is the node's) work.
+  // ended without connecting (ICE fails after its checks time out).
   const between = async (): Promise<Pair[]> => [...await pairsWith(a, homes[j]!), ...await pairsWith(b, homes[i]!)];
   await waitFor("the viewers' connection attempts to each other to fail", 60000, async () => {
     const ps = await between();
