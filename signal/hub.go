@@ -37,6 +37,10 @@ type Options struct {
 	// order, never while the hub holds a lock; bursts are coalesced, so
 	// an intermediate number may be skipped, never the latest.
 	OnSwarm func(swarm string, viewers int)
+	// SignalURLs, when set, lists the signaling URLs of the cluster's
+	// nodes for the welcome (wire.ClientConfig.SignalURLs): where a viewer
+	// rejoins when its node goes away.
+	SignalURLs func() []string
 }
 
 // Hub is the tracker: it admits peers into swarms, offers candidates,
@@ -53,6 +57,9 @@ type Hub struct {
 	notify  *notifier // nil without Options.OnSwarm
 	check   websocket.FastHTTPUpgrader
 	up      websocket.Upgrader
+	// cluster is bus when it spans nodes; nil otherwise.
+	cluster Cluster
+	urls    func() []string
 
 	mu       sync.Mutex
 	closing  bool
@@ -62,6 +69,9 @@ type Hub struct {
 	byID     map[string]*member
 	viewers  int // viewers joined on this hub
 	active   int // swarms with members
+	// remote holds, by swarm then id, the viewers of other nodes.
+	remote  map[string]map[string]*remotePeer
+	remotes int
 	wg       sync.WaitGroup
 }
 
@@ -85,6 +95,8 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 		swarms:   make(map[string]*swarm),
 		idle:     list.New(),
 		byID:     make(map[string]*member),
+		remote:   make(map[string]map[string]*remotePeer),
+		urls:     opt.SignalURLs,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -95,6 +107,7 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 	if h.bus == nil {
 		h.bus = newLocalBus()
 	}
+	h.cluster, _ = h.bus.(Cluster)
 	reg := opt.Registerer
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -130,6 +143,12 @@ func (h *Hub) IssueTicket(swarm string) string {
 // already has is ignored: a digest never changes. Digests of a swarm
 // without peers are kept for its first joiners (see Config.IdleSwarms).
 func (h *Hub) PublishDigest(swarm string, d wire.SegmentDigest) {
+	h.publishDigest(swarm, d, true)
+}
+
+// publishDigest is PublishDigest; toCluster sends a new digest to the other
+// nodes of a cluster too.
+func (h *Hub) publishDigest(swarm string, d wire.SegmentDigest, toCluster bool) {
 	if d.Seq != nil {
 		seq := *d.Seq
 		d.Seq = &seq
@@ -168,6 +187,9 @@ func (h *Hub) PublishDigest(swarm string, d wire.SegmentDigest) {
 	h.met.digests.Inc()
 	for _, id := range ids {
 		h.bus.Deliver(id, msg)
+	}
+	if toCluster && h.cluster != nil {
+		h.cluster.ShareDigest(swarm, d)
 	}
 }
 
@@ -296,6 +318,7 @@ type removal struct {
 // calls afterRemove without it.
 func (h *Hub) removeLocked(m *member) removal {
 	sw := m.sw
+	h.announceLocked(m, true)
 	delete(sw.members, m.id)
 	delete(h.byID, m.id)
 	m.s.m = nil
@@ -411,6 +434,7 @@ func (h *Hub) join(s *session, j *wire.Join) {
 	h.byID[m.id] = m
 	s.m = m
 	m.detach = h.bus.Attach(m.id, s)
+	h.announceLocked(m, false)
 	if m.seeder {
 		sw.seeders = append(sw.seeders, m)
 	} else {
@@ -422,7 +446,11 @@ func (h *Hub) join(s *session, j *wire.Join) {
 
 	// The answer goes into the queue before anyone else learns the new
 	// id, so welcome is always the first message of a join.
-	ok := s.tryPut(&wire.Welcome{PeerID: m.id, Swarm: sw.name, Config: h.client})
+	welcome := &wire.Welcome{PeerID: m.id, Swarm: sw.name, Config: h.client}
+	if h.urls != nil {
+		welcome.Config.SignalURLs = h.urls()
+	}
+	ok := s.tryPut(welcome)
 	for _, d := range digestBatches(sw.window()) {
 		ok = ok && s.tryPut(d)
 	}
@@ -440,6 +468,12 @@ func (h *Hub) join(s *session, j *wire.Join) {
 		for _, o := range sources {
 			infos = append(infos, wire.PeerInfo{ID: o.id})
 		}
+		// Viewers of other nodes fill what this node's cannot.
+		remote := h.pickRemoteLocked(sw.name, k-len(sources))
+		for _, r := range remote {
+			infos = append(infos, wire.PeerInfo{ID: r.id})
+		}
+		m.got += len(remote)
 		for len(infos) > 0 {
 			n := min(len(infos), wire.MaxPeersPerMessage)
 			ok = ok && s.tryPut(&wire.Peers{Peers: infos[:n]})
@@ -524,6 +558,7 @@ func (h *Hub) relay(s *session, r *wire.Relay) {
 		return
 	}
 	dst := m.sw.members[r.To]
+	remote := dst == nil && h.remote[m.sw.name][r.To] != nil
 	from, swarm := m.id, m.sw.name
 	if dst != nil && dst != m && r.Kind == wire.KindAnswer {
 		// An answer means both sides took part in the attempt: from
@@ -531,7 +566,7 @@ func (h *Hub) relay(s *session, r *wire.Relay) {
 		link(m, dst)
 	}
 	h.mu.Unlock()
-	if dst == nil || dst == m {
+	if (dst == nil && !remote) || dst == m {
 		s.reply(wire.Errorf(wire.CodeUnknownPeer, "relay: no peer %q in swarm %.64q", r.To, swarm))
 		return
 	}
@@ -667,6 +702,14 @@ func (h *Hub) report(s *session, r *wire.Report) {
 		return
 	}
 	bad := m.sw.members[r.Peer]
+	if bad == nil && h.remote[m.sw.name][r.Peer] != nil {
+		// Reports against another node's viewer are that node's to
+		// weigh; this one never saw the two connect.
+		h.mu.Unlock()
+		h.met.report(r.Reason)
+		h.met.verdicts[verdictUnlinked].Inc()
+		return
+	}
 	if bad == nil || bad == m {
 		h.mu.Unlock()
 		s.reply(wire.Errorf(wire.CodeUnknownPeer, "report: no peer %q in the swarm", r.Peer))
