@@ -69,10 +69,12 @@ type Hub struct {
 	byID     map[string]*member
 	viewers  int // viewers joined on this hub
 	active   int // swarms with members
-	// remote holds, by swarm then id, the viewers of other nodes.
+	wg       sync.WaitGroup
+
+	// remote holds, by swarm then id, the viewers of other nodes;
+	// guarded by mu.
 	remote  map[string]map[string]*remotePeer
 	remotes int
-	wg       sync.WaitGroup
 }
 
 // New returns a Hub. client is the configuration sent in every welcome.

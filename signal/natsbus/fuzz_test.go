@@ -51,7 +51,7 @@ func FuzzDecode(f *testing.F) {
 func TestDecodeRejectsWithClearErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
-		dec        func([]byte) error
+		dec            func([]byte) error
 	}{
 		{"unknown field", `{"node":"abc","seq":1,"swarms":0,"peers":0,"x":1}`, `natsbus: hello: json: unknown field "x"`, func(b []byte) error { _, err := decodeHello(b); return err }},
 		{"bad node", `{"node":"a-b","seq":1,"swarms":0,"peers":0}`, `natsbus: hello: node: "a-b" is not a node id`, func(b []byte) error { _, err := decodeHello(b); return err }},
