@@ -45,6 +45,7 @@ type Node struct {
 	cache   *cache.Cache
 	metrics *metrics
 	hub     *signal.Hub
+	cluster *cluster // nil without cluster.nats
 	seeder  *seeder.Seeder
 	edge    *edge.Server
 
@@ -258,6 +259,7 @@ func (n *Node) Run(ctx context.Context) error {
 	drain, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 	defer cancel()
 	errs := []error{n.hub.Close(drain), n.h1.ShutdownWithContext(drain)}
+	errs = append(errs, n.closeCluster())
 	if n.seeder != nil {
 		errs = append(errs, n.seeder.Close())
 	}
@@ -296,6 +298,7 @@ func (n *Node) closeListeners() {
 	if n.hub != nil {
 		_ = n.hub.Close(context.Background())
 	}
+	_ = n.closeCluster()
 	if n.cache != nil {
 		n.cache.Close()
 	}

@@ -44,11 +44,22 @@ func (n *Node) setupSwarms(cfg Config) error {
 			}
 		}
 	}
-	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm})
+	bus, err := n.newClusterBus(cfg)
+	if err != nil {
+		return err
+	}
+	sopt := signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm, SignalURLs: n.signalURLs()}
+	if bus != nil {
+		sopt.Bus = bus
+	}
+	hub, err := signal.New(scfg, client, sopt)
 	if err != nil {
 		return err
 	}
 	n.hub = hub
+	if err := n.startCluster(hub); err != nil {
+		return err
+	}
 	if !cfg.SuperPeer {
 		return nil
 	}
