@@ -18,6 +18,7 @@ export interface ServerConfig {
   max_peers: number; max_inflight: number; chunk_size: number;
   hello_timeout_ms: number; request_timeout_ms: number; idle_timeout_ms: number;
   critical_ms: number; prefetch_ms: number; keep_segments: number; stats_interval_ms: number;
+  signal_urls?: string[];
 }
 export interface Digest { key: string; seq?: number; size: number; sha256: string }
 export interface StatsCounters {
@@ -80,6 +81,7 @@ const CONFIG: Field[] = [
   I("idle_timeout_ms", 100, 60000, true, true), I("critical_ms", 0, 600000, true, true),
   I("prefetch_ms", 0, 600000, true, true), I("keep_segments", 0, 1024, true, true),
   I("stats_interval_ms", 1000, 600000, true, true),
+  A("signal_urls", S("", (s) => /^wss?:\/\/./.test(s) && ascii(0x21, 256)(s), true), 0, 16),
 ];
 const CTR = (n: string): Field => I(n, 0, MAX_SEQUENCE);
 
