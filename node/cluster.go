@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -200,3 +201,23 @@ func redactURL(u string) string {
 	}
 	return u
 }
+
+// MetricNames returns the name of every metric the node registers, those
+// without a sample yet included (a vector whose labels are not known until
+// traffic arrives): what a dashboard may query.
+func (n *Node) MetricNames() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		n.metrics.reg.Describe(ch)
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if m := descName.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	return names
+}
+
+var descName = regexp.MustCompile(`fqName: "([^"]+)"`)
