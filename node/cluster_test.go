@@ -141,3 +141,19 @@ func TestWelcomeListsTheClusterSignalURLs(t *testing.T) {
 		t.Fatalf("welcome on b lists %q, want b's URL then a's", got)
 	}
 }
+
+func TestNodeBehindNodeSendsOneSwarmAndTicket(t *testing.T) {
+	// A node whose origin is another node (a cache tier) answers with its
+	// own swarm and ticket headers only: a browser would join the comma-
+	// joined pair of both and fail.
+	a := startNode(t, testConfig(""), nil)
+	cfg := testConfig("http://" + a.Addr())
+	b := startNode(t, cfg, nil)
+	resp, _ := httpGet(t, "http://"+b.Addr()+"/live/low/index.m3u8")
+	if got := resp.Header.Values(wire.SwarmHeader); len(got) != 1 || got[0] != "/live/low/index.m3u8" {
+		t.Errorf("%s: %q, want one", wire.SwarmHeader, got)
+	}
+	if got := resp.Header.Values(wire.TicketHeader); len(got) != 1 {
+		t.Errorf("%s: %q, want one (b's)", wire.TicketHeader, got)
+	}
+}
