@@ -354,6 +354,35 @@ test("the node restarts (SIGTERM) mid-play: viewers play on, rejoin the restarte
   check(await n2.metric("edgeswarm_bytes_sent_total", { path: "http" }) > 0, "the restarted node served nothing over HTTP");
 });
 
+test("two nodes, one swarm: a viewer on one node gets segments from a viewer on the other, no stall", async (t) => {
+  // Node a serves the demo origin and runs the super-peer; node b uses a
+  // as its origin, has no super-peer, and joins a's embedded NATS server:
+  // what b's viewer gets over WebRTC can only come from a's viewer.
+  const secret = "signal:\n  ticket_secret: an-e2e-secret-shared-by-both-nodes\n";
+  const a = await node(t, secret + "cluster:\n  name: a\n  nats:\n    listen: 127.0.0.1:0\n");
+  const bus = await waitFor("a's embedded NATS address in its log", 20000, () => /nats=(nats:\/\/127\.0\.0\.1:\d+)/.exec(a.stderr())?.[1]);
+  const b = await NodeProc.start(env, secret + `cluster:\n  name: b\n  nats:\n    url: ${bus}\n`, ["--origin", a.base, "--super-peer", "false"]);
+  t.cleanup(() => b.stop());
+  await waitFor("both nodes to see each other", 20000, async () => await a.metric("edgeswarm_cluster_nodes") === 2 && await b.metric("edgeswarm_cluster_nodes") === 2);
+  const [va] = await viewers(t, a, ["viewer-on-a"]);
+  const [vb] = await viewers(t, b, ["viewer-on-b"]);
+  const watchS = 40;
+  await watch(watchS * 1000);
+  const ra = await va!.report(), rb = await vb!.report();
+  await Promise.all([va!.stop(), vb!.stop()]);
+  figures(t, [va!, vb!], [ra, rb]);
+  t.log(`swarms: a ${ra.stats.swarm}, b ${rb.stats.swarm}; b knows ${await b.metric("edgeswarm_cluster_remote_peers")} remote peer(s), a ${await a.metric("edgeswarm_cluster_remote_peers")}`);
+  played(va!, ra, watchS);
+  played(vb!, rb, watchS);
+  check(rb.connects.some((c) => c.id === ra.stats.peerId), `viewer-on-b never connected to viewer-on-a (${ra.stats.peerId}): ${JSON.stringify(rb.connects)}`);
+  check(rb.stats.p2pBytes > 0 && rb.stats.seedBytes === 0, `viewer-on-b: p2p ${rb.stats.p2pBytes}, seed ${rb.stats.seedBytes}; want segments from viewer-on-a only`);
+  check(rb.stats.segmentsRejected === 0, `viewer-on-b: ${rb.stats.segmentsRejected} segment(s) rejected`);
+  check(await b.metric("edgeswarm_cluster_bus_sent_total", { kind: "relay" }) > 0, "b sent no relay over the bus");
+  const checked = await peerBytesAreNodeBytes(b, vb!, rb);
+  check(checked > 0, "viewer-on-b: no segment from viewer-on-a reached its player");
+  t.log(`viewer-on-b: ${mib(rb.stats.p2pBytes)} from viewer-on-a across the bus, ${checked} segments identical to the node's`);
+});
+
 async function main(): Promise<number> {
   const started = Date.now();
   const browser = await launchChromium(env);
