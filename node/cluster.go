@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/edgeswarm/edgeswarm/signal"
 	"github.com/edgeswarm/edgeswarm/signal/natsbus"
+	"github.com/edgeswarm/edgeswarm/wire"
 )
 
 // This file wires the cluster: the NATS bus that joins this node's swarms
@@ -183,6 +185,24 @@ func (n *Node) closeCluster() error {
 		n.cluster.server.Close()
 	}
 	return err
+}
+
+// defaultSignalURL sets this node's cluster.signal_url, when unset, to
+// its public listener's address if that is a specific IP (not a wildcard):
+// where viewers reach it.
+func (n *Node) defaultSignalURL() {
+	if n.cluster == nil || n.cfg.Cluster.SignalURL != "" {
+		return
+	}
+	a, ok := n.pubLn.Addr().(*net.TCPAddr)
+	if !ok || a.IP.IsUnspecified() {
+		return
+	}
+	scheme := "ws://"
+	if n.cfg.TLSCert != "" {
+		scheme = "wss://"
+	}
+	n.cluster.bus.SetSignalURL(scheme + a.String() + wire.SignalPath)
 }
 
 // signalURLs is the hub's SignalURLs option: nil without a cluster.

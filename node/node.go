@@ -171,6 +171,7 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	guard := newGuardListener(n.pubLn, cfg.MaxConnsPerIP, fdLimit(), n.metrics, n.logLimited)
 	n.pubLn = guard
 	n.h1.ConnState = guard.connState
+	n.defaultSignalURL()
 
 	if n.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

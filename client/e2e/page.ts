@@ -58,7 +58,7 @@ ${player === "shaka" ? '<script src="/e2e/shaka-player.js"></script>' : ""}
     stop = function () { return player.unload(); };
   } else {
     var hls = new Hls(window.__hlsConfig || {});
-    E.session = edgeswarm.attachHls(hls);
+    E.session = edgeswarm.attachHls(hls, window.__esOptions || {});
     // Hash what the fragment loader hands hls.js, before hls.js moves the
     // buffer to its transmuxing worker.
     var Loader = hls.config.fLoader;

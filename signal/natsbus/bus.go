@@ -77,7 +77,8 @@ type Bus struct {
 
 	// pubMu orders the publication of events and hellos: a hello
 	// counts only events already sent.
-	pubMu sync.Mutex
+	pubMu     sync.Mutex
+	signalURL string // guarded by pubMu
 	// mu guards this node's membership and its queue.
 	mu        sync.Mutex
 	seq       uint64 // of the latest event
@@ -148,6 +149,7 @@ func New(cfg Config, opt Options) (*Bus, error) {
 		return nil, fmt.Errorf("cluster: metrics: %w", err)
 	}
 	b.met = met
+	b.signalURL = opt.SignalURL
 	b.setURLs()
 	return b, nil
 }
@@ -359,6 +361,18 @@ func (b *Bus) ShareDigest(swarm string, d wire.SegmentDigest) {
 	b.send(b.subject("bc", "digest"), kindDigest, data)
 }
 
+// SetSignalURL sets this node's signaling URL (Options.SignalURL) once
+// its address is known; the next heartbeat tells the others.
+func (b *Bus) SetSignalURL(url string) {
+	b.loopMu.Lock()
+	b.opt.SignalURL = url
+	b.setURLsLocked()
+	b.loopMu.Unlock()
+	b.pubMu.Lock()
+	b.signalURL = url
+	b.pubMu.Unlock()
+}
+
 // SignalURLs lists the signaling URLs of the nodes this one sees, its
 // own first: for signal.Options.SignalURLs.
 func (b *Bus) SignalURLs() []string {
@@ -440,7 +454,7 @@ func (b *Bus) hello(bye bool) {
 	b.pubMu.Lock()
 	defer b.pubMu.Unlock()
 	b.mu.Lock()
-	h := hello{Node: b.id, Name: b.opt.Name, Region: b.opt.Region, URL: b.opt.SignalURL,
+	h := hello{Node: b.id, Name: b.opt.Name, Region: b.opt.Region, URL: b.signalURL,
 		Seq: b.published, Swarms: len(b.swarms), Peers: len(b.mine), Bye: bye}
 	b.mu.Unlock()
 	data, err := json.Marshal(&h)
