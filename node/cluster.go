@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -241,3 +242,34 @@ func (n *Node) MetricNames() []string {
 }
 
 var descName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// ClusterRouteAddr is the embedded nats-server's route address, "" without
+// one: what the other nodes' cluster.nats.routes name.
+func (n *Node) ClusterRouteAddr() string {
+	if n.cluster == nil || n.cluster.server == nil || n.cluster.server.ClusterAddr() == nil {
+		return ""
+	}
+	return n.cluster.server.ClusterAddr().String()
+}
+
+// WaitClusterNodes waits until the node sees want nodes of its cluster,
+// itself included, or ctx is done.
+func (n *Node) WaitClusterNodes(ctx context.Context, want int) error {
+	if n.cluster == nil {
+		if want == 1 {
+			return nil
+		}
+		return errors.New("cluster: not configured")
+	}
+	for {
+		changed := n.cluster.watch()
+		if n.cluster.bus.Nodes() == want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: %d nodes seen, want %d: %w", n.cluster.bus.Nodes(), want, ctx.Err())
+		case <-changed:
+		}
+	}
+}
