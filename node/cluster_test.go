@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgeswarm/edgeswarm/internal/netns"
 	"github.com/edgeswarm/edgeswarm/internal/testpeer"
+	"github.com/edgeswarm/edgeswarm/signal/natsbus"
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
@@ -155,5 +156,113 @@ func TestNodeBehindNodeSendsOneSwarmAndTicket(t *testing.T) {
 	}
 	if got := resp.Header.Values(wire.TicketHeader); len(got) != 1 {
 		t.Errorf("%s: %q, want one (b's)", wire.TicketHeader, got)
+	}
+}
+
+func TestClusterBusKilledAndRestarted(t *testing.T) {
+	netns.RequireLoopbackOnly(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	// An external NATS cluster of two servers that the test kills and
+	// restarts on the same addresses.
+	startBus := func(listen, cluster []string) []*natsbus.Server {
+		var out []*natsbus.Server
+		for i := range listen {
+			cfg := natsbus.DefaultConfig()
+			cfg.Listen, cfg.ClusterListen = listen[i], cluster[i]
+			for j := range cluster {
+				if j != i && cluster[j] != "127.0.0.1:0" {
+					cfg.Routes = append(cfg.Routes, "nats-route://"+cluster[j])
+				}
+			}
+			s, err := natsbus.StartServer(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+			listen[i], cluster[i] = s.Addr().String(), s.ClusterAddr().String()
+		}
+		return out
+	}
+	listen, cluster := []string{"127.0.0.1:0", "127.0.0.1:0"}, []string{"127.0.0.1:0", "127.0.0.1:0"}
+	bus := startBus(listen, cluster)
+	defer func() {
+		for _, s := range bus {
+			s.Close()
+		}
+	}()
+	url := "nats://" + listen[0] + ",nats://" + listen[1]
+	var nodes []*Node
+	for i := range 2 {
+		cfg := testConfig("")
+		cfg.Signal.TicketSecret = clusterSecret
+		cfg.Cluster.Name = string(rune('a' + i))
+		cfg.Cluster.NATS.URL = url
+		cfg.Seeder.Loopback = true
+		cfg.SuperPeer = i == 0
+		if i > 0 {
+			cfg.Origin = "http://" + nodes[0].Addr()
+		}
+		nodes = append(nodes, startNode(t, cfg, nil))
+	}
+	a, b := nodes[0], nodes[1]
+	for _, n := range nodes {
+		if err := n.WaitClusterNodes(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, swarm, ticket := liveRendition(t, a)
+	holder := joinPeer(t, ctx, a, swarm, testpeer.Options{Upload: true, AcceptPush: true, Ticket: ticket})
+	if _, err := holder.WaitReady(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// The bus dies: each node goes on alone, and its viewers play on over
+	// HTTP and with its super-peer.
+	for _, s := range bus {
+		s.Close()
+	}
+	for _, n := range nodes {
+		if err := n.WaitClusterNodes(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushedSegment(t, ctx, a, holder)
+	if r, body := httpGet(t, "http://"+b.Addr()+"/live/low/index.m3u8"); r.StatusCode != 200 || len(body) == 0 {
+		t.Fatalf("b's playlist while the bus is down: %d", r.StatusCode)
+	}
+
+	// The bus comes back: the cluster re-forms, and a viewer of b is
+	// offered a's viewer again and gets a segment from it.
+	bus = startBus(listen, cluster)
+	for _, n := range nodes {
+		if err := n.WaitClusterNodes(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := joinPeer(t, ctx, b, swarm, testpeer.Options{Ticket: ticket})
+	if _, err := other.WaitReady(ctx, holder.ID()); err != nil {
+		t.Fatalf("across nodes after the bus came back: %v", err)
+	}
+	// A segment hashed once the bus was back: its digest reached b (those
+	// hashed while the bus was down or re-forming did not, and b's viewers
+	// fetch them over HTTP).
+	var seq uint64
+	var httpBody []byte
+	for {
+		seq, httpBody = pushedSegment(t, ctx, a, holder)
+		dctx, dcancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := other.Digest(dctx, seq)
+		dcancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("no digest of a segment a hashed reached b after the bus came back")
+		}
+	}
+	got, err := other.Fetch(ctx, holder.ID(), seq)
+	if err != nil || !bytes.Equal(got, httpBody) {
+		t.Fatalf("fetch across nodes after the bus came back: %v", err)
 	}
 }

@@ -274,9 +274,14 @@ func (b *Bus) Close() error {
 	if b.nc == nil {
 		return nil
 	}
+	if !b.nc.IsConnected() {
+		// The bus is down: nobody to say goodbye to, nothing to drain.
+		b.nc.Close()
+		return nil
+	}
 	b.hello(true)
 	err := b.nc.Drain()
-	if errors.Is(err, nats.ErrConnectionClosed) {
+	if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting) {
 		err = nil
 	}
 	// Drain returns at once; Close waits for nothing more.
@@ -463,7 +468,7 @@ func (b *Bus) hello(bye bool) {
 	}
 	b.send(b.subject("bc", "hb"), kindHello, data)
 	if bye {
-		_ = b.nc.Flush()
+		_ = b.nc.FlushTimeout(time.Second)
 	}
 }
 
