@@ -29,6 +29,7 @@ func commands() []command {
 		{name: "swarm", summary: "offload with N real-browser viewers: HTTP only, P2P, P2P with the super-peer, p2p-media-loader", run: runSwarm},
 		{name: "swarm-ns", summary: "inside the swarm benchmark's network namespace: the ffmpeg origin, then the runner", run: runSwarmNS, hidden: true},
 		{name: "busy", summary: "a competing process that burns a share of CPU (swarm --busy)", run: runBusy, hidden: true},
+		{name: "signal", summary: "the tracker with Go WebSocket viewers: one node beside three over NATS; join storm, relay latency within and across nodes", run: runSignal},
 		{name: "soak", summary: "Go viewers with churn for a long time: the node's RSS, heap, goroutines and fds, slopes and leaks", run: runSoak},
 		{name: "swarm-go", summary: "offload with many Go viewers in the homes of an emulated internet (--net), HTTP only beside the swarm", run: runSwarmGo},
 		{name: "home-viewers", summary: "inside one home of swarm-go: its Go viewers", run: runHomeViewers, hidden: true},

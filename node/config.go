@@ -83,6 +83,8 @@ type Config struct {
 	// Policies are the per-content delivery policies, first match wins
 	// (package control); the control API and a reload replace them.
 	Policies []control.Policy `yaml:"policies"`
+	// Cluster joins the node's swarms to other nodes' over NATS.
+	Cluster ClusterConfig `yaml:"cluster"`
 }
 
 // CORSConfig configures Cross-Origin Resource Sharing headers.
@@ -113,6 +115,7 @@ func DefaultConfig() Config {
 		Seeder:          seeder.DefaultConfig(),
 		Analytics:       analytics.DefaultConfig(),
 		TURN:            turn.DefaultConfig(),
+		Cluster:         defaultClusterConfig(),
 	}
 }
 
@@ -201,6 +204,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := validTURN(c); err != nil {
+		return err
+	}
+	if err := c.Cluster.validate(c); err != nil {
 		return err
 	}
 	return nil
@@ -379,7 +385,7 @@ func settings() []setting {
 			get: func(c *Config) string { return p(c).String() },
 			set: func(c *Config, v string) error { return p(c).UnmarshalText([]byte(v)) }}
 	}
-	return []setting{
+	all := []setting{
 		str("listen", "listen", "public HTTP `address` (HTTPS and HTTP/3 too with TLS)", func(c *Config) *string { return &c.Listen }),
 		str("admin", "admin", "`address` of /metrics, /healthz and /readyz; keep it private", func(c *Config) *string { return &c.Admin }),
 		str("origin", "origin", "origin `URL` (unset: the built-in demo origin)", func(c *Config) *string { return &c.Origin }),
@@ -396,6 +402,7 @@ func settings() []setting {
 		str("log-format", "log_format", "log `format`: text or json", func(c *Config) *string { return &c.LogFormat }),
 		str("log-level", "log_level", "least `level` logged: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	}
+	return append(all, clusterSettings()...)
 }
 
 func envName(flagName string) string {
@@ -503,6 +510,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	if v := getenv("EDGESWARM_ADMIN_TOKEN"); v != "" {
 		cfg.AdminToken = v
 	}
+	clusterEnv(&cfg, getenv)
 	for _, f := range flags {
 		if f.set {
 			if err := f.s.set(&cfg, f.val); err != nil {

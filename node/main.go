@@ -31,6 +31,7 @@ func subcommands() []subcommand {
 	return []subcommand{
 		{name: "demo-origin", summary: "serve the built-in demo origin alone (see edgeswarm demo-origin --help)", run: runDemoOrigin},
 		{name: "check", summary: "check a stream for edgeswarm: playlists, segments, cacheability, CORS, key rewrites (see edgeswarm check --help)", exit: runCheck},
+		{name: "health", summary: "exit 0 if the node on --admin is up (--ready: serving), 1 otherwise: the container health check", exit: healthExit},
 	}
 }
 

@@ -48,6 +48,7 @@ type Node struct {
 	cache   *cache.Cache
 	metrics *metrics
 	hub     *signal.Hub
+	cluster *cluster // nil without cluster.nats
 	seeder  *seeder.Seeder
 	stats   *analytics.Analytics
 	turn    *turn.Server // nil unless turn.enabled
@@ -198,6 +199,7 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 	n.pubLn = guard
 	n.h1.ConnState = guard.connState
 	n.setupNetHTTPFronts(cfg)
+	n.defaultSignalURL()
 
 	if n.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
@@ -276,6 +278,7 @@ func (n *Node) Run(ctx context.Context) error {
 	drain, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 	defer cancel()
 	errs := []error{n.hub.Close(drain), n.h1.ShutdownWithContext(drain)}
+	errs = append(errs, n.closeCluster())
 	if n.seeder != nil {
 		errs = append(errs, n.seeder.Close())
 	}
@@ -323,6 +326,7 @@ func (n *Node) closeListeners() {
 	if n.hub != nil {
 		_ = n.hub.Close(context.Background())
 	}
+	_ = n.closeCluster()
 	if n.cache != nil {
 		n.cache.Close()
 	}

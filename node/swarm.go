@@ -65,12 +65,24 @@ func (n *Node) setupSwarms(cfg Config) error {
 		closeICESockets(opt)
 		return err
 	}
-	hub, err := signal.New(scfg, client, signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm, OnStats: n.stats.Observe, Policy: n.hubPolicy()})
+	bus, err := n.newClusterBus(cfg)
+	if err != nil {
+		closeICESockets(opt)
+		return err
+	}
+	sopt := signal.Options{Log: n.log, Clock: n.now, Registerer: n.metrics.reg, OnSwarm: onSwarm, OnStats: n.stats.Observe, Policy: n.hubPolicy(), SignalURLs: n.signalURLs()}
+	if bus != nil {
+		sopt.Bus = bus
+	}
+	hub, err := signal.New(scfg, client, sopt)
 	if err != nil {
 		closeICESockets(opt)
 		return err
 	}
 	n.hub = hub
+	if err := n.startCluster(hub); err != nil {
+		return err
+	}
 	if !cfg.SuperPeer {
 		return nil
 	}

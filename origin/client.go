@@ -297,7 +297,8 @@ func (c *Client) setPolicy(obj *cache.Object, req *cache.Request, m media, date 
 
 // passHeader reports whether an origin response header is kept: all of
 // them but hop-by-hop and framing ones and those the node sets itself
-// (Date, Server, Accept-Ranges, Alt-Svc, CORS). Age and the targeted
+// (Date, Server, Accept-Ranges, Alt-Svc, CORS, and the swarm and ticket
+// headers, when the origin is another node: a cache tier). Age and the targeted
 // cache header stay in the stored headers (a revalidation needs them);
 // the edge leaves them out of what viewers get.
 func (c *Client) passHeader(name string) bool {
@@ -310,6 +311,8 @@ func (c *Client) passHeader(name string) bool {
 	switch strings.ToLower(name) {
 	case "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
 		"content-length", "date", "server", "accept-ranges", "alt-svc":
+		return false
+	case "edgeswarm-swarm", "edgeswarm-ticket":
 		return false
 	}
 	return true

@@ -46,6 +46,10 @@ type Options struct {
 	// Policy, optional, decides each viewer's delivery policy (see
 	// SetPolicy, which replaces it).
 	Policy Policy
+	// SignalURLs, when set, lists the signaling URLs of the cluster's
+	// nodes for the welcome (wire.ClientConfig.SignalURLs): where a viewer
+	// rejoins when its node goes away.
+	SignalURLs func() []string
 }
 
 // Hub is the tracker: it admits peers into swarms, offers candidates,
@@ -63,6 +67,9 @@ type Hub struct {
 	onStats func(swarm string, prev, cur *wire.Stats)
 	check   websocket.FastHTTPUpgrader
 	up      websocket.Upgrader
+	// cluster is bus when it spans nodes; nil otherwise.
+	cluster Cluster
+	urls    func() []string
 
 	mu       sync.Mutex
 	closing  bool
@@ -74,6 +81,11 @@ type Hub struct {
 	active   int    // swarms with members
 	policy   Policy // nil: no policy messages (see SetPolicy)
 	wg       sync.WaitGroup
+
+	// remote holds, by swarm then id, the viewers of other nodes;
+	// guarded by mu.
+	remote  map[string]map[string]*remotePeer
+	remotes int
 }
 
 // New returns a Hub. client is the configuration sent in every welcome.
@@ -101,6 +113,8 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 		idle:     list.New(),
 		byID:     make(map[string]*member),
 		policy:   opt.Policy,
+		remote:   make(map[string]map[string]*remotePeer),
+		urls:     opt.SignalURLs,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -111,6 +125,7 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 	if h.bus == nil {
 		h.bus = newLocalBus()
 	}
+	h.cluster, _ = h.bus.(Cluster)
 	reg := opt.Registerer
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -146,6 +161,12 @@ func (h *Hub) IssueTicket(swarm string) string {
 // already has is ignored: a digest never changes. Digests of a swarm
 // without peers are kept for its first joiners (see Config.IdleSwarms).
 func (h *Hub) PublishDigest(swarm string, d wire.SegmentDigest) {
+	h.publishDigest(swarm, d, true)
+}
+
+// publishDigest is PublishDigest; toCluster sends a new digest to the other
+// nodes of a cluster too.
+func (h *Hub) publishDigest(swarm string, d wire.SegmentDigest, toCluster bool) {
 	if d.Seq != nil {
 		seq := *d.Seq
 		d.Seq = &seq
@@ -184,6 +205,9 @@ func (h *Hub) PublishDigest(swarm string, d wire.SegmentDigest) {
 	h.met.digests.Inc()
 	for _, id := range ids {
 		h.bus.Deliver(id, msg)
+	}
+	if toCluster && h.cluster != nil {
+		h.cluster.ShareDigest(swarm, d)
 	}
 }
 
@@ -312,6 +336,7 @@ type removal struct {
 // calls afterRemove without it.
 func (h *Hub) removeLocked(m *member) removal {
 	sw := m.sw
+	h.announceLocked(m, true)
 	delete(sw.members, m.id)
 	delete(h.byID, m.id)
 	m.s.m = nil
@@ -451,6 +476,7 @@ func (h *Hub) join(s *session, j *wire.Join) {
 	h.byID[m.id] = m
 	s.m = m
 	m.detach = h.bus.Attach(m.id, s)
+	h.announceLocked(m, false)
 	if m.seeder {
 		sw.seeders = append(sw.seeders, m)
 	} else {
@@ -465,6 +491,9 @@ func (h *Hub) join(s *session, j *wire.Join) {
 
 	// The answer goes into the queue before anyone else learns the new
 	// id, so welcome is always the first message of a join.
+	if h.urls != nil {
+		welcome.SignalURLs = h.urls()
+	}
 	ok := s.tryPut(&wire.Welcome{PeerID: m.id, Swarm: sw.name, Config: welcome})
 	if pol != nil {
 		ok = ok && s.tryPut(pol)
@@ -486,6 +515,12 @@ func (h *Hub) join(s *session, j *wire.Join) {
 		for _, o := range sources {
 			infos = append(infos, wire.PeerInfo{ID: o.id})
 		}
+		// Viewers of other nodes fill what this node's cannot.
+		remote := h.pickRemoteLocked(sw.name, k-len(sources))
+		for _, r := range remote {
+			infos = append(infos, wire.PeerInfo{ID: r.id})
+		}
+		m.got += len(remote)
 		for len(infos) > 0 {
 			n := min(len(infos), wire.MaxPeersPerMessage)
 			ok = ok && s.tryPut(&wire.Peers{Peers: infos[:n]})
@@ -570,6 +605,7 @@ func (h *Hub) relay(s *session, r *wire.Relay) {
 		return
 	}
 	dst := m.sw.members[r.To]
+	remote := dst == nil && h.remote[m.sw.name][r.To] != nil
 	from, swarm := m.id, m.sw.name
 	if dst != nil && dst != m && r.Kind == wire.KindAnswer {
 		// An answer means both sides took part in the attempt: from
@@ -577,7 +613,7 @@ func (h *Hub) relay(s *session, r *wire.Relay) {
 		link(m, dst)
 	}
 	h.mu.Unlock()
-	if dst == nil || dst == m {
+	if (dst == nil && !remote) || dst == m {
 		s.reply(wire.Errorf(wire.CodeUnknownPeer, "relay: no peer %q in swarm %.64q", r.To, swarm))
 		return
 	}
@@ -732,6 +768,14 @@ func (h *Hub) report(s *session, r *wire.Report) {
 		return
 	}
 	bad := m.sw.members[r.Peer]
+	if bad == nil && h.remote[m.sw.name][r.Peer] != nil {
+		// Reports against another node's viewer are that node's to
+		// weigh; this one never saw the two connect.
+		h.mu.Unlock()
+		h.met.report(r.Reason)
+		h.met.verdicts[verdictUnlinked].Inc()
+		return
+	}
 	if bad == nil || bad == m {
 		h.mu.Unlock()
 		s.reply(wire.Errorf(wire.CodeUnknownPeer, "report: no peer %q in the swarm", r.Peer))

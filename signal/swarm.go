@@ -146,7 +146,7 @@ func (sw *swarm) pickSources(p *member, k int) []*member {
 
 // pickStarved returns up to k viewers, other than p and those in skip,
 // that received fewer than k candidates, least served first: the peers a
-// new source p is pushed to.
+// new source p is pushed to. p is nil for a source on another node.
 func (sw *swarm) pickStarved(p *member, skip []*member, k int) []*member {
 	pool := make([]*member, 0, min(len(sw.members), sampleFactor*k))
 	for _, m := range sw.members {
@@ -163,7 +163,9 @@ func (sw *swarm) pickStarved(p *member, skip []*member, k int) []*member {
 	for _, m := range pool {
 		m.got++
 	}
-	p.offered += len(pool)
+	if p != nil {
+		p.offered += len(pool)
+	}
 	return pool
 }
 

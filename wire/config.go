@@ -49,6 +49,11 @@ type ClientConfig struct {
 	// HTTP-only control group (see [Policy]); it plays over HTTP only and
 	// reports itself in group "holdback".
 	Holdback bool `json:"holdback,omitempty"`
+	// SignalURLs, optional, are the signaling URLs (ws: or wss:) of the
+	// nodes of the cluster the welcoming node belongs to, itself
+	// included, at most MaxSignalURLs: where a client rejoins its swarm
+	// when its node goes away.
+	SignalURLs []string `json:"signal_urls,omitempty"`
 }
 
 // KeyRules turn a segment or playlist URL into its content key. The node
@@ -134,6 +139,23 @@ func (c *ClientConfig) validate(p string) error {
 	for _, r := range ranges {
 		if err := checkRange(p+"."+r.name, r.v, r.lo, r.hi); err != nil {
 			return err
+		}
+	}
+	return validSignalURLs(p+".signal_urls", c.SignalURLs)
+}
+
+// validSignalURLs checks ClientConfig.SignalURLs.
+func validSignalURLs(p string, urls []string) error {
+	if err := checkCount(p, len(urls), 0, MaxSignalURLs); err != nil {
+		return err
+	}
+	for i, u := range urls {
+		f := fmt.Sprintf("%s[%d]", p, i)
+		if err := checkASCII(f, u, 0x21, MaxSignalURLLen, true); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
+			return badField(f, "not a ws: or wss: URL")
 		}
 	}
 	return nil

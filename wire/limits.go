@@ -70,6 +70,10 @@ const (
 	MaxICEServers = 8
 	// MaxICEURLs bounds the URLs of one ICE server.
 	MaxICEURLs = 8
+	// MaxSignalURLs bounds ClientConfig.SignalURLs.
+	MaxSignalURLs = 16
+	// MaxSignalURLLen bounds one signaling URL, in bytes.
+	MaxSignalURLLen = 256
 	// MaxICEFieldLen bounds an ICE server URL, username or credential.
 	MaxICEFieldLen = 256
 	// MaxSequence is the largest media sequence number either protocol

@@ -109,7 +109,7 @@ ${player === "videojs" ? '<script src="/e2e/video.min.js"></script>' : ""}
     stop = function () { return player.unload(); };
   } else {
     var hls = new Hls(window.__hlsConfig || {});
-    E.session = edgeswarm.attachHls(hls);
+    E.session = edgeswarm.attachHls(hls, window.__esOptions || {});
     // Hash what the fragment loader hands hls.js, before hls.js moves the
     // buffer to its transmuxing worker.
     var Loader = hls.config.fLoader;

@@ -7,6 +7,7 @@
 // viewer got by source (edgeswarm.getStats()), that bytes from peers are
 // the node's bytes, and that the node's own counters agree.
 
+import { spawn } from "node:child_process";
 import { Browser, devices } from "playwright-core";
 import { Env, launchChromium, mib, NodeProc, PageReport, Viewer, ViewerOptions, waitFor, watch } from "./harness";
 import { natTests } from "./nat";
@@ -568,6 +569,73 @@ test("an emulated mobile viewer (Chromium device emulation) uploads 0 bytes by d
   check(m.uploadBytes === 0, `the mobile viewer uploaded ${m.uploadBytes} bytes`);
   check(m.p2pBytes > 0, "the mobile viewer got nothing from peers");
   check(await peerBytesAreNodeBytes(n, mob!, rs[2]!) > 0, "no peer segment reached the mobile viewer's player");
+test("two nodes, one swarm: a viewer on one node gets segments from a viewer on the other, no stall", async (t) => {
+  // Node a serves the demo origin and runs the super-peer; node b uses a
+  // as its origin, has no super-peer, and joins a's embedded NATS server:
+  // what b's viewer gets over WebRTC can only come from a's viewer.
+  const secret = "signal:\n  ticket_secret: an-e2e-secret-shared-by-both-nodes\n";
+  const a = await node(t, secret + "cluster:\n  name: a\n  nats:\n    listen: 127.0.0.1:0\n");
+  const bus = await waitFor("a's embedded NATS address in its log", 20000, () => /nats=(nats:\/\/127\.0\.0\.1:\d+)/.exec(a.stderr())?.[1]);
+  const b = await NodeProc.start(env, secret + `cluster:\n  name: b\n  nats:\n    url: ${bus}\n`, ["--origin", a.base, "--super-peer", "false"]);
+  t.cleanup(() => b.stop());
+  await waitFor("both nodes to see each other", 20000, async () => await a.metric("edgeswarm_cluster_nodes") === 2 && await b.metric("edgeswarm_cluster_nodes") === 2);
+  const [va] = await viewers(t, a, ["viewer-on-a"]);
+  const [vb] = await viewers(t, b, ["viewer-on-b"]);
+  const watchS = 40;
+  await watch(watchS * 1000);
+  const ra = await va!.report(), rb = await vb!.report();
+  await Promise.all([va!.stop(), vb!.stop()]);
+  figures(t, [va!, vb!], [ra, rb]);
+  t.log(`swarms: a ${ra.stats.swarm}, b ${rb.stats.swarm}; b knows ${await b.metric("edgeswarm_cluster_remote_peers")} remote peer(s), a ${await a.metric("edgeswarm_cluster_remote_peers")}`);
+  played(va!, ra, watchS);
+  played(vb!, rb, watchS);
+  check(rb.connects.some((c) => c.id === ra.stats.peerId), `viewer-on-b never connected to viewer-on-a (${ra.stats.peerId}): ${JSON.stringify(rb.connects)}`);
+  check(rb.stats.p2pBytes > 0 && rb.stats.seedBytes === 0, `viewer-on-b: p2p ${rb.stats.p2pBytes}, seed ${rb.stats.seedBytes}; want segments from viewer-on-a only`);
+  check(rb.stats.segmentsRejected === 0, `viewer-on-b: ${rb.stats.segmentsRejected} segment(s) rejected`);
+  check(await b.metric("edgeswarm_cluster_bus_sent_total", { kind: "relay" }) > 0, "b sent no relay over the bus");
+  const checked = await peerBytesAreNodeBytes(b, vb!, rb);
+  check(checked > 0, "viewer-on-b: no segment from viewer-on-a reached its player");
+  t.log(`viewer-on-b: ${mib(rb.stats.p2pBytes)} from viewer-on-a across the bus, ${checked} segments identical to the node's`);
+});
+
+test("a node killed mid-stream: its viewer rejoins the other node within 3 s, no stall", async (t) => {
+  // The demo origin runs alone, behind both nodes. The viewer plays over
+  // HTTP from node b (the operator's load balancer, which keeps serving)
+  // and signals to node a; a is killed (SIGKILL, no goodbye) and the
+  // viewer must rejoin its swarm on b, listed in a's welcome.
+  const origin = spawn(env.node, ["demo-origin", "--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+  t.cleanup(async () => { origin.kill("SIGKILL"); });
+  let out = "";
+  origin.stdout!.on("data", (b: Buffer) => { out += b.toString(); });
+  const originURL = await waitFor("the demo origin's address", 20000, () => /demo origin: (http:\/\/\S+)\/live\/master\.m3u8/.exec(out)?.[1]);
+  const secret = "signal:\n  ticket_secret: an-e2e-secret-shared-by-both-nodes\n";
+  const a = await NodeProc.start(env, secret + "cluster:\n  name: a\n  nats:\n    listen: 127.0.0.1:0\n", ["--origin", originURL]);
+  t.cleanup(() => a.stop());
+  const bus = await waitFor("a's embedded NATS address in its log", 20000, () => /nats=(nats:\/\/127\.0\.0\.1:\d+)/.exec(a.stderr())?.[1]);
+  const b = await NodeProc.start(env, secret + `cluster:\n  name: b\n  nats:\n    url: ${bus}\n`, ["--origin", originURL]);
+  t.cleanup(() => b.stop());
+  await waitFor("both nodes to see each other", 20000, async () => await a.metric("edgeswarm_cluster_nodes") === 2 && await b.metric("edgeswarm_cluster_nodes") === 2);
+  const [v] = await viewers(t, b, ["viewer"], { init: `window.__esOptions = { node: ${JSON.stringify(a.base)} };` });
+  const before = await waitFor("the viewer joined on a", 20000, async () => {
+    const r = await v!.report();
+    return r.stats.connected && r.stats.peerId && await a.metric("edgeswarm_signal_joins_total") >= 1 ? r : undefined;
+  }, 100);
+  await watch(5000);
+  const killed = Date.now();
+  a.proc.kill("SIGKILL");
+  const after = await waitFor("the viewer to rejoin on b", 10000, async () => {
+    const r = await v!.report();
+    return r.stats.connected && r.stats.peerId !== before.stats.peerId ? r : undefined;
+  }, 50);
+  const rejoinMs = Date.now() - killed;
+  t.log(`rejoined on b ${rejoinMs} ms after a was killed (peer ${before.stats.peerId} -> ${after.stats.peerId})`);
+  check(rejoinMs <= 3000, `the viewer rejoined ${rejoinMs} ms after its node died, want within 3 s`);
+  check(await b.metric("edgeswarm_signal_joins_total") >= 1, "b saw no join");
+  await watch(10000);
+  const r = await v!.report();
+  await v!.stop();
+  figures(t, [v!], [r]);
+  played(v!, r, (Date.now() - r.playingAt) / 1000);
 });
 
 async function main(): Promise<number> {

@@ -193,6 +193,13 @@ func Join(ctx context.Context, conn Conn, swarmName string, opt Options) (*Peer,
 // ID returns the peer id the tracker assigned.
 func (p *Peer) ID() string { return p.id }
 
+// Config returns the client configuration of the welcome.
+func (p *Peer) Config() wire.ClientConfig {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.config
+}
+
 // Stats returns the counters.
 func (p *Peer) Stats() Stats {
 	p.mu.Lock()

@@ -16,6 +16,8 @@ export type Settings = Required<Omit<Options, "node" | "iceServers">> & { node: 
 export const RULES = {
   /** Signaling reconnect: first delay, factor, cap, jitter fraction (protocol section 4.5). */
   reconnect: { firstMs: 1000, factor: 2, maxMs: 60000, jitter: 0.5 },
+  /** Rejoining on another node of the cluster (failover.ts): at most this much jitter, ms. */
+  failoverJitterMs: 250,
   /** HTTP segment retries: attempts, first delay, factor, cap. */
   httpRetry: { attempts: 3, firstMs: 250, factor: 2, maxMs: 2000 },
   /** Before any HTTP fetch was measured, assume this rate (bytes/s) and latency (ms). */

@@ -18,6 +18,7 @@ export interface ServerConfig {
   max_peers: number; max_inflight: number; chunk_size: number;
   hello_timeout_ms: number; request_timeout_ms: number; idle_timeout_ms: number;
   critical_ms: number; prefetch_ms: number; keep_segments: number; stats_interval_ms: number;
+  signal_urls?: string[];
   /** This viewer is in the HTTP-only control group for its join. */
   holdback?: boolean;
 }
@@ -94,6 +95,7 @@ const CONFIG: Field[] = [
   I("idle_timeout_ms", 100, 60000, true, true), I("critical_ms", 0, 600000, true, true),
   I("prefetch_ms", 0, 600000, true, true), I("keep_segments", 0, 1024, true, true),
   I("stats_interval_ms", 1000, 600000, true, true), B("holdback"),
+  A("signal_urls", S("", (s) => /^wss?:\/\/./.test(s) && ascii(0x21, 256)(s), true), 0, 16),
 ];
 const CTR = (n: string): Field => I(n, 0, MAX_SEQUENCE);
 

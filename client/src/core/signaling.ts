@@ -3,6 +3,7 @@
 
 import { backoff, Clock } from "./clock";
 import { RULES } from "./config";
+import { SignalURLs } from "./failover";
 import { decodeSignal, encodeSignal, SignalMessage } from "./signal";
 
 /** The part of WebSocket the client uses (injectable in tests). */
@@ -38,7 +39,12 @@ export class Signaling {
   private stopped = false;
   private waiting = false;
 
-  constructor(readonly url: string, private h: SignalingHost) {}
+  private urls: SignalURLs;
+
+  constructor(url: string, private h: SignalingHost) { this.urls = new SignalURLs(url); }
+
+  /** The node's signaling URL in use (another node's after a failover). */
+  get url(): string { return this.urls.current; }
 
   get connected(): boolean { return this.ws?.readyState === 1; }
   get swarm(): string | undefined { return this.joined; }
@@ -93,7 +99,7 @@ export class Signaling {
         this.h.onError("bad_message", String((err as Error).message));
         return;
       }
-      if (m.type === "welcome") this.attempt = 0;
+      if (m.type === "welcome") { this.attempt = 0; this.urls.welcomed(m.config.signal_urls); }
       if (m.type === "error") {
         if (m.code === "ticket_invalid") this.ticketBad = true;
         this.h.onError(m.code, m.message);
@@ -107,13 +113,15 @@ export class Signaling {
       this.ws = undefined;
       this.joined = undefined;
       this.h.onDown("closed");
-      this.retry("closed");
+      this.retry("closed", this.urls.failed());
     };
   }
 
-  private retry(_why: string): void {
+  private retry(_why: string, failover = false): void {
     if (this.stopped || !this.wantJoin) return;
-    const d = backoff(this.attempt++, RULES.reconnect, this.h.random);
+    // Another node of the cluster is tried at once (a few ms of jitter
+    // spread a dead node's viewers), the same one after a backoff.
+    const d = failover ? Math.round(RULES.failoverJitterMs * this.h.random()) : backoff(this.attempt++, RULES.reconnect, this.h.random);
     this.h.clock.clearTimeout(this.timer);
     this.waiting = true;
     this.timer = this.h.clock.setTimeout(() => { this.waiting = false; if (!this.ws) this.connect(); }, d);
