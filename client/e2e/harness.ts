@@ -17,6 +17,8 @@ export interface Env {
   chromium: string;
   /** client/node_modules, for Shaka Player. */
   modules: string;
+  /** Firefox (Debian's firefox-esr). */
+  firefox: string;
 }
 
 /** Polls cond until it returns a value other than undefined/false, or throws after ms. */
@@ -152,10 +154,13 @@ export interface Stats {
 }
 
 export interface ViewerOptions {
-  player?: "hls" | "shaka" | "shaka-dash" | "dashjs" | "videojs";
+  player?: "hls" | "shaka" | "shaka-dash" | "dashjs" | "videojs" | "clappr";
   /** Script run in the page before any of its own (e.g. to remove WebRTC or patch it). */
   init?: string;
 }
+
+/** What the suite's checks read of a viewer, in Chromium or Firefox. */
+export interface Watched { readonly name: string; readonly pageErrors: string[] }
 
 /** One viewer: a browser context with one page playing the live stream. */
 export class Viewer {
