@@ -188,6 +188,10 @@ export class Viewer {
       contentType: "text/javascript; charset=utf-8",
       body: readFileSync(join(env.modules, "video.js/dist/video.min.js")),
     }));
+    await ctx.route(node.base + "/e2e/clappr.min.js", (route) => route.fulfill({
+      contentType: "text/javascript; charset=utf-8",
+      body: readFileSync(join(env.modules, "@clappr/player/dist/clappr.min.js")),
+    }));
     if (o.init) await ctx.addInitScript(o.init);
     const page = await ctx.newPage();
     const v = new Viewer(name, ctx, page);
@@ -197,7 +201,7 @@ export class Viewer {
     // node's address (the player scripts are served by the test, not the node).
     ctx.on("requestfinished", (req) => {
       const u = new URL(req.url());
-      if (u.origin !== node.base || u.pathname === "/e2e/shaka-player.js" || u.pathname === "/e2e/dash.all.min.js" || u.pathname === "/e2e/video.min.js") return;
+      if (u.origin !== node.base || u.pathname === "/e2e/shaka-player.js" || u.pathname === "/e2e/dash.all.min.js" || u.pathname === "/e2e/video.min.js" || u.pathname === "/e2e/clappr.min.js") return;
       v.sizes.push(req.sizes().then((s) => {
         v.net.all += s.responseBodySize;
         if (/\.(ts|m4s|mp4)$/.test(u.pathname)) v.net.segments += s.responseBodySize;

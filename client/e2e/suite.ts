@@ -227,6 +227,25 @@ test("Video.js 8 (VHS) with the generic interception gets segments from peers, n
   t.log(`videojs: ${checked} segments from peers reached Video.js, each identical to the node's`);
 });
 
+test("Clappr with its bundled hls.js playback and the generic interception gets segments from peers, never stalls, verifies them", async (t) => {
+  const n = await node(t, "");
+  const [cl] = await viewers(t, n, ["clappr"], { player: "clappr" });
+  const others = await viewers(t, n, ["hls.js-1", "hls.js-2"]);
+  const all = [cl!, ...others];
+  const watchS = Number(process.env.E2E_CLAPPR_S ?? 30);
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, all);
+  figures(t, all, rs);
+  all.forEach((v, i) => played(v, rs[i]!, watchS));
+  const r = rs[0]!;
+  check(r.stats.segmentsRejected === 0, `clappr: ${r.stats.segmentsRejected} segment(s) rejected`);
+  check(r.stats.seedBytes + r.stats.p2pBytes > 0, "clappr: no segment came from the swarm");
+  const checked = await peerBytesAreNodeBytes(n, cl!, r);
+  check(checked > 0, "clappr: no segment from a peer reached the player");
+  check(near(r.stats.httpBytes, r.net.segments), `clappr: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+  t.log(`clappr: ${checked} segments from peers reached Clappr, each identical to the node's`);
+});
+
 test("a Firefox viewer and a Chromium viewer exchange segments both ways, never stall, verify them", async (t) => {
   // No pushes, and two rounds on one node: in each, one browser plays
   // further behind the live edge (hls.js liveSyncDurationCount 7 against
