@@ -39,6 +39,7 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
 
 /** Launches Firefox over WebDriver BiDi with a fresh temporary profile (puppeteer removes it on close). */
 export async function launchFirefox(env: Env): Promise<Browser> {
+  if (!env.firefox) throw new Error("no Firefox given (E2E_FIREFOX)");
   return launch({
     browser: "firefox", executablePath: env.firefox, headless: true, protocol: "webDriverBiDi",
     extraPrefsFirefox: FIREFOX_PREFS, timeout: 60000,

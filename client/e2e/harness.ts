@@ -17,8 +17,8 @@ export interface Env {
   chromium: string;
   /** client/node_modules, for Shaka Player. */
   modules: string;
-  /** Firefox (Debian's firefox-esr). */
-  firefox: string;
+  /** Firefox (Debian's firefox-esr), for the tests with a Firefox viewer. */
+  firefox?: string;
 }
 
 /** Polls cond until it returns a value other than undefined/false, or throws after ms. */
