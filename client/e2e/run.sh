@@ -1,12 +1,13 @@
 #!/bin/sh
-# End-to-end tests in real Chromium (and Firefox for one test): the node with its demo origin and
-# several browser viewers, inside a private network namespace that has only
-# loopback (so no WebRTC check leaves the machine). Run from anywhere, as
-# root (the namespace and installing Chromium need it).
+# End-to-end tests in real Chromium (and Firefox for one test): the node
+# with its demo origin and several browser viewers, inside a private network
+# namespace that has only loopback (so no WebRTC check leaves the machine).
+# Run from anywhere, as root (the namespace and installing the browsers need
+# it).
 #
 # Environment: E2E_CHROMIUM (default /usr/bin/chromium), E2E_FIREFOX
-# (default /usr/bin/firefox-esr), E2E_ONLY (run the
-# tests whose name contains this), E2E_WATCH_S (seconds of the main test,
+# (default /usr/bin/firefox-esr), E2E_ONLY (run the tests whose name
+# contains this), E2E_WATCH_S (seconds of the main test,
 # default 60), E2E_DEBUG=1 (print each page report), EDGESWARM_SKIP_NPM_CI=1
 # (node_modules is already installed).
 set -eu
