@@ -21,7 +21,9 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
   "media.peerconnection.ice.default_address_only": false,
   "media.peerconnection.ice.no_host": false,
   // Host candidates as addresses, not mDNS names (nothing resolves
-  // .local names here); Chromium's side is --disable-features=WebRtcHideLocalIpsWithMdns.
+  // .local names here): the camera permission above already does this,
+  // the pref says it outright. Chromium's side is
+  // --disable-features=WebRtcHideLocalIpsWithMdns.
   "media.peerconnection.ice.obfuscate_host_addresses": false,
   // No STUN or TURN server but what the node hands out (none on loopback).
   "media.peerconnection.default_iceservers": "[]",
