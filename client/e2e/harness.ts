@@ -151,6 +151,8 @@ export interface Stats {
   httpBytes: number; p2pBytes: number; seedBytes: number; uploadBytes: number; peers: number;
   peerEfficiency: number; offload: number; segmentsVerified: number; segmentsRejected: number;
   aborts: number; stalls: number; swarm?: string; peerId?: string; connected: boolean;
+  /** The risk mode ("p2p", "cautious", "http-only") and its reason. */
+  mode?: string; modeReason?: string;
 }
 
 export interface ViewerOptions {
