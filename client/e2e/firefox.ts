@@ -62,6 +62,9 @@ export class FirefoxViewer {
     // A document from the node's own address (its 404 page), the viewer
     // written into it, as for Chromium.
     await page.goto(`${node.base}/e2e/viewer`);
+    // report() counts HTTP bytes from resource timing: keep every entry
+    // (the default buffer holds 250).
+    await page.evaluate(() => performance.setResourceTimingBufferSize(100000));
     await page.setContent(viewerHTML(o.player ?? "hls"));
     return v;
   }
