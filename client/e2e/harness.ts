@@ -17,6 +17,8 @@ export interface Env {
   chromium: string;
   /** client/node_modules, for Shaka Player. */
   modules: string;
+  /** Firefox (Debian's firefox-esr), for the tests with a Firefox viewer. */
+  firefox?: string;
 }
 
 /** Polls cond until it returns a value other than undefined/false, or throws after ms. */
@@ -149,15 +151,20 @@ export interface Stats {
   httpBytes: number; p2pBytes: number; seedBytes: number; uploadBytes: number; peers: number;
   peerEfficiency: number; offload: number; segmentsVerified: number; segmentsRejected: number;
   aborts: number; stalls: number; swarm?: string; peerId?: string; connected: boolean;
+  /** The risk mode ("p2p", "cautious", "http-only") and its reason. */
+  mode?: string; modeReason?: string;
 }
 
 export interface ViewerOptions {
-  player?: "hls" | "shaka" | "shaka-dash" | "dashjs" | "videojs";
+  player?: "hls" | "shaka" | "shaka-dash" | "dashjs" | "videojs" | "clappr";
   /** Script run in the page before any of its own (e.g. to remove WebRTC or patch it). */
   init?: string;
   /** Options of the viewer's browser context (e.g. a playwright device, for mobile emulation). */
   context?: BrowserContextOptions;
 }
+
+/** What the suite's checks read of a viewer, in Chromium or Firefox. */
+export interface Watched { readonly name: string; readonly pageErrors: string[] }
 
 /** One viewer: a browser context with one page playing the live stream. */
 export class Viewer {
@@ -185,6 +192,10 @@ export class Viewer {
       contentType: "text/javascript; charset=utf-8",
       body: readFileSync(join(env.modules, "video.js/dist/video.min.js")),
     }));
+    await ctx.route(node.base + "/e2e/clappr.min.js", (route) => route.fulfill({
+      contentType: "text/javascript; charset=utf-8",
+      body: readFileSync(join(env.modules, "@clappr/player/dist/clappr.min.js")),
+    }));
     if (o.init) await ctx.addInitScript(o.init);
     const page = await ctx.newPage();
     const v = new Viewer(name, ctx, page);
@@ -194,7 +205,7 @@ export class Viewer {
     // node's address (the player scripts are served by the test, not the node).
     ctx.on("requestfinished", (req) => {
       const u = new URL(req.url());
-      if (u.origin !== node.base || u.pathname === "/e2e/shaka-player.js" || u.pathname === "/e2e/dash.all.min.js" || u.pathname === "/e2e/video.min.js") return;
+      if (u.origin !== node.base || u.pathname === "/e2e/shaka-player.js" || u.pathname === "/e2e/dash.all.min.js" || u.pathname === "/e2e/video.min.js" || u.pathname === "/e2e/clappr.min.js") return;
       v.sizes.push(req.sizes().then((s) => {
         v.net.all += s.responseBodySize;
         if (/\.(ts|m4s|mp4)$/.test(u.pathname)) v.net.segments += s.responseBodySize;

@@ -5,20 +5,31 @@
 // started playing, stalls after that, where each segment came from, and
 // the SHA-256 of every segment the player received.
 
-/** The page for one player: "hls", "shaka", "shaka-dash", "dashjs" or "videojs". */
+/** The page for one player: "hls", "shaka", "shaka-dash", "dashjs", "videojs" or "clappr". */
 export const viewerHTML = (player: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>edgeswarm e2e viewer</title></head>
 <body>
-<video id="v" muted autoplay playsinline></video>
+${player === "clappr" ? '<div id="player"></div>' : '<video id="v" muted autoplay playsinline></video>'}
 <script src="/vendor/hls.light.min.js"></script>
 ${player.startsWith("shaka") ? '<script src="/e2e/shaka-player.js"></script>' : ""}
 ${player === "dashjs" ? '<script src="/e2e/dash.all.min.js"></script>' : ""}
 ${player === "videojs" ? '<script src="/e2e/video.min.js"></script>' : ""}
+${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
 <script src="/edgeswarm.js"></script>
 <script>
 (function () {
   "use strict";
-    var video = document.getElementById("v");
+  var clappr;
+  if (${JSON.stringify(player)} === "clappr") {
+    // Clappr with the hls.js playback it bundles (its own hls.js build),
+    // through the generic interception: the one line the README gives Clappr.
+    window.e2eSession = edgeswarm.attachGeneric({ media: function () { return document.querySelector("#player video"); } });
+    // The first rendition and no switching up, as the hls.js viewers play
+    // it, so that Clappr shares their swarm.
+    clappr = new Clappr.Player({ source: "/live/master.m3u8", parentId: "#player", mute: true, autoPlay: true,
+      playback: { playInline: true, hlsjsConfig: { startLevel: 0, abrBandWidthUpFactor: 0 } } });
+  }
+  var video = clappr ? document.querySelector("#player video") : document.getElementById("v");
   var path = function (u) { try { return new URL(u, location.href).pathname; } catch (e) { return String(u); } };
   var hex = function (b) { return Array.from(new Uint8Array(b), function (x) { return x.toString(16).padStart(2, "0"); }).join(""); };
   var E = window.e2e = { playingAt: 0, played: 0, waiting: 0, fatal: [], errors: [], sources: {}, hashes: {}, connects: [], closes: [] };
@@ -41,6 +52,19 @@ ${player === "videojs" ? '<script src="/e2e/video.min.js"></script>' : ""}
   // may hand the buffer to a worker.
   var hash = function (data, url) {
     pending.push(crypto.subtle.digest("SHA-256", data).then(function (h) { E.hashes[path(url)] = hex(h); }));
+  };
+  // Hash what each segment XHR hands the player (Video.js's VHS,
+  // Clappr's hls.js), whether the network or edgeswarm answered it.
+  var hashXHR = function (re) {
+    var open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (m, u) {
+      var x = this, url = String(u);
+      // At readyState 4, before "load": VHS moves the buffer to its worker on load.
+      if (re.test(url)) x.addEventListener("readystatechange", function () {
+        if (x.readyState === 4 && x.response instanceof ArrayBuffer && x.response.byteLength > 0) hash(x.response, url);
+      });
+      return open.apply(this, arguments);
+    };
   };
   var stop;
   if (${JSON.stringify(player)} === "shaka-dash") {
@@ -72,17 +96,7 @@ ${player === "videojs" ? '<script src="/e2e/video.min.js"></script>' : ""}
     dp.initialize(video, "/dash/live.mpd", true);
     stop = function () { dp.reset(); return Promise.resolve(); };
   } else if (${JSON.stringify(player)} === "videojs") {
-    // Hash what each segment XHR hands Video.js (VHS), whether the
-    // network or edgeswarm answered it.
-    var open = XMLHttpRequest.prototype.open;
-    XMLHttpRequest.prototype.open = function (m, u) {
-      var x = this, url = String(u);
-      // At readyState 4, before "load": VHS moves the buffer to its worker on load.
-      if (/\\.ts(\\?|$)/.test(url)) x.addEventListener("readystatechange", function () {
-        if (x.readyState === 4 && x.response instanceof ArrayBuffer && x.response.byteLength > 0) hash(x.response, url);
-      });
-      return open.apply(this, arguments);
-    };
+    hashXHR(/\\.ts(\\?|$)/);
     // The generic interception: the one line the README gives Video.js.
     E.session = edgeswarm.attachGeneric({ media: function () { return document.querySelector("video"); } });
     var vp = videojs(video, { muted: true, autoplay: true, html5: { vhs: { overrideNative: true } } });
@@ -91,6 +105,12 @@ ${player === "videojs" ? '<script src="/e2e/video.min.js"></script>' : ""}
     vp.on("error", function () { var e = vp.error(); if (!stopped) E.fatal.push("videojs " + (e && e.code)); });
     vp.src({ src: "/live/master.m3u8", type: "application/x-mpegURL" });
     stop = function () { stopped = true; vp.pause(); vp.src([]); return Promise.resolve(); };
+  } else if (${JSON.stringify(player)} === "clappr") {
+    E.session = window.e2eSession;
+    hashXHR(/\\.ts(\\?|$)/);
+    var cstopped = false;
+    clappr.on(Clappr.Events.PLAYER_ERROR, function (e) { if (!cstopped) E.fatal.push("clappr " + (e && (e.code || e.description))); });
+    stop = function () { cstopped = true; clappr.stop(); return Promise.resolve(); };
   } else if (${JSON.stringify(player)} === "shaka") {
     shaka.polyfill.installAll();
     var player = new shaka.Player();

@@ -9,13 +9,15 @@
 
 import { spawn } from "node:child_process";
 import { Browser, devices } from "playwright-core";
-import { Env, launchChromium, mib, NodeProc, PageReport, Viewer, ViewerOptions, waitFor, watch } from "./harness";
+import { FirefoxViewer, launchFirefox } from "./firefox";
+import { Env, launchChromium, mib, NodeProc, PageReport, Viewer, ViewerOptions, Watched, waitFor, watch } from "./harness";
 import { natTests } from "./nat";
 
 const env: Env = {
   node: must("E2E_NODE"),
   chromium: process.env.E2E_CHROMIUM ?? "/usr/bin/chromium",
   modules: must("E2E_MODULES"),
+  firefox: process.env.E2E_FIREFOX ?? "/usr/bin/firefox-esr",
 };
 /** Seconds the main test watches playback ("about a minute"). */
 const WATCH_S = Number(process.env.E2E_WATCH_S ?? 60);
@@ -49,7 +51,7 @@ async function viewers(t: T, n: NodeProc, names: string[], o: ViewerOptions = {}
 }
 
 /** Playback as a user saw it: started, no stall after start, moved on, no player or page error. */
-function played(v: Viewer, r: PageReport, watchedS: number): void {
+function played(v: Watched, r: PageReport, watchedS: number): void {
   check(r.playingAt > 0, `${v.name}: never played`);
   check(r.waiting === 0, `${v.name}: ${r.waiting} stall(s) ("waiting" events after playback started)`);
   check(r.stats.stalls === 0, `${v.name}: the player reported ${r.stats.stalls} stall(s)`);
@@ -62,7 +64,7 @@ function played(v: Viewer, r: PageReport, watchedS: number): void {
  * Every segment a peer or the super-peer delivered, and that reached the
  * player, has the bytes the node serves over HTTP. Returns how many.
  */
-async function peerBytesAreNodeBytes(n: NodeProc, v: Viewer, r: PageReport): Promise<number> {
+async function peerBytesAreNodeBytes(n: NodeProc, v: Watched, r: PageReport): Promise<number> {
   let checked = 0;
   for (const [path, src] of Object.entries(r.sources)) {
     if (src === "http") continue;
@@ -81,7 +83,7 @@ const near = (a: number, b: number): boolean => Math.abs(a - b) <= 0.01 * Math.m
 function sum(rs: PageReport[], f: (r: PageReport) => number): number { return rs.reduce((a, r) => a + f(r), 0); }
 
 /** Stops every viewer, then waits until the node's HTTP byte counter settles at what the pages received. */
-async function stopAndSettle(n: NodeProc, vs: Viewer[]): Promise<{ rs: PageReport[]; nodeHTTP: number; seederSent: number }> {
+async function stopAndSettle(n: NodeProc, vs: (Viewer | FirefoxViewer)[]): Promise<{ rs: PageReport[]; nodeHTTP: number; seederSent: number }> {
   await Promise.all(vs.map((v) => v.stop()));
   let rs: PageReport[] = [];
   let nodeHTTP = 0;
@@ -97,7 +99,7 @@ async function stopAndSettle(n: NodeProc, vs: Viewer[]): Promise<{ rs: PageRepor
   return { rs, nodeHTTP, seederSent };
 }
 
-function figures(t: T, vs: Viewer[], rs: PageReport[]): void {
+function figures(t: T, vs: Watched[], rs: PageReport[]): void {
   rs.forEach((r, i) => {
     const s = r.stats;
     t.log(`${vs[i]!.name}: http ${mib(s.httpBytes)}, p2p ${mib(s.p2pBytes)}, seed ${mib(s.seedBytes)}, uploaded ${mib(s.uploadBytes)}, ` +
@@ -225,6 +227,83 @@ test("Video.js 8 (VHS) with the generic interception gets segments from peers, n
   check(checked > 0, "videojs: no segment from a peer reached the player");
   check(near(r.stats.httpBytes, r.net.segments), `videojs: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
   t.log(`videojs: ${checked} segments from peers reached Video.js, each identical to the node's`);
+});
+
+test("Clappr with its bundled hls.js playback and the generic interception gets segments from peers, never stalls, verifies them", async (t) => {
+  const n = await node(t, "");
+  const [cl] = await viewers(t, n, ["clappr"], { player: "clappr" });
+  const others = await viewers(t, n, ["hls.js-1", "hls.js-2"]);
+  const all = [cl!, ...others];
+  const watchS = Number(process.env.E2E_CLAPPR_S ?? 30);
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, all);
+  figures(t, all, rs);
+  all.forEach((v, i) => played(v, rs[i]!, watchS));
+  const r = rs[0]!;
+  check(r.stats.segmentsRejected === 0, `clappr: ${r.stats.segmentsRejected} segment(s) rejected`);
+  check(r.stats.seedBytes + r.stats.p2pBytes > 0, "clappr: no segment came from the swarm");
+  const checked = await peerBytesAreNodeBytes(n, cl!, r);
+  check(checked > 0, "clappr: no segment from a peer reached the player");
+  check(near(r.stats.httpBytes, r.net.segments), `clappr: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+  t.log(`clappr: ${checked} segments from peers reached Clappr, each identical to the node's`);
+});
+
+test("a Firefox viewer and a Chromium viewer exchange segments both ways, never stall, verify them", async (t) => {
+  // No pushes, and two rounds on one node: in each, one browser plays
+  // further behind the live edge (hls.js liveSyncDurationCount 7 against
+  // 3), so every segment it needs next is one the other already holds,
+  // and it asks that one. Chromium serves Firefox, then Firefox serves
+  // Chromium.
+  const n = await node(t, "  push_k: 0\n");
+  const firefox = await launchFirefox(env);
+  t.cleanup(() => firefox.close());
+  const watchS = Number(process.env.E2E_FIREFOX_S ?? 5);
+  const behind = "window.__hlsConfig = { liveSyncDurationCount: 7 };";
+  for (const late of ["firefox", "chromium"] as const) {
+    // Each round's viewers close at its end, or with the test if it fails.
+    const open: { close(): Promise<void> }[] = [];
+    let closed = false;
+    const closeAll = async (): Promise<void> => { if (!closed) { closed = true; for (const v of open) await v.close(); } };
+    t.cleanup(closeAll);
+    const ff = await FirefoxViewer.open(firefox, n, `firefox${late === "firefox" ? " (behind)" : ""}`, late === "firefox" ? { init: behind } : {});
+    open.push(ff);
+    const [cr] = await Promise.all([
+      Viewer.open(t.browser, n, env, `chromium${late === "chromium" ? " (behind)" : ""}`, late === "chromium" ? { init: behind } : {}).then((v) => { open.push(v); return v; }),
+      ff.playing().catch(async (e) => {
+        throw new Fail(`firefox never started playing: ${String(e).split("\n")[0]}; page errors: ${ff.pageErrors.join("; ")}; report: ${JSON.stringify(await ff.report().catch(() => null))?.slice(0, 600)}`);
+      }),
+    ]);
+    await cr!.playing();
+    const all = [ff, cr!];
+    const lateV = all[late === "firefox" ? 0 : 1]!;
+    // Until the late one has played segments from the other (a device
+    // under load may shed uploads for a while: its risk mode), then a
+    // few seconds more of playback.
+    await waitFor(`${lateV.name} to play a segment from the other browser`, 45000, async () => {
+      const r = await lateV.report();
+      return r.stats.p2pBytes > 0 && Object.entries(r.sources).some(([p, src]) => src === "p2p" && r.hashes[p]);
+    }, 500).catch(() => undefined);
+    await watch(watchS * 1000);
+    const { rs } = await stopAndSettle(n, all);
+    figures(t, all, rs);
+    all.forEach((v, i) => played(v, rs[i]!, (Date.now() - rs[i]!.playingAt) / 1000));
+    for (const [i, r] of rs.entries()) {
+      check(r.stats.segmentsRejected === 0, `${all[i]!.name}: ${r.stats.segmentsRejected} segment(s) rejected`);
+      check(near(r.stats.httpBytes, r.net.segments), `${all[i]!.name}: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+    }
+    // Each viewer's only viewer peer is the other browser: what the late
+    // one got from a viewer, the other uploaded.
+    const [f, c] = rs as [PageReport, PageReport];
+    const [got, from] = late === "firefox" ? [f, c] : [c, f];
+    const [gotName, fromName] = late === "firefox" ? ["firefox", "chromium"] : ["chromium", "firefox"];
+    check(got.stats.p2pBytes > 0, `${gotName}: no bytes from the ${fromName} viewer (${fromName}'s risk mode ${from.stats.mode}: ${from.stats.modeReason}; ${gotName}'s aborts ${got.stats.aborts})`);
+    check(from.stats.uploadBytes >= got.stats.p2pBytes, `${gotName} got ${got.stats.p2pBytes} bytes from a viewer, ${fromName} uploaded ${from.stats.uploadBytes}`);
+    const checked = await peerBytesAreNodeBytes(n, lateV, got);
+    check(checked > 0, `${gotName}: no segment from ${fromName} reached the player`);
+    t.log(`${fromName} -> ${gotName}: ${mib(got.stats.p2pBytes)}, ${checked} segments, each identical to the node's; ` +
+      `${gotName} aborted ${got.stats.aborts} peer loads; ${fromName}'s risk mode ${from.stats.mode} (${from.stats.modeReason})`);
+    await closeAll();
+  }
 });
 
 test("an origin sending Cache-Control: no-cache keeps the offload of a cacheable one, no stall", async (t) => {
@@ -569,6 +648,8 @@ test("an emulated mobile viewer (Chromium device emulation) uploads 0 bytes by d
   check(m.uploadBytes === 0, `the mobile viewer uploaded ${m.uploadBytes} bytes`);
   check(m.p2pBytes > 0, "the mobile viewer got nothing from peers");
   check(await peerBytesAreNodeBytes(n, mob!, rs[2]!) > 0, "no peer segment reached the mobile viewer's player");
+});
+
 test("two nodes, one swarm: a viewer on one node gets segments from a viewer on the other, no stall", async (t) => {
   // Node a serves the demo origin and runs the super-peer; node b uses a
   // as its origin, has no super-peer, and joins a's embedded NATS server:
