@@ -106,8 +106,7 @@ type RenditionReport struct {
 // msn (part < 0: the whole segment), which is when a blocking reload for it
 // can be answered (RFC 8216bis 6.2.5.2).
 func (info *PlaylistInfo) Has(msn uint64, part int) bool {
-	segEnd := info.MediaSequence + uint64(len(info.Segments))
-	if msn < segEnd {
+	if msn < info.MediaSequence || msn-info.MediaSequence < uint64(len(info.Segments)) {
 		return true // the segment is complete, and so are its parts
 	}
 	if part < 0 {
@@ -201,6 +200,9 @@ func ParsePlaylistWith(publicPath string, body []byte, mapURL URLMapper) (*Playl
 	segs := media.GetAllSegments()
 	if len(segs)+len(sc.parts) > maxPlaylistURIs {
 		return nil, fmt.Errorf("playlist: more than %d URIs", maxPlaylistURIs)
+	}
+	if info.MediaSequence < media.SeqNo || info.MediaSequence > math.MaxUint64-uint64(len(segs))-1 {
+		return nil, errors.New("playlist: media sequence number out of range")
 	}
 	info.Segments = make([]string, 0, len(segs))
 	seenInit := make(map[string]struct{})
