@@ -87,6 +87,7 @@ func (n *Node) setupSwarms(cfg Config) error {
 // super-peer, which has no copy, does not seed it.
 func (n *Node) onFill(fi cache.FillInfo) {
 	n.notePlaylist(fi)
+	n.prefetchHints(fi) // LL-HLS: llhls.go
 	if n.hub == nil {
 		return
 	}
