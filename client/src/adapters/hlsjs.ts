@@ -12,7 +12,7 @@ interface LoaderStats {
   buffering: { start: number; first: number; end: number };
 }
 interface Frag { sn: number | "initSegment"; start: number; duration: number; url: string }
-interface Context { url: string; type?: string; frag?: Frag; rangeStart?: number; rangeEnd?: number; responseType?: string }
+interface Context { url: string; type?: string; frag?: Frag; part?: unknown; rangeStart?: number; rangeEnd?: number; responseType?: string }
 interface Callbacks {
   onSuccess(r: { url: string; data: ArrayBuffer | string }, s: LoaderStats, c: Context, n: unknown): void;
   onError(e: { code: number; text: string }, c: Context, n: unknown, s: LoaderStats): void;
@@ -51,8 +51,9 @@ export function hlsLoaders(engine: Engine, base: LoaderClass): { fLoader: Loader
     constructor(private cfg: unknown) {}
     load(c: Context, cfg: unknown, cb: Callbacks): void {
       this.context = c;
-      // Byte ranges and non-segment loads stay with hls.js' own loader.
-      if (!c.frag || c.rangeStart !== undefined && (c.rangeStart > 0 || (c.rangeEnd ?? 0) > 0)) {
+      // Byte ranges, LL-HLS parts (the live edge: always HTTP) and
+      // non-segment loads stay with hls.js' own loader.
+      if (!c.frag || c.part || c.rangeStart !== undefined && (c.rangeStart > 0 || (c.rangeEnd ?? 0) > 0)) {
         this.inner = new base(this.cfg);
         this.inner.load(c, cfg, cb);
         this.stats = this.inner.stats;

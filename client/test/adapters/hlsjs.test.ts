@@ -87,3 +87,18 @@ test("level details and stalls reach the engine", () => {
   hls.fire("hlsError", { details: "bufferStalledError" });
   assert.equal(e.getStats().stalls, 1);
 });
+
+test("LL-HLS parts load over hls.js' own HTTP loader, never through the swarm", () => {
+  const fetched: string[] = [];
+  const e = engine(fetched);
+  const hls = fakeHls();
+  attachHls(e, hls);
+  BaseLoader.loads = [];
+  let ok = false;
+  new (hls.config.fLoader!)({}).load({
+    url: "http://node.test/ll/low/5.1.ts", frag: { sn: 5, start: 10, duration: 2, url: "http://node.test/ll/low/5.ts" }, part: { index: 1 },
+  }, {}, { onSuccess: () => { ok = true; }, onError: () => undefined, onTimeout: () => undefined });
+  assert.ok(ok, "hls.js gets its part");
+  assert.deepEqual(BaseLoader.loads, ["http://node.test/ll/low/5.1.ts"]);
+  assert.deepEqual(fetched, [], "the engine did not load the part");
+});
