@@ -155,6 +155,7 @@ func (s *Server) Serve(ctx context.Context, x *Exchange) *Response {
 	creq := &x.creq
 	req.router = s.origin
 	rawQuery, getCtx, release := req.RawQuery, ctx, func() {}
+	creq.ContentKey = ""
 	if b, err := blockingOf(rawQuery); err != nil {
 		return plain(s.begin(req, resp), http.StatusBadRequest, "bad LL-HLS directive (_HLS_msn, _HLS_part, _HLS_skip)\n")
 	} else if b.on {
@@ -164,6 +165,8 @@ func (s *Server) Serve(ctx context.Context, x *Exchange) *Response {
 		} else {
 			rawQuery = b.plain
 		}
+		// Every version of the playlist is one swarm: the plain one's.
+		creq.ContentKey = s.origin.Key(req.Host, req.Path, b.plain)
 	}
 	creq.Key = s.origin.CacheKey(req.Host, req.Path, rawQuery)
 	creq.Path, creq.RawQuery, creq.Forward, creq.Authorized = req.Path, rawQuery, req, req.Authorization

@@ -147,6 +147,9 @@ func TestBlockingReloadOneOriginRequest(t *testing.T) {
 		if !strings.Contains(a.body, `URI="3.2.ts"`) {
 			t.Fatalf("the answer does not list the part it waited for:\n%s", a.body)
 		}
+		if sw := a.get("Edgeswarm-Swarm"); sw != "/ll/low.m3u8" {
+			t.Fatalf("a blocking reload's swarm is %q, want the playlist's, /ll/low.m3u8", sw)
+		}
 	}
 	if n := h.o.count(); n != 2 {
 		t.Fatalf("origin saw %d requests, want 2", n)

@@ -17,7 +17,7 @@ func (n *Node) prefetchHints(fi cache.FillInfo) {
 	if fi.Kind != cache.KindLivePlaylist || n.origin == nil || n.cfg.Upstream.Key.KeepHost {
 		return
 	}
-	e, ok := n.cache.Peek(fi.Key)
+	e, ok := n.cache.PeekContent(fi.Key) // the newest version of the playlist
 	if !ok || len(e.Hints()) == 0 {
 		return
 	}

@@ -140,6 +140,8 @@ export interface PageReport {
   closes: { id: string; reason: string }[];
   stats: Stats;
   supported: boolean;
+  /** hls.js: the largest distance to live (s) after the first 10 s of playing; 0 for other players. */
+  latency: number;
   /** Body bytes this page received from the node over HTTP, as the browser's network layer saw them. */
   net: { segments: number; all: number; failed: number };
 }

@@ -142,6 +142,28 @@ test(`hls.js: 3 viewers for ${WATCH_S} s share segments, never stall, verify eve
   t.log(`${checked} segments from peers reached the players, each identical to the node's`);
 });
 
+test("hls.js lowLatencyMode with the demo's LL-HLS stream: no stall, distance to live <= 3 s, offload reported", async (t) => {
+  const n = await node(t, "");
+  const init = "window.__src = '/ll/master.m3u8'; window.__hlsConfig = { lowLatencyMode: true };";
+  const vs = await viewers(t, n, ["ll-1", "ll-2", "ll-3"], { init });
+  const watchS = Math.min(WATCH_S, 40);
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, vs);
+  figures(t, vs, rs);
+  vs.forEach((v, i) => played(v, rs[i]!, watchS));
+  for (const [i, r] of rs.entries()) {
+    const v = vs[i]!;
+    t.log(`${v.name}: largest distance to live ${r.latency.toFixed(2)} s`);
+    check(r.latency > 0 && r.latency <= 3, `${v.name}: distance to live ${r.latency.toFixed(2)} s, want at most 3 s`);
+    check(r.stats.segmentsRejected === 0, `${v.name}: ${r.stats.segmentsRejected} segment(s) rejected`);
+  }
+  const http = sum(rs, (r) => r.stats.httpBytes), p2p = sum(rs, (r) => r.stats.p2pBytes), seed = sum(rs, (r) => r.stats.seedBytes);
+  t.log(`all LL viewers: http ${mib(http)}, p2p ${mib(p2p)}, seed ${mib(seed)}: offload ${(p2p / (http + p2p + seed) * 100).toFixed(1)}%`);
+  let checked = 0;
+  for (const [i, r] of rs.entries()) checked += await peerBytesAreNodeBytes(n, vs[i]!, r);
+  t.log(`${checked} segments from peers reached the players, each identical to the node's`);
+});
+
 test("Shaka Player requests segments from peers, never stalls, verifies them", async (t) => {
   // No pushes: whatever reaches the Shaka viewer from the swarm, it asked for.
   const n = await node(t, "  push_k: 0\n");
