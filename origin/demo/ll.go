@@ -115,8 +115,7 @@ func (o *Origin) serveLLObject(w http.ResponseWriter, r *http.Request, ri int, s
 	seg := o.segment(ri, seq)
 	body, tag := seg, strconv.FormatInt(seq, 10)
 	if part >= 0 {
-		n := len(seg) / tsPacketSize
-		body = seg[n*part/llParts*tsPacketSize : n*(part+1)/llParts*tsPacketSize]
+		body = seg[partStart(seg, part):partStart(seg, part+1)]
 		tag += "." + strconv.Itoa(part)
 	}
 	o.serve(w, r, body, contentTypeSegment, cacheControlSegment, o.etag("ll", o.renditions[ri].name, tag), time.Time{})
@@ -195,4 +194,28 @@ func (o *Origin) llPlaylist(seq int64, part int) []byte {
 	}
 	fmt.Fprintf(&b, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"%d.%d.ts\"\n", next, nextPart)
 	return []byte(b.String())
+}
+
+// partStart returns where part `part` of a segment starts: at the first
+// packet that starts a video PES at or after the part's share of the
+// packets, so that a part never begins inside a video frame (part 0 at 0,
+// part llParts at the end).
+func partStart(seg []byte, part int) int {
+	n := len(seg) / tsPacketSize
+	if part <= 0 {
+		return 0
+	}
+	if part >= llParts {
+		return n * tsPacketSize
+	}
+	for i := n * part / llParts; i < n; i++ {
+		p := seg[i*tsPacketSize : (i+1)*tsPacketSize]
+		if p[1]&0x40 == 0 {
+			continue // no payload unit starts here
+		}
+		if off := tsPayloadOffset(p); off >= 0 && off+4 <= len(p) && p[off] == 0 && p[off+1] == 0 && p[off+2] == 1 && p[off+3]&0xf0 == 0xe0 {
+			return i * tsPacketSize
+		}
+	}
+	return n * tsPacketSize
 }

@@ -80,8 +80,17 @@ export function hlsLoaders(engine: Engine, base: LoaderClass): { fLoader: Loader
         cb.onError({ code: 0, text: String((e as Error)?.message ?? e) }, c, null, st);
       });
     }
-    abort(): void { this.stats.aborted = true; this.ctl?.abort(); this.inner?.abort(); }
-    destroy(): void { this.abort(); this.inner?.destroy(); this.context = null; }
+    // hls.js' own loader calls onAbort from abort, and hls.js destroys the
+    // loader from onAbort: neither may call into the other again.
+    abort(): void {
+      if (this.stats.aborted) return;
+      this.stats.aborted = true; this.ctl?.abort(); this.inner?.abort();
+    }
+    destroy(): void {
+      const inner = this.inner;
+      this.inner = undefined;
+      this.abort(); inner?.destroy(); this.context = null;
+    }
   }
 
   class PlaylistLoader implements Loader {

@@ -102,3 +102,22 @@ test("LL-HLS parts load over hls.js' own HTTP loader, never through the swarm", 
   assert.deepEqual(BaseLoader.loads, ["http://node.test/ll/low/5.1.ts"]);
   assert.deepEqual(fetched, [], "the engine did not load the part");
 });
+
+test("aborting a load on hls.js' own loader, which destroys the loader from onAbort as hls.js does, ends", () => {
+  const e = engine([]);
+  const hls = fakeHls();
+  let aborts = 0;
+  class AbortingLoader extends BaseLoader {
+    private cb?: { onAbort?: () => void };
+    override load(c: { url: string }, cfg: unknown, cb: { onSuccess: (...a: unknown[]) => void; onAbort?: () => void }): void { this.cb = cb; void c; void cfg; }
+    override abort(): void { this.stats.aborted = true; aborts++; this.cb?.onAbort?.(); }
+  }
+  hls.config.loader = AbortingLoader as never;
+  attachHls(e, hls);
+  const l = new (hls.config.fLoader!)({});
+  l.load({ url: "http://node.test/ll/low/5.1.ts", frag: { sn: 5, start: 10, duration: 2, url: "u" }, part: {} }, {}, {
+    onSuccess: () => undefined, onError: () => undefined, onTimeout: () => undefined, onAbort: () => l.destroy(),
+  } as never);
+  l.abort();
+  assert.equal(aborts, 1);
+});
