@@ -156,6 +156,9 @@ test("hls.js lowLatencyMode with the demo's LL-HLS stream: no stall, distance to
     t.log(`${v.name}: largest distance to live ${r.latency.toFixed(2)} s` + (process.env.E2E_DEBUG ? `; samples ${r.latencies.join(" ")}` : ""));
     check(r.latency > 0 && r.latency <= 3, `${v.name}: distance to live ${r.latency.toFixed(2)} s, want at most 3 s`);
     check(r.stats.segmentsRejected === 0, `${v.name}: ${r.stats.segmentsRejected} segment(s) rejected`);
+    // Parts bypass the swarm but not the figures: what the client counts as
+    // HTTP is what the page received for segments and parts.
+    check(r.stats.httpBytes > 0 && near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP bytes, the network ${r.net.segments}`);
   }
   const http = sum(rs, (r) => r.stats.httpBytes), p2p = sum(rs, (r) => r.stats.p2pBytes), seed = sum(rs, (r) => r.stats.seedBytes);
   t.log(`all LL viewers: http ${mib(http)}, p2p ${mib(p2p)}, seed ${mib(seed)}: offload ${(p2p / (http + p2p + seed) * 100).toFixed(1)}%`);

@@ -101,6 +101,7 @@ test("LL-HLS parts load over hls.js' own HTTP loader, never through the swarm", 
   assert.ok(ok, "hls.js gets its part");
   assert.deepEqual(BaseLoader.loads, ["http://node.test/ll/low/5.1.ts"]);
   assert.deepEqual(fetched, [], "the engine did not load the part");
+  assert.equal(e.getStats().httpBytes, "#EXTM3U".length, "the part's bytes count as HTTP bytes");
 });
 
 test("aborting a load on hls.js' own loader, which destroys the loader from onAbort as hls.js does, ends", () => {
