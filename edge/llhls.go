@@ -70,7 +70,8 @@ func blockingOf(rawQuery string) (blocking, error) {
 		return b, errBlocking // _HLS_part needs _HLS_msn
 	}
 	b.plain = plain.String()
-	q := plain
+	var q strings.Builder
+	q.WriteString(b.plain)
 	add := func(name, value string) {
 		if q.Len() > 0 {
 			q.WriteByte('&')

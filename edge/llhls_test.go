@@ -123,9 +123,9 @@ func TestBlockingReloadOneOriginRequest(t *testing.T) {
 	const viewers = 40
 	answers := make(chan answer, viewers)
 	for i := range viewers {
-		target := "/ll/low.m3u8?_HLS_msn=3&_HLS_part=2"
+		target := "/ll/low.m3u8?_HLS_msn=3&_HLS_part=2&v=1"
 		if i%2 == 1 {
-			target = "/ll/low.m3u8?_HLS_part=2&_HLS_msn=3"
+			target = "/ll/low.m3u8?_HLS_part=2&v=1&_HLS_msn=3"
 		}
 		go func() { answers <- h.get(target) }()
 	}
@@ -154,11 +154,11 @@ func TestBlockingReloadOneOriginRequest(t *testing.T) {
 	if n := h.o.count(); n != 2 {
 		t.Fatalf("origin saw %d requests, want 2", n)
 	}
-	if q := h.o.last().URL.RawQuery; q != "_HLS_msn=3&_HLS_part=2" {
+	if q := h.o.last().URL.RawQuery; q != "v=1&_HLS_msn=3&_HLS_part=2" {
 		t.Fatalf("origin got query %q, want the directives in one order", q)
 	}
 	// A late viewer of that part is answered from the cache.
-	wantStatus(t, "late viewer", h.get("/ll/low.m3u8?_HLS_part=2&_HLS_msn=3"), 200, "hit")
+	wantStatus(t, "late viewer", h.get("/ll/low.m3u8?v=1&_HLS_part=2&_HLS_msn=3"), 200, "hit")
 	if n := h.o.count(); n != 2 {
 		t.Fatalf("origin saw %d requests after a late viewer, want 2", n)
 	}
