@@ -43,6 +43,9 @@ type Entry struct {
 	// vary names the request headers the entry varies on and varyVals
 	// their normalised values in the request that filled it.
 	vary, varyVals []string
+	// partTarget and hints: see Object.
+	partTarget time.Duration
+	hints      []string
 
 	mu      sync.Mutex
 	body    []byte
@@ -92,7 +95,10 @@ func newEntry(req *Request, obj *Object, now time.Time) *Entry {
 		sie:     obj.StaleIfError,
 		noStale: obj.NoStale,
 		changed: make(chan struct{}),
-		hasher:  sha256.New(),
+		// LL-HLS (see Object)
+		partTarget: obj.PartTarget,
+		hints:      obj.Hints,
+		hasher:     sha256.New(),
 	}
 	if e.ckey == "" {
 		e.ckey = e.key

@@ -142,6 +142,12 @@ type Object struct {
 	// swarms (a DASH MPD: one per Representation). Each names its swarm
 	// and lists its segments as Media does, and its init segments.
 	Swarms []SwarmMedia
+	// PartTarget is a live LL-HLS media playlist's part target: the edge
+	// holds a blocking reload of it for at most three times that.
+	PartTarget time.Duration
+	// Hints lists a live LL-HLS media playlist's preload hints (public
+	// references, query included): objects the origin serves next.
+	Hints []string
 	// Size is the body length when known, else -1.
 	Size int64
 	// Body is the body; the cache closes it.

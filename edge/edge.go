@@ -45,6 +45,13 @@ type Config struct {
 	// TargetedHeader is the origin's cache header for this node alone
 	// (RFC 9213), never forwarded to viewers.
 	TargetedHeader string
+	// BlockingHold bounds how long an LL-HLS blocking reload is held when
+	// the playlist's part target is not known yet (three part targets
+	// when it is); 0 means 3 s.
+	BlockingHold time.Duration
+	// MaxBlocking bounds how many blocking reloads are held at once; past
+	// it a viewer gets the current playlist at once. 0 means 10000.
+	MaxBlocking int
 }
 
 // Options are the parts the edge serves with.
@@ -78,6 +85,7 @@ type Server struct {
 	corsAllowed map[string]bool
 	alt         string
 	lastLog     atomic.Int64
+	held        atomic.Int64 // LL-HLS blocking reloads waiting (llhls.go)
 }
 
 // New returns a server over c, routed by r, handing out tickets from t.
@@ -146,13 +154,33 @@ func (s *Server) Serve(ctx context.Context, x *Exchange) *Response {
 	}
 	creq := &x.creq
 	req.router = s.origin
-	creq.Key = s.origin.CacheKey(req.Host, req.Path, req.RawQuery)
-	creq.Path, creq.RawQuery, creq.Forward, creq.Authorized = req.Path, req.RawQuery, req, req.Authorization
+	rawQuery, getCtx, release := req.RawQuery, ctx, func() {}
+	creq.ContentKey = ""
+	if b, err := blockingOf(rawQuery); err != nil {
+		return plain(s.begin(req, resp), http.StatusBadRequest, "bad LL-HLS directive (_HLS_msn, _HLS_part, _HLS_skip)\n")
+	} else if b.on {
+		var held bool
+		if getCtx, release, held = s.hold(ctx, req, b); held {
+			rawQuery = b.query
+		} else {
+			rawQuery = b.plain
+		}
+		// Every version of the playlist is one swarm: the plain one's.
+		creq.ContentKey = s.origin.Key(req.Host, req.Path, b.plain)
+	}
+	creq.Key = s.origin.CacheKey(req.Host, req.Path, rawQuery)
+	creq.Path, creq.RawQuery, creq.Forward, creq.Authorized = req.Path, rawQuery, req, req.Authorization
 	now := s.now() // the cache's clock too (node passes one clock to both)
 	creq.Now = now
-	e, lk, err := s.cache.Get(ctx, creq)
+	e, lk, err := s.cache.Get(getCtx, creq)
+	release()
 	s.onLookup(lk.Result)
 	if err != nil {
+		if errors.Is(context.Cause(getCtx), errHoldExpired) && ctx.Err() == nil {
+			s.begin(req, resp).add("Cache-Status", "edgeswarm; fwd=miss; detail=hold-expired")
+			resp.add("Retry-After", "1")
+			return plain(resp, http.StatusServiceUnavailable, "the LL-HLS part did not appear in time\n")
+		}
 		return s.fillError(s.begin(req, resp), err)
 	}
 	resp.entry, resp.lookupR = e, lk.Result

@@ -137,6 +137,7 @@ func udpAddr(c net.PacketConn) net.Addr {
 // super-peer, which has no copy, does not seed it.
 func (n *Node) onFill(fi cache.FillInfo) {
 	n.notePlaylist(fi)
+	n.prefetchHints(fi) // LL-HLS: llhls.go
 	if n.hub == nil {
 		return
 	}

@@ -398,6 +398,10 @@ func (c *Client) setPlaylist(obj *cache.Object, req *cache.Request, info *Playli
 	host := headerValue(req.Header, "Host")
 	if info.Kind == cache.KindLivePlaylist {
 		obj.Window = c.windowKeys(host, info)
+		obj.PartTarget = info.PartTarget
+		for _, h := range info.LL.Hints {
+			obj.Hints = append(obj.Hints, h.URI)
+		}
 	}
 	if info.Kind == cache.KindLivePlaylist || info.Kind == cache.KindVODPlaylist {
 		obj.MediaSequence = info.MediaSequence

@@ -44,6 +44,84 @@ type PlaylistInfo struct {
 	// references (variant streams, I-frame streams, renditions), without
 	// duplicates.
 	Variants []string
+	// LL is what the LL-HLS tags of a media playlist say (zero without
+	// them).
+	LL LowLatency
+}
+
+// LowLatency is what a media playlist's LL-HLS tags say: its server
+// control, its parts, preload hints and rendition reports. URIs are public
+// references like PlaylistInfo's.
+type LowLatency struct {
+	// CanBlockReload is EXT-X-SERVER-CONTROL CAN-BLOCK-RELOAD=YES: the
+	// origin holds _HLS_msn/_HLS_part requests until they can be answered.
+	CanBlockReload bool
+	// CanSkipUntil is CAN-SKIP-UNTIL (delta updates with _HLS_skip), 0 if
+	// absent; CanSkipDateranges is CAN-SKIP-DATERANGES=YES.
+	CanSkipUntil      time.Duration
+	CanSkipDateranges bool
+	// HoldBack and PartHoldBack are the server control's HOLD-BACK and
+	// PART-HOLD-BACK, 0 if absent.
+	HoldBack, PartHoldBack time.Duration
+	// Skipped is EXT-X-SKIP SKIPPED-SEGMENTS (a delta update).
+	Skipped uint64
+	// Parts are the EXT-X-PART tags in order.
+	Parts []Part
+	// Hints are the EXT-X-PRELOAD-HINT tags.
+	Hints []PreloadHint
+	// Reports are the EXT-X-RENDITION-REPORT tags.
+	Reports []RenditionReport
+}
+
+// Part is one EXT-X-PART: partial segment Index of the segment with media
+// sequence number MSN.
+type Part struct {
+	URI         string
+	Duration    time.Duration
+	Independent bool
+	Gap         bool
+	MSN         uint64
+	Index       int
+}
+
+// PreloadHint is one EXT-X-PRELOAD-HINT: an object the origin will serve
+// next (TYPE=PART or MAP), fetched ahead by the node. MSN and Index say
+// which part a TYPE=PART hint will be.
+type PreloadHint struct {
+	Type  string // "PART" or "MAP"
+	URI   string
+	MSN   uint64
+	Index int
+}
+
+// RenditionReport is one EXT-X-RENDITION-REPORT: where another rendition's
+// live edge is. LastMSN and LastPart are -1 when absent.
+type RenditionReport struct {
+	URI      string
+	LastMSN  int64
+	LastPart int
+}
+
+// Has reports whether the playlist already shows part `part` of segment
+// msn (part < 0: the whole segment), which is when a blocking reload for it
+// can be answered (RFC 8216bis 6.2.5.2).
+func (info *PlaylistInfo) Has(msn uint64, part int) bool {
+	if msn < info.MediaSequence || msn-info.MediaSequence < uint64(len(info.Segments)) {
+		return true // the segment is complete, and so are its parts
+	}
+	if part < 0 {
+		return false
+	}
+	for i := len(info.LL.Parts) - 1; i >= 0; i-- {
+		p := info.LL.Parts[i]
+		if p.MSN == msn && p.Index >= part || p.MSN > msn {
+			return true
+		}
+		if p.MSN < msn {
+			break
+		}
+	}
+	return false
 }
 
 // Encryption keys (EXT-X-KEY, EXT-X-SESSION-KEY) are never listed: they must
@@ -123,6 +201,9 @@ func ParsePlaylistWith(publicPath string, body []byte, mapURL URLMapper) (*Playl
 	if len(segs)+len(sc.parts) > maxPlaylistURIs {
 		return nil, fmt.Errorf("playlist: more than %d URIs", maxPlaylistURIs)
 	}
+	if info.MediaSequence < media.SeqNo || info.MediaSequence > math.MaxUint64-uint64(len(segs))-1 {
+		return nil, errors.New("playlist: media sequence number out of range")
+	}
 	info.Segments = make([]string, 0, len(segs))
 	seenInit := make(map[string]struct{})
 	addInit := func(m *m3u8.Map) {
@@ -149,6 +230,29 @@ func ParsePlaylistWith(publicPath string, body []byte, mapURL URLMapper) (*Playl
 	for _, u := range sc.parts {
 		if p, ok := r.resolve(u); ok {
 			info.Parts = append(info.Parts, p)
+		}
+	}
+	info.LL = sc.ll
+	info.LL.Parts = info.LL.Parts[:0]
+	base := media.SeqNo + sc.skipped
+	for _, p := range sc.ll.Parts {
+		if u, ok := r.resolve(p.URI); ok {
+			p.URI, p.MSN = u, base+p.MSN
+			info.LL.Parts = append(info.LL.Parts, p)
+		}
+	}
+	info.LL.Hints = nil
+	for _, h := range sc.ll.Hints {
+		if u, ok := r.resolve(h.URI); ok {
+			h.URI, h.MSN = u, base+h.MSN
+			info.LL.Hints = append(info.LL.Hints, h)
+		}
+	}
+	info.LL.Reports = nil
+	for _, rr := range sc.ll.Reports {
+		if u, ok := r.resolve(rr.URI); ok {
+			rr.URI = u
+			info.LL.Reports = append(info.LL.Reports, rr)
 		}
 	}
 	return info, nil
@@ -186,6 +290,10 @@ type playlistScan struct {
 	partTarget     float64
 	targetDuration float64
 	skipped        uint64
+	// ll has raw URIs; a part's or hint's MSN counts segments from the
+	// first one listed.
+	ll       LowLatency
+	segments uint64 // URI lines of a media playlist so far
 }
 
 // scanPlaylist checks the header and collects the LL-HLS tags.
@@ -212,6 +320,8 @@ func scanPlaylist(body []byte) (playlistScan, error) {
 			if streamInf {
 				sc.variants = append(sc.variants, l)
 				streamInf = false
+			} else {
+				sc.segments++
 			}
 			continue
 		}
@@ -236,6 +346,14 @@ func scanPlaylist(body []byte) (playlistScan, error) {
 			if u, ok := attribute(attrs, "URI"); ok {
 				sc.parts = append(sc.parts, u)
 			}
+			if err := sc.llPart(tag, attrs); err != nil {
+				return sc, err
+			}
+		case "#EXT-X-RENDITION-REPORT":
+			sc.media = true
+			if err := sc.llReport(attrs); err != nil {
+				return sc, err
+			}
 		case "#EXT-X-SKIP":
 			sc.media = true
 			if v, ok := attribute(attrs, "SKIPPED-SEGMENTS"); ok {
@@ -244,6 +362,7 @@ func scanPlaylist(body []byte) (playlistScan, error) {
 					return sc, fmt.Errorf("playlist: EXT-X-SKIP: bad SKIPPED-SEGMENTS %q", v)
 				}
 				sc.skipped = n
+				sc.ll.Skipped = n
 			}
 		}
 		if tag == "#EXT-X-TARGETDURATION" {
@@ -252,6 +371,11 @@ func scanPlaylist(body []byte) (playlistScan, error) {
 				return sc, fmt.Errorf("playlist: bad EXT-X-TARGETDURATION %q", attrs)
 			}
 			sc.targetDuration = f
+		}
+		if tag == "#EXT-X-SERVER-CONTROL" {
+			if err := sc.llServerControl(attrs); err != nil {
+				return sc, err
+			}
 		}
 		if tag == "#EXT-X-PART-INF" {
 			if v, ok := attribute(attrs, "PART-TARGET"); ok {
@@ -270,6 +394,90 @@ func scanPlaylist(body []byte) (playlistScan, error) {
 		return sc, errors.New("playlist: empty")
 	}
 	return sc, nil
+}
+
+// llServerControl reads EXT-X-SERVER-CONTROL.
+func (sc *playlistScan) llServerControl(attrs string) error {
+	sc.ll.CanBlockReload = yes(attrs, "CAN-BLOCK-RELOAD")
+	sc.ll.CanSkipDateranges = yes(attrs, "CAN-SKIP-DATERANGES")
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{"CAN-SKIP-UNTIL", &sc.ll.CanSkipUntil}, {"HOLD-BACK", &sc.ll.HoldBack}, {"PART-HOLD-BACK", &sc.ll.PartHoldBack}} {
+		if v, ok := attribute(attrs, d.name); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("playlist: EXT-X-SERVER-CONTROL: bad %s %q", d.name, v)
+			}
+			*d.to = seconds(f)
+		}
+	}
+	return nil
+}
+
+// llPart reads EXT-X-PART and EXT-X-PRELOAD-HINT: both name the part that
+// comes after those already listed for the segment in progress.
+func (sc *playlistScan) llPart(tag, attrs string) error {
+	u, ok := attribute(attrs, "URI")
+	if !ok {
+		return fmt.Errorf("playlist: %s without URI", tag[1:])
+	}
+	index := 0
+	if n := len(sc.ll.Parts); n > 0 && sc.ll.Parts[n-1].MSN == sc.segments {
+		index = sc.ll.Parts[n-1].Index + 1
+	}
+	if tag == "#EXT-X-PRELOAD-HINT" {
+		typ, _ := attribute(attrs, "TYPE")
+		if typ != "PART" && typ != "MAP" {
+			return fmt.Errorf("playlist: EXT-X-PRELOAD-HINT: bad TYPE %q", typ)
+		}
+		sc.ll.Hints = append(sc.ll.Hints, PreloadHint{Type: typ, URI: u, MSN: sc.segments, Index: index})
+		return nil
+	}
+	v, ok := attribute(attrs, "DURATION")
+	if !ok {
+		return errors.New("playlist: EXT-X-PART without DURATION")
+	}
+	d, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return fmt.Errorf("playlist: EXT-X-PART: bad DURATION %q", v)
+	}
+	sc.ll.Parts = append(sc.ll.Parts, Part{
+		URI: u, Duration: seconds(d), Independent: yes(attrs, "INDEPENDENT"), Gap: yes(attrs, "GAP"),
+		MSN: sc.segments, Index: index,
+	})
+	return nil
+}
+
+// llReport reads EXT-X-RENDITION-REPORT.
+func (sc *playlistScan) llReport(attrs string) error {
+	u, ok := attribute(attrs, "URI")
+	if !ok {
+		return errors.New("playlist: EXT-X-RENDITION-REPORT without URI")
+	}
+	rr := RenditionReport{URI: u, LastMSN: -1, LastPart: -1}
+	if v, ok := attribute(attrs, "LAST-MSN"); ok {
+		n, err := strconv.ParseUint(v, 10, 63)
+		if err != nil {
+			return fmt.Errorf("playlist: EXT-X-RENDITION-REPORT: bad LAST-MSN %q", v)
+		}
+		rr.LastMSN = int64(n)
+	}
+	if v, ok := attribute(attrs, "LAST-PART"); ok {
+		n, err := strconv.ParseUint(v, 10, 31)
+		if err != nil {
+			return fmt.Errorf("playlist: EXT-X-RENDITION-REPORT: bad LAST-PART %q", v)
+		}
+		rr.LastPart = int(n)
+	}
+	sc.ll.Reports = append(sc.ll.Reports, rr)
+	return nil
+}
+
+// yes reports whether the attribute name is YES.
+func yes(list, name string) bool {
+	v, ok := attribute(list, name)
+	return ok && v == "YES"
 }
 
 // attribute returns the value of name in an HLS attribute list

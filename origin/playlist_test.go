@@ -134,6 +134,16 @@ func TestParsePlaylist(t *testing.T) {
 			Segments:      []string{"/ll/a/fileSequence269.mp4", "/ll/a/fileSequence270.mp4"},
 			Init:          []string{"/ll/a/init.mp4"},
 			Parts:         []string{"/ll/a/filePart270.0.mp4", "/ll/a/filePart270.1.mp4", "/ll/a/filePart271.0.mp4", "/ll/a/filePart271.1.mp4"},
+			LL: LowLatency{
+				CanBlockReload: true, CanSkipUntil: 24 * time.Second, PartHoldBack: time.Second, Skipped: 3,
+				Parts: []Part{
+					{URI: "/ll/a/filePart270.0.mp4", Duration: 333340 * time.Microsecond, Independent: true, MSN: 270, Index: 0},
+					{URI: "/ll/a/filePart270.1.mp4", Duration: 333340 * time.Microsecond, MSN: 270, Index: 1},
+					{URI: "/ll/a/filePart271.0.mp4", Duration: 333340 * time.Microsecond, Independent: true, MSN: 271, Index: 0},
+				},
+				Hints:   []PreloadHint{{Type: "PART", URI: "/ll/a/filePart271.1.mp4", MSN: 271, Index: 1}},
+				Reports: []RenditionReport{{URI: "/ll/1M/waitForMSN.php", LastMSN: 273, LastPart: 2}},
+			},
 		}},
 		{"keys never listed, foreign URIs skipped", "/tv/show/low/index.m3u8", encrypted, PlaylistInfo{
 			Kind: cache.KindLivePlaylist, TargetDuration: 10 * time.Second, MediaSequence: 7,
@@ -186,6 +196,14 @@ func TestParsePlaylistErrors(t *testing.T) {
 		{"bad skip", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-SKIP:SKIPPED-SEGMENTS=x\n", `playlist: EXT-X-SKIP: bad SKIPPED-SEGMENTS "x"`},
 		{"bad target duration", "#EXTM3U\n#EXT-X-TARGETDURATION:six\n", `playlist: bad EXT-X-TARGETDURATION "six"`},
 		{"bad part target", "#EXTM3U\n#EXT-X-PART-INF:PART-TARGET=abc\n", `playlist: EXT-X-PART-INF: bad PART-TARGET "abc"`},
+		{"bad hold back", "#EXTM3U\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=x\n", `playlist: EXT-X-SERVER-CONTROL: bad PART-HOLD-BACK "x"`},
+		{"part without uri", "#EXTM3U\n#EXT-X-PART:DURATION=1\n", "playlist: EXT-X-PART without URI"},
+		{"part without duration", "#EXTM3U\n#EXT-X-PART:URI=\"a.mp4\"\n", "playlist: EXT-X-PART without DURATION"},
+		{"bad part duration", "#EXTM3U\n#EXT-X-PART:DURATION=a,URI=\"a.mp4\"\n", `playlist: EXT-X-PART: bad DURATION "a"`},
+		{"bad hint type", "#EXTM3U\n#EXT-X-PRELOAD-HINT:TYPE=SEGMENT,URI=\"a.mp4\"\n", `playlist: EXT-X-PRELOAD-HINT: bad TYPE "SEGMENT"`},
+		{"report without uri", "#EXTM3U\n#EXT-X-RENDITION-REPORT:LAST-MSN=1\n", "playlist: EXT-X-RENDITION-REPORT without URI"},
+		{"bad report msn", "#EXTM3U\n#EXT-X-RENDITION-REPORT:URI=\"b.m3u8\",LAST-MSN=-1\n", `playlist: EXT-X-RENDITION-REPORT: bad LAST-MSN "-1"`},
+		{"bad report part", "#EXTM3U\n#EXT-X-RENDITION-REPORT:URI=\"b.m3u8\",LAST-PART=x\n", `playlist: EXT-X-RENDITION-REPORT: bad LAST-PART "x"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,6 +212,28 @@ func TestParsePlaylistErrors(t *testing.T) {
 				t.Errorf("error = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestPlaylistHas checks when a blocking reload for a part can be answered
+// by a playlist: the parts of the segment in progress, and every part of a
+// complete segment.
+func TestPlaylistHas(t *testing.T) {
+	info, err := ParsePlaylist("/ll/a/index.m3u8", []byte(llhls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		msn  uint64
+		part int
+		want bool
+	}{
+		{269, -1, true}, {270, -1, true}, {270, 5, true}, {271, -1, false},
+		{271, 0, true}, {271, 1, false}, {272, 0, false}, {1, -1, true},
+	} {
+		if got := info.Has(tt.msn, tt.part); got != tt.want {
+			t.Errorf("Has(%d, %d) = %v, want %v", tt.msn, tt.part, got, tt.want)
+		}
 	}
 }
 
@@ -253,6 +293,14 @@ func FuzzParsePlaylist(f *testing.F) {
 		}
 		if !info.Kind.IsPlaylist() {
 			t.Fatalf("kind %v is not a playlist", info.Kind)
+		}
+		for _, p := range info.LL.Parts {
+			if p.Index < 0 || p.MSN < info.MediaSequence || !strings.HasPrefix(p.URI, "/") {
+				t.Fatalf("part %+v of a playlist from %d", p, info.MediaSequence)
+			}
+		}
+		if len(info.Segments) > 0 && !info.Has(info.MediaSequence+uint64(len(info.Segments))-1, -1) {
+			t.Fatal("a playlist does not have its own last segment")
 		}
 		for _, list := range [][]string{info.Segments, info.Init, info.Parts, info.Variants} {
 			for _, u := range list {

@@ -142,6 +142,10 @@ export interface PageReport {
   closes: { id: string; reason: string }[];
   stats: Stats;
   supported: boolean;
+  /** hls.js: the largest distance to live (s) after the first 10 s of playing; 0 for other players. */
+  latency: number;
+  /** hls.js: the distance to live at each timeupdate after the first 10 s. */
+  latencies: number[];
   /** Body bytes this page received from the node over HTTP, as the browser's network layer saw them. */
   net: { segments: number; all: number; failed: number };
 }
@@ -199,7 +203,7 @@ export class Viewer {
     if (o.init) await ctx.addInitScript(o.init);
     const page = await ctx.newPage();
     const v = new Viewer(name, ctx, page);
-    page.on("pageerror", (e) => v.pageErrors.push(String(e)));
+    page.on("pageerror", (e) => v.pageErrors.push(String(e.stack ?? e).split("\n").slice(0, 8).join(" | ")));
     page.on("websocket", () => { v.websockets++; });
     // Count what the node sent this page: every response body from the
     // node's address (the player scripts are served by the test, not the node).

@@ -145,7 +145,16 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
       return l;
     };
     hls.on(Hls.Events.ERROR, function (_e, d) { if (d.fatal) E.fatal.push("hls " + d.details); });
-    hls.loadSource("/live/master.m3u8");
+    // Distance to live (hls.js' latency) once playback has settled: the
+    // largest seen after the first 10 s of playing.
+    E.latency = 0; E.latencies = [];
+    video.addEventListener("timeupdate", function () {
+      if (E.playingAt && Date.now() - E.playingAt > 10000) {
+        if (hls.latency > E.latency) E.latency = hls.latency;
+        E.latencies.push(Math.round(hls.latency * 100) / 100);
+      }
+    });
+    hls.loadSource(window.__src || "/live/master.m3u8");
     hls.attachMedia(video);
     stop = function () { hls.stopLoad(); return Promise.resolve(); };
   }
@@ -155,7 +164,7 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
       return {
         playingAt: E.playingAt, played: E.played, currentTime: video.currentTime, waiting: E.waiting,
         fatal: E.fatal, errors: E.errors, sources: E.sources, hashes: E.hashes, connects: E.connects, closes: E.closes,
-        stats: edgeswarm.getStats(), supported: edgeswarm.supported(),
+        stats: edgeswarm.getStats(), supported: edgeswarm.supported(), latency: E.latency || 0, latencies: E.latencies || [],
       };
     });
   };

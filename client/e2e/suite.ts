@@ -146,6 +146,38 @@ test(`hls.js: 3 viewers for ${WATCH_S} s share segments, never stall, verify eve
   t.log(`${checked} segments from peers reached the players, each identical to the node's`);
 });
 
+test("hls.js lowLatencyMode with the demo's LL-HLS stream: no stall, distance to live <= 3 s; viewers behind the edge share whole segments", async (t) => {
+  const n = await node(t, "");
+  const init = "window.__src = '/ll/master.m3u8'; window.__hlsConfig = { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5 };";
+  // Two viewers at the live edge in lowLatencyMode (parts over HTTP), two
+  // behind it (hls.js' ordinary live mode: whole segments, from the swarm).
+  const ll = await viewers(t, n, ["ll-1", "ll-2"], { init });
+  const behind = await viewers(t, n, ["behind-1", "behind-2"], { init: "window.__src = '/ll/master.m3u8'; window.__hlsConfig = { liveSyncDurationCount: 4 };" });
+  const vs = [...ll, ...behind];
+  const watchS = Math.min(WATCH_S, 40);
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, vs);
+  figures(t, vs, rs);
+  vs.forEach((v, i) => played(v, rs[i]!, watchS));
+  for (const [i, r] of rs.entries()) {
+    const v = vs[i]!;
+    if (i >= ll.length) continue;
+    t.log(`${v.name}: largest distance to live ${r.latency.toFixed(2)} s` + (process.env.E2E_DEBUG ? `; samples ${r.latencies.join(" ")}` : ""));
+    check(r.latency > 0 && r.latency <= 3, `${v.name}: distance to live ${r.latency.toFixed(2)} s, want at most 3 s`);
+    check(r.stats.segmentsRejected === 0, `${v.name}: ${r.stats.segmentsRejected} segment(s) rejected`);
+    // Parts bypass the swarm but not the figures: what the client counts as
+    // HTTP is what the page received for segments and parts.
+    check(r.stats.httpBytes > 0 && near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP bytes, the network ${r.net.segments}`);
+  }
+  const http = sum(rs, (r) => r.stats.httpBytes), p2p = sum(rs, (r) => r.stats.p2pBytes), seed = sum(rs, (r) => r.stats.seedBytes);
+  t.log(`all viewers: http ${mib(http)}, p2p ${mib(p2p)}, seed ${mib(seed)}: offload ${(p2p / (http + p2p + seed) * 100).toFixed(1)}%`);
+  check(p2p > 0, "no whole segment behind the live edge went from viewer to viewer");
+  let checked = 0;
+  for (const [i, r] of rs.entries()) checked += await peerBytesAreNodeBytes(n, vs[i]!, r);
+  check(checked > 0, "no segment from a peer reached a player");
+  t.log(`${checked} segments from peers reached the players, each identical to the node's`);
+});
+
 test("Shaka Player requests segments from peers, never stalls, verifies them", async (t) => {
   // No pushes: whatever reaches the Shaka viewer from the swarm, it asked for.
   const n = await node(t, "  push_k: 0\n");

@@ -195,6 +195,10 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.serveDASH(w, r, p)
 		return
 	}
+	if p, ok := strings.CutPrefix(r.URL.Path, "/ll/"); ok {
+		o.serveLL(w, r, p) // LL-HLS: ll.go
+		return
+	}
 	rt, ok := parsePath(r.URL.Path)
 	if !ok {
 		o.fail(w, http.StatusNotFound)

@@ -12,7 +12,7 @@ interface LoaderStats {
   buffering: { start: number; first: number; end: number };
 }
 interface Frag { sn: number | "initSegment"; start: number; duration: number; url: string }
-interface Context { url: string; type?: string; frag?: Frag; rangeStart?: number; rangeEnd?: number; responseType?: string }
+interface Context { url: string; type?: string; frag?: Frag; part?: unknown; rangeStart?: number; rangeEnd?: number; responseType?: string }
 interface Callbacks {
   onSuccess(r: { url: string; data: ArrayBuffer | string }, s: LoaderStats, c: Context, n: unknown): void;
   onError(e: { code: number; text: string }, c: Context, n: unknown, s: LoaderStats): void;
@@ -51,10 +51,16 @@ export function hlsLoaders(engine: Engine, base: LoaderClass): { fLoader: Loader
     constructor(private cfg: unknown) {}
     load(c: Context, cfg: unknown, cb: Callbacks): void {
       this.context = c;
-      // Byte ranges and non-segment loads stay with hls.js' own loader.
-      if (!c.frag || c.rangeStart !== undefined && (c.rangeStart > 0 || (c.rangeEnd ?? 0) > 0)) {
+      // Byte ranges, LL-HLS parts (the live edge: always HTTP) and
+      // non-segment loads stay with hls.js' own loader.
+      if (!c.frag || c.part || c.rangeStart !== undefined && (c.rangeStart > 0 || (c.rangeEnd ?? 0) > 0)) {
         this.inner = new base(this.cfg);
-        this.inner.load(c, cfg, cb);
+        // A part's bytes came over HTTP all the same: count them.
+        const counted: Callbacks = !c.part ? cb : { ...cb, onSuccess: (r, st, ctx, net) => {
+          engine.countHTTP(typeof r.data === "string" ? r.data.length : r.data.byteLength);
+          cb.onSuccess(r, st, ctx, net);
+        } };
+        this.inner.load(c, cfg, counted);
         this.stats = this.inner.stats;
         return;
       }
@@ -79,8 +85,17 @@ export function hlsLoaders(engine: Engine, base: LoaderClass): { fLoader: Loader
         cb.onError({ code: 0, text: String((e as Error)?.message ?? e) }, c, null, st);
       });
     }
-    abort(): void { this.stats.aborted = true; this.ctl?.abort(); this.inner?.abort(); }
-    destroy(): void { this.abort(); this.inner?.destroy(); this.context = null; }
+    // hls.js' own loader calls onAbort from abort, and hls.js destroys the
+    // loader from onAbort: neither may call into the other again.
+    abort(): void {
+      if (this.stats.aborted) return;
+      this.stats.aborted = true; this.ctl?.abort(); this.inner?.abort();
+    }
+    destroy(): void {
+      const inner = this.inner;
+      this.inner = undefined;
+      this.abort(); inner?.destroy(); this.context = null;
+    }
   }
 
   class PlaylistLoader implements Loader {

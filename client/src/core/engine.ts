@@ -164,6 +164,12 @@ export class Engine {
       mode: r.mode, modeReason: r.reason, risk: { ...r.inputs } });
   }
 
+  /**
+   * Counts bytes the player fetched over HTTP past the engine (LL-HLS parts
+   * at the live edge), so that the byte figures and the offload stay honest.
+   */
+  countHTTP(bytes: number): void { if (bytes > 0) this.c.http += bytes; }
+
   private keyCache = new Map<string, string>();
 
   /** The content key of a URL under the node's key rules. */

@@ -87,3 +87,38 @@ test("level details and stalls reach the engine", () => {
   hls.fire("hlsError", { details: "bufferStalledError" });
   assert.equal(e.getStats().stalls, 1);
 });
+
+test("LL-HLS parts load over hls.js' own HTTP loader, never through the swarm", () => {
+  const fetched: string[] = [];
+  const e = engine(fetched);
+  const hls = fakeHls();
+  attachHls(e, hls);
+  BaseLoader.loads = [];
+  let ok = false;
+  new (hls.config.fLoader!)({}).load({
+    url: "http://node.test/ll/low/5.1.ts", frag: { sn: 5, start: 10, duration: 2, url: "http://node.test/ll/low/5.ts" }, part: { index: 1 },
+  }, {}, { onSuccess: () => { ok = true; }, onError: () => undefined, onTimeout: () => undefined });
+  assert.ok(ok, "hls.js gets its part");
+  assert.deepEqual(BaseLoader.loads, ["http://node.test/ll/low/5.1.ts"]);
+  assert.deepEqual(fetched, [], "the engine did not load the part");
+  assert.equal(e.getStats().httpBytes, "#EXTM3U".length, "the part's bytes count as HTTP bytes");
+});
+
+test("aborting a load on hls.js' own loader, which destroys the loader from onAbort as hls.js does, ends", () => {
+  const e = engine([]);
+  const hls = fakeHls();
+  let aborts = 0;
+  class AbortingLoader extends BaseLoader {
+    private cb?: { onAbort?: () => void };
+    override load(c: { url: string }, cfg: unknown, cb: { onSuccess: (...a: unknown[]) => void; onAbort?: () => void }): void { this.cb = cb; void c; void cfg; }
+    override abort(): void { this.stats.aborted = true; aborts++; this.cb?.onAbort?.(); }
+  }
+  hls.config.loader = AbortingLoader as never;
+  attachHls(e, hls);
+  const l = new (hls.config.fLoader!)({});
+  l.load({ url: "http://node.test/ll/low/5.1.ts", frag: { sn: 5, start: 10, duration: 2, url: "u" }, part: {} }, {}, {
+    onSuccess: () => undefined, onError: () => undefined, onTimeout: () => undefined, onAbort: () => l.destroy(),
+  } as never);
+  l.abort();
+  assert.equal(aborts, 1);
+});
