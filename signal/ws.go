@@ -175,9 +175,10 @@ func goingAway(c *websocket.Conn) {
 // that the stack of an idle peer fits in 4 KiB (the runtime halves a
 // stack whose use, plus a reserve, is under a quarter of it).
 func (h *Hub) serveConn(nc net.Conn, key string) {
-	if c := h.upgrade(nc, key); c != nil {
-		if s := h.open(c); s != nil {
-			h.readLoop(s, c)
+	ic := &idleConn{Conn: nc}
+	if c := h.upgrade(ic, key); c != nil {
+		if s := h.open(c, ic); s != nil {
+			h.readLoop(s, c, ic)
 			h.linger(s, c)
 		}
 	}
@@ -188,8 +189,9 @@ func (h *Hub) serveConn(nc net.Conn, key string) {
 // closing c, if the hub is closing.
 //
 //go:noinline
-func (h *Hub) open(c *websocket.Conn) *session {
+func (h *Hub) open(c *websocket.Conn, ic *idleConn) *session {
 	s := h.newSession(false, h.cfg.SendQueue, c)
+	ic.serve(s.done, h.cfg.PingInterval+h.cfg.PongTimeout)
 	if ta, ok := c.NetConn().RemoteAddr().(*net.TCPAddr); ok {
 		s.addr = ta.AddrPort().Addr().Unmap()
 	}
@@ -200,7 +202,7 @@ func (h *Hub) open(c *websocket.Conn) *session {
 	s.box.startPings(h.cfg.PingInterval, func() { go h.writeLoop(s) })
 	c.SetPongHandler(func(string) error {
 		if !s.isEnded() {
-			return c.SetReadDeadline(h.deadline(s))
+			return ic.extend(h.deadline(s))
 		}
 		return nil
 	})
@@ -218,9 +220,9 @@ func (h *Hub) deadline(s *session) time.Time {
 }
 
 // readLoop reads messages until the session ends.
-func (h *Hub) readLoop(s *session, c *websocket.Conn) {
+func (h *Hub) readLoop(s *session, c *websocket.Conn, ic *idleConn) {
 	for !s.isEnded() {
-		h.setReadDeadline(s, c)
+		h.setReadDeadline(s, ic)
 		mt, r, err := c.NextReader()
 		if err != nil {
 			h.readFailed(s, err)
@@ -231,8 +233,8 @@ func (h *Hub) readLoop(s *session, c *websocket.Conn) {
 }
 
 //go:noinline
-func (h *Hub) setReadDeadline(s *session, c *websocket.Conn) {
-	_ = c.SetReadDeadline(h.deadline(s))
+func (h *Hub) setReadDeadline(s *session, ic *idleConn) {
+	_ = ic.extend(h.deadline(s))
 }
 
 //go:noinline
