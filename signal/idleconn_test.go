@@ -12,9 +12,9 @@ import (
 // TestMessagesKeepPeerWithoutPongs: a joined client that never answers
 // pings but sends a message more often than the idle timeout stays
 // connected, and is closed no sooner than the idle timeout after its
-// last message. The gaps (0.4 of the timeout) leave some messages that
-// move the session's deadline without moving the socket's, so the socket's
-// passes first and must be moved on, not taken for the session's.
+// last message. Messages only record the session's deadline, so the
+// session's timer fires before it, again and again, and must re-arm, not
+// cut the connection.
 func TestMessagesKeepPeerWithoutPongs(t *testing.T) {
 	cfg := testConfig()
 	cfg.PingInterval = 500 * time.Millisecond
@@ -71,6 +71,9 @@ func TestLeaveBringsJoinTimeoutBack(t *testing.T) {
 	h := newHub(t, cfg, Options{})
 	c := dial(t, serve(t, h))
 	c.join(swarmA, h.IssueTicket(swarmA), wire.Caps{})
+	// Past the join timeout of the connection's start, which the join
+	// replaced by the idle timeout, the leave must bring a new one.
+	time.Sleep(cfg.JoinTimeout * 3 / 2)
 	c.send(&wire.Leave{})
 	c.expectGone() // within waitFor, far below the idle timeout
 	if got := testutil.ToFloat64(h.met.disconnects[reasonJoinTimeout]); got != 1 {
