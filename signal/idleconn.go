@@ -20,37 +20,43 @@ import (
 // it cuts the connection by moving its read deadline to the past, and the
 // read fails with a timeout as it did when the socket's deadline was the
 // session's. A deadline that moves earlier (a leave brings the join
-// timeout back) re-arms the timer at once. The timer fires about once per
-// idle timeout per connection, against once per message and pong before.
+// timeout back) re-arms the timer at once, and so does one that runs half
+// the idle timeout or more ahead of armed: a client that answers pings
+// moves it by a ping period per pong (20 s of 30 by default), so its timer
+// is re-armed once per pong, as the socket's deadline was, and never fires,
+// while the reports between pongs move nothing.
 type idleTimer struct {
-	want atomic.Int64 // the session's read deadline, Unix ns
+	want  atomic.Int64 // the session's read deadline, Unix ns
+	armed atomic.Int64 // when t fires, Unix ns; written under mu
+	slack int64        // how far want may run ahead of armed, ns
 
 	mu      sync.Mutex
-	armed   int64 // when t fires, Unix ns
 	t       *time.Timer
 	cut     func() // makes the blocked read fail with a timeout
 	stopped bool
 }
 
-// start arms the timer for at; cut is called when the deadline passed.
-func (d *idleTimer) start(at time.Time, cut func()) {
+// start arms the timer for at; cut is called when the session's deadline
+// passed; idle is the session's idle timeout.
+func (d *idleTimer) start(at time.Time, idle time.Duration, cut func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.want.Store(at.UnixNano())
-	d.armed, d.cut = at.UnixNano(), cut
+	d.armed.Store(at.UnixNano())
+	d.slack, d.cut = int64(idle/2), cut
 	d.t = time.AfterFunc(time.Until(at), d.fire)
 }
 
 // set makes t the session's read deadline.
 func (d *idleTimer) set(t time.Time) {
 	w := t.UnixNano()
-	if old := d.want.Swap(w); w >= old {
-		return // later: the timer moves on when it fires
+	if old := d.want.Swap(w); w >= old && w-d.armed.Load() < d.slack {
+		return // the timer moves on if it fires first
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.stopped && d.t != nil && w < d.armed {
-		d.armed = w
+	if a := d.armed.Load(); !d.stopped && d.t != nil && (w < a || w-a >= d.slack) {
+		d.armed.Store(w)
 		d.t.Reset(time.Until(t))
 	}
 }
@@ -63,7 +69,7 @@ func (d *idleTimer) fire() {
 	}
 	now := time.Now().UnixNano()
 	if w := d.want.Load(); w > now {
-		d.armed = w
+		d.armed.Store(w)
 		d.t.Reset(time.Duration(w - now))
 		return
 	}

@@ -201,7 +201,7 @@ func (h *Hub) open(c *websocket.Conn) (*session, *idleTimer) {
 	s.box.startPings(h.cfg.PingInterval, func() { go h.writeLoop(s) })
 	it := &idleTimer{}
 	nc := c.NetConn()
-	it.start(h.deadline(s), func() { _ = nc.SetReadDeadline(time.Unix(1, 0)) })
+	it.start(h.deadline(s), h.cfg.PingInterval+h.cfg.PongTimeout, func() { _ = nc.SetReadDeadline(time.Unix(1, 0)) })
 	c.SetPongHandler(func(string) error {
 		if !s.isEnded() {
 			it.set(h.deadline(s))
