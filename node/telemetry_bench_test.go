@@ -26,34 +26,38 @@ import (
 
 // BenchmarkTelemetry measures what viewer telemetry costs the node: N
 // viewers (EDGESWARM_TELEMETRY_VIEWERS, default 10000) join swarms of 100
-// over WebSocket and stay connected while, for one window
-// (EDGESWARM_TELEMETRY_SECONDS, default 60), they are idle (the baseline:
-// pings only), then for an equal window each sends a full stats report
+// over WebSocket and stay connected while, in alternating windows, they
+// are idle (the baseline: pings only) or each sends a full stats report
 // with telemetry every 10 s (the default interval, each viewer at its own
-// phase). The node's CPU time in each window (getrusage) gives the CPU
-// per viewer that telemetry adds; its live heap after the reports,
-// against the heap with the same viewers before any report, the memory
-// per viewer. The viewers run in a child process (this test binary
-// again), so the figures are the node's alone; the host's CPU busy in
-// each window is printed beside them. EDGESWARM_TELEMETRY_CPUPROFILE
-// names a file for a CPU profile of the telemetry window.
+// phase). EDGESWARM_TELEMETRY_SECONDS (default 60) is the time of each
+// kind, split into EDGESWARM_TELEMETRY_ROUNDS (default 3) idle windows and
+// as many telemetry windows taken in turn, so that a host whose load
+// drifts weighs on both kinds alike. The node's CPU time in each kind of
+// window (getrusage) gives the CPU per viewer that telemetry adds, and per
+// report; its live heap after the reports, against the heap with the same
+// viewers before any report, the memory per viewer. The viewers run in a
+// child process (this test binary again), so the figures are the node's
+// alone; the host's CPU busy in each kind of window is printed beside
+// them. EDGESWARM_TELEMETRY_CPUPROFILE names a file for a CPU profile of
+// the first telemetry window.
 //
 //	go test ./node -run '^$' -bench Telemetry -benchtime 1x
 func BenchmarkTelemetry(b *testing.B) {
 	n := benchEnv("EDGESWARM_TELEMETRY_VIEWERS", 10000)
-	window := time.Duration(benchEnv("EDGESWARM_TELEMETRY_SECONDS", 60)) * time.Second
+	total := time.Duration(benchEnv("EDGESWARM_TELEMETRY_SECONDS", 60)) * time.Second
+	rounds := benchEnv("EDGESWARM_TELEMETRY_ROUNDS", 3)
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < uint64(n)+200 {
 		b.Fatalf("open file limit %d is below %d viewers; raise it with ulimit -n", lim.Cur, n)
 	}
 	for b.Loop() {
-		runTelemetryBench(b, n, window)
+		runTelemetryBench(b, n, total, rounds)
 	}
 }
 
 const benchSwarmSize = 100
 
-func runTelemetryBench(b *testing.B, n int, window time.Duration) {
+func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	cfg := testConfig("")
 	cfg.SuperPeer = false
 	cfg.Signal.Open = true
@@ -93,38 +97,60 @@ func runTelemetryBench(b *testing.B, n int, window time.Duration) {
 		return ""
 	}
 	expect("connected")
-	cpu0, host0 := cpuTime(), hostTicks()
-	time.Sleep(window) // the idle window: what the connections cost without telemetry
-	cpu1, host1 := cpuTime(), hostTicks()
 	idleHeap := liveHeap()
-	_, _ = io.WriteString(stdin, "go\n")
+	var prof *os.File
 	if path := os.Getenv("EDGESWARM_TELEMETRY_CPUPROFILE"); path != "" {
-		// The telemetry window only: where the node's time per report goes.
-		if f, err := os.Create(path); err == nil {
-			_ = pprof.StartCPUProfile(f)
-			defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
 		}
+		defer func() { _ = f.Close() }()
+		prof = f
 	}
-	cpu1b := cpuTime()
-	time.Sleep(window)
-	cpu2, host2 := cpuTime(), hostTicks()
-	if os.Getenv("EDGESWARM_TELEMETRY_CPUPROFILE") != "" {
-		pprof.StopCPUProfile()
+	window := total / time.Duration(rounds)
+	var idle, busy time.Duration
+	var idleHost, busyHost [2]uint64
+	measure := func(cpu *time.Duration, host *[2]uint64) {
+		c0, h0 := cpuTime(), hostTicks()
+		time.Sleep(window)
+		c1, h1 := cpuTime(), hostTicks()
+		*cpu += c1 - c0
+		host[0] += h1[0] - h0[0]
+		host[1] += h1[1] - h0[1]
+	}
+	reports0 := testutilCounter(nd, "signal")
+	for i := range rounds {
+		measure(&idle, &idleHost) // what the connections cost without telemetry
+		_, _ = io.WriteString(stdin, "go\n")
+		if i == 0 && prof != nil {
+			// Where the node's time per report goes: the first telemetry window.
+			_ = pprof.StartCPUProfile(prof)
+		}
+		measure(&busy, &busyHost)
+		if i == 0 && prof != nil {
+			pprof.StopCPUProfile()
+		}
+		_, _ = io.WriteString(stdin, "pause\n")
 	}
 	reportedHeap := liveHeap() // the viewers are still connected
-	reports := testutilCounter(nd, "signal")
+	reports := testutilCounter(nd, "signal") - reports0
 	_, _ = io.WriteString(stdin, "stop\n")
 	report := expect("done")
 
-	idle, busy := (cpu1 - cpu0).Seconds(), (cpu2 - cpu1b).Seconds()
-	perViewerCore := (busy - idle) / window.Seconds() / float64(n)
+	perViewerCore := (busy - idle).Seconds() / total.Seconds() / float64(n)
 	perViewerMem := float64(int64(reportedHeap)-int64(idleHeap)) / float64(n)
+	perReport := time.Duration(0)
+	if reports > 0 {
+		perReport = time.Duration(float64(busy-idle) / reports)
+	}
 	b.ReportMetric(perViewerCore*100, "%core/viewer")
+	b.ReportMetric(perViewerCore*100*float64(n), "%core")
 	b.ReportMetric(perViewerMem, "B/viewer")
-	b.ReportMetric(reports/float64(window/time.Second), "reports/s")
-	b.Logf("%d viewers, %d swarms, %v windows: node CPU idle %.2f s, with telemetry %.2f s (%.0f reports accepted, %.1f/s); telemetry per viewer %.5f %% of one core, %.0f B of heap (live heap %d -> %d B); host busy %.0f %% / %.0f %% of %d CPUs; viewers: %s",
-		n, (n+benchSwarmSize-1)/benchSwarmSize, window, idle, busy, reports, reports/window.Seconds(), perViewerCore*100, perViewerMem,
-		idleHeap, reportedHeap, 100*busyShare(host0, host1), 100*busyShare(host1, host2), runtime.NumCPU(), report)
+	b.ReportMetric(float64(perReport.Nanoseconds())/1e3, "µs/report")
+	b.ReportMetric(reports/total.Seconds(), "reports/s")
+	b.Logf("%d viewers, %d swarms, %d rounds of %v idle and %v telemetry: node CPU idle %.2f s, with telemetry %.2f s (%.0f reports accepted, %.1f/s, %.1f µs each); telemetry from %d viewers %.2f %% of one core, %.0f B of heap per viewer (live heap %d -> %d B); host busy %.0f %% idle / %.0f %% telemetry of %d CPUs; viewers: %s",
+		n, (n+benchSwarmSize-1)/benchSwarmSize, rounds, window, window, idle.Seconds(), busy.Seconds(), reports, reports/total.Seconds(), float64(perReport.Nanoseconds())/1e3,
+		n, perViewerCore*100*float64(n), perViewerMem, idleHeap, reportedHeap, 100*busyShare([2]uint64{}, idleHost), 100*busyShare([2]uint64{}, busyHost), runtime.NumCPU(), report)
 }
 
 func testutilCounter(nd *Node, via string) float64 {
@@ -235,9 +261,23 @@ func TestTelemetryBenchViewers(t *testing.T) {
 	}
 	wg.Wait()
 	fmt.Printf("connected %d (%d failed)\n", n, failed.Load())
+	// The parent says go and pause in turn, then stop.
 	in := bufio.NewScanner(os.Stdin)
-	in.Scan() // go
+	var sending atomic.Bool
 	stop := make(chan struct{})
+	go func() {
+		defer close(stop)
+		for in.Scan() {
+			switch in.Text() {
+			case "go":
+				sending.Store(true)
+			case "pause":
+				sending.Store(false)
+			case "stop":
+				return
+			}
+		}
+	}()
 	var sent, errs atomic.Int64
 	uas := []string{"chrome", "firefox", "safari", "edge"}
 	for i, c := range conns {
@@ -258,6 +298,10 @@ func TestTelemetryBenchViewers(t *testing.T) {
 				case <-stop:
 					return
 				case <-t.C:
+				}
+				t.Reset(10 * time.Second)
+				if !sending.Load() {
+					continue
 				}
 				st.HTTPBytes += 300_000
 				if st.Group == wire.GroupP2P {
@@ -281,13 +325,10 @@ func TestTelemetryBenchViewers(t *testing.T) {
 					return
 				}
 				sent.Add(1)
-				t.Reset(10 * time.Second)
 			}
 		})
 	}
-	in.Scan() // stop
-	close(stop)
-	wg.Wait()
+	wg.Wait() // until stop
 	fmt.Printf("done: %d reports sent, %d write errors\n", sent.Load(), errs.Load())
 	for _, c := range conns {
 		if c != nil {

@@ -176,35 +176,39 @@ func goingAway(c *websocket.Conn) {
 // stack whose use, plus a reserve, is under a quarter of it).
 func (h *Hub) serveConn(nc net.Conn, key string) {
 	if c := h.upgrade(nc, key); c != nil {
-		if s := h.open(c); s != nil {
-			h.readLoop(s, c)
+		if s, it := h.open(c); s != nil {
+			h.readLoop(s, c, it)
+			it.stop()
 			h.linger(s, c)
 		}
 	}
 	h.wg.Done()
 }
 
-// open registers a session for c and starts its pings; it returns nil,
-// closing c, if the hub is closing.
+// open registers a session for c and starts its pings and its read
+// deadline; it returns nil, closing c, if the hub is closing.
 //
 //go:noinline
-func (h *Hub) open(c *websocket.Conn) *session {
+func (h *Hub) open(c *websocket.Conn) (*session, *idleTimer) {
 	s := h.newSession(false, h.cfg.SendQueue, c)
 	if ta, ok := c.NetConn().RemoteAddr().(*net.TCPAddr); ok {
 		s.addr = ta.AddrPort().Addr().Unmap()
 	}
 	if !h.register(s) {
 		goingAway(c)
-		return nil
+		return nil, nil
 	}
 	s.box.startPings(h.cfg.PingInterval, func() { go h.writeLoop(s) })
+	it := &idleTimer{}
+	nc := c.NetConn()
+	it.start(h.deadline(s), h.cfg.PingInterval+h.cfg.PongTimeout, func() { _ = nc.SetReadDeadline(time.Unix(1, 0)) })
 	c.SetPongHandler(func(string) error {
 		if !s.isEnded() {
-			return c.SetReadDeadline(h.deadline(s))
+			it.set(h.deadline(s))
 		}
 		return nil
 	})
-	return s
+	return s, it
 }
 
 // deadline is when the connection times out if nothing arrives: the
@@ -217,10 +221,12 @@ func (h *Hub) deadline(s *session) time.Time {
 	return d
 }
 
-// readLoop reads messages until the session ends.
-func (h *Hub) readLoop(s *session, c *websocket.Conn) {
+// readLoop reads messages until the session ends. Each message and pong
+// gives the session a new read deadline, which it enforces (see
+// idleTimer).
+func (h *Hub) readLoop(s *session, c *websocket.Conn, it *idleTimer) {
 	for !s.isEnded() {
-		h.setReadDeadline(s, c)
+		h.setReadDeadline(s, it)
 		mt, r, err := c.NextReader()
 		if err != nil {
 			h.readFailed(s, err)
@@ -231,8 +237,8 @@ func (h *Hub) readLoop(s *session, c *websocket.Conn) {
 }
 
 //go:noinline
-func (h *Hub) setReadDeadline(s *session, c *websocket.Conn) {
-	_ = c.SetReadDeadline(h.deadline(s))
+func (h *Hub) setReadDeadline(s *session, it *idleTimer) {
+	it.set(h.deadline(s))
 }
 
 //go:noinline

@@ -77,6 +77,18 @@ func decode(data []byte, from Side) (Message, error) {
 	if !utf8.Valid(data) {
 		return nil, Errorf(CodeBadRequest, "message is not valid UTF-8")
 	}
+	if from&Client != 0 {
+		// Stats, the message a node gets most, in one pass.
+		var st Stats
+		if decodeStatsStrict(data, &st) {
+			if err := st.validate(); err != nil {
+				return nil, prefix(TypeStats, err)
+			}
+			m := new(Stats)
+			*m = st
+			return m, nil
+		}
+	}
 	env, err := scan(data)
 	if err != nil {
 		return nil, err

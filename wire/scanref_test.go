@@ -205,3 +205,36 @@ func FuzzStatsFast(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStatsStrict holds the one-pass stats decoder to scan and the fast
+// decoder: whatever it decodes, scan accepts as a stats message of the
+// supported version, and decodeStatsFast decodes to the same.
+func FuzzStatsStrict(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1,"type":"stats","http_bytes":4194304,"p2p_bytes":12582912,"peers":4,"startup_ms":412,"browser":"chrome","webrtc":true,"upload":false,"group":"p2p","stream":"/live/channel1/master.m3u8","errors":{"http":2,"peer":1}}`,
+		`{"v":1,"type":"stats"}`, `{"type":"stats","v":1}`, `{"v":1,"type":"stats","peers":1,"peers":2}`, `{"v":1,"type":"stats","v":1}`,
+		`{"v":1,"type":"stats","errors":{"http":1,"http":1}}`, `{"v":1,"type":"stats","peers":01}`, `{"v":01,"type":"stats"}`,
+		`{"v":1,"type":"stats","browser":"a` + "\x01" + `b"}`, `{"v":1,"type":"stats"} x`, `{"v":1,"type":"stats"}{}`, `{"v":2,"type":"stats"}`,
+		`{"v":1,"type":"join"}`, `{"v":1,"type":"stats","x":1}`, `{"v":1,"type":"stats","peers":null}`, ` { "v" : 1 , "type" : "stats" } `,
+		`{"v":1,"type":"stats","errors":{}}`, `{"v":1,"type":"stats","errors":{"x":1}}`, `{"v":1,"type":"stats","mobile":tru}`, `{"v":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > MaxMessageSize || !utf8Valid(data) {
+			return
+		}
+		var strict Stats
+		if !decodeStatsStrict(data, &strict) {
+			return
+		}
+		env, err := scan(data)
+		if err != nil || env.typ != string(TypeStats) {
+			t.Fatalf("%q: decoded in one pass, scan %q %v", data, env.typ, err)
+		}
+		var fast Stats
+		if !decodeStatsFast(data, &fast) || fast != strict {
+			t.Fatalf("%q: one pass %+v, fast %+v", data, strict, fast)
+		}
+	})
+}

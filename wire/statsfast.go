@@ -7,76 +7,124 @@ package wire
 // wrong type, a number too large) returns false, and encoding/json decodes
 // the message and names the error. FuzzStatsFast holds the two to the
 // same result.
-func decodeStatsFast(data []byte, st *Stats) bool {
+func decodeStatsFast(data []byte, st *Stats) bool { return decodeStats(data, st, false) }
+
+// decodeStatsStrict is decodeStatsFast for data that did not pass scan: it
+// checks what scan would as it goes (one object and nothing after it,
+// "v" the supported version, "type" stats, no key twice) and refuses what
+// it does not know (an unknown key), so that one pass over the bytes
+// decodes the messages viewers send. It returns true only for data that
+// scan accepts as a stats message, with st then what decodeStatsFast
+// gives; on false, the message takes the general path, which names the
+// error if there is one. FuzzStatsStrict holds it to that.
+func decodeStatsStrict(data []byte, st *Stats) bool { return decodeStats(data, st, true) }
+
+func decodeStats(data []byte, st *Stats, strict bool) bool {
 	p := fastParser{d: data}
-	return p.object(func(key []byte) bool {
+	var seen, seenErr uint32
+	var haveV, haveT bool
+	// once reports whether the key of bit comes for the first time; a key
+	// twice is scan's error. Only the strict pass checks.
+	once := func(set *uint32, bit uint) bool {
+		if !strict {
+			return true
+		}
+		if *set&(1<<bit) != 0 {
+			return false
+		}
+		*set |= 1 << bit
+		return true
+	}
+	ok := p.object(func(key []byte) bool {
 		switch string(key) {
+		case "v":
+			if !strict {
+				return p.skip()
+			}
+			var v uint64
+			haveV = once(&seen, 0) && p.uint(&v) && v == SignalVersion
+			return haveV
+		case "type":
+			if !strict {
+				return p.skip()
+			}
+			t, ok := p.raw()
+			haveT = once(&seen, 1) && ok && string(t) == string(TypeStats)
+			return haveT
 		case "http_bytes":
-			return p.uint(&st.HTTPBytes)
+			return once(&seen, 2) && p.uint(&st.HTTPBytes)
 		case "p2p_bytes":
-			return p.uint(&st.P2PBytes)
+			return once(&seen, 3) && p.uint(&st.P2PBytes)
 		case "seed_bytes":
-			return p.uint(&st.SeedBytes)
+			return once(&seen, 4) && p.uint(&st.SeedBytes)
 		case "upload_bytes":
-			return p.uint(&st.UploadBytes)
+			return once(&seen, 5) && p.uint(&st.UploadBytes)
 		case "digest_failures":
-			return p.uint(&st.DigestFailures)
+			return once(&seen, 6) && p.uint(&st.DigestFailures)
 		case "aborts":
-			return p.uint(&st.Aborts)
+			return once(&seen, 7) && p.uint(&st.Aborts)
 		case "peers":
-			return p.uint(&st.Peers)
+			return once(&seen, 8) && p.uint(&st.Peers)
 		case "relay_bytes":
-			return p.uint(&st.RelayBytes)
+			return once(&seen, 9) && p.uint(&st.RelayBytes)
 		case "stalls":
-			return p.uint(&st.Stalls)
+			return once(&seen, 10) && p.uint(&st.Stalls)
 		case "stall_ms":
-			return p.uint(&st.StallMs)
+			return once(&seen, 11) && p.uint(&st.StallMs)
 		case "watch_ms":
-			return p.uint(&st.WatchMs)
+			return once(&seen, 12) && p.uint(&st.WatchMs)
 		case "startup_ms":
-			return p.uint(&st.StartupMs)
+			return once(&seen, 13) && p.uint(&st.StartupMs)
 		case "bitrate":
-			return p.uint(&st.Bitrate)
+			return once(&seen, 14) && p.uint(&st.Bitrate)
 		case "live_ms":
-			return p.uint(&st.LiveMs)
+			return once(&seen, 15) && p.uint(&st.LiveMs)
 		case "browser_major":
-			return p.uint(&st.BrowserMajor)
+			return once(&seen, 16) && p.uint(&st.BrowserMajor)
 		case "browser":
-			return p.str(&st.Browser)
+			return once(&seen, 17) && p.str(&st.Browser)
 		case "group":
-			return p.str(&st.Group)
+			return once(&seen, 18) && p.str(&st.Group)
 		case "stream":
-			return p.str(&st.Stream)
+			return once(&seen, 19) && p.str(&st.Stream)
 		case "swarm":
-			return p.str(&st.Swarm)
+			return once(&seen, 20) && p.str(&st.Swarm)
 		case "session":
-			return p.str(&st.Session)
+			return once(&seen, 21) && p.str(&st.Session)
 		case "mobile":
-			return p.bool(&st.Mobile)
+			return once(&seen, 22) && p.bool(&st.Mobile)
 		case "webrtc":
-			return p.bool(&st.WebRTC)
+			return once(&seen, 23) && p.bool(&st.WebRTC)
 		case "upload":
-			return p.bool(&st.Upload)
+			return once(&seen, 24) && p.bool(&st.Upload)
 		case "errors":
+			if !once(&seen, 25) {
+				return false
+			}
 			e := &st.Errors
 			return p.object(func(k []byte) bool {
 				switch string(k) {
 				case "http":
-					return p.uint(&e.HTTP)
+					return once(&seenErr, 0) && p.uint(&e.HTTP)
 				case "peer":
-					return p.uint(&e.Peer)
+					return once(&seenErr, 1) && p.uint(&e.Peer)
 				case "signal":
-					return p.uint(&e.Signal)
+					return once(&seenErr, 2) && p.uint(&e.Signal)
 				case "media":
-					return p.uint(&e.Media)
+					return once(&seenErr, 3) && p.uint(&e.Media)
 				case "other":
-					return p.uint(&e.Other)
+					return once(&seenErr, 4) && p.uint(&e.Other)
 				}
-				return p.skip()
+				return !strict && p.skip()
 			})
 		}
-		return p.skip()
+		return !strict && p.skip()
 	})
+	if !strict || !ok {
+		return ok
+	}
+	p.ws()
+	return p.i == len(p.d) && haveV && haveT
 }
 
 type fastParser struct {
@@ -147,6 +195,9 @@ func (p *fastParser) raw() ([]byte, bool) {
 		case '\\':
 			return nil, false
 		}
+		if p.d[j] < 0x20 { // not in a JSON string
+			return nil, false
+		}
 	}
 	return nil, false
 }
@@ -168,8 +219,9 @@ func (p *fastParser) uint(dst *uint64) bool {
 	}
 	n := p.i - start
 	// At most 15 digits cannot overflow; MaxCounter has 16, and validate
-	// bounds every value anyway. A fraction or an exponent is not ours.
-	if n == 0 || n > 15 || p.i < len(p.d) && (p.d[p.i] == '.' || p.d[p.i] == 'e' || p.d[p.i] == 'E') {
+	// bounds every value anyway. A fraction or an exponent is not ours,
+	// nor a leading zero (not JSON).
+	if n == 0 || n > 15 || n > 1 && p.d[start] == '0' || p.i < len(p.d) && (p.d[p.i] == '.' || p.d[p.i] == 'e' || p.d[p.i] == 'E') {
 		return false
 	}
 	*dst = v
