@@ -312,6 +312,14 @@ func (n *Node) Reload() (control.ReloadResult, error) {
 			cur.Signal.TicketSecret, cur.Signal.TicketTTL = tn.TicketSecret, tn.TicketTTL
 		}
 	}
+	if !reflect.DeepEqual(cur.Signal.ICEServers, next.Signal.ICEServers) {
+		if err := n.hub.SetICEServers(next.Signal.ICEServers); err != nil {
+			n.log.Error("reload: ICE servers not changed", "err", err)
+		} else {
+			res.Applied = append(res.Applied, "signal.ice_servers")
+			cur.Signal.ICEServers = next.Signal.ICEServers
+		}
+	}
 	if cur.AdminToken != next.AdminToken {
 		c.token.Set(next.AdminToken)
 		res.Applied = append(res.Applied, "admin.token")
@@ -331,6 +339,7 @@ func withoutKey(u origin.Config) origin.Config {
 // differ between a and b and that Reload does not apply.
 func restartKeys(a, b Config) []string {
 	var out []string
+	a.Signal.ICEServers, b.Signal.ICEServers = nil, nil // applied live (Hub.SetICEServers)
 	if !a.Signal.Open && !b.Signal.Open {
 		// Applied live (Hub.SetTickets).
 		a.Signal.TicketSecret, a.Signal.TicketTTL = "", 0

@@ -492,3 +492,34 @@ func TestReloadChangesTheTicketSecret(t *testing.T) {
 		t.Fatalf("a forged ticket: %#v", e)
 	}
 }
+
+func TestReloadChangesTheICEServers(t *testing.T) {
+	tok := "admin: {token: " + ctlToken + "}\n"
+	n := startFromFile(t, tok+"signal:\n  open: true\n  ice_servers:\n    - urls: [\"stun:first.example.com:3478\"]\n")
+	urls := func(w *wire.Welcome) []string {
+		var out []string
+		for _, s := range w.Config.ICEServers {
+			out = append(out, s.URLs...)
+		}
+		return out
+	}
+	_, before, _ := joinViewer(t, n.Node, "/live/720p.m3u8", wire.Caps{Upload: true})
+	if !slices.Contains(urls(before), "stun:first.example.com:3478") {
+		t.Fatalf("welcome before the reload: %v", urls(before))
+	}
+	n.rewrite(t, tok+"signal:\n  open: true\n  ice_servers:\n    - urls: [\"stun:second.example.com:3478\"]\n    - {urls: [\"turn:relay.example.com:3478\"], username: u, credential: c}\n")
+	code, m := api(t, n.AdminAddr(), "POST", "/api/v1/reload", ctlToken, "")
+	if code != 200 || !slices.Contains(anyStrings(m["applied"]), "signal.ice_servers") || len(anyStrings(m["restart_required"])) != 0 {
+		t.Fatalf("reload: %d %v", code, m)
+	}
+	_, after, _ := joinViewer(t, n.Node, "/live/720p.m3u8", wire.Caps{Upload: true})
+	got := urls(after)
+	if slices.Contains(got, "stun:first.example.com:3478") || !slices.Contains(got, "stun:second.example.com:3478") || !slices.Contains(got, "turn:relay.example.com:3478") {
+		t.Fatalf("welcome after the reload: %v", got)
+	}
+	// The node's own servers (its STUN) still come first.
+	own := len(urls(before)) - 1
+	if !slices.Equal(got[:own], urls(before)[:own]) {
+		t.Fatalf("the node's own ICE servers changed: %v, then %v", urls(before), got)
+	}
+}

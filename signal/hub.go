@@ -86,6 +86,9 @@ type Hub struct {
 	// guarded by mu.
 	remote  map[string]map[string]*remotePeer
 	remotes int
+	// ownICE is how many of client.ICEServers are the node's own (its
+	// STUN and TURN), ahead of signal.ice_servers.
+	ownICE int
 }
 
 // New returns a Hub. client is the configuration sent in every welcome.
@@ -94,6 +97,7 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 		return nil, err
 	}
 	client.ICEServers = append([]wire.ICEServer(nil), client.ICEServers...)
+	own := len(client.ICEServers)
 	for _, s := range cfg.ICEServers {
 		client.ICEServers = append(client.ICEServers, wire.ICEServer{URLs: slices.Clone(s.URLs), Username: s.Username, Credential: s.Credential})
 	}
@@ -115,6 +119,7 @@ func New(cfg Config, client wire.ClientConfig, opt Options) (*Hub, error) {
 		policy:   opt.Policy,
 		remote:   make(map[string]map[string]*remotePeer),
 		urls:     opt.SignalURLs,
+		ownICE:   own,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

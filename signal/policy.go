@@ -2,6 +2,7 @@ package signal
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -81,6 +82,35 @@ func (h *Hub) SetClientConfig(c wire.ClientConfig) error {
 	h.mu.Lock()
 	h.client = c
 	h.mu.Unlock()
+	return nil
+}
+
+// SetICEServers replaces the configured ICE servers (signal.ice_servers)
+// of every later welcome, a reload; the node's own STUN and TURN stay
+// first. Joined viewers keep the servers they got. servers are checked
+// as at start, against the hub's turn_secret, and the error names the key.
+func (h *Hub) SetICEServers(servers []ICEServer) error {
+	h.mu.Lock()
+	cfg := h.cfg
+	h.mu.Unlock()
+	cfg.ICEServers = servers
+	for _, c := range cfg.iceChecks() {
+		if c.bad {
+			return fmt.Errorf("signal.%s: %s", c.key, c.msg)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.client
+	list := slices.Clone(c.ICEServers[:h.ownICE])
+	for _, s := range servers {
+		list = append(list, wire.ICEServer{URLs: slices.Clone(s.URLs), Username: s.Username, Credential: s.Credential})
+	}
+	c.ICEServers = list
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("signal.ice_servers: %w", err)
+	}
+	h.client = c
 	return nil
 }
 
