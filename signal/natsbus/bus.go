@@ -221,29 +221,31 @@ func (b *Bus) Start(url string, remote Remote) error {
 	}
 	b.nc = nc
 	b.met.connected.Set(1)
-	subs := []struct {
-		subj string
-		fn   nats.MsgHandler
-	}{
-		{b.subject("bc", "*"), b.onBroadcast},
-		{b.subject("to", b.id), b.onDelivery},
-		{b.subject("sync", b.id), b.onSync},
-	}
-	for _, s := range subs {
-		sub, err := nc.Subscribe(s.subj, s.fn)
-		if err == nil {
-			err = sub.SetPendingLimits(1<<16, 64<<20)
-		}
-		if err != nil {
+	// Broadcasts and deliveries share one channel and one dispatcher, so
+	// they are handled in the order they arrived: a relay from a viewer
+	// that just joined another node never overtakes that node's
+	// announcement of the join (which Deliver publishes first).
+	ordered := make(chan *nats.Msg, orderedQueue)
+	for _, subj := range []string{b.subject("bc", "*"), b.subject("to", b.id)} {
+		if _, err := nc.ChanSubscribe(subj, ordered); err != nil {
 			nc.Close()
-			return fmt.Errorf("cluster.nats: subscribe %s: %w", s.subj, err)
+			return fmt.Errorf("cluster.nats: subscribe %s: %w", subj, err)
 		}
+	}
+	sync, err := nc.Subscribe(b.subject("sync", b.id), b.onSync)
+	if err == nil {
+		err = sync.SetPendingLimits(1<<16, 64<<20)
+	}
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("cluster.nats: subscribe %s: %w", b.subject("sync", b.id), err)
 	}
 	if err := nc.Flush(); err != nil {
 		nc.Close()
 		return fmt.Errorf("cluster.nats: %w", err)
 	}
-	b.wg.Add(2)
+	b.wg.Add(3)
+	go b.dispatchLoop(ordered)
 	go b.publishLoop()
 	go b.heartbeatLoop()
 	b.hello(false)
@@ -322,6 +324,10 @@ func (b *Bus) Deliver(id string, m wire.Message) bool {
 		b.logLimited("cluster: message not relayed", "type", m.Type(), "err", err)
 		return false
 	}
+	// The sender's join may still wait in the event queue: published
+	// first, it reaches the other node before this relay (one connection
+	// keeps the order, and the receiver handles both in order).
+	b.flushEvents()
 	b.send(b.subject("to", node), kindRelay, encodeDelivery(id, data))
 	return true
 }
@@ -401,6 +407,28 @@ func (b *Bus) send(subj, kind string, data []byte) {
 
 func (b *Bus) logLimited(msg string, args ...any) {
 	b.logs.Do(func() { b.log.Warn(msg, args...) })
+}
+
+// orderedQueue bounds the broadcasts and deliveries received and not yet
+// handled; beyond it nats drops them as from a slow consumer.
+const orderedQueue = 1 << 16
+
+// dispatchLoop handles broadcasts and deliveries in the order received.
+func (b *Bus) dispatchLoop(ch <-chan *nats.Msg) {
+	defer b.wg.Done()
+	deliveries := b.subject("to", b.id)
+	for {
+		select {
+		case m := <-ch:
+			if m.Subject == deliveries {
+				b.onDelivery(m)
+			} else {
+				b.onBroadcast(m)
+			}
+		case <-b.quit:
+			return
+		}
+	}
 }
 
 // publishLoop sends queued membership events in order, batched.
