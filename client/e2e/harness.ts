@@ -140,6 +140,10 @@ export interface PageReport {
   hashes: Record<string, string>;
   connects: { id: string; seeder: boolean }[];
   closes: { id: string; reason: string }[];
+  /** Risk mode changes, ms after the page started, with the inputs then. */
+  modes: { at: number; mode: string; reason: string; risk: Record<string, unknown> }[];
+  /** Each "waiting" after playback started: ms after, media seconds played by then, the playhead, the buffered ranges. */
+  waits: { at: number; played: number; currentTime: number; buffered: [number, number][] }[];
   stats: Stats;
   supported: boolean;
   /** hls.js: the largest distance to live (s) after the first 10 s of playing; 0 for other players. */

@@ -32,10 +32,17 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
   var video = clappr ? document.querySelector("#player video") : document.getElementById("v");
   var path = function (u) { try { return new URL(u, location.href).pathname; } catch (e) { return String(u); } };
   var hex = function (b) { return Array.from(new Uint8Array(b), function (x) { return x.toString(16).padStart(2, "0"); }).join(""); };
-  var E = window.e2e = { playingAt: 0, played: 0, waiting: 0, fatal: [], errors: [], sources: {}, hashes: {}, connects: [], closes: [] };
+  var E = window.e2e = { playingAt: 0, played: 0, waiting: 0, fatal: [], errors: [], sources: {}, hashes: {}, connects: [], closes: [], modes: [] };
   var pending = [];
   video.addEventListener("playing", function () { if (!E.playingAt) E.playingAt = Date.now(); });
-  video.addEventListener("waiting", function () { if (E.playingAt) E.waiting++; });
+  // Each "waiting" after playback started: when, how much media had played, where, and what was buffered.
+  E.waits = [];
+  video.addEventListener("waiting", function () {
+    if (!E.playingAt) return;
+    E.waiting++;
+    var b = []; for (var i = 0; i < video.buffered.length; i++) b.push([+video.buffered.start(i).toFixed(2), +video.buffered.end(i).toFixed(2)]);
+    E.waits.push({ at: Date.now() - E.playingAt, played: +E.played.toFixed(2), currentTime: +video.currentTime.toFixed(2), buffered: b });
+  });
   // Media time actually played: timeupdate steps, not seeks (a live player
   // may jump to the live edge after it starts).
   var last = 0;
@@ -48,6 +55,9 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
   edgeswarm.on("peer-connect", function (e) { E.connects.push(e); });
   edgeswarm.on("peer-close", function (e) { E.closes.push(e); });
   edgeswarm.on("error", function (e) { E.errors.push(e); });
+  // Each risk mode change, with the inputs that made it, ms after the page started.
+  var t0 = Date.now();
+  edgeswarm.on("mode", function (e) { E.modes.push({ at: Date.now() - t0, mode: e.mode, reason: e.reason, risk: edgeswarm.getStats().risk }); });
   // The digest is taken of a copy made synchronously, before the player
   // may hand the buffer to a worker.
   var hash = function (data, url) {
@@ -73,7 +83,12 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
     // The low Representation, as the dash.js viewers start on it, so that
     // they share a swarm; 3 segments further behind the live edge than
     // they play, so that what Shaka asks for is held by a viewer.
+    // rebufferingGoal 2 (Shaka 4's default): Shaka 5 starts with none, so a
+    // live start position 0.4 s before the end of the first segment plays
+    // at once and waits for the next one over any network, P2P or not (seen
+    // here: "waiting" 400 ms after "playing", with HTTP only).
     sp.configure({ abr: { enabled: false }, restrictions: { maxBandwidth: 300000 },
+      streaming: { rebufferingGoal: 2 },
       manifest: { defaultPresentationDelay: 12, dash: { ignoreSuggestedPresentationDelay: true } } });
     E.session = edgeswarm.attachShaka(shaka, sp);
     sp.addEventListener("error", function (e) { E.fatal.push("shaka " + (e.detail && e.detail.code)); });
@@ -118,7 +133,9 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
     // swarm with them; 6 segments behind the live edge (hls.js viewers play
     // 3 behind), so that what Shaka asks for is held by a viewer: a viewer
     // level with the others may be the one that fetches each new segment.
-    player.configure({ abr: { enabled: false }, restrictions: { maxBandwidth: 300000 }, manifest: { hls: { liveSegmentsDelay: 6 } } });
+    // rebufferingGoal 2: as for DASH above.
+    player.configure({ abr: { enabled: false }, restrictions: { maxBandwidth: 300000 }, streaming: { rebufferingGoal: 2 },
+      manifest: { hls: { liveSegmentsDelay: 6 } } });
     E.session = edgeswarm.attachShaka(shaka, player);
     player.addEventListener("error", function (e) { E.fatal.push("shaka " + (e.detail && e.detail.code)); });
     player.getNetworkingEngine().registerResponseFilter(function (type, r) {
@@ -163,7 +180,7 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
     return Promise.all(pending).then(function () {
       return {
         playingAt: E.playingAt, played: E.played, currentTime: video.currentTime, waiting: E.waiting,
-        fatal: E.fatal, errors: E.errors, sources: E.sources, hashes: E.hashes, connects: E.connects, closes: E.closes,
+        fatal: E.fatal, errors: E.errors, sources: E.sources, hashes: E.hashes, connects: E.connects, closes: E.closes, modes: E.modes, waits: E.waits,
         stats: edgeswarm.getStats(), supported: edgeswarm.supported(), latency: E.latency || 0, latencies: E.latencies || [],
       };
     });
