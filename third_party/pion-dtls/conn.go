@@ -481,8 +481,16 @@ func (c *Conn) Write(payload []byte) (int, error) {
 		return 0, err
 	}
 
-	ctx, cancel := c.contextWithClose(c.writeDeadline.Context())
-	defer cancel()
+	ctx := context.Background()
+	if _, ok := c.writeDeadline.Deadline(); ok {
+		// Only a write deadline needs a context that ends the write; Close
+		// ends one without it (a write deadline in the past, see close).
+		// (Changed for edgeswarm: contextWithClose started a goroutine per
+		// record.)
+		var cancel context.CancelFunc
+		ctx, cancel = c.contextWithClose(c.writeDeadline.Context())
+		defer cancel()
+	}
 
 	return len(payload), c.writePackets(ctx, []*packet{
 		{
@@ -560,6 +568,20 @@ func (c *Conn) writePackets(ctx context.Context, pkts []*packet) error {
 	}
 
 	for _, compactedRawPacket := range compactedRawPackets {
+		if ctx.Done() == nil {
+			// Nothing cancels the write: write to the underlying conn
+			// directly, without netctx's goroutine per write (changed for
+			// edgeswarm).
+			if _, err = c.nextConn.Conn().WriteTo(compactedRawPacket, rAddr); err != nil {
+				if c.isConnectionClosed() {
+					return ErrConnClosed
+				}
+
+				return netError(err)
+			}
+
+			continue
+		}
 		if _, err = c.nextConn.WriteToContext(ctx, compactedRawPacket, rAddr); err != nil {
 			if errors.Is(err, context.Canceled) && c.isConnectionClosed() {
 				return ErrConnClosed
@@ -896,6 +918,17 @@ func (c *Conn) fragmentHandshake(dtlsHandshake *handshake.Handshake) ([][]byte, 
 	return fragmentedHandshakes, nil
 }
 
+// unblockReads makes a read of the underlying conn return at once when
+// ctx ends (a read deadline in the past), as netctx's ReadFromContext
+// does, but for all reads of the loop with one context.AfterFunc instead
+// of a goroutine per read (added for edgeswarm). Call the result when the
+// loop ends.
+func (c *Conn) unblockReads(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, func() {
+		_ = c.nextConn.Conn().SetReadDeadline(time.Unix(0, 1))
+	})
+}
+
 var poolReadBuffer = sync.Pool{ //nolint:gochecknoglobals
 	New: func() any {
 		b := make([]byte, inboundBufferSize)
@@ -912,7 +945,13 @@ func (c *Conn) readAndBuffer(ctx context.Context) error { //nolint:cyclop
 	defer poolReadBuffer.Put(bufptr)
 
 	b := *bufptr
-	i, rAddr, err := c.nextConn.ReadFromContext(ctx, b)
+	// The read loop cancels reads with one read deadline when ctx ends
+	// (unblockReads), so each read is a plain one, without netctx's
+	// goroutine per read (changed for edgeswarm).
+	i, rAddr, err := c.nextConn.Conn().ReadFrom(b)
+	if e := ctx.Err(); e != nil && i == 0 {
+		err = e
+	}
 	if err != nil {
 		return netError(err)
 	}
@@ -1372,6 +1411,7 @@ func (c *Conn) handshake(
 			cancel()
 		}()
 		defer handshakeLoopsFinished.Done()
+		defer c.unblockReads(ctxRead)()
 		for {
 			if err := c.readAndBuffer(ctxRead); err != nil { //nolint:nestif
 				var alertErr *alertError
@@ -1481,6 +1521,17 @@ func (c *Conn) close(byUser bool) error {
 	if closedByUser || isClosed {
 		return nil
 	}
+
+	// A write without a context (see writePackets) may be blocked in the
+	// underlying conn: end it with a write deadline in the past, as the
+	// context of every write did, before the close_notify alert is written
+	// (added for edgeswarm).
+	if !c.writeLock.TryLock() {
+		_ = c.nextConn.Conn().SetWriteDeadline(time.Unix(0, 1))
+		c.writeLock.Lock()
+		_ = c.nextConn.Conn().SetWriteDeadline(time.Time{})
+	}
+	c.writeLock.Unlock()
 
 	if c.isHandshakeCompletedSuccessfully() && byUser {
 		// Discard error from notify() to return non-error on user Close()
