@@ -87,6 +87,8 @@ type Conn struct {
 	readDeadline  *deadline.Deadline
 	writeDeadline *deadline.Deadline
 
+	directWrites atomic.Int32 // writes in the underlying conn without a context (added for edgeswarm)
+
 	log logging.LeveledLogger
 
 	reading               chan struct{}
@@ -572,7 +574,10 @@ func (c *Conn) writePackets(ctx context.Context, pkts []*packet) error {
 			// Nothing cancels the write: write to the underlying conn
 			// directly, without netctx's goroutine per write (changed for
 			// edgeswarm).
-			if _, err = c.nextConn.Conn().WriteTo(compactedRawPacket, rAddr); err != nil {
+			c.directWrites.Add(1)
+			_, err = c.nextConn.Conn().WriteTo(compactedRawPacket, rAddr)
+			c.directWrites.Add(-1)
+			if err != nil {
 				if c.isConnectionClosed() {
 					return ErrConnClosed
 				}
@@ -782,6 +787,15 @@ func (c *Conn) processPacket(pkt *packet) ([]byte, error) { //nolint:cyclop
 		}
 		pkt.record.Header = *cidHeader
 		rawPacket = append(rawPacket, rawInner...)
+	} else if app, ok := pkt.record.Content.(*protocol.ApplicationData); ok {
+		// The header and the data in one buffer: what pkt.record.Marshal
+		// returns, without its two copies of the data (changed for
+		// edgeswarm).
+		var err error
+		rawPacket, err = marshalApplicationData(&pkt.record.Header, app.Data)
+		if err != nil {
+			return nil, err
+		}
 	} else {
 		var err error
 		rawPacket, err = pkt.record.Marshal()
@@ -799,6 +813,21 @@ func (c *Conn) processPacket(pkt *packet) ([]byte, error) { //nolint:cyclop
 	}
 
 	return rawPacket, nil
+}
+
+// marshalApplicationData encodes an application data record of header h
+// (its content type and length set here, as RecordLayer.Marshal does) and
+// data into one new buffer (added for edgeswarm).
+func marshalApplicationData(h *recordlayer.Header, data []byte) ([]byte, error) {
+	h.ContentType = protocol.ContentTypeApplicationData
+	h.ContentLen = uint16(len(data)) //nolint:gosec // G115
+	out := make([]byte, h.Size()+len(data))
+	if err := h.MarshalTo(out); err != nil {
+		return nil, err
+	}
+	copy(out[h.Size():], data)
+
+	return out, nil
 }
 
 //nolint:cyclop
@@ -1524,14 +1553,15 @@ func (c *Conn) close(byUser bool) error {
 
 	// A write without a context (see writePackets) may be blocked in the
 	// underlying conn: end it with a write deadline in the past, as the
-	// context of every write did, before the close_notify alert is written
-	// (added for edgeswarm).
-	if !c.writeLock.TryLock() {
+	// context of an application data write did, before the close_notify
+	// alert is written (added for edgeswarm). Handshake flights are written
+	// with a context and end as before.
+	if c.directWrites.Load() > 0 {
 		_ = c.nextConn.Conn().SetWriteDeadline(time.Unix(0, 1))
 		c.writeLock.Lock()
 		_ = c.nextConn.Conn().SetWriteDeadline(time.Time{})
+		c.writeLock.Unlock()
 	}
-	c.writeLock.Unlock()
 
 	if c.isHandshakeCompletedSuccessfully() && byUser {
 		// Discard error from notify() to return non-error on user Close()

@@ -1,9 +1,10 @@
 // SPDX-FileCopyrightText: 2026 The Pion community <https://pion.ly>
 // SPDX-License-Identifier: MIT
 
-// Tests of the change made for edgeswarm (see README.md): writes without a
-// write deadline and the read loop's reads go to the underlying conn
-// without a goroutine each.
+// Tests of the change made for edgeswarm (see the README of the folder
+// above): writes without a write deadline and the read loop's reads go to
+// the underlying conn without a goroutine each, and an application data
+// record is encoded into one buffer.
 
 package dtls
 
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3/pkg/protocol"
+	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
 	"github.com/pion/transport/v5/dpipe"
 	"github.com/pion/transport/v5/test"
 	"github.com/stretchr/testify/assert"
@@ -48,6 +51,41 @@ func TestWriteWithAndWithoutDeadline(t *testing.T) {
 	}
 	assert.NoError(t, ca.Close())
 	assert.NoError(t, cb.Close())
+}
+
+// TestMarshalApplicationData: the one-buffer encoding of an application
+// data record is byte for byte what RecordLayer.Marshal gives, and fails
+// the same way on a sequence number past the limit.
+func TestMarshalApplicationData(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		epoch uint16
+		seq   uint64
+		size  int
+	}{
+		{"empty", 1, 0, 0},
+		{"one byte", 1, 7, 1},
+		{"an SCTP packet", 1, 1 << 40, 1200},
+		{"epoch 2, last sequence number", 2, recordlayer.MaxSequenceNumber, 1500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := bytes.Repeat([]byte{0xa5}, tc.size)
+			header := recordlayer.Header{Version: protocol.Version1_2, Epoch: tc.epoch, SequenceNumber: tc.seq}
+			want, err := (&recordlayer.RecordLayer{Header: header, Content: &protocol.ApplicationData{Data: data}}).Marshal()
+			assert.NoError(t, err)
+			got, err := marshalApplicationData(&header, data)
+			assert.NoError(t, err)
+			assert.Equal(t, want, got)
+			assert.Equal(t, protocol.ContentTypeApplicationData, header.ContentType)
+			assert.Equal(t, uint16(tc.size), header.ContentLen) //nolint:gosec // G115
+		})
+	}
+	header := recordlayer.Header{Version: protocol.Version1_2, Epoch: 1, SequenceNumber: recordlayer.MaxSequenceNumber + 1}
+	_, want := (&recordlayer.RecordLayer{Header: header, Content: &protocol.ApplicationData{}}).Marshal()
+	_, got := marshalApplicationData(&header, nil)
+	assert.Error(t, got)
+	assert.Equal(t, want, got)
+	assert.Error(t, (&recordlayer.Header{}).MarshalTo(make([]byte, recordlayer.FixedHeaderSize-1)))
 }
 
 // gateConn is a net.Conn whose writes block while the gate is shut, until

@@ -32,13 +32,26 @@ const (
 
 // Marshal encodes a TLS RecordLayer Header to binary.
 func (h *Header) Marshal() ([]byte, error) {
+	out := make([]byte, h.Size())
+	if err := h.MarshalTo(out); err != nil {
+		return nil, err
+	}
+
+	return out, nil
+}
+
+// MarshalTo encodes the header into out[:h.Size()] (added for edgeswarm:
+// a record's header and content in one buffer, see Conn.processPacket).
+func (h *Header) MarshalTo(out []byte) error {
 	if h.SequenceNumber > MaxSequenceNumber {
-		return nil, errSequenceNumberOverflow
+		return errSequenceNumberOverflow
 	}
 
 	hs := FixedHeaderSize + len(h.ConnectionID)
+	if len(out) < hs {
+		return errBufferTooSmall
+	}
 
-	out := make([]byte, hs)
 	out[0] = byte(h.ContentType)
 	out[1] = h.Version.Major
 	out[2] = h.Version.Minor
@@ -47,7 +60,7 @@ func (h *Header) Marshal() ([]byte, error) {
 	copy(out[11:11+len(h.ConnectionID)], h.ConnectionID)
 	binary.BigEndian.PutUint16(out[hs-2:], h.ContentLen)
 
-	return out, nil
+	return nil
 }
 
 // Unmarshal populates a TLS RecordLayer Header from binary.
