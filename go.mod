@@ -64,3 +64,5 @@ require (
 )
 
 replace github.com/pion/dtls/v3 => ./third_party/pion-dtls
+
+replace github.com/pion/sctp => ./third_party/pion-sctp
