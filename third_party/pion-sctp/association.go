@@ -1345,7 +1345,11 @@ func (a *Association) marshalPacket(p *packet) ([]byte, error) {
 	// Replies to a restarting peer cannot use the old peer's checksum negotiation.
 	// INIT and COOKIE ECHO also always carry a real CRC32c checksum.
 	// https://www.rfc-editor.org/rfc/rfc9653.html#section-5.2
-	return p.marshal(p.verificationTag != a.peerVerificationTag || !a.sendZeroChecksum || chunkMandatoryChecksum(p.chunks))
+	doChecksum := p.verificationTag != a.peerVerificationTag || !a.sendZeroChecksum || chunkMandatoryChecksum(p.chunks)
+
+	// One buffer of the packet's size where its chunks are DATA (changed
+	// for edgeswarm).
+	return p.marshalTo(make([]byte, 0, p.dataSize()), doChecksum)
 }
 
 func (a *Association) unmarshalPacket(raw []byte) (*packet, error) {

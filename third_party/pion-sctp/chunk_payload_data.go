@@ -193,6 +193,55 @@ func (p *chunkPayloadData) unmarshal(raw []byte) error {
 	return nil
 }
 
+// appendTo appends the chunk, encoded as marshal encodes it, to b (added
+// for edgeswarm: the user data is copied once, into the packet).
+func (p *chunkPayloadData) appendTo(b []byte) []byte {
+	flags := uint8(0)
+	if p.endingFragment {
+		flags = 1
+	}
+	if p.beginningFragment {
+		flags |= 1 << 1
+	}
+	if p.unordered {
+		flags |= 1 << 2
+	}
+	if p.immediateSack {
+		flags |= 1 << 3
+	}
+	p.chunkHeader.flags = flags
+
+	var hdr [chunkHeaderSize + iDataHeaderSize]byte
+	n := chunkHeaderSize
+	if p.isIData() {
+		p.chunkHeader.typ = ctIData
+		binary.BigEndian.PutUint32(hdr[n+0:], p.tsn)
+		binary.BigEndian.PutUint16(hdr[n+4:], p.streamIdentifier)
+		binary.BigEndian.PutUint16(hdr[n+6:], 0)
+		binary.BigEndian.PutUint32(hdr[n+8:], p.messageIdentifier)
+		if p.beginningFragment {
+			binary.BigEndian.PutUint32(hdr[n+12:], uint32(p.payloadType))
+		} else {
+			binary.BigEndian.PutUint32(hdr[n+12:], p.fragmentSequenceNumber)
+		}
+		n += iDataHeaderSize
+	} else {
+		p.chunkHeader.typ = ctPayloadData
+		binary.BigEndian.PutUint32(hdr[n+0:], p.tsn)
+		binary.BigEndian.PutUint16(hdr[n+4:], p.streamIdentifier)
+		binary.BigEndian.PutUint16(hdr[n+6:], p.streamSequenceNumber)
+		binary.BigEndian.PutUint32(hdr[n+8:], uint32(p.payloadType))
+		n += payloadDataHeaderSize
+	}
+	hdr[0] = uint8(p.chunkHeader.typ)
+	hdr[1] = flags
+	binary.BigEndian.PutUint16(hdr[2:], uint16(n+len(p.userData))) //nolint:gosec // G115
+
+	b = append(b, hdr[:n]...)
+
+	return append(b, p.userData...)
+}
+
 func (p *chunkPayloadData) marshal() ([]byte, error) { //nolint:cyclop
 	if p.isIData() { //nolint:nestif
 		payRaw := make([]byte, iDataHeaderSize+len(p.userData))

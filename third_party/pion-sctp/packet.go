@@ -172,7 +172,29 @@ func (p *packet) unmarshal(doChecksum bool, raw []byte) error { //nolint:cyclop
 }
 
 func (p *packet) marshal(doChecksum bool) ([]byte, error) {
-	raw := make([]byte, packetHeaderSize)
+	return p.marshalTo(nil, doChecksum)
+}
+
+// marshalTo encodes the packet into buf's storage when it has room, else
+// into a new buffer, and returns it (added for edgeswarm: a DATA chunk is
+// written into the packet directly, where chunkPayloadData.marshal copied
+// its user data three times).
+// dataSize is the encoded size of the packet's header and DATA chunks
+// with their padding, a lower bound of its size (added for edgeswarm).
+func (p *packet) dataSize() int {
+	n := packetHeaderSize
+	for _, c := range p.chunks {
+		if data, ok := c.(*chunkPayloadData); ok {
+			n += chunkHeaderSize + iDataHeaderSize + len(data.userData) + paddingMultiple
+		}
+	}
+
+	return n
+}
+
+func (p *packet) marshalTo(buf []byte, doChecksum bool) ([]byte, error) {
+	var zeros [packetHeaderSize]byte
+	raw := append(buf[:0], zeros[:]...)
 
 	// Populate static headers
 	// 8-12 is Checksum which will be populated when packet is complete
@@ -182,15 +204,19 @@ func (p *packet) marshal(doChecksum bool) ([]byte, error) {
 
 	// Populate chunks
 	for _, c := range p.chunks {
-		chunkRaw, err := c.marshal()
-		if err != nil {
-			return nil, err
+		if data, ok := c.(*chunkPayloadData); ok {
+			raw = data.appendTo(raw)
+		} else {
+			chunkRaw, err := c.marshal()
+			if err != nil {
+				return nil, err
+			}
+			raw = append(raw, chunkRaw...)
 		}
-		raw = append(raw, chunkRaw...) //nolint:makezero // todo:fix
 
 		paddingNeeded := getPadding(len(raw))
 		if paddingNeeded != 0 {
-			raw = append(raw, make([]byte, paddingNeeded)...) //nolint:makezero // todo:fix
+			raw = append(raw, zeros[:paddingNeeded]...)
 		}
 	}
 
