@@ -1,4 +1,4 @@
-// SPDX-FileCopyrightText: 2026 The Pion community <https://pion.ly>
+// SPDX-FileCopyrightText: 2026 The edgeswarm authors
 // SPDX-License-Identifier: MIT
 
 // Tests of the change made for edgeswarm (see the README of the folder
