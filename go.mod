@@ -62,3 +62,7 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/pion/dtls/v3 => ./third_party/pion-dtls
+
+replace github.com/pion/sctp => ./third_party/pion-sctp

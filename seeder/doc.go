@@ -37,7 +37,10 @@
 // one system call per run of datagrams to one viewer, with UDP GSO on
 // Linux), and a DataChannel may hold SendBuffer bytes, which SCTP counts
 // until they are acknowledged, so one viewer's throughput is not capped
-// at 1 MiB per round trip.
+// at 1 MiB per round trip. Below it, the module uses changed copies of
+// pion's DTLS and SCTP (third_party: no goroutine per DTLS record, one
+// buffer per SCTP packet and per record), which cut pion's allocations
+// per byte by more than a third.
 //
 // Its STUN server (stun.go) answers the Binding requests browsers gather
 // with on a UDP socket of its own, never on the ICE port: Chromium hands
