@@ -454,7 +454,7 @@ func TestMarkdown(t *testing.T) {
 		"| | edgeswarm / varnish | 2.20x | 2.40x | 2.00x | 1.60x | 1.50x | | |",
 		"| segments: MB/s >= 1.10x best | nginx | 1.20x | PASS | 1/1 |",
 		"| segments: p99 <= 1.00x best | nginx | 0.80x | PASS | 1/1 |",
-		"Every round, in the order run (every server may run on all 2 CPUs (edgeswarm GOMAXPROCS 2,",
+		"Every round, in the order run; every server may run on all 2 CPUs: edgeswarm with GOMAXPROCS 2, nginx one worker per CPU,",
 		"| segments | edgeswarm | 1258 MB/s | 80.0 ms | 0.25 | 125.5 µs | 1 / 9 |",
 		"|  | nginx | 1049 MB/s | 100.0 ms | 0.00 | n/a | n/a |",
 		"WARNING: nginx no longer served every segments URL from cache",

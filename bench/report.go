@@ -371,9 +371,9 @@ func (r *cacheReport) writeRounds(w io.Writer) {
 	fmt.Fprintln(w)
 	budget := fmt.Sprintf("every server may run on all %d CPUs", r.Host.CPUs)
 	if r.Host.NodeGOMAXPROCS > 0 {
-		budget += fmt.Sprintf(" (edgeswarm GOMAXPROCS %d, nginx one worker per CPU, Varnish a thread per connection)", r.Host.NodeGOMAXPROCS)
+		budget += fmt.Sprintf(": edgeswarm with GOMAXPROCS %d, nginx one worker per CPU, Varnish a thread per connection", r.Host.NodeGOMAXPROCS)
 	}
-	fmt.Fprintf(w, "Every round, in the order run (%s):\n\n", budget)
+	fmt.Fprintf(w, "Every round, in the order run; %s.\n\n", budget)
 	fmt.Fprintln(w, "| workload | server | throughput by round | p99 by round | other CPUs busy by round | load generator CPU/req | processes / threads |")
 	fmt.Fprintln(w, "|---|---|---|---|---|--:|--:|")
 	for _, wl := range r.Workloads {
