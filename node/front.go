@@ -5,13 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/edgeswarm/edgeswarm/analytics"
 	"github.com/edgeswarm/edgeswarm/edge"
 	"github.com/edgeswarm/edgeswarm/wire"
 )
@@ -65,48 +63,18 @@ func (p proto) String() string {
 
 // netHTTPFront is the edge's net/http handler for front p (HTTP/2,
 // HTTP/3) behind the viewers' beacon route, timing each answer up to its
-// header as the HTTP/1.1 front does.
+// header as the HTTP/1.1 front does. The edge times it (a wrapping
+// ResponseWriter would cost an allocation per request).
 func (n *Node) netHTTPFront(p proto) http.Handler {
-	h := edge.HTTPHandler(n.edge, maxRequestBody, n.observeFunc(p))
-	// The wrappers are reused: one allocated per request was the front's
-	// only allocation of its own on a cache hit. Nothing keeps a wrapper
-	// after ServeHTTP returns (net/http and quic-go keep their own
-	// writers, not the handler's).
-	writers := sync.Pool{New: func() any { return new(timedWriter) }}
+	h := edge.HTTPHandlerTimed(n.edge, maxRequestBody, n.observeFunc(p), func(d time.Duration) { n.stats.ObserveResponse(d) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == wire.BeaconPath {
 			n.beaconHTTP(w, r, p)
 			return
 		}
-		tw := writers.Get().(*timedWriter)
-		*tw = timedWriter{ResponseWriter: w, start: time.Now(), stats: n.stats} // a method value here would be an allocation
-		defer func() {
-			*tw = timedWriter{} // drop the request's writer before the wrapper waits in the pool
-			writers.Put(tw)
-		}()
-		h.ServeHTTP(tw, r)
+		h.ServeHTTP(w, r)
 	})
 }
-
-// timedWriter tells stats how long the answer took to its header.
-type timedWriter struct {
-	http.ResponseWriter
-	start time.Time
-	stats *analytics.Analytics
-	done  bool
-}
-
-func (t *timedWriter) WriteHeader(code int) {
-	if !t.done {
-		t.done = true
-		t.stats.ObserveResponse(time.Since(t.start))
-	}
-	t.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the front's own writer
-// (Flush).
-func (t *timedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // observeFunc counts the answers of a net/http front (HTTP/2, HTTP/3).
 func (n *Node) observeFunc(p proto) func(status int, sent int64) {
