@@ -93,3 +93,36 @@ func responsesTimed(tb testing.TB, n *Node) int {
 	tb.Fatal("no edgeswarm_http_response_seconds_count in the metrics")
 	return 0
 }
+
+// BenchmarkNetHTTPFrontHit serves a cached segment through the HTTP/2 and
+// HTTP/3 front and through the edge's net/http handler alone, side by
+// side: what the front adds per request.
+func BenchmarkNetHTTPFrontHit(b *testing.B) {
+	seg := segmentBytes(64 << 10)
+	origin := newCountingOrigin(b, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Write(seg)
+	})
+	n := startNode(b, testConfig(origin.URL), nil)
+	httpGet(b, "http://"+n.Addr()+"/vod/low/1.ts")
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"edge", edge.HTTPHandler(n.edge, maxRequestBody, n.observeFunc(protoH2))},
+		{"front", n.netHTTPFront(protoH2)},
+	} {
+		b.Run(h.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/vod/low/1.ts", nil)
+			w := &reusedWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				h.h.ServeHTTP(w, req)
+			}
+			if w.status != http.StatusOK {
+				b.Fatalf("answered %d", w.status)
+			}
+		})
+	}
+}
