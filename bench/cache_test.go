@@ -427,6 +427,7 @@ func TestMarkdown(t *testing.T) {
 			{Name: serverNode, Runs: []runStats{{ReqPerSec: 1100, MBPerSec: 1258.3, P50Ms: 20, P99Ms: 80, CPUUsPerReq: 300, OtherCPUs: 0.25,
 				WrkCPUUsPerReq: 125.5, ServerProcs: 1, ServerThreads: 9}}},
 			{Name: serverNginx, Runs: []runStats{{ReqPerSec: 1000, MBPerSec: 1048.6, P50Ms: 25, P99Ms: 100, CPUUsPerReq: 400}}},
+			// No load generator CPU for nginx yet: no CPU-bound ratio (below).
 			{Name: serverVarnish, Runs: []runStats{{ReqPerSec: 500, MBPerSec: 524.3, P50Ms: 10, P99Ms: 50, CPUUsPerReq: 200}}},
 		},
 		WarmAfter: map[string]bool{serverNode: true, serverNginx: false, serverVarnish: true},
@@ -462,6 +463,17 @@ func TestMarkdown(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "CPU-bound") {
+		t.Errorf("a CPU-bound ratio without the baseline's load generator CPU:\n%s", out)
+	}
+	// With it: (400 + 174.5) / (300 + 125.5) = 1.35x.
+	r.Workloads[0].Servers[1].Runs[0].WrkCPUUsPerReq = 174.5
+	r.Workloads[0].summarize()
+	b.Reset()
+	r.writeMarkdown(&b)
+	if want := "CPU-bound segments: with the server and wrk filling every CPU, edgeswarm / nginx would be 1.35x"; !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
 	}
 	if strings.Contains(out, "NOTE: up to") {
 		t.Errorf("a host with 0.25 other CPUs busy is flagged busy:\n%s", out)

@@ -67,8 +67,14 @@ type workloadReport struct {
 	// Baseline is the better of the other servers on the workload's
 	// throughput metric (req/s for playlists, MB/s for segments); Ratio is
 	// the node's medians over the baseline's, and what the floors judge.
-	Baseline  string            `json:"baseline"`
-	Ratio     ratios            `json:"ratio"`
+	Baseline string `json:"baseline"`
+	Ratio    ratios `json:"ratio"`
+	// CPUBound is the throughput ratio over the baseline that the CPU
+	// figures allow where the server and the load generator fill every
+	// CPU: (baseline's CPU/req + its load generator's) / (the node's +
+	// its load generator's), medians. It moves far less with the host's
+	// other load than the measured ratio; 0 when a figure is missing.
+	CPUBound  float64           `json:"cpu_bound_ratio,omitempty"`
 	Ratios    map[string]ratios `json:"ratios"` // node / each other server
 	WarmAfter map[string]bool   `json:"still_warm_after_runs"`
 }
@@ -227,6 +233,9 @@ func (w *workloadReport) summarize() {
 	}
 	w.Baseline = w.Servers[1+best].Name
 	w.Ratio = w.Ratios[w.Baseline]
+	if b := w.Servers[1+best].Median; n.CPUUsPerReq > 0 && n.WrkCPUUsPerReq > 0 && b.CPUUsPerReq > 0 && b.WrkCPUUsPerReq > 0 {
+		w.CPUBound = (b.CPUUsPerReq + b.WrkCPUUsPerReq) / (n.CPUUsPerReq + n.WrkCPUUsPerReq)
+	}
 }
 
 func ratio(a, b float64) float64 {
@@ -338,6 +347,12 @@ func (r *cacheReport) writeMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "\nNOTE: up to %.2f CPUs of the host were busy with other work during a run: throughput and latency then say more about how the\n"+
 			"kernel shared the CPUs than about the servers (under such load Varnish has kept far more CPU than the node or nginx).\n"+
 			"Rerun on a quiet host to judge the floors; server CPU/req moves least.\n", busy)
+	}
+	for _, wl := range r.Workloads {
+		if wl.CPUBound > 0 {
+			fmt.Fprintf(w, "\nCPU-bound %s: with the server and wrk filling every CPU, %s / %s would be %.2fx "+
+				"((%s + its wrk CPU/req) / (%s + its wrk CPU/req)).\n", wl.Name, serverNode, wl.Baseline, wl.CPUBound, wl.Baseline, serverNode)
+		}
 	}
 	if len(r.Floors) == 0 {
 		return
