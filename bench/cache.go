@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -273,6 +274,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	b.log.Info("node ready", "addr", nodeAddr, "admin", adminAddr)
+	nodeProcs := b.gomaxprocs(ctx, "http://"+adminAddr+"/metrics")
 	var nodeB *proc
 	var nodeBAddr string
 	if o.CompareBin != "" {
@@ -418,6 +420,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		Host: hostInfo{
 			CPUs: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 			Nginx: b.tools.nginxVersion, Varnish: b.tools.varnishVersion, Wrk: b.tools.wrkVersion,
+			NodeGOMAXPROCS: nodeProcs,
 		},
 		Settings: cacheSettings{
 			Duration: o.Duration.String(), Warmup: o.Warmup.String(), Connections: o.Connections,
@@ -460,6 +463,34 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		return errFloorMissed
 	}
 	return nil
+}
+
+// gomaxprocs reads the node's GOMAXPROCS from its metrics
+// (go_sched_gomaxprocs_threads); 0 when they do not say.
+func (b *cacheBench) gomaxprocs(ctx context.Context, metricsURL string) int {
+	text, err := b.getText(ctx, metricsURL)
+	if err != nil {
+		return 0
+	}
+	return parseGOMAXPROCS(text)
+}
+
+// parseGOMAXPROCS finds the go_sched_gomaxprocs_threads gauge in a
+// Prometheus text exposition.
+func parseGOMAXPROCS(text string) int {
+	for line := range strings.Lines(text) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || name != "go_sched_gomaxprocs_threads" {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil || !(v >= 1 && v <= 1<<20) { // NaN too
+
+			return 0
+		}
+		return int(v)
+	}
+	return 0
 }
 
 // start starts a child process that is stopped when the benchmark ends.
@@ -559,13 +590,18 @@ func (b *cacheBench) workload(ctx context.Context, name string, paths []string, 
 					s.OtherCPUs = max(0, other/wall.Seconds())
 				}
 			}
+			if s.Requests > 0 {
+				s.WrkCPUUsPerReq = s.WrkCPUSec * 1e6 / float64(s.Requests)
+			}
+			s.ServerProcs, s.ServerThreads, _ = groupTasks(t.pgid)
 			if err := alive(); err != nil {
 				return w, err
 			}
 			b.log.Info("run", "workload", name, "round", r+1, "server", t.name,
 				"req/s", fmt.Sprintf("%.0f", s.ReqPerSec), "MB/s", fmt.Sprintf("%.1f", s.MBPerSec),
 				"p50", formatMs(s.P50Ms), "p99", formatMs(s.P99Ms), "cpu/req", formatCPU(s.CPUUsPerReq),
-				"other CPUs", fmt.Sprintf("%.2f", s.OtherCPUs), "errors", s.Errors.total())
+				"other CPUs", fmt.Sprintf("%.2f", s.OtherCPUs), "load gen cpu/req", formatCPU(s.WrkCPUUsPerReq),
+				"threads", s.ServerThreads, "errors", s.Errors.total())
 			runs[i] = append(runs[i], s)
 		}
 	}

@@ -373,19 +373,68 @@ func TestFloors(t *testing.T) {
 	}
 }
 
+// A floor's rounds met pairs each of the node's runs with the baseline's
+// run of the same round: a median that passes on two lucky rounds of five
+// shows as 2/5.
+func TestFloorRoundsMet(t *testing.T) {
+	run := func(mbps, p99 float64) runStats { return runStats{ReqPerSec: mbps, MBPerSec: mbps, P99Ms: p99} }
+	w := workloadReport{Name: "segments", Servers: []serverReport{
+		{Name: serverNode, Runs: []runStats{run(1200, 10), run(1200, 30), run(1000, 10), run(1200, 9), run(1150, 31)}},
+		{Name: serverNginx, Runs: []runStats{run(500, 5), run(500, 5), run(500, 5), run(500, 5), run(500, 5)}},
+		{Name: serverVarnish, Runs: []runStats{run(1000, 12), run(1000, 20), run(1000, 9), run(1000, 10), run(1000, 30)}},
+	}}
+	w.summarize()
+	want := map[string][2]int{ // floor -> rounds met, rounds
+		"segments: MB/s >= 1.10x best": {4, 5}, // round 3 is 1.00x
+		"segments: p99 <= 1.00x best":  {2, 5}, // rounds 1 and 4; 30 > 20, 10 > 9, 31 > 30
+	}
+	for _, f := range cacheFloors() {
+		r, ok := f.check([]workloadReport{w})
+		if !ok {
+			continue
+		}
+		if r.Baseline != serverVarnish {
+			t.Fatalf("%s: baseline %q, want varnish", r.Floor, r.Baseline)
+		}
+		if got := [2]int{r.RoundsMet, r.Rounds}; got != want[r.Floor] {
+			t.Errorf("%s: rounds met %d/%d, want %d/%d", r.Floor, got[0], got[1], want[r.Floor][0], want[r.Floor][1])
+		}
+	}
+}
+
+func TestParseGOMAXPROCS(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want int
+	}{
+		{"# HELP go_sched_gomaxprocs_threads The current runtime.GOMAXPROCS setting.\n# TYPE go_sched_gomaxprocs_threads gauge\ngo_sched_gomaxprocs_threads 2\ngo_threads 9\n", 2},
+		{"go_threads 9\ngo_sched_gomaxprocs_threads 16\n", 16},
+		{"go_sched_gomaxprocs_threads_total 3\ngo_threads 9\n", 0},
+		{"go_sched_gomaxprocs_threads NaN\n", 0},
+		{"go_sched_gomaxprocs_threads 0\n", 0},
+		{"", 0},
+	} {
+		if got := parseGOMAXPROCS(tc.text); got != tc.want {
+			t.Errorf("parseGOMAXPROCS(%q) = %d, want %d", tc.text, got, tc.want)
+		}
+	}
+}
+
 func TestMarkdown(t *testing.T) {
 	w := workloadReport{
 		Name: "segments", Paths: []string{"/a/0.ts", "/a/1.ts"}, ObjectBytes: 1 << 20,
 		Servers: []serverReport{
-			{Name: serverNode, Runs: []runStats{{ReqPerSec: 1100, MBPerSec: 1258.3, P50Ms: 20, P99Ms: 80, CPUUsPerReq: 300, OtherCPUs: 0.25}}},
+			{Name: serverNode, Runs: []runStats{{ReqPerSec: 1100, MBPerSec: 1258.3, P50Ms: 20, P99Ms: 80, CPUUsPerReq: 300, OtherCPUs: 0.25,
+				WrkCPUUsPerReq: 125.5, ServerProcs: 1, ServerThreads: 9}}},
 			{Name: serverNginx, Runs: []runStats{{ReqPerSec: 1000, MBPerSec: 1048.6, P50Ms: 25, P99Ms: 100, CPUUsPerReq: 400}}},
+			// No load generator CPU for nginx yet: no CPU-bound ratio (below).
 			{Name: serverVarnish, Runs: []runStats{{ReqPerSec: 500, MBPerSec: 524.3, P50Ms: 10, P99Ms: 50, CPUUsPerReq: 200}}},
 		},
 		WarmAfter: map[string]bool{serverNode: true, serverNginx: false, serverVarnish: true},
 	}
 	w.summarize()
 	r := cacheReport{Settings: cacheSettings{Connections: 64, Threads: 2, Duration: "10s", Rounds: 1, NginxSendfile: true},
-		Host: hostInfo{Varnish: "varnish-7.1.1"}, Workloads: []workloadReport{w}}
+		Host: hostInfo{CPUs: 2, Varnish: "varnish-7.1.1", NodeGOMAXPROCS: 2}, Workloads: []workloadReport{w}}
 	for _, f := range cacheFloors() {
 		if fr, ok := f.check(r.Workloads); ok {
 			r.Floors = append(r.Floors, fr)
@@ -404,13 +453,27 @@ func TestMarkdown(t *testing.T) {
 		"|  | varnish | 500 | 524.3 | 10.00 ms | 50.00 ms | 200.0 µs | 0.00 | 0 |",
 		"| | edgeswarm / nginx (best) | 1.10x | 1.20x | 0.80x | 0.80x | 0.75x | | |",
 		"| | edgeswarm / varnish | 2.20x | 2.40x | 2.00x | 1.60x | 1.50x | | |",
-		"| segments: MB/s >= 1.10x best | nginx | 1.20x | PASS |",
-		"| segments: p99 <= 1.00x best | nginx | 0.80x | PASS |",
+		"| segments: MB/s >= 1.10x best | nginx | 1.20x | PASS | 1/1 |",
+		"| segments: p99 <= 1.00x best | nginx | 0.80x | PASS | 1/1 |",
+		"Every round, in the order run; every server may run on all 2 CPUs: edgeswarm with GOMAXPROCS 2, nginx one worker per CPU,",
+		"| segments | edgeswarm | 1258 MB/s | 80.0 ms | 0.25 | 125.5 µs | 1 / 9 |",
+		"|  | nginx | 1049 MB/s | 100.0 ms | 0.00 | n/a | n/a |",
 		"WARNING: nginx no longer served every segments URL from cache",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "CPU-bound") {
+		t.Errorf("a CPU-bound ratio without the baseline's load generator CPU:\n%s", out)
+	}
+	// With it: (400 + 174.5) / (300 + 125.5) = 1.35x.
+	r.Workloads[0].Servers[1].Runs[0].WrkCPUUsPerReq = 174.5
+	r.Workloads[0].summarize()
+	b.Reset()
+	r.writeMarkdown(&b)
+	if want := "CPU-bound segments: with the server and wrk filling every CPU, edgeswarm / nginx would be 1.35x"; !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
 	}
 	if strings.Contains(out, "NOTE: up to") {
 		t.Errorf("a host with 0.25 other CPUs busy is flagged busy:\n%s", out)

@@ -38,6 +38,55 @@ func groupCPU(pgid int) (total time.Duration, ok bool) {
 	return total, ok
 }
 
+// groupTasks counts the live processes of process group pgid and their
+// threads: how many tasks a server puts before the kernel's scheduler (the
+// node's GOMAXPROCS and runtime threads, nginx's master and workers,
+// varnishd's manager and its pools of worker threads). ok is false when
+// /proc cannot be read.
+func groupTasks(pgid int) (procs, threads int, ok bool) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		grp, n, err := parseProcThreads(string(b))
+		if err != nil || grp != pgid {
+			continue
+		}
+		procs++
+		threads += n
+	}
+	return procs, threads, procs > 0
+}
+
+// parseProcThreads reads the process group and the thread count (field
+// 20) from a /proc/<pid>/stat line.
+func parseProcThreads(line string) (pgrp, threads int, err error) {
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("no command name in %q", line)
+	}
+	f := strings.Fields(line[i+1:])
+	// f[0] is field 3 (state): pgrp is field 5, num_threads 20.
+	if len(f) < 18 {
+		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 18", len(f))
+	}
+	if pgrp, err = strconv.Atoi(f[2]); err != nil {
+		return 0, 0, fmt.Errorf("pgrp: %w", err)
+	}
+	if threads, err = strconv.Atoi(f[17]); err != nil || threads < 1 {
+		return 0, 0, fmt.Errorf("num_threads %q: not a positive count", f[17])
+	}
+	return pgrp, threads, nil
+}
+
 // parseProcStat reads the process group and utime+stime (in clock ticks)
 // from a /proc/<pid>/stat line. The command name, in parentheses, may hold
 // spaces and parentheses itself, so the fields are counted from the last

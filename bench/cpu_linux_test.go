@@ -38,6 +38,62 @@ func TestParseProcStat(t *testing.T) {
 	}
 }
 
+func TestParseProcThreads(t *testing.T) {
+	for _, tc := range []struct {
+		name, line    string
+		pgrp, threads int
+		err           string
+	}{
+		{"varnish child", "16388 (cache-main) S 16373 16368 32288 0 -1 4194624 563 0 0 0 37 12 0 0 20 0 216 0 1234 0 0", 16368, 216, ""},
+		{"spaces and parentheses in the name", "77 (a (b) c) R 1 70 70 0 -1 0 0 0 0 0 5 6 0 0 20 0 3 0 9 0 0", 70, 3, ""},
+		{"no name", "77 a R 1 70", 0, 0, "no command name"},
+		{"truncated", "77 (x) R 1 70 70 0 -1 0 0 0 0 0 5 6", 0, 0, "fields after the command name"},
+		{"no threads", "77 (x) R 1 70 70 0 -1 0 0 0 0 0 5 6 0 0 20 0 0 0 9", 0, 0, "num_threads"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pgrp, threads, err := parseProcThreads(tc.line)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one about %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || pgrp != tc.pgrp || threads != tc.threads {
+				t.Fatalf("= %d, %d, %v; want %d, %d", pgrp, threads, err, tc.pgrp, tc.threads)
+			}
+		})
+	}
+}
+
+// groupTasks counts every process of a group and nothing outside it.
+func TestGroupTasksCountsTheWholeGroup(t *testing.T) {
+	// A shell in its own group with two sleeping children.
+	cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60 & wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := cmd.Process.Pid
+	defer func() {
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		procs, threads, ok := groupTasks(pgid)
+		if ok && procs == 3 && threads == 3 {
+			break // the shell and both children, one thread each
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("groupTasks = %d processes, %d threads, %v; want 3, 3", procs, threads, ok)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if procs, threads, ok := groupTasks(os.Getpid() + 1<<22); ok || procs != 0 || threads != 0 {
+		t.Fatalf("a group with no process: %d, %d, %v", procs, threads, ok)
+	}
+}
+
 // groupCPU counts the CPU of every process in a group, forked workers
 // included, and nothing outside it.
 func TestGroupCPUCountsTheWholeGroup(t *testing.T) {

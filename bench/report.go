@@ -37,6 +37,11 @@ type hostInfo struct {
 	Nginx   string `json:"nginx"`
 	Varnish string `json:"varnish,omitempty"`
 	Wrk     string `json:"wrk"`
+	// NodeGOMAXPROCS is the node's GOMAXPROCS, from its metrics: how
+	// many threads run its Go code at once, against nginx's
+	// worker_processes auto (one per CPU) and Varnish's thread per
+	// connection. All share the same CPUs.
+	NodeGOMAXPROCS int `json:"node_gomaxprocs,omitempty"`
 }
 
 type cacheSettings struct {
@@ -62,8 +67,14 @@ type workloadReport struct {
 	// Baseline is the better of the other servers on the workload's
 	// throughput metric (req/s for playlists, MB/s for segments); Ratio is
 	// the node's medians over the baseline's, and what the floors judge.
-	Baseline  string            `json:"baseline"`
-	Ratio     ratios            `json:"ratio"`
+	Baseline string `json:"baseline"`
+	Ratio    ratios `json:"ratio"`
+	// CPUBound is the throughput ratio over the baseline that the CPU
+	// figures allow where the server and the load generator fill every
+	// CPU: (baseline's CPU/req + its load generator's) / (the node's +
+	// its load generator's), medians. It moves far less with the host's
+	// other load than the measured ratio; 0 when a figure is missing.
+	CPUBound  float64           `json:"cpu_bound_ratio,omitempty"`
 	Ratios    map[string]ratios `json:"ratios"` // node / each other server
 	WarmAfter map[string]bool   `json:"still_warm_after_runs"`
 }
@@ -116,6 +127,12 @@ type floorResult struct {
 	Ratio    float64 `json:"ratio"`
 	Pass     bool    `json:"pass"`
 	Reason   string  `json:"reason,omitempty"`
+	// RoundsMet counts the rounds in which the node's run met the floor
+	// against the baseline's run of the same round (the two ran one after
+	// the other), out of Rounds: whether a floor holds across rounds or
+	// only in the median.
+	RoundsMet int `json:"rounds_met"`
+	Rounds    int `json:"rounds"`
 }
 
 // check evaluates f against the workload reports; a workload that was not
@@ -134,10 +151,27 @@ func (f floor) check(ws []workloadReport) (r floorResult, ok bool) {
 		case "p99":
 			r.Ratio = w.Ratio.P99
 		}
-		if f.AtLeast {
-			r.Pass = r.Ratio >= f.Ratio
-		} else {
-			r.Pass = r.Ratio <= f.Ratio
+		metric := func(s runStats) float64 { return s.P99Ms }
+		switch f.Metric {
+		case "req/s":
+			metric = func(s runStats) float64 { return s.ReqPerSec }
+		case "MB/s":
+			metric = func(s runStats) float64 { return s.MBPerSec }
+		}
+		meets := func(x float64) bool {
+			if f.AtLeast {
+				return x >= f.Ratio
+			}
+			return x <= f.Ratio
+		}
+		r.Pass = meets(r.Ratio)
+		if node, base := w.server(serverNode), w.server(w.Baseline); node != nil && base != nil {
+			r.Rounds = min(len(node.Runs), len(base.Runs))
+			for i := range r.Rounds {
+				if b := metric(base.Runs[i]); b > 0 && meets(metric(node.Runs[i])/b) {
+					r.RoundsMet++
+				}
+			}
 		}
 		for _, s := range w.Servers {
 			for i, run := range s.Runs {
@@ -150,6 +184,16 @@ func (f floor) check(ws []workloadReport) (r floorResult, ok bool) {
 		return r, true
 	}
 	return floorResult{}, false
+}
+
+// server returns the named server's report, or nil.
+func (w *workloadReport) server(name string) *serverReport {
+	for i := range w.Servers {
+		if w.Servers[i].Name == name {
+			return &w.Servers[i]
+		}
+	}
+	return nil
 }
 
 // summarize computes the medians and ratios of a workload whose runs are
@@ -189,6 +233,9 @@ func (w *workloadReport) summarize() {
 	}
 	w.Baseline = w.Servers[1+best].Name
 	w.Ratio = w.Ratios[w.Baseline]
+	if b := w.Servers[1+best].Median; n.CPUUsPerReq > 0 && n.WrkCPUUsPerReq > 0 && b.CPUUsPerReq > 0 && b.WrkCPUUsPerReq > 0 {
+		w.CPUBound = (b.CPUUsPerReq + b.WrkCPUUsPerReq) / (n.CPUUsPerReq + n.WrkCPUUsPerReq)
+	}
 }
 
 func ratio(a, b float64) float64 {
@@ -212,18 +259,21 @@ func medianStats(runs []runStats) runStats {
 		return median(v)
 	}
 	m := runStats{
-		Requests:    int64(pick(func(r runStats) float64 { return float64(r.Requests) })),
-		Bytes:       int64(pick(func(r runStats) float64 { return float64(r.Bytes) })),
-		DurationSec: pick(func(r runStats) float64 { return r.DurationSec }),
-		ReqPerSec:   pick(func(r runStats) float64 { return r.ReqPerSec }),
-		MBPerSec:    pick(func(r runStats) float64 { return r.MBPerSec }),
-		P50Ms:       pick(func(r runStats) float64 { return r.P50Ms }),
-		P75Ms:       pick(func(r runStats) float64 { return r.P75Ms }),
-		P90Ms:       pick(func(r runStats) float64 { return r.P90Ms }),
-		P99Ms:       pick(func(r runStats) float64 { return r.P99Ms }),
-		CPUUsPerReq: pick(func(r runStats) float64 { return r.CPUUsPerReq }),
-		WrkCPUSec:   pick(func(r runStats) float64 { return r.WrkCPUSec }),
-		OtherCPUs:   pick(func(r runStats) float64 { return r.OtherCPUs }),
+		Requests:       int64(pick(func(r runStats) float64 { return float64(r.Requests) })),
+		Bytes:          int64(pick(func(r runStats) float64 { return float64(r.Bytes) })),
+		DurationSec:    pick(func(r runStats) float64 { return r.DurationSec }),
+		ReqPerSec:      pick(func(r runStats) float64 { return r.ReqPerSec }),
+		MBPerSec:       pick(func(r runStats) float64 { return r.MBPerSec }),
+		P50Ms:          pick(func(r runStats) float64 { return r.P50Ms }),
+		P75Ms:          pick(func(r runStats) float64 { return r.P75Ms }),
+		P90Ms:          pick(func(r runStats) float64 { return r.P90Ms }),
+		P99Ms:          pick(func(r runStats) float64 { return r.P99Ms }),
+		CPUUsPerReq:    pick(func(r runStats) float64 { return r.CPUUsPerReq }),
+		WrkCPUSec:      pick(func(r runStats) float64 { return r.WrkCPUSec }),
+		WrkCPUUsPerReq: pick(func(r runStats) float64 { return r.WrkCPUUsPerReq }),
+		ServerProcs:    int(pick(func(r runStats) float64 { return float64(r.ServerProcs) })),
+		ServerThreads:  int(pick(func(r runStats) float64 { return float64(r.ServerThreads) })),
+		OtherCPUs:      pick(func(r runStats) float64 { return r.OtherCPUs }),
 	}
 	for _, r := range runs {
 		m.Errors.Connect += r.Errors.Connect
@@ -285,6 +335,7 @@ func (r *cacheReport) writeMarkdown(w io.Writer) {
 				serverNode, sv.Name, mark, rt.ReqPerSec, rt.MBPerSec, rt.P50, rt.P99, formatRatio(rt.CPU))
 		}
 	}
+	r.writeRounds(w)
 	for _, wl := range r.Workloads {
 		for _, sv := range wl.Servers {
 			if warm, ok := wl.WarmAfter[sv.Name]; ok && !warm {
@@ -297,12 +348,18 @@ func (r *cacheReport) writeMarkdown(w io.Writer) {
 			"kernel shared the CPUs than about the servers (under such load Varnish has kept far more CPU than the node or nginx).\n"+
 			"Rerun on a quiet host to judge the floors; server CPU/req moves least.\n", busy)
 	}
+	for _, wl := range r.Workloads {
+		if wl.CPUBound > 0 {
+			fmt.Fprintf(w, "\nCPU-bound %s: with the server and wrk filling every CPU, %s / %s would be %.2fx "+
+				"((%s + its wrk CPU/req) / (%s + its wrk CPU/req)).\n", wl.Name, serverNode, wl.Baseline, wl.CPUBound, wl.Baseline, serverNode)
+		}
+	}
 	if len(r.Floors) == 0 {
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| floor | best | edgeswarm / best | result |")
-	fmt.Fprintln(w, "|---|---|--:|---|")
+	fmt.Fprintln(w, "| floor | best | edgeswarm / best | result | rounds met |")
+	fmt.Fprintln(w, "|---|---|--:|---|--:|")
 	for _, f := range r.Floors {
 		res := "PASS"
 		if !f.Pass {
@@ -311,13 +368,51 @@ func (r *cacheReport) writeMarkdown(w io.Writer) {
 				res += " (" + f.Reason + ")"
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %.2fx | %s |\n", f.Floor, f.Baseline, f.Ratio, res)
+		fmt.Fprintf(w, "| %s | %s | %.2fx | %s | %d/%d |\n", f.Floor, f.Baseline, f.Ratio, res, f.RoundsMet, f.Rounds)
 	}
 	verdict := "PASS"
 	if !r.Pass {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "\n%s\n", verdict)
+}
+
+// writeRounds prints every round's throughput, p99 and other CPUs busy
+// per server, in the order the rounds ran: the spread behind each median.
+// Beside them the load generator's CPU per request and the server's
+// threads (medians over the rounds), the budget each had before the
+// kernel's scheduler.
+func (r *cacheReport) writeRounds(w io.Writer) {
+	fmt.Fprintln(w)
+	budget := fmt.Sprintf("every server may run on all %d CPUs", r.Host.CPUs)
+	if r.Host.NodeGOMAXPROCS > 0 {
+		budget += fmt.Sprintf(": edgeswarm with GOMAXPROCS %d, nginx one worker per CPU, Varnish a thread per connection", r.Host.NodeGOMAXPROCS)
+	}
+	fmt.Fprintf(w, "Every round, in the order run; %s.\n\n", budget)
+	fmt.Fprintln(w, "| workload | server | throughput by round | p99 by round | other CPUs busy by round | load generator CPU/req | processes / threads |")
+	fmt.Fprintln(w, "|---|---|---|---|---|--:|--:|")
+	for _, wl := range r.Workloads {
+		unit, throughput := "MB/s", func(s runStats) float64 { return s.MBPerSec }
+		if wl.Name == "playlists" {
+			unit, throughput = "req/s", func(s runStats) float64 { return s.ReqPerSec }
+		}
+		label := wl.Name
+		for _, sv := range wl.Servers {
+			var tp, p99, other []string
+			for _, run := range sv.Runs {
+				tp = append(tp, fmt.Sprintf("%.0f", throughput(run)))
+				p99 = append(p99, fmt.Sprintf("%.1f", run.P99Ms))
+				other = append(other, fmt.Sprintf("%.2f", run.OtherCPUs))
+			}
+			tasks := "n/a"
+			if m := sv.Median; m.ServerThreads > 0 {
+				tasks = fmt.Sprintf("%d / %d", m.ServerProcs, m.ServerThreads)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s %s | %s ms | %s | %s | %s |\n", label, sv.Name,
+				strings.Join(tp, " · "), unit, strings.Join(p99, " · "), strings.Join(other, " · "), formatCPU(sv.Median.WrkCPUUsPerReq), tasks)
+			label = ""
+		}
+	}
 }
 
 // busyHost is the median "other CPUs busy" above which a run's figures are

@@ -34,6 +34,15 @@ type runStats struct {
 	CPUUsPerReq float64 `json:"server_cpu_us_per_req,omitempty"`
 	// WrkCPUSec is the CPU time wrk itself used (user and system).
 	WrkCPUSec float64 `json:"wrk_cpu_sec,omitempty"`
+	// WrkCPUUsPerReq is WrkCPUSec per request. On one machine the load
+	// generator's CPU is taken from the servers', and what it costs to
+	// read an answer depends on how the server wrote it.
+	WrkCPUUsPerReq float64 `json:"wrk_cpu_us_per_req,omitempty"`
+	// ServerProcs and ServerThreads count the server's processes and
+	// their threads at the end of the run: what it had before the
+	// kernel's scheduler.
+	ServerProcs   int `json:"server_procs,omitempty"`
+	ServerThreads int `json:"server_threads,omitempty"`
 	// OtherCPUs is how many CPUs, on average over the run, were busy with
 	// work that was neither the server's nor wrk's: the origin and, on a
 	// shared machine, everybody else. It says how noisy a run was; 0 where

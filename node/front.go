@@ -63,37 +63,18 @@ func (p proto) String() string {
 
 // netHTTPFront is the edge's net/http handler for front p (HTTP/2,
 // HTTP/3) behind the viewers' beacon route, timing each answer up to its
-// header as the HTTP/1.1 front does.
+// header as the HTTP/1.1 front does. The edge times it (a wrapping
+// ResponseWriter would cost an allocation per request).
 func (n *Node) netHTTPFront(p proto) http.Handler {
-	h := edge.HTTPHandler(n.edge, maxRequestBody, n.observeFunc(p))
+	h := edge.HTTPHandlerTimed(n.edge, maxRequestBody, n.observeFunc(p), func(d time.Duration) { n.stats.ObserveResponse(d) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == wire.BeaconPath {
 			n.beaconHTTP(w, r, p)
 			return
 		}
-		h.ServeHTTP(&timedWriter{ResponseWriter: w, start: time.Now(), observe: n.stats.ObserveResponse}, r)
+		h.ServeHTTP(w, r)
 	})
 }
-
-// timedWriter tells observe how long the answer took to its header.
-type timedWriter struct {
-	http.ResponseWriter
-	start   time.Time
-	observe func(time.Duration)
-	done    bool
-}
-
-func (t *timedWriter) WriteHeader(code int) {
-	if !t.done {
-		t.done = true
-		t.observe(time.Since(t.start))
-	}
-	t.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the front's own writer
-// (Flush).
-func (t *timedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // observeFunc counts the answers of a net/http front (HTTP/2, HTTP/3).
 func (n *Node) observeFunc(p proto) func(status int, sent int64) {
