@@ -39,7 +39,8 @@ import (
 // child process (this test binary again), so the figures are the node's
 // alone; the host's CPU busy in each kind of window is printed beside
 // them. EDGESWARM_TELEMETRY_CPUPROFILE names a file for a CPU profile of
-// the first telemetry window.
+// the first telemetry window; the first idle window's goes to the same name
+// with .idle appended.
 //
 //	go test ./node -run '^$' -bench Telemetry -benchtime 1x
 func BenchmarkTelemetry(b *testing.B) {
@@ -98,35 +99,51 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	}
 	expect("connected")
 	idleHeap := liveHeap()
-	var prof *os.File
+	// Profiles of the first idle and telemetry windows, to be compared
+	// with go tool pprof -diff_base.
+	var prof, idleProf *os.File
 	if path := os.Getenv("EDGESWARM_TELEMETRY_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
+		for _, p := range []struct {
+			f    **os.File
+			path string
+		}{{&prof, path}, {&idleProf, path + ".idle"}} {
+			f, err := os.Create(p.path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = f.Close() }()
+			*p.f = f
 		}
-		defer func() { _ = f.Close() }()
-		prof = f
 	}
+	profile := func(f *os.File) { _ = pprof.StartCPUProfile(f) }
 	window := total / time.Duration(rounds)
 	var idle, busy time.Duration
+	var idleUse, busyUse procUsage
 	var idleHost, busyHost [2]uint64
-	measure := func(cpu *time.Duration, host *[2]uint64) {
-		c0, h0 := cpuTime(), hostTicks()
+	measure := func(cpu *time.Duration, use *procUsage, host *[2]uint64) {
+		u0, h0 := rusage(), hostTicks()
 		time.Sleep(window)
-		c1, h1 := cpuTime(), hostTicks()
-		*cpu += c1 - c0
+		u1, h1 := rusage(), hostTicks()
+		*cpu += u1.user + u1.sys - u0.user - u0.sys
+		use.add(u1, u0)
 		host[0] += h1[0] - h0[0]
 		host[1] += h1[1] - h0[1]
 	}
 	reports0 := testutilCounter(nd, "signal")
 	for i := range rounds {
-		measure(&idle, &idleHost) // what the connections cost without telemetry
+		if i == 0 && idleProf != nil {
+			profile(idleProf)
+		}
+		measure(&idle, &idleUse, &idleHost) // what the connections cost without telemetry
+		if i == 0 && idleProf != nil {
+			pprof.StopCPUProfile()
+		}
 		_, _ = io.WriteString(stdin, "go\n")
 		if i == 0 && prof != nil {
 			// Where the node's time per report goes: the first telemetry window.
-			_ = pprof.StartCPUProfile(prof)
+			profile(prof)
 		}
-		measure(&busy, &busyHost)
+		measure(&busy, &busyUse, &busyHost)
 		if i == 0 && prof != nil {
 			pprof.StopCPUProfile()
 		}
@@ -148,6 +165,13 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	b.ReportMetric(perViewerMem, "B/viewer")
 	b.ReportMetric(float64(perReport.Nanoseconds())/1e3, "µs/report")
 	b.ReportMetric(reports/total.Seconds(), "reports/s")
+	if reports > 0 {
+		// Where the time per report goes: user and kernel, and how often
+		// the node's threads gave up their CPU (waiting for work, or made to).
+		b.Logf("per report: user %.1f µs, system %.1f µs, %.2f voluntary and %.2f involuntary context switches",
+			(busyUse.user-idleUse.user).Seconds()*1e6/reports, (busyUse.sys-idleUse.sys).Seconds()*1e6/reports,
+			float64(busyUse.vcsw-idleUse.vcsw)/reports, float64(busyUse.ivcsw-idleUse.ivcsw)/reports)
+	}
 	b.Logf("%d viewers, %d swarms, %d rounds of %v idle and %v telemetry: node CPU idle %.2f s, with telemetry %.2f s (%.0f reports accepted, %.1f/s, %.1f µs each); telemetry from %d viewers %.2f %% of one core, %.0f B of heap per viewer (live heap %d -> %d B); host busy %.0f %% idle / %.0f %% telemetry of %d CPUs; viewers: %s",
 		n, (n+benchSwarmSize-1)/benchSwarmSize, rounds, window, window, idle.Seconds(), busy.Seconds(), reports, reports/total.Seconds(), float64(perReport.Nanoseconds())/1e3,
 		n, perViewerCore*100*float64(n), perViewerMem, idleHeap, reportedHeap, 100*busyShare([2]uint64{}, idleHost), 100*busyShare([2]uint64{}, busyHost), runtime.NumCPU(), report)
@@ -188,10 +212,25 @@ func liveHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-func cpuTime() time.Duration {
+// procUsage is what getrusage says of this process (the node; the viewers
+// are a child, not counted).
+type procUsage struct {
+	user, sys   time.Duration
+	vcsw, ivcsw int64
+}
+
+func rusage() procUsage {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return procUsage{user: time.Duration(ru.Utime.Nano()), sys: time.Duration(ru.Stime.Nano()), vcsw: ru.Nvcsw, ivcsw: ru.Nivcsw}
+}
+
+// add adds b-a to u.
+func (u *procUsage) add(b, a procUsage) {
+	u.user += b.user - a.user
+	u.sys += b.sys - a.sys
+	u.vcsw += b.vcsw - a.vcsw
+	u.ivcsw += b.ivcsw - a.ivcsw
 }
 
 // hostTicks returns the busy and total jiffies of all CPUs (/proc/stat).
