@@ -151,6 +151,18 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	}
 	reportedHeap := liveHeap() // the viewers are still connected
 	reports := testutilCounter(nd, "signal") - reports0
+	// Every viewer stays connected and every report counts: a dropped
+	// viewer or a rejected report would make the figures look cheaper.
+	for what, c := range map[string]map[string]float64{
+		"disconnected": counterBy(nd, "edgeswarm_signal_disconnects_total", "reason"),
+		"rejected":     counterBy(nd, "edgeswarm_signal_reports_rejected_total", "reason"),
+	} {
+		for reason, v := range c {
+			if v > 0 {
+				b.Errorf("%.0f viewers' reports %s (%s)", v, what, reason)
+			}
+		}
+	}
 	_, _ = io.WriteString(stdin, "stop\n")
 	report := expect("done")
 
@@ -178,23 +190,29 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 }
 
 func testutilCounter(nd *Node, via string) float64 {
+	return counterBy(nd, "edgeswarm_telemetry_reports_total", "via")[via]
+}
+
+// counterBy returns the values of a counter by one label.
+func counterBy(nd *Node, name, label string) map[string]float64 {
+	out := map[string]float64{}
 	mfs, err := nd.metrics.reg.Gather()
 	if err != nil {
-		return 0
+		return out
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != "edgeswarm_telemetry_reports_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "via" && l.GetValue() == via {
-					return m.GetCounter().GetValue()
+				if l.GetName() == label {
+					out[l.GetValue()] = m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	return 0
+	return out
 }
 
 func benchEnv(name string, def int) int {
