@@ -30,7 +30,7 @@ import (
 // are idle (the baseline: pings only) or each sends a full stats report
 // with telemetry every 10 s (the default interval, each viewer at its own
 // phase). EDGESWARM_TELEMETRY_SECONDS (default 60) is the time of each
-// kind, split into EDGESWARM_TELEMETRY_ROUNDS (default 3) idle windows and
+// kind, split into EDGESWARM_TELEMETRY_ROUNDS (default 6) idle windows and
 // as many telemetry windows taken in turn, so that a host whose load
 // drifts weighs on both kinds alike. The node's CPU time in each kind of
 // window (getrusage) gives the CPU per viewer that telemetry adds, and per
@@ -46,7 +46,7 @@ import (
 func BenchmarkTelemetry(b *testing.B) {
 	n := benchEnv("EDGESWARM_TELEMETRY_VIEWERS", 10000)
 	total := time.Duration(benchEnv("EDGESWARM_TELEMETRY_SECONDS", 60)) * time.Second
-	rounds := benchEnv("EDGESWARM_TELEMETRY_ROUNDS", 3)
+	rounds := benchEnv("EDGESWARM_TELEMETRY_ROUNDS", 6)
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < uint64(n)+200 {
 		b.Fatalf("open file limit %d is below %d viewers; raise it with ulimit -n", lim.Cur, n)
@@ -121,6 +121,9 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	var idleUse, busyUse procUsage
 	var idleHost, busyHost [2]uint64
 	measure := func(cpu *time.Duration, use *procUsage, host *[2]uint64) {
+		// Each window starts with no garbage left from the one before, so
+		// that a collection during it is its own.
+		runtime.GC()
 		u0, h0 := rusage(), hostTicks()
 		time.Sleep(window)
 		u1, h1 := rusage(), hostTicks()
