@@ -121,9 +121,6 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	var idleUse, busyUse procUsage
 	var idleHost, busyHost [2]uint64
 	measure := func(cpu *time.Duration, use *procUsage, host *[2]uint64) {
-		// Each window starts with no garbage left from the one before, so
-		// that a collection during it is its own.
-		runtime.GC()
 		u0, h0 := rusage(), hostTicks()
 		time.Sleep(window)
 		u1, h1 := rusage(), hostTicks()
