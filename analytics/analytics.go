@@ -356,10 +356,9 @@ func startupBucket(ms uint64) int {
 	return nStartup - 1
 }
 
-var families = map[string]bool{"chrome": true, "firefox": true, "safari": true, "edge": true, "opera": true, "samsung": true}
-
 func browserFamily(s string) string {
-	if families[s] {
+	switch s {
+	case "chrome", "firefox", "safari", "edge", "opera", "samsung":
 		return s
 	}
 	return "other"
@@ -397,7 +396,9 @@ func (a *Analytics) swarmLocked(name, stream string, sec int64) *swarmState {
 		sw = &swarmState{name: name, recent: newRing[swarmPoint](fineWidth, recentN), firstAt: sec}
 		sw.lru = a.swarmLRU.PushBack(sw)
 		a.swarms[name] = sw
-	} else {
+	} else if sw.seenSec != sec {
+		// Least recently reported to the second: a swarm's viewers report
+		// many times a second, and moving it once is enough.
 		a.swarmLRU.MoveToBack(sw.lru)
 	}
 	sw.stream = stream

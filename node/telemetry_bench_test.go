@@ -39,7 +39,8 @@ import (
 // child process (this test binary again), so the figures are the node's
 // alone; the host's CPU busy in each kind of window is printed beside
 // them. EDGESWARM_TELEMETRY_CPUPROFILE names a file for a CPU profile of
-// the first telemetry window.
+// the first telemetry window; the first idle window's goes to the same name
+// with .idle appended.
 //
 //	go test ./node -run '^$' -bench Telemetry -benchtime 1x
 func BenchmarkTelemetry(b *testing.B) {
@@ -98,35 +99,56 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	}
 	expect("connected")
 	idleHeap := liveHeap()
-	var prof *os.File
+	// Profiles of the first idle and telemetry windows, to be compared
+	// with go tool pprof -diff_base.
+	var prof, idleProf *os.File
 	if path := os.Getenv("EDGESWARM_TELEMETRY_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
+		for _, p := range []struct {
+			f    **os.File
+			path string
+		}{{&prof, path}, {&idleProf, path + ".idle"}} {
+			f, err := os.Create(p.path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = f.Close() }()
+			*p.f = f
 		}
-		defer func() { _ = f.Close() }()
-		prof = f
 	}
+	profile := func(f *os.File) { _ = pprof.StartCPUProfile(f) }
+	// Each window should last a whole number of ping intervals (20 s), so
+	// that every viewer's pings fall alike in both kinds: with 10 s
+	// windows those of viewers that connected together fell in the same
+	// kind of window every round (the idle windows then cost a quarter of
+	// their usual CPU, and the figure about doubled).
 	window := total / time.Duration(rounds)
 	var idle, busy time.Duration
+	var idleUse, busyUse procUsage
 	var idleHost, busyHost [2]uint64
-	measure := func(cpu *time.Duration, host *[2]uint64) {
-		c0, h0 := cpuTime(), hostTicks()
+	measure := func(cpu *time.Duration, use *procUsage, host *[2]uint64) {
+		u0, h0 := rusage(), hostTicks()
 		time.Sleep(window)
-		c1, h1 := cpuTime(), hostTicks()
-		*cpu += c1 - c0
+		u1, h1 := rusage(), hostTicks()
+		*cpu += u1.user + u1.sys - u0.user - u0.sys
+		use.add(u1, u0)
 		host[0] += h1[0] - h0[0]
 		host[1] += h1[1] - h0[1]
 	}
 	reports0 := testutilCounter(nd, "signal")
 	for i := range rounds {
-		measure(&idle, &idleHost) // what the connections cost without telemetry
+		if i == 0 && idleProf != nil {
+			profile(idleProf)
+		}
+		measure(&idle, &idleUse, &idleHost) // what the connections cost without telemetry
+		if i == 0 && idleProf != nil {
+			pprof.StopCPUProfile()
+		}
 		_, _ = io.WriteString(stdin, "go\n")
 		if i == 0 && prof != nil {
 			// Where the node's time per report goes: the first telemetry window.
-			_ = pprof.StartCPUProfile(prof)
+			profile(prof)
 		}
-		measure(&busy, &busyHost)
+		measure(&busy, &busyUse, &busyHost)
 		if i == 0 && prof != nil {
 			pprof.StopCPUProfile()
 		}
@@ -134,6 +156,18 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	}
 	reportedHeap := liveHeap() // the viewers are still connected
 	reports := testutilCounter(nd, "signal") - reports0
+	// Every viewer stays connected and every report counts: a dropped
+	// viewer or a rejected report would make the figures look cheaper.
+	for what, c := range map[string]map[string]float64{
+		"disconnected": counterBy(nd, "edgeswarm_signal_disconnects_total", "reason"),
+		"rejected":     counterBy(nd, "edgeswarm_signal_reports_rejected_total", "reason"),
+	} {
+		for reason, v := range c {
+			if v > 0 {
+				b.Errorf("%.0f viewers' reports %s (%s)", v, what, reason)
+			}
+		}
+	}
 	_, _ = io.WriteString(stdin, "stop\n")
 	report := expect("done")
 
@@ -148,29 +182,42 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	b.ReportMetric(perViewerMem, "B/viewer")
 	b.ReportMetric(float64(perReport.Nanoseconds())/1e3, "µs/report")
 	b.ReportMetric(reports/total.Seconds(), "reports/s")
+	if reports > 0 {
+		// Where the time per report goes: user and kernel, and how often
+		// the node's threads gave up their CPU (waiting for work, or made to).
+		b.Logf("per report: user %.1f µs, system %.1f µs, %.2f voluntary and %.2f involuntary context switches",
+			(busyUse.user-idleUse.user).Seconds()*1e6/reports, (busyUse.sys-idleUse.sys).Seconds()*1e6/reports,
+			float64(busyUse.vcsw-idleUse.vcsw)/reports, float64(busyUse.ivcsw-idleUse.ivcsw)/reports)
+	}
 	b.Logf("%d viewers, %d swarms, %d rounds of %v idle and %v telemetry: node CPU idle %.2f s, with telemetry %.2f s (%.0f reports accepted, %.1f/s, %.1f µs each); telemetry from %d viewers %.2f %% of one core, %.0f B of heap per viewer (live heap %d -> %d B); host busy %.0f %% idle / %.0f %% telemetry of %d CPUs; viewers: %s",
 		n, (n+benchSwarmSize-1)/benchSwarmSize, rounds, window, window, idle.Seconds(), busy.Seconds(), reports, reports/total.Seconds(), float64(perReport.Nanoseconds())/1e3,
 		n, perViewerCore*100*float64(n), perViewerMem, idleHeap, reportedHeap, 100*busyShare([2]uint64{}, idleHost), 100*busyShare([2]uint64{}, busyHost), runtime.NumCPU(), report)
 }
 
 func testutilCounter(nd *Node, via string) float64 {
+	return counterBy(nd, "edgeswarm_telemetry_reports_total", "via")[via]
+}
+
+// counterBy returns the values of a counter by one label.
+func counterBy(nd *Node, name, label string) map[string]float64 {
+	out := map[string]float64{}
 	mfs, err := nd.metrics.reg.Gather()
 	if err != nil {
-		return 0
+		return out
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != "edgeswarm_telemetry_reports_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "via" && l.GetValue() == via {
-					return m.GetCounter().GetValue()
+				if l.GetName() == label {
+					out[l.GetValue()] = m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	return 0
+	return out
 }
 
 func benchEnv(name string, def int) int {
@@ -188,10 +235,25 @@ func liveHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-func cpuTime() time.Duration {
+// procUsage is what getrusage says of this process (the node; the viewers
+// are a child, not counted).
+type procUsage struct {
+	user, sys   time.Duration
+	vcsw, ivcsw int64
+}
+
+func rusage() procUsage {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return procUsage{user: time.Duration(ru.Utime.Nano()), sys: time.Duration(ru.Stime.Nano()), vcsw: ru.Nvcsw, ivcsw: ru.Nivcsw}
+}
+
+// add adds b-a to u.
+func (u *procUsage) add(b, a procUsage) {
+	u.user += b.user - a.user
+	u.sys += b.sys - a.sys
+	u.vcsw += b.vcsw - a.vcsw
+	u.ivcsw += b.ivcsw - a.ivcsw
 }
 
 // hostTicks returns the busy and total jiffies of all CPUs (/proc/stat).

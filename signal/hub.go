@@ -41,7 +41,8 @@ type Options struct {
 	// OnStats, when set, receives every accepted stats report of a
 	// viewer (not of super-peers) with the previous accepted one of the
 	// same join (zero after the join). It is called without the hub's
-	// lock, from the viewer's connection; prev and cur are copies.
+	// lock, from the viewer's connection; prev and cur are the hub's
+	// scratch, valid only during the call (it reuses them).
 	OnStats func(swarm string, prev, cur *wire.Stats)
 	// Policy, optional, decides each viewer's delivery policy (see
 	// SetPolicy, which replaces it).
@@ -70,6 +71,10 @@ type Hub struct {
 	// cluster is bus when it spans nodes; nil otherwise.
 	cluster Cluster
 	urls    func() []string
+
+	// prevStats holds the *wire.Stats copies of previous reports that
+	// stats hands to onStats.
+	prevStats sync.Pool
 
 	mu       sync.Mutex
 	closing  bool
@@ -688,27 +693,40 @@ func (h *Hub) stats(s *session, st *wire.Stats) {
 		h.mu.Unlock()
 		return
 	}
-	prev, swarm := m.stats, m.sw.name
+	if h.onStats == nil || m.seeder {
+		h.acceptStatsLocked(m, st, now)
+		h.mu.Unlock()
+		return
+	}
+	// The previous report in a pooled copy, st itself as the current one
+	// (st is this message, which the session drops after): no allocation
+	// per report.
+	prev, _ := h.prevStats.Get().(*wire.Stats)
+	if prev == nil {
+		prev = new(wire.Stats)
+	}
+	*prev = m.stats
+	swarm := m.sw.name
 	h.acceptStatsLocked(m, st, now)
 	h.mu.Unlock()
-	if h.onStats != nil && !m.seeder {
-		cur := *st
-		h.onStats(swarm, &prev, &cur)
-	}
+	h.onStats(swarm, prev, st)
+	*prev = wire.Stats{}
+	h.prevStats.Put(prev)
 }
 
 // acceptStatsLocked counts what an accepted report's counters grew by.
 func (h *Hub) acceptStatsLocked(m *member, st *wire.Stats, now time.Time) {
-	add := func(path string, now, before uint64) {
+	add := func(c prometheus.Counter, now, before uint64) {
 		if now > before {
-			h.met.clientBytes[path].Add(float64(now - before))
+			c.Add(float64(now - before))
 		}
 	}
-	add("http", st.HTTPBytes, m.stats.HTTPBytes)
-	add("p2p", st.P2PBytes, m.stats.P2PBytes)
-	add("seed", st.SeedBytes, m.stats.SeedBytes)
-	add("upload", st.UploadBytes, m.stats.UploadBytes)
-	add("relay", st.RelayBytes, m.stats.RelayBytes)
+	r := &h.met.reported
+	add(r.http, st.HTTPBytes, m.stats.HTTPBytes)
+	add(r.p2p, st.P2PBytes, m.stats.P2PBytes)
+	add(r.seed, st.SeedBytes, m.stats.SeedBytes)
+	add(r.upload, st.UploadBytes, m.stats.UploadBytes)
+	add(r.relay, st.RelayBytes, m.stats.RelayBytes)
 	if st.DigestFailures > m.stats.DigestFailures {
 		h.met.digestFails.Add(float64(st.DigestFailures - m.stats.DigestFailures))
 	}

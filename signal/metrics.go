@@ -56,6 +56,9 @@ type metrics struct {
 	disconnects map[string]prometheus.Counter
 	reports     map[string]prometheus.Counter
 	clientBytes map[string]prometheus.Counter
+	// reported is clientBytes by wire.Stats field, looked up once: every
+	// stats report adds to them.
+	reported    struct{ http, p2p, seed, upload, relay prometheus.Counter }
 	digestFails prometheus.Counter
 	// statsRejected counts stats reports rejected, by reason.
 	statsRejected map[string]prometheus.Counter
@@ -121,6 +124,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, p := range statPaths {
 		m.clientBytes[p] = bytes.WithLabelValues(p)
 	}
+	m.reported.http, m.reported.p2p, m.reported.seed = m.clientBytes["http"], m.clientBytes["p2p"], m.clientBytes["seed"]
+	m.reported.upload, m.reported.relay = m.clientBytes["upload"], m.clientBytes["relay"]
 	statsRej := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgeswarm_signal_reports_rejected_total",
 		Help: "Client stats reports rejected, by reason: regression (a counter decreased), over_rate (grew faster than stats_max_rate), over_swarm (more bytes than the swarm's published segments could carry).",

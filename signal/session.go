@@ -39,6 +39,12 @@ type session struct {
 	joinBy   time.Time // CONNECTED: deadline of the next join
 	lastJoin string    // swarm of the last join, for logs
 
+	// last holds a WebSocket client's stats reports as they are decoded,
+	// one after the other, so that a report allocates nothing (see
+	// wire.DecodeFromClientInto); the reader's alone, nil before the
+	// first message.
+	last *wire.Stats
+
 	// m is the membership while JOINED; guarded by Hub.mu.
 	m *member
 	// addr is a WebSocket client's source address (invalid in process):

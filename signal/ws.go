@@ -265,7 +265,10 @@ func (h *Hub) readMessage(s *session, mt int, r io.Reader) {
 		s.input(nil, wire.Errorf(wire.CodeBadRequest, "signaling messages are WebSocket text messages"))
 		return
 	}
-	m, err := wire.DecodeFromClient((*bp)[:n])
+	if s.last == nil {
+		s.last = new(wire.Stats)
+	}
+	m, err := wire.DecodeFromClientInto((*bp)[:n], s.last)
 	s.input(m, err)
 }
 

@@ -53,24 +53,38 @@ func Encode(m Message) ([]byte, error) {
 // nesting is at most MaxDepth. Unknown keys are ignored, so that later
 // minor revisions may add optional fields.
 func Decode(data []byte) (Message, error) {
-	return decode(data, Client|Server)
+	return decode(data, Client|Server, nil)
 }
 
 // DecodeFromClient is Decode for the server: it also rejects, with
 // bad_request, messages a client may not send (such as welcome, or a
 // relay carrying "from").
 func DecodeFromClient(data []byte) (Message, error) {
-	return decode(data, Client)
+	return decode(data, Client, nil)
+}
+
+// DecodeFromClientInto is DecodeFromClient for a server that reads one
+// client's messages in turn: the stats message every viewer sends each
+// interval is decoded into st (and returned as st) when the one-pass
+// decoder takes it, without allocating: st's own strings, those of the
+// previous report, are kept where the new one repeats them. Any other
+// message, and every error, is exactly what DecodeFromClient returns. The
+// caller owns st; the message returned as st is valid until st is used
+// again.
+func DecodeFromClientInto(data []byte, st *Stats) (Message, error) {
+	return decode(data, Client, st)
 }
 
 // DecodeFromServer is Decode for a client: it also rejects, with
 // bad_request, messages the server does not send (such as join, or a
 // relay carrying "to").
 func DecodeFromServer(data []byte) (Message, error) {
-	return decode(data, Server)
+	return decode(data, Server, nil)
 }
 
-func decode(data []byte, from Side) (Message, error) {
+// decode decodes data sent by from; into, when not nil, receives a stats
+// message the one-pass decoder takes (see DecodeFromClientInto).
+func decode(data []byte, from Side, into *Stats) (Message, error) {
 	if len(data) > MaxMessageSize {
 		return nil, Errorf(CodeTooLarge, "%d bytes, limit %d", len(data), MaxMessageSize)
 	}
@@ -79,12 +93,18 @@ func decode(data []byte, from Side) (Message, error) {
 	}
 	if from&Client != 0 {
 		// Stats, the message a node gets most, in one pass.
-		var st Stats
-		if decodeStatsStrict(data, &st) {
+		var st, prev Stats
+		if into != nil {
+			prev = *into
+		}
+		if decodeStats(data, &st, true, &prev) {
 			if err := st.validate(); err != nil {
 				return nil, prefix(TypeStats, err)
 			}
-			m := new(Stats)
+			m := into
+			if m == nil {
+				m = new(Stats)
+			}
 			*m = st
 			return m, nil
 		}

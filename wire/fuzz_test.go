@@ -72,7 +72,7 @@ func FuzzDecodeSignal(f *testing.F) {
 		}
 		// The directional decoders agree with Decode on what the sender may send.
 		for _, side := range []Side{Client, Server} {
-			_, err := decode(data, side)
+			_, err := decode(data, side, nil)
 			if m.Type().Sender()&side == 0 && err == nil {
 				t.Fatalf("%s accepted from the %s", m.Type(), sideName(side))
 			}

@@ -7,7 +7,7 @@ package wire
 // wrong type, a number too large) returns false, and encoding/json decodes
 // the message and names the error. FuzzStatsFast holds the two to the
 // same result.
-func decodeStatsFast(data []byte, st *Stats) bool { return decodeStats(data, st, false) }
+func decodeStatsFast(data []byte, st *Stats) bool { return decodeStats(data, st, false, nil) }
 
 // decodeStatsStrict is decodeStatsFast for data that did not pass scan: it
 // checks what scan would as it goes (one object and nothing after it,
@@ -17,10 +17,28 @@ func decodeStatsFast(data []byte, st *Stats) bool { return decodeStats(data, st,
 // scan accepts as a stats message, with st then what decodeStatsFast
 // gives; on false, the message takes the general path, which names the
 // error if there is one. FuzzStatsStrict holds it to that.
-func decodeStatsStrict(data []byte, st *Stats) bool { return decodeStats(data, st, true) }
+func decodeStatsStrict(data []byte, st *Stats) bool { return decodeStats(data, st, true, nil) }
 
-func decodeStats(data []byte, st *Stats, strict bool) bool {
+// decodeStats decodes data into st, which is zero. A string field equal to
+// the same field of prev (nil: none) takes prev's string instead of a copy:
+// a viewer repeats its browser, group, stream and swarm in every report.
+func decodeStats(data []byte, st *Stats, strict bool, prev *Stats) bool {
 	p := fastParser{d: data}
+	str := func(dst *string, old string) bool {
+		b, ok := p.raw()
+		if ok {
+			if string(b) == old {
+				*dst = old
+			} else {
+				*dst = string(b)
+			}
+		}
+		return ok
+	}
+	var none Stats
+	if prev == nil {
+		prev = &none
+	}
 	var seen, seenErr uint32
 	var haveV, haveT bool
 	// once reports whether the key of bit comes for the first time; a key
@@ -82,15 +100,15 @@ func decodeStats(data []byte, st *Stats, strict bool) bool {
 		case "browser_major":
 			return once(&seen, 16) && p.uint(&st.BrowserMajor)
 		case "browser":
-			return once(&seen, 17) && p.str(&st.Browser)
+			return once(&seen, 17) && str(&st.Browser, prev.Browser)
 		case "group":
-			return once(&seen, 18) && p.str(&st.Group)
+			return once(&seen, 18) && str(&st.Group, prev.Group)
 		case "stream":
-			return once(&seen, 19) && p.str(&st.Stream)
+			return once(&seen, 19) && str(&st.Stream, prev.Stream)
 		case "swarm":
-			return once(&seen, 20) && p.str(&st.Swarm)
+			return once(&seen, 20) && str(&st.Swarm, prev.Swarm)
 		case "session":
-			return once(&seen, 21) && p.str(&st.Session)
+			return once(&seen, 21) && str(&st.Session, prev.Session)
 		case "mobile":
 			return once(&seen, 22) && p.bool(&st.Mobile)
 		case "webrtc":
@@ -200,14 +218,6 @@ func (p *fastParser) raw() ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-func (p *fastParser) str(dst *string) bool {
-	b, ok := p.raw()
-	if ok {
-		*dst = string(b)
-	}
-	return ok
 }
 
 func (p *fastParser) uint(dst *uint64) bool {
