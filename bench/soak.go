@@ -249,6 +249,14 @@ type soakViewerResult struct {
 	FirstErr  string  `json:"first_error,omitempty"`
 	WatchedS  float64 `json:"watched_s"`
 	JoinError string  `json:"join_error,omitempty"`
+	// ID is the viewer's peer id in the swarm, Links its connections
+	// (swarm-go reports them by NAT pair).
+	ID    string              `json:"id,omitempty"`
+	Links []testpeer.LinkInfo `json:"links,omitempty"`
+	// PeerWaits counts the segments the viewer waited for from the swarm
+	// (more than two buffered), PeerMisses those that then came over HTTP.
+	PeerWaits  int `json:"peer_waits,omitempty"`
+	PeerMisses int `json:"peer_misses,omitempty"`
 }
 
 type soakReport struct {
@@ -687,6 +695,9 @@ type vplayer struct {
 	buffered time.Duration // media appended so far
 	stalled  time.Duration
 	stalls   int
+	// httpTook is the moving average of HTTP segment fetch times
+	// (sawHTTP), for peerWait.
+	httpTook time.Duration
 }
 
 func (p *vplayer) ahead(now time.Time) time.Duration {
@@ -755,6 +766,7 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 		defer func() {
 			st := peer.Stats()
 			r.P2P, r.Seed = st.P2PBytes, st.SeedBytes
+			r.ID, r.Links = peer.ID(), peer.Links()
 			_ = peer.Close()
 		}()
 	}
@@ -799,12 +811,18 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 		if vp.ahead(time.Now()) > 2*target {
 			wait = target / 2
 		}
+		if s.fetchPeers {
+			// Fetching from peers (swarm-go): as long as the buffer affords.
+			wait = peerWait(vp.ahead(time.Now()), vp.httpTook, target)
+		}
 		if s.fetchPeers && wait > 0 && !peer.Holds(seq) {
+			r.PeerWaits++
 			if fromPeer(ctx, peer, seq, wait) {
 				vp.add(time.Now(), dur)
 				r.Segments++
 				return nil
 			}
+			r.PeerMisses++
 			wait = 0
 		}
 		if peer.Holds(seq) || wait > 0 {
@@ -818,10 +836,12 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 			}
 		}
 	}
+	t0 := time.Now()
 	body, err := s.getBody(ctx, c, url)
 	if err != nil {
 		return err
 	}
+	vp.sawHTTP(time.Since(t0))
 	r.HTTP += int64(len(body))
 	vp.add(time.Now(), dur)
 	r.Segments++

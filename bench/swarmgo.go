@@ -102,7 +102,10 @@ type swarmGoCase struct {
 	Homes      []swarmGoHome             `json:"homes"`
 	ByKind     map[string]swarmGoSummary `json:"by_kind"`
 	All        swarmGoSummary            `json:"all"`
-	Errors     []string                  `json:"errors,omitempty"`
+	Pairs      map[string]*swarmGoPair   `json:"pairs,omitempty"`
+	// STUN counts the node's STUN requests by result.
+	STUN   map[string]float64 `json:"stun,omitempty"`
+	Errors []string           `json:"errors,omitempty"`
 }
 
 type swarmGoHome struct {
@@ -115,6 +118,7 @@ type swarmGoHome struct {
 // swarmGoSummary sums viewers.
 type swarmGoSummary struct {
 	Viewers, Joined, Stalls, Segments int
+	PeerWaits, PeerMisses             int
 	HTTP, P2P, Seed                   int64
 	StallS, WatchedS                  float64
 }
@@ -126,6 +130,8 @@ func (s *swarmGoSummary) add(v soakViewerResult) {
 	}
 	s.Stalls += v.Stalls
 	s.Segments += v.Segments
+	s.PeerWaits += v.PeerWaits
+	s.PeerMisses += v.PeerMisses
 	s.HTTP += v.HTTP
 	s.P2P += v.P2P
 	s.Seed += v.Seed
@@ -248,7 +254,14 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	wan := n.WANAddr().String()
 	pub := wan + ":8080"
 	cfgPath := filepath.Join(tmp, "edgeswarm-"+scenario+".yaml")
-	if err := os.WriteFile(cfgPath, []byte("seeder:\n  loopback: false\n"), 0o644); err != nil {
+	// A home's viewers share its NAT's address, as subscribers behind a
+	// carrier NAT do, and each of their connections asks the node's STUN
+	// for its address: the per-source budget is raised for that (as the
+	// README says for carrier NATs), else most of the answers are dropped
+	// and pairs without server-reflexive candidates never connect.
+	stunRate := 20 * o.PerHome
+	conf := fmt.Sprintf("seeder:\n  loopback: false\n  stun_rate: %d\n  stun_burst: %d\n", stunRate, 2*stunRate)
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o644); err != nil {
 		return c, err
 	}
 	node, err := startProc(tmp, "node-"+scenario, bin, "--config", cfgPath, "--listen", pub, "--admin", adm, "--origin", originURL,
@@ -286,8 +299,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		args := []string{"home-viewers", "--base", "http://" + pub, "--stream", o.Stream, "--rendition", o.Rendition,
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
-			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
-			"--stun", "stun:" + wan + ":3479"}
+			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile)}
 		cmd := h.Command(ctx, self, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
@@ -311,6 +323,10 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	if body, err := get(ctx, client, "http://"+adm+"/metrics"); err == nil {
 		c.NodeHTTP = int64(metricSum(body, "edgeswarm_bytes_sent_total", `path="http"`))
 		c.NodeSeed = int64(metricSum(body, "edgeswarm_seeder_sent_bytes_total", ""))
+		c.STUN = map[string]float64{}
+		for _, r := range []string{"answered", "rate_limited", "malformed", "ignored"} {
+			c.STUN[r] = metricSum(body, "edgeswarm_seeder_stun_requests_total", `result="`+r+`"`)
+		}
 	}
 	for _, h := range c.Homes {
 		if h.Err != "" {
@@ -325,6 +341,9 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 			}
 		}
 		c.ByKind[h.NAT+" "+h.Kind] = s
+	}
+	if scenario == scenarioSuper {
+		c.Pairs = swarmGoPairs(c.Homes)
 	}
 	log.Info("swarm-go case done", "scenario", scenario, "offload", fmt.Sprintf("%.1f%%", 100*c.All.offload()), "stalls", c.All.Stalls)
 	return c, nil
@@ -437,8 +456,8 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), cpu, uplink)
 	}
 	fmt.Fprintln(b)
-	fmt.Fprintln(b, "| scenario | homes | viewers (joined) | offload | http MiB | p2p MiB | seed MiB | stalls |")
-	fmt.Fprintln(b, "|---|---|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(b, "| scenario | homes | viewers (joined) | offload | http MiB | p2p MiB | seed MiB | stalls | waits for peers (missed) |")
+	fmt.Fprintln(b, "|---|---|--:|--:|--:|--:|--:|--:|--:|")
 	for _, c := range cases {
 		keys := make([]string, 0, len(c.ByKind))
 		for k := range c.ByKind {
@@ -447,7 +466,13 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 		slices.Sort(keys)
 		for _, k := range keys {
 			s := c.ByKind[k]
-			fmt.Fprintf(b, "| %s | %s | %d (%d) | %s | %s | %s | %s | %d |\n", c.Scenario, k, s.Viewers, s.Joined, pct(s.offload()), mibNum(s.HTTP), mibNum(s.P2P), mibNum(s.Seed), s.Stalls)
+			fmt.Fprintf(b, "| %s | %s | %d (%d) | %s | %s | %s | %s | %d | %d (%d) |\n", c.Scenario, k, s.Viewers, s.Joined, pct(s.offload()), mibNum(s.HTTP), mibNum(s.P2P), mibNum(s.Seed), s.Stalls, s.PeerWaits, s.PeerMisses)
+		}
+	}
+	for _, c := range cases {
+		writeSwarmGoPairs(b, c)
+		if c.STUN != nil {
+			fmt.Fprintf(b, "\n%s node STUN requests: %.0f answered, %.0f rate-limited\n", c.Scenario, c.STUN["answered"], c.STUN["rate_limited"])
 		}
 	}
 	for _, c := range cases {

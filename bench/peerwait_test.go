@@ -1,0 +1,53 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// A viewer waits for its peers as long as its buffer affords beyond a
+// safe HTTP fetch: long enough for a DataChannel across two access links
+// (a 256 KiB segment took 2.3 to 6.2 s between a mobile and a broadband
+// home), never so long that the HTTP fetch after it could be late.
+func TestPeerWait(t *testing.T) {
+	const s = time.Second
+	for _, tc := range []struct {
+		name                    string
+		ahead, httpTook, target time.Duration
+		atLeast, atMost         time.Duration
+	}{
+		// Three 4 s segments behind live, HTTP 300 ms: the mobile viewer's
+		// case. Half a segment (2 s) was too short for its peers.
+		{"mobile viewer, three segments buffered", 10 * s, 300 * time.Millisecond, 4 * s, 5 * s, 6 * s},
+		{"before any HTTP fetch", 10 * s, 0, 4 * s, 5 * s, 6 * s},
+		{"a long buffer is capped", 60 * s, 300 * time.Millisecond, 4 * s, maxPeerWait, maxPeerWait},
+		{"slow HTTP leaves it the time it needs", 10 * s, 3 * s, 4 * s, 3 * s, 3500 * time.Millisecond},
+		{"a short buffer goes to HTTP", 4 * s, 300 * time.Millisecond, 4 * s, 0, 0},
+		{"an empty buffer goes to HTTP", 0, 0, 4 * s, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := peerWait(tc.ahead, tc.httpTook, tc.target)
+			if w < tc.atLeast || w > tc.atMost {
+				t.Errorf("peerWait(%v, %v, %v) = %v, want %v to %v", tc.ahead, tc.httpTook, tc.target, w, tc.atLeast, tc.atMost)
+			}
+			// Whatever the wait, the HTTP fetch after it has its safe time.
+			if w > 0 && tc.ahead-w < 2*tc.httpTook {
+				t.Errorf("after waiting %v, %v left for an HTTP fetch that takes %v", w, tc.ahead-w, tc.httpTook)
+			}
+		})
+	}
+}
+
+func TestSawHTTP(t *testing.T) {
+	var p vplayer
+	p.sawHTTP(time.Second)
+	if p.httpTook != time.Second {
+		t.Fatalf("first sample: %v", p.httpTook)
+	}
+	for range 30 {
+		p.sawHTTP(100 * time.Millisecond)
+	}
+	if p.httpTook > 110*time.Millisecond {
+		t.Errorf("after 30 fetches of 100 ms the estimate is %v", p.httpTook)
+	}
+}
