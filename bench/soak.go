@@ -860,8 +860,8 @@ func fromPeer(ctx context.Context, peer *testpeer.Peer, seq uint64, wait time.Du
 			return true
 		}
 		for _, id := range peer.Holders(seq) {
-			if tried[id] {
-				continue
+			if tried[id] || wctx.Err() != nil {
+				continue // no request once the wait is over
 			}
 			tried[id] = true
 			if _, err := peer.Fetch(wctx, id, seq); err == nil {

@@ -28,6 +28,15 @@ import (
 	"github.com/edgeswarm/edgeswarm/internal/testpeer"
 )
 
+// defaultSCTPCAStep is the Go viewers' SCTP congestion-avoidance step:
+// ten MTUs a window instead of pion's one. With pion's, a DataChannel
+// between two homes (both access links in a row: 155 ms RTT and 1.5 %
+// loss between a mobile and a broadband home) grows its window by one
+// packet a round trip after every loss and carries about 0.5 Mbit/s, the
+// stream's own bitrate, so that mobile viewers got almost nothing from
+// their peers (bench/README.md has the runs side by side).
+const defaultSCTPCAStep = 12000
+
 // swarmGoNetnsEnv marks the re-run of swarm-go inside its namespace.
 const swarmGoNetnsEnv = "EDGESWARM_SWARMGO_NETNS"
 
@@ -42,6 +51,9 @@ type swarmGoOptions struct {
 	Stream    string
 	NodeBin   string
 	Out       string
+	// SCTPCAStep is the viewers' SCTP congestion-avoidance step in bytes
+	// (pion's SettingEngine.SetSCTPCwndCAStep); 0 is pion's, one MTU.
+	SCTPCAStep int
 }
 
 func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) {
@@ -58,6 +70,7 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 	fs.StringVar(&o.Stream, "stream", liveorigin.MasterPath, "master playlist path on the node")
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module)")
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
+	fs.IntVar(&o.SCTPCAStep, "sctp-ca-step", defaultSCTPCAStep, "the Go viewers' SCTP congestion-avoidance step, bytes (0: pion's, one MTU a window)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm-go [flags]")
 		fmt.Fprintln(stderr)
@@ -102,10 +115,14 @@ type swarmGoCase struct {
 	Homes      []swarmGoHome             `json:"homes"`
 	ByKind     map[string]swarmGoSummary `json:"by_kind"`
 	All        swarmGoSummary            `json:"all"`
-	Pairs      map[string]*swarmGoPair   `json:"pairs,omitempty"`
+	Errors     []string                  `json:"errors,omitempty"`
+
+	// Pairs are the connections by NAT pair (swarmGoPairs).
+	Pairs map[string]*swarmGoPair `json:"pairs,omitempty"`
 	// STUN counts the node's STUN requests by result.
-	STUN   map[string]float64 `json:"stun,omitempty"`
-	Errors []string           `json:"errors,omitempty"`
+	STUN map[string]float64 `json:"stun,omitempty"`
+	// ViewersCPUS is the CPU time of the viewers' processes (all homes).
+	ViewersCPUS float64 `json:"viewers_cpu_s"`
 }
 
 type swarmGoHome struct {
@@ -290,6 +307,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	homes := n.Homes()
 	c.Homes = make([]swarmGoHome, len(homes))
 	var wg sync.WaitGroup
+	var cpuMu sync.Mutex
 	left := o.Viewers
 	for i, h := range homes {
 		k := min(o.PerHome, left)
@@ -299,7 +317,8 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		args := []string{"home-viewers", "--base", "http://" + pub, "--stream", o.Stream, "--rendition", o.Rendition,
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
-			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile)}
+			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
+			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep)}
 		cmd := h.Command(ctx, self, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
@@ -307,6 +326,11 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		go func() {
 			defer wg.Done()
 			err := cmd.Run()
+			if ps := cmd.ProcessState; ps != nil {
+				cpuMu.Lock()
+				c.ViewersCPUS += (ps.UserTime() + ps.SystemTime()).Seconds()
+				cpuMu.Unlock()
+			}
 			if err == nil {
 				err = json.Unmarshal(so.Bytes(), &c.Homes[i].Viewers)
 			}
@@ -345,7 +369,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	if scenario == scenarioSuper {
 		c.Pairs = swarmGoPairs(c.Homes)
 	}
-	log.Info("swarm-go case done", "scenario", scenario, "offload", fmt.Sprintf("%.1f%%", 100*c.All.offload()), "stalls", c.All.Stalls)
+	log.Info("swarm-go case done", "scenario", scenario, "viewers_cpu", fmt.Sprintf("%.2f cores", c.ViewersCPUS/max(c.WallS, 1)), "offload", fmt.Sprintf("%.1f%%", 100*c.All.offload()), "stalls", c.All.Stalls)
 	return c, nil
 }
 
@@ -469,9 +493,13 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 			fmt.Fprintf(b, "| %s | %s | %d (%d) | %s | %s | %s | %s | %d | %d (%d) |\n", c.Scenario, k, s.Viewers, s.Joined, pct(s.offload()), mibNum(s.HTTP), mibNum(s.P2P), mibNum(s.Seed), s.Stalls, s.PeerWaits, s.PeerMisses)
 		}
 	}
+	fmt.Fprintln(b)
+	for _, c := range cases {
+		fmt.Fprintf(b, "%s viewers' CPU: %.1f s in %.0f s, %.2f cores (%.4f a viewer)\n", c.Scenario, c.ViewersCPUS, c.WallS, c.ViewersCPUS/max(c.WallS, 1), c.ViewersCPUS/max(c.WallS, 1)/float64(max(c.N, 1)))
+	}
 	for _, c := range cases {
 		writeSwarmGoPairs(b, c)
-		if c.STUN != nil {
+		if c.STUN != nil && c.Scenario == scenarioSuper {
 			fmt.Fprintf(b, "\n%s node STUN requests: %.0f answered, %.0f rate-limited\n", c.Scenario, c.STUN["answered"], c.STUN["rate_limited"])
 		}
 	}
@@ -502,6 +530,7 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	p2p := fs.Bool("p2p", true, "join the swarm")
 	upload := fs.Bool("upload", true, "serve other viewers")
 	stun := fs.String("stun", "", "STUN URL for server-reflexive candidates")
+	caStep := fs.Int("sctp-ca-step", 0, "SCTP congestion-avoidance step, bytes (0: pion's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -512,6 +541,9 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetInterfaceFilter(func(name string) bool { return name != "lo" })
+	if *caStep > 0 {
+		se.SetSCTPCwndCAStep(uint32(*caStep))
+	}
 	s := &soak{o: soakOptions{Stream: *stream, Rendition: *rendition, P2P: *p2p}, base: *base, client: &http.Client{Timeout: 10 * time.Second},
 		peer: testpeer.Options{API: webrtc.NewAPI(webrtc.WithSettingEngine(se))}, noUpload: !*upload, fetchPeers: true}
 	s.peer.ICEServers = true // the welcome's: the node's STUN, TURN with minted credentials
