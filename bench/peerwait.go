@@ -5,8 +5,8 @@ import "time"
 // How long a swarm-go viewer waits for its peers, as the browser client's
 // scheduler does (client/src/core/config.ts RULES): an HTTP fetch is
 // given twice the time the last ones took plus half a second, and never
-// less than a segment target; the rest of the buffer is spare time for
-// the swarm, at most maxPeerWait.
+// less than two target durations (what the soak's viewer keeps); the rest
+// of the buffer is spare time for the swarm, at most maxPeerWait.
 const (
 	maxPeerWait  = 6 * time.Second
 	minPeerWait  = 250 * time.Millisecond
@@ -28,7 +28,7 @@ const (
 // under a second). A fixed half-segment wait gave such transfers no
 // chance: mobile viewers got no P2P. The wait is what the buffer affords.
 func peerWait(ahead, httpTook, target time.Duration) time.Duration {
-	critical := max(target, httpMargin*httpTook+httpPad)
+	critical := max(2*target, httpMargin*httpTook+httpPad)
 	w := min(ahead-critical, maxPeerWait)
 	if w < minPeerWait {
 		return 0

@@ -18,12 +18,13 @@ func TestPeerWait(t *testing.T) {
 	}{
 		// Three 4 s segments behind live, HTTP 300 ms: the mobile viewer's
 		// case. Half a segment (2 s) was too short for its peers.
-		{"mobile viewer, three segments buffered", 10 * s, 300 * time.Millisecond, 4 * s, 5 * s, 6 * s},
-		{"before any HTTP fetch", 10 * s, 0, 4 * s, 5 * s, 6 * s},
+		{"mobile viewer, three 4 s segments buffered", 12 * s, 300 * time.Millisecond, 4 * s, 4 * s, 4 * s},
+		{"before any HTTP fetch", 12 * s, 0, 4 * s, 4 * s, 4 * s},
 		{"a long buffer is capped", 60 * s, 300 * time.Millisecond, 4 * s, maxPeerWait, maxPeerWait},
-		{"slow HTTP leaves it the time it needs", 10 * s, 3 * s, 4 * s, 3 * s, 3500 * time.Millisecond},
-		{"a short buffer goes to HTTP", 4 * s, 300 * time.Millisecond, 4 * s, 0, 0},
+		{"slow HTTP leaves it the time it needs", 12 * s, 4 * s, 4 * s, 3 * s, 3500 * time.Millisecond},
+		{"two targets buffered go to HTTP", 8 * s, 300 * time.Millisecond, 4 * s, 0, 0},
 		{"an empty buffer goes to HTTP", 0, 0, 4 * s, 0, 0},
+		{"2 s segments, three buffered", 6 * s, 200 * time.Millisecond, 2 * s, 2 * s, 2 * s},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := peerWait(tc.ahead, tc.httpTook, tc.target)
@@ -31,7 +32,7 @@ func TestPeerWait(t *testing.T) {
 				t.Errorf("peerWait(%v, %v, %v) = %v, want %v to %v", tc.ahead, tc.httpTook, tc.target, w, tc.atLeast, tc.atMost)
 			}
 			// Whatever the wait, the HTTP fetch after it has its safe time.
-			if w > 0 && tc.ahead-w < 2*tc.httpTook {
+			if w > 0 && (tc.ahead-w < 2*tc.httpTook || tc.ahead-w < 2*tc.target) {
 				t.Errorf("after waiting %v, %v left for an HTTP fetch that takes %v", w, tc.ahead-w, tc.httpTook)
 			}
 		})

@@ -257,6 +257,9 @@ type soakViewerResult struct {
 	// (more than two buffered), PeerMisses those that then came over HTTP.
 	PeerWaits  int `json:"peer_waits,omitempty"`
 	PeerMisses int `json:"peer_misses,omitempty"`
+	// StallEnds are when its first stalls ended, Unix milliseconds, so
+	// that stalls of many viewers can be lined up.
+	StallEnds []int64 `json:"stall_ends_ms,omitempty"`
 }
 
 type soakReport struct {
@@ -698,6 +701,8 @@ type vplayer struct {
 	// httpTook is the moving average of HTTP segment fetch times
 	// (sawHTTP), for peerWait.
 	httpTook time.Duration
+	// stallEnds are when the first stalls ended (the segment arrived).
+	stallEnds []time.Time
 }
 
 func (p *vplayer) ahead(now time.Time) time.Duration {
@@ -713,6 +718,9 @@ func (p *vplayer) add(now time.Time, d time.Duration) {
 	} else if late := -p.ahead(now); late > 0 {
 		p.stalls++
 		p.stalled += late
+		if len(p.stallEnds) < 32 {
+			p.stallEnds = append(p.stallEnds, now)
+		}
 	}
 	p.buffered += d
 }
@@ -771,7 +779,12 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 		}()
 	}
 	var vp vplayer
-	defer func() { r.Stalls, r.StallS = vp.stalls, vp.stalled.Seconds() }()
+	defer func() {
+		r.Stalls, r.StallS = vp.stalls, vp.stalled.Seconds()
+		for _, t := range vp.stallEnds {
+			r.StallEnds = append(r.StallEnds, t.UnixMilli())
+		}
+	}()
 	target := time.Duration(pl.TargetDuration * float64(time.Second))
 	segs := liveSegments(pl)
 	next := pl.SeqNo + uint64(max(len(segs)-3, 0)) // three segments behind the live edge
