@@ -825,8 +825,14 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 			wait = target / 2
 		}
 		if s.fetchPeers {
-			// Fetching from peers (swarm-go): as long as the buffer affords.
+			// Fetching from peers (swarm-go): as long as the buffer affords;
+			// without spare time, a segment a peer holds is still asked of
+			// it first for as long as an HTTP fetch takes (an overloaded
+			// node's HTTP is the slow path).
 			wait = peerWait(vp.ahead(time.Now()), vp.httpTook, target)
+			if wait == 0 && vp.started && len(peer.Holders(seq)) > 0 {
+				wait = min(max(vp.httpTook, minPeerWait), maxPeerWait)
+			}
 		}
 		if s.fetchPeers && wait > 0 && !peer.Holds(seq) {
 			r.PeerWaits++
@@ -856,6 +862,17 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 	}
 	vp.sawHTTP(time.Since(t0))
 	r.HTTP += int64(len(body))
+	if peer != nil && s.fetchPeers {
+		// Shared with the swarm, as a browser shares what its player
+		// loaded (once the digest is known).
+		go func() {
+			dctx, cancel := context.WithTimeout(ctx, 2*target)
+			defer cancel()
+			if _, err := peer.Digest(dctx, seq); err == nil {
+				peer.Keep(seq, body)
+			}
+		}()
+	}
 	vp.add(time.Now(), dur)
 	r.Segments++
 	return nil
