@@ -826,9 +826,10 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 		}
 		if s.fetchPeers {
 			// Fetching from peers (swarm-go): as long as the buffer affords;
-			// without spare time, a segment a peer holds is still asked of
-			// it first for as long as an HTTP fetch takes (an overloaded
-			// node's HTTP is the slow path).
+			// without spare time, a segment the swarm holds (a viewer, or
+			// the super-peer, which pushes) is still waited for as long as
+			// an HTTP fetch takes: an overloaded node's HTTP is the slow
+			// path.
 			wait = peerWait(vp.ahead(time.Now()), vp.httpTook, target)
 			if wait == 0 && vp.started && len(peer.Holders(seq)) > 0 {
 				wait = min(max(vp.httpTook, minPeerWait), maxPeerWait)
@@ -879,7 +880,8 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 }
 
 // fromPeer gets segment seq from the swarm within wait: a push, or a
-// request to a peer whose have-map holds it (checked every 50 ms, as a
+// request to a viewer (never the super-peer, as in the browser client)
+// whose have-map holds it (checked every 50 ms, as a
 // player's scheduler would on each have update).
 func fromPeer(ctx context.Context, peer *testpeer.Peer, seq uint64, wait time.Duration) bool {
 	wctx, cancel := context.WithTimeout(ctx, wait)
@@ -889,7 +891,7 @@ func fromPeer(ctx context.Context, peer *testpeer.Peer, seq uint64, wait time.Du
 		if peer.Holds(seq) {
 			return true
 		}
-		for _, id := range peer.Holders(seq) {
+		for _, id := range peer.ViewerHolders(seq) {
 			if tried[id] || wctx.Err() != nil {
 				continue // no request once the wait is over
 			}
