@@ -254,7 +254,7 @@ type soakViewerResult struct {
 	ID    string              `json:"id,omitempty"`
 	Links []testpeer.LinkInfo `json:"links,omitempty"`
 	// PeerWaits counts the segments the viewer waited for from the swarm
-	// (more than two buffered), PeerMisses those that then came over HTTP.
+	// (swarm-go: peerWait), PeerMisses those that then came over HTTP.
 	PeerWaits  int `json:"peer_waits,omitempty"`
 	PeerMisses int `json:"peer_misses,omitempty"`
 	// StallEnds are when its first stalls ended, Unix milliseconds, so
