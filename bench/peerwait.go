@@ -28,7 +28,13 @@ const (
 // under a second). A fixed half-segment wait gave such transfers no
 // chance: mobile viewers got no P2P. The wait is what the buffer affords.
 func peerWait(ahead, httpTook, target time.Duration) time.Duration {
-	critical := max(2*target, httpMargin*httpTook+httpPad)
+	return peerWaitKeeping(ahead, httpTook, target, 2)
+}
+
+// peerWaitKeeping is peerWait keeping keep target durations for HTTP
+// instead of two (swarm-go --http-keep).
+func peerWaitKeeping(ahead, httpTook, target time.Duration, keep float64) time.Duration {
+	critical := max(time.Duration(keep*float64(target)), httpMargin*httpTook+httpPad)
 	w := min(ahead-critical, maxPeerWait)
 	if w < minPeerWait {
 		return 0

@@ -39,6 +39,21 @@ func TestPeerWait(t *testing.T) {
 	}
 }
 
+// Keeping one target (swarm-go's default) leaves more of a short buffer
+// to the peers, never less than the HTTP fetch's safe time.
+func TestPeerWaitKeepingOneTarget(t *testing.T) {
+	const s = time.Second
+	if w := peerWaitKeeping(6*s, 200*time.Millisecond, 2*s, 1); w != 4*s {
+		t.Errorf("three 2 s segments buffered: %v, want 4s", w)
+	}
+	if w := peerWaitKeeping(6*s, 2*s, 2*s, 1); w != 1500*time.Millisecond {
+		t.Errorf("with 2 s HTTP fetches: %v, want 1.5s", w)
+	}
+	if w := peerWaitKeeping(2*s, 200*time.Millisecond, 2*s, 1); w != 0 {
+		t.Errorf("one target buffered: %v, want HTTP now", w)
+	}
+}
+
 func TestSawHTTP(t *testing.T) {
 	var p vplayer
 	p.sawHTTP(time.Second)

@@ -218,6 +218,9 @@ type soak struct {
 	// fetchPeers makes viewers also request segments from peers that
 	// hold them (swarm-go), not only take the super-peer's pushes.
 	fetchPeers bool
+	// httpKeep is how many target durations of buffer a viewer that
+	// fetches from peers keeps for HTTP (peerWaitKeeping; 0: two).
+	httpKeep float64
 }
 
 // soakSample is one measurement of the node process.
@@ -831,6 +834,9 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 			// an HTTP fetch takes: an overloaded node's HTTP is the slow
 			// path.
 			wait = peerWait(vp.ahead(time.Now()), vp.httpTook, target)
+			if s.httpKeep > 0 {
+				wait = peerWaitKeeping(vp.ahead(time.Now()), vp.httpTook, target, s.httpKeep)
+			}
 			if wait == 0 && vp.started && len(peer.Holders(seq)) > 0 {
 				wait = min(max(vp.httpTook, minPeerWait), maxPeerWait)
 			}

@@ -54,6 +54,8 @@ type swarmGoOptions struct {
 	// SCTPCAStep is the viewers' SCTP congestion-avoidance step in bytes
 	// (pion's SettingEngine.SetSCTPCwndCAStep); 0 is pion's, one MTU.
 	SCTPCAStep int
+	// HTTPKeep: target durations of buffer a viewer keeps for HTTP.
+	HTTPKeep float64
 }
 
 func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) {
@@ -70,6 +72,7 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 	fs.StringVar(&o.Stream, "stream", liveorigin.MasterPath, "master playlist path on the node")
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module)")
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
+	fs.Float64Var(&o.HTTPKeep, "http-keep", 1, "target durations of buffer a viewer keeps for HTTP (at least twice its HTTP time plus 500 ms); the rest, up to 6 s, it may wait for its peers")
 	fs.IntVar(&o.SCTPCAStep, "sctp-ca-step", defaultSCTPCAStep, "the Go viewers' SCTP congestion-avoidance step, bytes (0: pion's, one MTU a window)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm-go [flags]")
@@ -97,6 +100,8 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 		return o, errors.New("--viewers and --per-home must be at least 1")
 	case (o.Viewers+o.PerHome-1)/o.PerHome > netem.MaxHomes:
 		return o, fmt.Errorf("--viewers %d at --per-home %d needs more than %d homes", o.Viewers, o.PerHome, netem.MaxHomes)
+	case o.HTTPKeep < 0.5 || o.HTTPKeep > 10:
+		return o, errors.New("--http-keep: want 0.5 to 10 target durations")
 	case o.Watch < 10*time.Second:
 		return o, errors.New("--watch: want at least 10s")
 	}
@@ -248,7 +253,8 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	rep := map[string]any{"settings": map[string]any{"net": o.Net, "viewers": o.Viewers, "per_home": o.PerHome, "homes": describeHomes(ncfg, kinds),
-		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition}, "cases": cases}
+		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition,
+		"sctp_ca_step": o.SCTPCAStep, "http_keep": o.HTTPKeep}, "cases": cases}
 	path := filepath.Join(out, "swarmgo-"+stamp+".json")
 	if err := writeJSON(path, rep); err != nil {
 		return err
@@ -318,7 +324,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
 			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
-			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep)}
+			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep), "--http-keep", strconv.FormatFloat(o.HTTPKeep, 'g', -1, 64)}
 		cmd := h.Command(ctx, self, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
@@ -531,6 +537,7 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	upload := fs.Bool("upload", true, "serve other viewers")
 	stun := fs.String("stun", "", "STUN URL for server-reflexive candidates")
 	caStep := fs.Int("sctp-ca-step", 0, "SCTP congestion-avoidance step, bytes (0: pion's)")
+	httpKeep := fs.Float64("http-keep", 1, "target durations of buffer kept for HTTP")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -545,7 +552,7 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 		se.SetSCTPCwndCAStep(uint32(*caStep))
 	}
 	s := &soak{o: soakOptions{Stream: *stream, Rendition: *rendition, P2P: *p2p}, base: *base, client: &http.Client{Timeout: 10 * time.Second},
-		peer: testpeer.Options{API: webrtc.NewAPI(webrtc.WithSettingEngine(se))}, noUpload: !*upload, fetchPeers: true}
+		peer: testpeer.Options{API: webrtc.NewAPI(webrtc.WithSettingEngine(se))}, noUpload: !*upload, fetchPeers: true, httpKeep: *httpKeep}
 	s.peer.ICEServers = true // the welcome's: the node's STUN, TURN with minted credentials
 	if *stun != "" {
 		s.peer.ExtraICEServers = []webrtc.ICEServer{{URLs: []string{*stun}}}
