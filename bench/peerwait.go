@@ -5,8 +5,9 @@ import "time"
 // How long a swarm-go viewer waits for its peers, as the browser client's
 // scheduler does (client/src/core/config.ts RULES): an HTTP fetch is
 // given twice the time the last ones took plus half a second, and never
-// less than two target durations (what the soak's viewer keeps); the rest
-// of the buffer is spare time for the swarm, at most maxPeerWait.
+// less than a number of target durations (peerWait: two, what the soak's
+// viewer keeps; swarm-go: --http-keep, default one); the rest of the
+// buffer is spare time for the swarm, at most maxPeerWait.
 const (
 	maxPeerWait  = 6 * time.Second
 	minPeerWait  = 250 * time.Millisecond
