@@ -218,6 +218,9 @@ type soak struct {
 	// fetchPeers makes viewers also request segments from peers that
 	// hold them (swarm-go), not only take the super-peer's pushes.
 	fetchPeers bool
+	// httpKeep is how many target durations of buffer a viewer that
+	// fetches from peers keeps for HTTP (peerWaitKeeping; 0: two).
+	httpKeep float64
 }
 
 // soakSample is one measurement of the node process.
@@ -249,6 +252,17 @@ type soakViewerResult struct {
 	FirstErr  string  `json:"first_error,omitempty"`
 	WatchedS  float64 `json:"watched_s"`
 	JoinError string  `json:"join_error,omitempty"`
+	// ID is the viewer's peer id in the swarm, Links its connections
+	// (swarm-go reports them by NAT pair).
+	ID    string              `json:"id,omitempty"`
+	Links []testpeer.LinkInfo `json:"links,omitempty"`
+	// PeerWaits counts the segments the viewer waited for from the swarm
+	// (swarm-go: peerWait), PeerMisses those that then came over HTTP.
+	PeerWaits  int `json:"peer_waits,omitempty"`
+	PeerMisses int `json:"peer_misses,omitempty"`
+	// StallEnds are when its first stalls ended, Unix milliseconds, so
+	// that stalls of many viewers can be lined up.
+	StallEnds []int64 `json:"stall_ends_ms,omitempty"`
 }
 
 type soakReport struct {
@@ -687,6 +701,11 @@ type vplayer struct {
 	buffered time.Duration // media appended so far
 	stalled  time.Duration
 	stalls   int
+	// httpTook is the moving average of HTTP segment fetch times
+	// (sawHTTP), for peerWait.
+	httpTook time.Duration
+	// stallEnds are when the first stalls ended (the segment arrived).
+	stallEnds []time.Time
 }
 
 func (p *vplayer) ahead(now time.Time) time.Duration {
@@ -702,6 +721,9 @@ func (p *vplayer) add(now time.Time, d time.Duration) {
 	} else if late := -p.ahead(now); late > 0 {
 		p.stalls++
 		p.stalled += late
+		if len(p.stallEnds) < 32 {
+			p.stallEnds = append(p.stallEnds, now)
+		}
 	}
 	p.buffered += d
 }
@@ -755,11 +777,17 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 		defer func() {
 			st := peer.Stats()
 			r.P2P, r.Seed = st.P2PBytes, st.SeedBytes
+			r.ID, r.Links = peer.ID(), peer.Links()
 			_ = peer.Close()
 		}()
 	}
 	var vp vplayer
-	defer func() { r.Stalls, r.StallS = vp.stalls, vp.stalled.Seconds() }()
+	defer func() {
+		r.Stalls, r.StallS = vp.stalls, vp.stalled.Seconds()
+		for _, t := range vp.stallEnds {
+			r.StallEnds = append(r.StallEnds, t.UnixMilli())
+		}
+	}()
 	target := time.Duration(pl.TargetDuration * float64(time.Second))
 	segs := liveSegments(pl)
 	next := pl.SeqNo + uint64(max(len(segs)-3, 0)) // three segments behind the live edge
@@ -799,12 +827,28 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 		if vp.ahead(time.Now()) > 2*target {
 			wait = target / 2
 		}
+		if s.fetchPeers {
+			// Fetching from peers (swarm-go): as long as the buffer affords;
+			// without spare time, a segment the swarm holds (a viewer, or
+			// the super-peer, which pushes) is still waited for as long as
+			// an HTTP fetch takes: an overloaded node's HTTP is the slow
+			// path.
+			wait = peerWait(vp.ahead(time.Now()), vp.httpTook, target)
+			if s.httpKeep > 0 {
+				wait = peerWaitKeeping(vp.ahead(time.Now()), vp.httpTook, target, s.httpKeep)
+			}
+			if wait == 0 && vp.started && len(peer.Holders(seq)) > 0 {
+				wait = min(max(vp.httpTook, minPeerWait), maxPeerWait)
+			}
+		}
 		if s.fetchPeers && wait > 0 && !peer.Holds(seq) {
+			r.PeerWaits++
 			if fromPeer(ctx, peer, seq, wait) {
 				vp.add(time.Now(), dur)
 				r.Segments++
 				return nil
 			}
+			r.PeerMisses++
 			wait = 0
 		}
 		if peer.Holds(seq) || wait > 0 {
@@ -818,18 +862,32 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 			}
 		}
 	}
+	t0 := time.Now()
 	body, err := s.getBody(ctx, c, url)
 	if err != nil {
 		return err
 	}
+	vp.sawHTTP(time.Since(t0))
 	r.HTTP += int64(len(body))
+	if peer != nil && s.fetchPeers {
+		// Shared with the swarm, as a browser shares what its player
+		// loaded (once the digest is known).
+		go func() {
+			dctx, cancel := context.WithTimeout(ctx, 2*target)
+			defer cancel()
+			if _, err := peer.Digest(dctx, seq); err == nil {
+				peer.Keep(seq, body)
+			}
+		}()
+	}
 	vp.add(time.Now(), dur)
 	r.Segments++
 	return nil
 }
 
 // fromPeer gets segment seq from the swarm within wait: a push, or a
-// request to a peer whose have-map holds it (checked every 50 ms, as a
+// request to a viewer (never the super-peer, as in the browser client)
+// whose have-map holds it (checked every 50 ms, as a
 // player's scheduler would on each have update).
 func fromPeer(ctx context.Context, peer *testpeer.Peer, seq uint64, wait time.Duration) bool {
 	wctx, cancel := context.WithTimeout(ctx, wait)
@@ -839,9 +897,9 @@ func fromPeer(ctx context.Context, peer *testpeer.Peer, seq uint64, wait time.Du
 		if peer.Holds(seq) {
 			return true
 		}
-		for _, id := range peer.Holders(seq) {
-			if tried[id] {
-				continue
+		for _, id := range peer.ViewerHolders(seq) {
+			if tried[id] || wctx.Err() != nil {
+				continue // no request once the wait is over
 			}
 			tried[id] = true
 			if _, err := peer.Fetch(wctx, id, seq); err == nil {

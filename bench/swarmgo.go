@@ -28,6 +28,15 @@ import (
 	"github.com/edgeswarm/edgeswarm/internal/testpeer"
 )
 
+// defaultSCTPCAStep is the Go viewers' SCTP congestion-avoidance step:
+// ten MTUs a window instead of pion's one. With pion's, a DataChannel
+// between two homes (both access links in a row: 155 ms RTT and 1.5 %
+// loss between a mobile and a broadband home) grows its window by one
+// packet a round trip after every loss and carries about 0.5 Mbit/s, the
+// stream's own bitrate, so that mobile viewers got almost nothing from
+// their peers (bench/README.md has the runs side by side).
+const defaultSCTPCAStep = 12000
+
 // swarmGoNetnsEnv marks the re-run of swarm-go inside its namespace.
 const swarmGoNetnsEnv = "EDGESWARM_SWARMGO_NETNS"
 
@@ -42,6 +51,11 @@ type swarmGoOptions struct {
 	Stream    string
 	NodeBin   string
 	Out       string
+	// SCTPCAStep is the viewers' SCTP congestion-avoidance step in bytes
+	// (pion's SettingEngine.SetSCTPCwndCAStep); 0 is pion's, one MTU.
+	SCTPCAStep int
+	// HTTPKeep: target durations of buffer a viewer keeps for HTTP.
+	HTTPKeep float64
 }
 
 func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) {
@@ -58,6 +72,8 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 	fs.StringVar(&o.Stream, "stream", liveorigin.MasterPath, "master playlist path on the node")
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module)")
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
+	fs.Float64Var(&o.HTTPKeep, "http-keep", 1, "target durations of buffer a viewer keeps for HTTP (at least twice its HTTP time plus 500 ms); the rest, up to 6 s, it may wait for its peers")
+	fs.IntVar(&o.SCTPCAStep, "sctp-ca-step", defaultSCTPCAStep, "the Go viewers' SCTP congestion-avoidance step, bytes (0: pion's, one MTU a window)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm-go [flags]")
 		fmt.Fprintln(stderr)
@@ -84,6 +100,8 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 		return o, errors.New("--viewers and --per-home must be at least 1")
 	case (o.Viewers+o.PerHome-1)/o.PerHome > netem.MaxHomes:
 		return o, fmt.Errorf("--viewers %d at --per-home %d needs more than %d homes", o.Viewers, o.PerHome, netem.MaxHomes)
+	case o.HTTPKeep < 0.5 || o.HTTPKeep > 10:
+		return o, errors.New("--http-keep: want 0.5 to 10 target durations")
 	case o.Watch < 10*time.Second:
 		return o, errors.New("--watch: want at least 10s")
 	}
@@ -103,6 +121,13 @@ type swarmGoCase struct {
 	ByKind     map[string]swarmGoSummary `json:"by_kind"`
 	All        swarmGoSummary            `json:"all"`
 	Errors     []string                  `json:"errors,omitempty"`
+
+	// Pairs are the connections by NAT pair (swarmGoPairs).
+	Pairs map[string]*swarmGoPair `json:"pairs,omitempty"`
+	// STUN counts the node's STUN requests by result.
+	STUN map[string]float64 `json:"stun,omitempty"`
+	// ViewersCPUS is the CPU time of the viewers' processes (all homes).
+	ViewersCPUS float64 `json:"viewers_cpu_s"`
 }
 
 type swarmGoHome struct {
@@ -115,6 +140,7 @@ type swarmGoHome struct {
 // swarmGoSummary sums viewers.
 type swarmGoSummary struct {
 	Viewers, Joined, Stalls, Segments int
+	PeerWaits, PeerMisses             int
 	HTTP, P2P, Seed                   int64
 	StallS, WatchedS                  float64
 }
@@ -126,6 +152,8 @@ func (s *swarmGoSummary) add(v soakViewerResult) {
 	}
 	s.Stalls += v.Stalls
 	s.Segments += v.Segments
+	s.PeerWaits += v.PeerWaits
+	s.PeerMisses += v.PeerMisses
 	s.HTTP += v.HTTP
 	s.P2P += v.P2P
 	s.Seed += v.Seed
@@ -225,7 +253,8 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	rep := map[string]any{"settings": map[string]any{"net": o.Net, "viewers": o.Viewers, "per_home": o.PerHome, "homes": describeHomes(ncfg, kinds),
-		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition}, "cases": cases}
+		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition,
+		"sctp_ca_step": o.SCTPCAStep, "http_keep": o.HTTPKeep}, "cases": cases}
 	path := filepath.Join(out, "swarmgo-"+stamp+".json")
 	if err := writeJSON(path, rep); err != nil {
 		return err
@@ -248,7 +277,14 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	wan := n.WANAddr().String()
 	pub := wan + ":8080"
 	cfgPath := filepath.Join(tmp, "edgeswarm-"+scenario+".yaml")
-	if err := os.WriteFile(cfgPath, []byte("seeder:\n  loopback: false\n"), 0o644); err != nil {
+	// A home's viewers share its NAT's address, as subscribers behind a
+	// carrier NAT do, and each of their connections asks the node's STUN
+	// for its address: the per-source budget is raised for that (as the
+	// README says for carrier NATs), else most of the answers are dropped
+	// and pairs without server-reflexive candidates never connect.
+	stunRate := 20 * o.PerHome
+	conf := fmt.Sprintf("seeder:\n  loopback: false\n  stun_rate: %d\n  stun_burst: %d\n", stunRate, 2*stunRate)
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o644); err != nil {
 		return c, err
 	}
 	node, err := startProc(tmp, "node-"+scenario, bin, "--config", cfgPath, "--listen", pub, "--admin", adm, "--origin", originURL,
@@ -277,6 +313,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	homes := n.Homes()
 	c.Homes = make([]swarmGoHome, len(homes))
 	var wg sync.WaitGroup
+	var cpuMu sync.Mutex
 	left := o.Viewers
 	for i, h := range homes {
 		k := min(o.PerHome, left)
@@ -287,7 +324,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
 			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
-			"--stun", "stun:" + wan + ":3479"}
+			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep), "--http-keep", strconv.FormatFloat(o.HTTPKeep, 'g', -1, 64)}
 		cmd := h.Command(ctx, self, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
@@ -295,6 +332,11 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		go func() {
 			defer wg.Done()
 			err := cmd.Run()
+			if ps := cmd.ProcessState; ps != nil {
+				cpuMu.Lock()
+				c.ViewersCPUS += (ps.UserTime() + ps.SystemTime()).Seconds()
+				cpuMu.Unlock()
+			}
 			if err == nil {
 				err = json.Unmarshal(so.Bytes(), &c.Homes[i].Viewers)
 			}
@@ -311,6 +353,10 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	if body, err := get(ctx, client, "http://"+adm+"/metrics"); err == nil {
 		c.NodeHTTP = int64(metricSum(body, "edgeswarm_bytes_sent_total", `path="http"`))
 		c.NodeSeed = int64(metricSum(body, "edgeswarm_seeder_sent_bytes_total", ""))
+		c.STUN = map[string]float64{}
+		for _, r := range []string{"answered", "rate_limited", "malformed", "ignored"} {
+			c.STUN[r] = metricSum(body, "edgeswarm_seeder_stun_requests_total", `result="`+r+`"`)
+		}
 	}
 	for _, h := range c.Homes {
 		if h.Err != "" {
@@ -326,7 +372,10 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		}
 		c.ByKind[h.NAT+" "+h.Kind] = s
 	}
-	log.Info("swarm-go case done", "scenario", scenario, "offload", fmt.Sprintf("%.1f%%", 100*c.All.offload()), "stalls", c.All.Stalls)
+	if scenario == scenarioSuper {
+		c.Pairs = swarmGoPairs(c.Homes)
+	}
+	log.Info("swarm-go case done", "scenario", scenario, "viewers_cpu", fmt.Sprintf("%.2f cores", c.ViewersCPUS/max(c.WallS, 1)), "offload", fmt.Sprintf("%.1f%%", 100*c.All.offload()), "stalls", c.All.Stalls)
 	return c, nil
 }
 
@@ -437,8 +486,8 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), cpu, uplink)
 	}
 	fmt.Fprintln(b)
-	fmt.Fprintln(b, "| scenario | homes | viewers (joined) | offload | http MiB | p2p MiB | seed MiB | stalls |")
-	fmt.Fprintln(b, "|---|---|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(b, "| scenario | homes | viewers (joined) | offload | http MiB | p2p MiB | seed MiB | stalls | waits for peers (missed) |")
+	fmt.Fprintln(b, "|---|---|--:|--:|--:|--:|--:|--:|--:|")
 	for _, c := range cases {
 		keys := make([]string, 0, len(c.ByKind))
 		for k := range c.ByKind {
@@ -447,7 +496,17 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 		slices.Sort(keys)
 		for _, k := range keys {
 			s := c.ByKind[k]
-			fmt.Fprintf(b, "| %s | %s | %d (%d) | %s | %s | %s | %s | %d |\n", c.Scenario, k, s.Viewers, s.Joined, pct(s.offload()), mibNum(s.HTTP), mibNum(s.P2P), mibNum(s.Seed), s.Stalls)
+			fmt.Fprintf(b, "| %s | %s | %d (%d) | %s | %s | %s | %s | %d | %d (%d) |\n", c.Scenario, k, s.Viewers, s.Joined, pct(s.offload()), mibNum(s.HTTP), mibNum(s.P2P), mibNum(s.Seed), s.Stalls, s.PeerWaits, s.PeerMisses)
+		}
+	}
+	fmt.Fprintln(b)
+	for _, c := range cases {
+		fmt.Fprintf(b, "%s viewers' CPU: %.1f s in %.0f s, %.2f cores (%.4f a viewer)\n", c.Scenario, c.ViewersCPUS, c.WallS, c.ViewersCPUS/max(c.WallS, 1), c.ViewersCPUS/max(c.WallS, 1)/float64(max(c.N, 1)))
+	}
+	for _, c := range cases {
+		writeSwarmGoPairs(b, c)
+		if c.STUN != nil && c.Scenario == scenarioSuper {
+			fmt.Fprintf(b, "\n%s node STUN requests: %.0f answered, %.0f rate-limited\n", c.Scenario, c.STUN["answered"], c.STUN["rate_limited"])
 		}
 	}
 	for _, c := range cases {
@@ -477,6 +536,8 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	p2p := fs.Bool("p2p", true, "join the swarm")
 	upload := fs.Bool("upload", true, "serve other viewers")
 	stun := fs.String("stun", "", "STUN URL for server-reflexive candidates")
+	caStep := fs.Int("sctp-ca-step", 0, "SCTP congestion-avoidance step, bytes (0: pion's)")
+	httpKeep := fs.Float64("http-keep", 1, "target durations of buffer kept for HTTP")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -487,8 +548,11 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetInterfaceFilter(func(name string) bool { return name != "lo" })
+	if *caStep > 0 {
+		se.SetSCTPCwndCAStep(uint32(*caStep))
+	}
 	s := &soak{o: soakOptions{Stream: *stream, Rendition: *rendition, P2P: *p2p}, base: *base, client: &http.Client{Timeout: 10 * time.Second},
-		peer: testpeer.Options{API: webrtc.NewAPI(webrtc.WithSettingEngine(se))}, noUpload: !*upload, fetchPeers: true}
+		peer: testpeer.Options{API: webrtc.NewAPI(webrtc.WithSettingEngine(se))}, noUpload: !*upload, fetchPeers: true, httpKeep: *httpKeep}
 	s.peer.ICEServers = true // the welcome's: the node's STUN, TURN with minted credentials
 	if *stun != "" {
 		s.peer.ExtraICEServers = []webrtc.ICEServer{{URLs: []string{*stun}}}

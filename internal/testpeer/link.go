@@ -287,6 +287,7 @@ func (l *link) onMessage(msg webrtc.DataChannelMessage) {
 		l.mu.Unlock()
 		l.p.notify()
 		l.p.mu.Unlock()
+		l.cameUp()
 		return
 	}
 	switch f.Type {

@@ -135,7 +135,8 @@ type Peer struct {
 	held     map[string]*segment // by key
 	seeders  map[string]bool
 	conns    map[string]*link
-	changed  chan struct{} // closed and replaced on every state change
+	infos    map[string]*LinkInfo // every connection's record, by peer (Links)
+	changed  chan struct{}        // closed and replaced on every state change
 	stats    Stats
 	err      error // first protocol error seen
 	sessions int
@@ -154,7 +155,7 @@ func Join(ctx context.Context, conn Conn, swarmName string, opt Options) (*Peer,
 	p := &Peer{mux: mux,
 		conn: conn, opt: opt, swarm: swarmName,
 		bySeq: map[uint64]wire.SegmentDigest{}, byKey: map[string]wire.SegmentDigest{},
-		held: map[string]*segment{}, seeders: map[string]bool{}, conns: map[string]*link{},
+		held: map[string]*segment{}, seeders: map[string]bool{}, conns: map[string]*link{}, infos: map[string]*LinkInfo{},
 		changed: make(chan struct{}),
 	}
 	closeMux := func() {
@@ -337,6 +338,7 @@ func (p *Peer) offer(id string) {
 		p.fail(fmt.Errorf("offer to %s: %w", id, err))
 		return
 	}
+	p.attempted(id, true)
 	p.mu.Lock()
 	p.conns[id] = l
 	p.mu.Unlock()
@@ -353,6 +355,7 @@ func (p *Peer) answer(id, session, sdp string) {
 		p.fail(fmt.Errorf("answer to %s: %w", id, err))
 		return
 	}
+	p.attempted(id, false)
 	p.mu.Lock()
 	p.conns[id] = l
 	p.mu.Unlock()
@@ -482,10 +485,14 @@ func (p *Peer) fetch(ctx context.Context, id string, d wire.SegmentDigest, req w
 	case <-t.result:
 	case <-ctx.Done():
 		l.cancel(t)
+		p.requested(id, ctx.Err())
 		return nil, ctx.Err()
 	case <-l.ctx.Done():
-		return nil, fmt.Errorf("testpeer: connection to %s closed", id)
+		err := fmt.Errorf("testpeer: connection to %s closed", id)
+		p.requested(id, err)
+		return nil, err
 	}
+	p.requested(id, t.err)
 	if t.err != nil {
 		return nil, t.err
 	}
@@ -509,6 +516,7 @@ func (p *Peer) verify(from string, d wire.SegmentDigest, b []byte, pushed bool) 
 	}
 	if p.held[d.Key] == nil {
 		p.held[d.Key] = &segment{d: d, data: b}
+		p.infoLocked(from).Bytes += int64(len(b))
 		switch {
 		case p.seeders[from]:
 			p.stats.SeedBytes += int64(len(b))
