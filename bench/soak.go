@@ -218,6 +218,11 @@ type soak struct {
 	// fetchPeers makes viewers also request segments from peers that
 	// hold them (swarm-go), not only take the super-peer's pushes.
 	fetchPeers bool
+	// shareHTTP makes viewers serve what they fetched over HTTP, as the
+	// browser client does (swarm-go); behind is how many segments behind
+	// the live edge a viewer starts (hls.js liveSyncDurationCount; 0: 3).
+	shareHTTP bool
+	behind    int
 }
 
 // soakSample is one measurement of the node process.
@@ -249,6 +254,9 @@ type soakViewerResult struct {
 	FirstErr  string  `json:"first_error,omitempty"`
 	WatchedS  float64 `json:"watched_s"`
 	JoinError string  `json:"join_error,omitempty"`
+	// StartupS is from the viewer's start to its first segment buffered
+	// (-1: none).
+	StartupS float64 `json:"startup_s"`
 }
 
 type soakReport struct {
@@ -299,19 +307,12 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	origin, err := startProc(tmp, "origin", bin, "demo-origin", "--listen", oaddr)
+	origin, err := startDemoOrigin(ctx, tmp, bin, oaddr)
 	if err != nil {
 		return nil, err
 	}
 	defer origin.stop()
-	if err := origin.waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, "http://"+oaddr+"/live/master.m3u8", 200, 20*time.Second); err != nil {
-		return nil, err
-	}
-	cfgPath := filepath.Join(tmp, "edgeswarm.yaml")
-	if err := os.WriteFile(cfgPath, []byte("seeder:\n  loopback: true\n"), 0o644); err != nil {
-		return nil, err
-	}
-	node, err := startProc(tmp, "node", bin, "--config", cfgPath, "--listen", pub, "--admin", adm,
+	node, err := startBenchNode(ctx, tmp, "node", bin, "seeder:\n  loopback: true\n", adm, "--listen", pub,
 		"--origin", "http://"+oaddr, "--ice-udp", "127.0.0.1:0", "--stun-listen", "127.0.0.1:0", "--cache-size", o.CacheSize, "--super-peer", strconv.FormatBool(o.P2P))
 	if err != nil {
 		return nil, err
@@ -319,9 +320,6 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 	defer node.stop()
 	s.base, s.admin, s.pid = "http://"+pub, "http://"+adm, node.cmd.Process.Pid
 	s.client = &http.Client{Timeout: 10 * time.Second}
-	if err := node.waitReady(ctx, s.client, s.admin+"/readyz", 200, 20*time.Second); err != nil {
-		return nil, err
-	}
 	rep := &soakReport{Slopes: map[string]float64{}}
 	rep.Settings = map[string]any{
 		"viewers": o.Viewers, "browsers": o.Browsers, "duration": o.Duration.String(), "churn": o.Churn.String(), "sample": o.Sample.String(),
@@ -687,6 +685,8 @@ type vplayer struct {
 	buffered time.Duration // media appended so far
 	stalled  time.Duration
 	stalls   int
+	// httpEst is the viewer's HTTP fetch time, smoothed (clientSegment).
+	httpEst time.Duration
 }
 
 func (p *vplayer) ahead(now time.Time) time.Duration {
@@ -759,10 +759,19 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 		}()
 	}
 	var vp vplayer
-	defer func() { r.Stalls, r.StallS = vp.stalls, vp.stalled.Seconds() }()
+	defer func() {
+		r.Stalls, r.StallS, r.StartupS = vp.stalls, vp.stalled.Seconds(), -1
+		if vp.started {
+			r.StartupS = vp.start.Sub(t0).Seconds()
+		}
+	}()
 	target := time.Duration(pl.TargetDuration * float64(time.Second))
 	segs := liveSegments(pl)
-	next := pl.SeqNo + uint64(max(len(segs)-3, 0)) // three segments behind the live edge
+	behind := 3
+	if s.behind > 0 {
+		behind = s.behind
+	}
+	next := pl.SeqNo + uint64(max(len(segs)-behind, 0)) // behind the live edge
 	for ctx.Err() == nil {
 		segs = liveSegments(pl)
 		for i, seg := range segs {
@@ -794,6 +803,9 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 }
 
 func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer, vp *vplayer, r *soakViewerResult, url string, seq uint64, target, dur time.Duration) error {
+	if s.shareHTTP {
+		return s.clientSegment(ctx, c, peer, vp, r, url, seq, dur)
+	}
 	if peer != nil {
 		wait := time.Duration(0)
 		if vp.ahead(time.Now()) > 2*target {
@@ -823,6 +835,9 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 		return err
 	}
 	r.HTTP += int64(len(body))
+	if peer != nil && s.shareHTTP {
+		peer.Keep(seq, body)
+	}
 	vp.add(time.Now(), dur)
 	r.Segments++
 	return nil

@@ -42,6 +42,8 @@ type swarmGoOptions struct {
 	Stream    string
 	NodeBin   string
 	Out       string
+	// The scenario flags (swarmgoscenario.go).
+	scenarioFlags
 }
 
 func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) {
@@ -51,13 +53,14 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 	fs.StringVar(&o.Net, "net", "mixed", "network profile: broadband, mobile, mixed or overload")
 	fs.IntVar(&o.Viewers, "viewers", 200, "Go viewers in all")
 	fs.IntVar(&o.PerHome, "per-home", 10, "viewers per home (one process per home; mobile homes' viewers are download-only)")
-	scen := fs.String("scenarios", "http,super", "http (viewers over HTTP only) and super (in the swarm, with the super-peer)")
+	scen := fs.String("scenarios", "http,super", "http (viewers over HTTP only), p2p (in the swarm, the node's super-peer off) and super (in the swarm, with the super-peer)")
 	fs.DurationVar(&o.Watch, "watch", 60*time.Second, "how long each viewer watches")
 	fs.DurationVar(&o.Stagger, "stagger", 100*time.Millisecond, "time between two viewers joining")
 	fs.StringVar(&o.Rendition, "rendition", "mid", "the rendition every viewer plays")
 	fs.StringVar(&o.Stream, "stream", liveorigin.MasterPath, "master playlist path on the node")
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module)")
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
+	o.scenarioFlags.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm-go [flags]")
 		fmt.Fprintln(stderr)
@@ -70,8 +73,8 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 		return o, err
 	}
 	for _, s := range strings.Split(*scen, ",") {
-		if s = strings.TrimSpace(s); s != scenarioHTTP && s != scenarioSuper {
-			return o, fmt.Errorf("--scenarios: %q: want http or super", s)
+		if s = strings.TrimSpace(s); s != scenarioHTTP && s != scenarioP2P && s != scenarioSuper {
+			return o, fmt.Errorf("--scenarios: %q: want http, p2p or super", s)
 		}
 		if !slices.Contains(o.Scenarios, s) {
 			o.Scenarios = append(o.Scenarios, s)
@@ -86,6 +89,9 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 		return o, fmt.Errorf("--viewers %d at --per-home %d needs more than %d homes", o.Viewers, o.PerHome, netem.MaxHomes)
 	case o.Watch < 10*time.Second:
 		return o, errors.New("--watch: want at least 10s")
+	}
+	if err := o.scenarioFlags.check(o.Watch); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -117,6 +123,8 @@ type swarmGoSummary struct {
 	Viewers, Joined, Stalls, Segments int
 	HTTP, P2P, Seed                   int64
 	StallS, WatchedS                  float64
+	// StartupS holds every viewer's start-up that started playing.
+	StartupS []float64 `json:",omitempty"`
 }
 
 func (s *swarmGoSummary) add(v soakViewerResult) {
@@ -131,6 +139,9 @@ func (s *swarmGoSummary) add(v soakViewerResult) {
 	s.Seed += v.Seed
 	s.StallS += v.StallS
 	s.WatchedS += v.WatchedS
+	if v.StartupS >= 0 {
+		s.StartupS = append(s.StartupS, v.StartupS)
+	}
 }
 
 func (s swarmGoSummary) all() int64 { return s.HTTP + s.P2P + s.Seed }
@@ -190,6 +201,9 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// the caps (its RTT and loss are the profile's). A household does not
 	// hold ten viewers; ten subscribers behind one carrier or ISP NAT do.
 	for i := range ncfg.Homes {
+		if o.Uplink > 0 {
+			ncfg.Homes[i].Up.Rate = int64(o.Uplink)
+		}
 		ncfg.Homes[i].Up.Rate *= int64(o.PerHome)
 		ncfg.Homes[i].Down.Rate *= int64(o.PerHome)
 	}
@@ -202,15 +216,11 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	origin, err := startProc(tmp, "origin", bin, "demo-origin", "--listen", oaddr)
+	origin, err := startDemoOrigin(ctx, tmp, bin, oaddr, o.originArgs()...)
 	if err != nil {
 		return err
 	}
 	defer origin.stop()
-	client := &http.Client{Timeout: 10 * time.Second}
-	if err := origin.waitReady(ctx, client, "http://"+oaddr+"/live/master.m3u8", 200, 20*time.Second); err != nil {
-		return err
-	}
 	var cases []swarmGoCase
 	for _, sc := range o.Scenarios {
 		log.Info("swarm-go case", "scenario", sc, "viewers", o.Viewers, "homes", homes, "net", o.Net)
@@ -225,7 +235,7 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	rep := map[string]any{"settings": map[string]any{"net": o.Net, "viewers": o.Viewers, "per_home": o.PerHome, "homes": describeHomes(ncfg, kinds),
-		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition}, "cases": cases}
+		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition, "scenario": o.scenarioFlags.settings()}, "cases": cases}
 	path := filepath.Join(out, "swarmgo-"+stamp+".json")
 	if err := writeJSON(path, rep); err != nil {
 		return err
@@ -247,20 +257,13 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	wan := n.WANAddr().String()
 	pub := wan + ":8080"
-	cfgPath := filepath.Join(tmp, "edgeswarm-"+scenario+".yaml")
-	if err := os.WriteFile(cfgPath, []byte("seeder:\n  loopback: false\n"), 0o644); err != nil {
-		return c, err
-	}
-	node, err := startProc(tmp, "node-"+scenario, bin, "--config", cfgPath, "--listen", pub, "--admin", adm, "--origin", originURL,
+	node, err := startBenchNode(ctx, tmp, "node-"+scenario, bin, "seeder:\n  loopback: false\n", adm, "--listen", pub, "--origin", originURL,
 		"--ice-udp", wan+":3478", "--stun-listen", wan+":3479", "--max-conns-per-ip", "0", "--super-peer", strconv.FormatBool(scenario == scenarioSuper))
 	if err != nil {
 		return c, err
 	}
 	defer node.stop()
 	client := &http.Client{Timeout: 10 * time.Second}
-	if err := node.waitReady(ctx, client, "http://"+adm+"/readyz", 200, 20*time.Second); err != nil {
-		return c, err
-	}
 	if o.Net == "overload" {
 		bps, err := masterBitrate(ctx, client, "http://"+pub+o.Stream, o.Rendition)
 		if err != nil {
@@ -286,8 +289,9 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		args := []string{"home-viewers", "--base", "http://" + pub, "--stream", o.Stream, "--rendition", o.Rendition,
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
-			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
+			"--p2p=" + strconv.FormatBool(scenario != scenarioHTTP), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
 			"--stun", "stun:" + wan + ":3479"}
+		args = append(args, o.homeArgs(i, len(homes), o.Viewers, time.Duration(o.Viewers-1)*o.Stagger)...)
 		cmd := h.Command(ctx, self, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
@@ -421,8 +425,8 @@ func lastLines(s string, n int) string {
 
 func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase) {
 	fmt.Fprintf(b, "## swarm-go: %d Go viewers, %d per home, --net %s, watching %v\n\n", o.Viewers, o.PerHome, o.Net, o.Watch)
-	fmt.Fprintln(b, "| scenario | viewers | offload | limit | http MiB | p2p MiB | seed MiB | node egress MiB | stalls (n / s) | rebuffer % | node CPU % | node uplink |")
-	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(b, "| scenario | viewers | offload | limit | http MiB | p2p MiB | seed MiB | node egress MiB | stalls (n / s) | rebuffer % | start-up p50 / p95 ms | node CPU % | node uplink |")
+	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, c := range cases {
 		uplink := "–"
 		if c.WANRateBps > 0 {
@@ -433,8 +437,8 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 			cpu = 100 * c.NodeCPUS / c.WallS
 		}
 		a := c.All
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d / %.1f | %.2f | %.1f | %s |\n", c.Scenario, a.Viewers, pct(a.offload()), pct(1-1/float64(max(a.Viewers, 1))),
-			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), cpu, uplink)
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d / %.1f | %.2f | %s | %.1f | %s |\n", c.Scenario, a.Viewers, pct(a.offload()), pct(1-1/float64(max(a.Viewers, 1))),
+			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), a.startup(), cpu, uplink)
 	}
 	fmt.Fprintln(b)
 	fmt.Fprintln(b, "| scenario | homes | viewers (joined) | offload | http MiB | p2p MiB | seed MiB | stalls |")
@@ -477,6 +481,8 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	p2p := fs.Bool("p2p", true, "join the swarm")
 	upload := fs.Bool("upload", true, "serve other viewers")
 	stun := fs.String("stun", "", "STUN URL for server-reflexive candidates")
+	var hs homeScenario
+	hs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -493,25 +499,8 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *stun != "" {
 		s.peer.ExtraICEServers = []webrtc.ICEServer{{URLs: []string{*stun}}}
 	}
-	results := make([]soakViewerResult, *k)
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for j := 0; j < *k; j++ {
-		at := *offset + time.Duration(j)**every
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Until(t0.Add(at))):
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			vctx, cancel := context.WithTimeout(ctx, *watch)
-			defer cancel()
-			results[j] = s.viewer(vctx)
-		}()
-	}
-	wg.Wait()
-	return json.NewEncoder(stdout).Encode(results)
+	s.shareHTTP, s.behind = true, hs.behind
+	return json.NewEncoder(stdout).Encode(hs.run(ctx, s, *k, *offset, *every, *watch))
 }
 
 // reexecIn runs this command again in a new network namespace with only
