@@ -78,8 +78,19 @@ func (s *soak) fromSwarm(ctx context.Context, peer *testpeer.Peer, vp *vplayer, 
 	}
 	// Wait for a holder while there is a reserve to spare; a transfer may
 	// run until the segment turns critical (then HTTP still has its time).
-	if len(peer.Holders(seq)) == 0 && room <= modelReserve {
+	if !viewerHolds(peer, seq) && room <= modelReserve {
 		return false
 	}
 	return fromPeer(ctx, peer, seq, min(room, modelMaxWait))
+}
+
+// viewerHolds reports whether a viewer (not the super-peer) connected to
+// peer holds seq.
+func viewerHolds(peer *testpeer.Peer, seq uint64) bool {
+	for _, id := range peer.Holders(seq) {
+		if !peer.IsSeeder(id) {
+			return true
+		}
+	}
+	return false
 }

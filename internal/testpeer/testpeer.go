@@ -441,6 +441,14 @@ func (p *Peer) Holders(seq uint64) []string {
 	return ids
 }
 
+// IsSeeder reports whether the tracker listed peer id as a seeder (the
+// node's super-peer), which the reference client never requests from.
+func (p *Peer) IsSeeder(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seeders[id]
+}
+
 // Holds reports whether the peer holds segment seq.
 func (p *Peer) Holds(seq uint64) bool {
 	p.mu.Lock()
