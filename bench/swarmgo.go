@@ -212,19 +212,16 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer n.Close()
-	oaddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	origin, err := startDemoOrigin(ctx, tmp, bin, oaddr, o.originArgs()...)
-	if err != nil {
-		return err
-	}
+	origin := &caseOrigin{f: o.scenarioFlags, tmp: tmp, bin: bin, rendition: o.Rendition}
 	defer origin.stop()
 	var cases []swarmGoCase
 	for _, sc := range o.Scenarios {
+		originURL, err := origin.start(ctx)
+		if err != nil {
+			return err
+		}
 		log.Info("swarm-go case", "scenario", sc, "viewers", o.Viewers, "homes", homes, "net", o.Net)
-		c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, "http://"+oaddr, log)
+		c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, originURL, log)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -33,6 +34,10 @@ type scenarioFlags struct {
 	// Churn: every this long one viewer leaves (the fleet in join order,
 	// round robin) and a new one joins in its place, once all joined.
 	Churn time.Duration
+	// NewStream gives every case a stream that starts with it (a demo
+	// origin of its own, started when the case starts): the first
+	// seconds of a new stream.
+	NewStream bool
 }
 
 func (f *scenarioFlags) register(fs *flag.FlagSet) {
@@ -42,6 +47,7 @@ func (f *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.Uplink, "uplink", 0, "every viewer's uplink, bits/s, instead of the profile's (e.g. 1e6: below twice the bitrate)")
 	fs.Float64Var(&f.DownloadOnly, "download-only", 0, "share of viewers that do not upload (0..1), beside mobile homes")
 	fs.DurationVar(&f.Churn, "churn", 0, "once all joined, every this long one viewer leaves and a new one joins in its place (0: none)")
+	fs.BoolVar(&f.NewStream, "new-stream", false, "every case gets a new stream, live from the case's start (viewers join as its first segment completes)")
 }
 
 func (f scenarioFlags) check(watch time.Duration) error {
@@ -73,6 +79,48 @@ func (f scenarioFlags) originArgs() []string {
 	return []string{"--synthetic", "--segment-duration", f.SegmentDuration.String(), "--segment-size", strconv.FormatInt(size, 10)}
 }
 
+// caseOrigin is the demo origin of a run: one for every case, or with
+// NewStream a new one per case.
+type caseOrigin struct {
+	f              scenarioFlags
+	tmp, bin       string
+	rendition, url string
+	p              *proc
+}
+
+// start returns the origin's URL for the next case.
+func (c *caseOrigin) start(ctx context.Context) (string, error) {
+	if c.p != nil && !c.f.NewStream {
+		return c.url, nil
+	}
+	c.stop()
+	addr, err := freeAddr()
+	if err != nil {
+		return "", err
+	}
+	args := c.f.originArgs()
+	if c.f.NewStream {
+		args = append(args, "--new-stream")
+	}
+	if c.p, err = startDemoOrigin(ctx, c.tmp, c.bin, addr, args...); err != nil {
+		return "", err
+	}
+	c.url = "http://" + addr
+	if c.f.NewStream { // its media playlists answer once the first segment is complete
+		if err := c.p.waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, c.url+"/live/"+c.rendition+"/index.m3u8", 200, 30*time.Second); err != nil {
+			return "", err
+		}
+	}
+	return c.url, nil
+}
+
+func (c *caseOrigin) stop() {
+	if c.p != nil {
+		c.p.stop()
+		c.p = nil
+	}
+}
+
 // homeArgs are the scenario's flags for the viewers of home i of homes,
 // in a fleet of n viewers whose last joins lastJoin after the first.
 func (f scenarioFlags) homeArgs(i, homes, n int, lastJoin time.Duration) []string {
@@ -86,7 +134,7 @@ func (f scenarioFlags) homeArgs(i, homes, n int, lastJoin time.Duration) []strin
 
 func (f scenarioFlags) settings() map[string]any {
 	return map[string]any{"latency_segments": f.Latency, "segment_duration_s": f.SegmentDuration.Seconds(), "bitrate_bps": f.Bitrate,
-		"uplink_bps": f.Uplink, "download_only": f.DownloadOnly, "churn_s": f.Churn.Seconds()}
+		"uplink_bps": f.Uplink, "download_only": f.DownloadOnly, "churn_s": f.Churn.Seconds(), "new_stream": f.NewStream}
 }
 
 // downloadOnly says whether viewer g (join order) of the fleet does not
