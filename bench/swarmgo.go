@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,17 +99,20 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 
 // swarmGoCase is one scenario's run.
 type swarmGoCase struct {
-	Scenario   string                    `json:"scenario"`
-	N          int                       `json:"n"`
-	WANRateBps float64                   `json:"wan_rate_bps,omitempty"`
-	NodeCPUS   float64                   `json:"node_cpu_s"`
-	NodeHTTP   int64                     `json:"node_http_bytes"`
-	NodeSeed   int64                     `json:"node_seed_bytes"`
-	WallS      float64                   `json:"wall_s"`
-	Homes      []swarmGoHome             `json:"homes"`
-	ByKind     map[string]swarmGoSummary `json:"by_kind"`
-	All        swarmGoSummary            `json:"all"`
-	Errors     []string                  `json:"errors,omitempty"`
+	Scenario   string  `json:"scenario"`
+	N          int     `json:"n"`
+	WANRateBps float64 `json:"wan_rate_bps,omitempty"`
+	NodeCPUS   float64 `json:"node_cpu_s"`
+	NodeHTTP   int64   `json:"node_http_bytes"`
+	NodeSeed   int64   `json:"node_seed_bytes"`
+	// HostBusy is the share of all the host's CPUs busy over the case
+	// (everything: the viewers, the node, and anybody else).
+	HostBusy float64                   `json:"host_busy"`
+	WallS    float64                   `json:"wall_s"`
+	Homes    []swarmGoHome             `json:"homes"`
+	ByKind   map[string]swarmGoSummary `json:"by_kind"`
+	All      swarmGoSummary            `json:"all"`
+	Errors   []string                  `json:"errors,omitempty"`
 }
 
 type swarmGoHome struct {
@@ -273,6 +277,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		defer func() { _ = capWAN(context.Background(), 0) }()
 	}
 	cpu0, _ := groupCPU(node.cmd.Process.Pid)
+	host0, hostOK := hostBusy()
 	t0 := time.Now()
 	homes := n.Homes()
 	c.Homes = make([]swarmGoHome, len(homes))
@@ -306,6 +311,9 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	wg.Wait()
 	c.WallS = time.Since(t0).Seconds()
+	if host1, ok := hostBusy(); ok && hostOK && c.WallS > 0 {
+		c.HostBusy = (host1 - host0).Seconds() / c.WallS / float64(runtime.NumCPU())
+	}
 	if cpu1, ok := groupCPU(node.cmd.Process.Pid); ok {
 		c.NodeCPUS = (cpu1 - cpu0).Seconds()
 	}
@@ -422,8 +430,8 @@ func lastLines(s string, n int) string {
 
 func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase) {
 	fmt.Fprintf(b, "## swarm-go: %d Go viewers, %d per home, --net %s, watching %v\n\n", o.Viewers, o.PerHome, o.Net, o.Watch)
-	fmt.Fprintln(b, "| scenario | viewers | offload | limit | http MiB | p2p MiB | seed MiB | node egress MiB | stalls (n / s) | rebuffer % | start-up p50 / p95 ms | node CPU % | node uplink |")
-	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(b, "| scenario | viewers | offload | limit | http MiB | p2p MiB | seed MiB | node egress MiB | stalls (n / s) | rebuffer % | start-up p50 / p95 ms | node CPU % | host busy | node uplink |")
+	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, c := range cases {
 		uplink := "–"
 		if c.WANRateBps > 0 {
@@ -434,8 +442,8 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 			cpu = 100 * c.NodeCPUS / c.WallS
 		}
 		a := c.All
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d / %.1f | %.2f | %s | %.1f | %s |\n", c.Scenario, a.Viewers, pct(a.offload()), pct(1-1/float64(max(a.Viewers, 1))),
-			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), a.startup(), cpu, uplink)
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d / %.1f | %.2f | %s | %.1f | %s | %s |\n", c.Scenario, a.Viewers, pct(a.offload()), pct(1-1/float64(max(a.Viewers, 1))),
+			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), a.startup(), cpu, pct(c.HostBusy), uplink)
 	}
 	fmt.Fprintln(b)
 	fmt.Fprintln(b, "| scenario | homes | viewers (joined) | offload | http MiB | p2p MiB | seed MiB | stalls |")
