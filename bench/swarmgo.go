@@ -99,20 +99,21 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 
 // swarmGoCase is one scenario's run.
 type swarmGoCase struct {
-	Scenario   string  `json:"scenario"`
-	N          int     `json:"n"`
-	WANRateBps float64 `json:"wan_rate_bps,omitempty"`
-	NodeCPUS   float64 `json:"node_cpu_s"`
-	NodeHTTP   int64   `json:"node_http_bytes"`
-	NodeSeed   int64   `json:"node_seed_bytes"`
+	Scenario   string                    `json:"scenario"`
+	N          int                       `json:"n"`
+	WANRateBps float64                   `json:"wan_rate_bps,omitempty"`
+	NodeCPUS   float64                   `json:"node_cpu_s"`
+	NodeHTTP   int64                     `json:"node_http_bytes"`
+	NodeSeed   int64                     `json:"node_seed_bytes"`
+	WallS      float64                   `json:"wall_s"`
+	Homes      []swarmGoHome             `json:"homes"`
+	ByKind     map[string]swarmGoSummary `json:"by_kind"`
+	All        swarmGoSummary            `json:"all"`
+	Errors     []string                  `json:"errors,omitempty"`
+
 	// HostBusy is the share of all the host's CPUs busy over the case
 	// (everything: the viewers, the node, and anybody else).
-	HostBusy float64                   `json:"host_busy"`
-	WallS    float64                   `json:"wall_s"`
-	Homes    []swarmGoHome             `json:"homes"`
-	ByKind   map[string]swarmGoSummary `json:"by_kind"`
-	All      swarmGoSummary            `json:"all"`
-	Errors   []string                  `json:"errors,omitempty"`
+	HostBusy float64 `json:"host_busy"`
 }
 
 type swarmGoHome struct {
