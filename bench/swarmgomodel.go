@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -15,14 +16,17 @@ import (
 // 500 ms (the node's critical_ms, 8 s, until a fetch was measured); before
 // that it is taken from a viewer whose have-map holds it, or waited for
 // (a push, or a viewer that gets it) while it has a second to spare
-// beyond that threshold, at most 6 s. What a viewer fetched over HTTP it
-// serves to others, as the browser client does.
+// beyond that threshold, at most 6 s; a segment nobody fetched yet goes to
+// HTTP after a random share of 3 s (the client's election). The super-peer
+// is never asked: it pushes. What a viewer fetched over HTTP it serves to
+// others, as the browser client does.
 const (
 	modelMargin   = 2
 	modelPad      = 500 * time.Millisecond
 	modelCritical = 8 * time.Second // wire.DefaultClientConfig's critical_ms
 	modelReserve  = time.Second
 	modelMaxWait  = 6 * time.Second
+	modelElection = 3 * time.Second
 	modelEWMA     = 0.3
 )
 
@@ -64,32 +68,48 @@ func (s *soak) clientSegment(ctx context.Context, c *http.Client, peer *testpeer
 	return nil
 }
 
-// fromSwarm tries to get seq from the swarm before it turns critical: it
-// holds it already (a push), a peer holds it, or one comes to while the
-// segment has time to spare. It reports whether the peer holds seq.
+// fromSwarm tries to get seq from the swarm before it turns critical, as
+// the client's fromSwarm: it holds it already (a push), or asks a viewer
+// whose have-map holds it, or waits for one while it has time to spare
+// (at most modelMaxWait); while nobody fetched the segment yet (its digest
+// is unknown), it goes to HTTP after a random share of modelElection, so
+// that one viewer fetches it first and the others take it from that one.
+// It reports whether the peer holds seq.
 func (s *soak) fromSwarm(ctx context.Context, peer *testpeer.Peer, vp *vplayer, seq uint64) bool {
 	if peer.Holds(seq) {
 		return true
 	}
-	left := vp.ahead(time.Now())
-	room := left - modelCriticalFor(vp.httpEst)
+	start := time.Now()
+	room := vp.ahead(start) - modelCriticalFor(vp.httpEst)
 	if room <= 0 {
 		return false
 	}
-	// Wait for a holder while there is a reserve to spare; a transfer may
-	// run until the segment turns critical (then HTTP still has its time).
-	if !viewerHolds(peer, seq) && room <= modelReserve {
-		return false
-	}
-	return fromPeer(ctx, peer, seq, min(room, modelMaxWait))
-}
-
-// viewerHolds reports whether a viewer (not the super-peer) connected to
-// peer holds seq.
-func viewerHolds(peer *testpeer.Peer, seq uint64) bool {
-	for _, id := range peer.Holders(seq) {
-		if !peer.IsSeeder(id) {
+	spare := max(0, room-modelReserve)
+	giveUp := start.Add(min(spare, modelMaxWait))
+	electAt := start.Add(time.Duration(rand.Float64() * float64(min(spare, modelElection))))
+	critical := start.Add(room)
+	for ctx.Err() == nil {
+		if peer.Holds(seq) {
 			return true
+		}
+		for _, id := range peer.Holders(seq) {
+			if peer.IsSeeder(id) {
+				continue
+			}
+			// One transfer, until the segment turns critical; when it
+			// fails, HTTP.
+			fctx, cancel := context.WithDeadline(ctx, critical)
+			_, err := peer.Fetch(fctx, id, seq)
+			cancel()
+			return err == nil || peer.Holds(seq)
+		}
+		now := time.Now()
+		if !now.Before(giveUp) || (!peer.KnowsDigest(seq) && !now.Before(electAt)) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(50*time.Millisecond, giveUp.Sub(now))):
 		}
 	}
 	return false

@@ -449,6 +449,14 @@ func (p *Peer) IsSeeder(id string) bool {
 	return p.seeders[id]
 }
 
+// KnowsDigest reports whether the tracker published the digest of seq.
+func (p *Peer) KnowsDigest(seq uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.bySeq[seq]
+	return ok
+}
+
 // Holds reports whether the peer holds segment seq.
 func (p *Peer) Holds(seq uint64) bool {
 	p.mu.Lock()
