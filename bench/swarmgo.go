@@ -259,7 +259,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	wan := n.WANAddr().String()
 	pub := wan + ":8080"
-	node, err := startBenchNode(ctx, tmp, "node-"+scenario, bin, "seeder:\n  loopback: false\n", adm, "--listen", pub, "--origin", originURL,
+	node, err := startBenchNode(ctx, tmp, "node-"+scenario, bin, o.nodeYAML(), adm, "--listen", pub, "--origin", originURL,
 		"--ice-udp", wan+":3478", "--stun-listen", wan+":3479", "--max-conns-per-ip", "0", "--super-peer", strconv.FormatBool(scenario == scenarioSuper))
 	if err != nil {
 		return c, err

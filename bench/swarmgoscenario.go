@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,6 +39,8 @@ type scenarioFlags struct {
 	// origin of its own, started when the case starts): the first
 	// seconds of a new stream.
 	NewStream bool
+	// SeederYAML are extra seeder keys for the node, ';'-separated.
+	SeederYAML string
 }
 
 func (f *scenarioFlags) register(fs *flag.FlagSet) {
@@ -47,6 +50,7 @@ func (f *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.Uplink, "uplink", 0, "every viewer's uplink, bits/s, instead of the profile's (e.g. 1e6: below twice the bitrate)")
 	fs.Float64Var(&f.DownloadOnly, "download-only", 0, "share of viewers that do not upload (0..1), beside mobile homes")
 	fs.DurationVar(&f.Churn, "churn", 0, "once all joined, every this long one viewer leaves and a new one joins in its place (0: none)")
+	fs.StringVar(&f.SeederYAML, "seeder", "", "extra seeder keys for the node, YAML separated by ';', e.g. 'push_k: 4'")
 	fs.BoolVar(&f.NewStream, "new-stream", false, "every case gets a new stream, live from the case's start (viewers join as its first segment completes)")
 }
 
@@ -68,6 +72,17 @@ func (f scenarioFlags) check(watch time.Duration) error {
 		return fmt.Errorf("--churn %v is longer than --watch %v: nobody would leave", f.Churn, watch)
 	}
 	return nil
+}
+
+// nodeYAML is the node's config file.
+func (f scenarioFlags) nodeYAML() string {
+	y := "seeder:\n  loopback: false\n"
+	for kv := range strings.SplitSeq(f.SeederYAML, ";") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			y += "  " + kv + "\n"
+		}
+	}
+	return y
 }
 
 // originArgs are the demo origin's flags for the scenario.
@@ -134,7 +149,7 @@ func (f scenarioFlags) homeArgs(i, homes, n int, lastJoin time.Duration) []strin
 
 func (f scenarioFlags) settings() map[string]any {
 	return map[string]any{"latency_segments": f.Latency, "segment_duration_s": f.SegmentDuration.Seconds(), "bitrate_bps": f.Bitrate,
-		"uplink_bps": f.Uplink, "download_only": f.DownloadOnly, "churn_s": f.Churn.Seconds(), "new_stream": f.NewStream}
+		"uplink_bps": f.Uplink, "download_only": f.DownloadOnly, "churn_s": f.Churn.Seconds(), "new_stream": f.NewStream, "seeder": f.SeederYAML}
 }
 
 // downloadOnly says whether viewer g (join order) of the fleet does not
