@@ -57,13 +57,7 @@ func rankPushTargets(c []pushScore) {
 //     between live segments. Slower than half an interval (or not done
 //     when the next segment comes) adds a copy for the next segments;
 //     faster than an eighth takes an added one back. Added copies never
-//     go past push_k. An added copy must pay: when the segments pushed
-//     with it do not spread at least a quarter faster than those pushed
-//     without it, the swarm is not short of sources (its viewers fetch
-//     when their players need the segment, or over HTTP in any case),
-//     and the copy only turns bytes viewers would have given each other
-//     into seed bytes; it is taken back and not tried again for
-//     retryAfter segments.
+//     go past push_k.
 //   - a viewer that becomes ready just after a fill: when its first
 //     have-map arrives while the live edge is younger than half an
 //     interval, fewer than half the uploaders hold it and it has not
@@ -82,12 +76,9 @@ type pushPolicy struct {
 	clock func() time.Time
 
 	mu       sync.Mutex
-	extra    int             // copies learned from slow spread, 0..k
-	took     []time.Duration // smoothed spread time with each number of extra copies; 0: none seen
-	seen     []int           // segments in took, since the count was last entered
-	hold     int             // segments until an extra copy may be tried again
-	interval time.Duration   // between new live segments, smoothed; 0 until two
-	last     time.Time       // the live edge's arrival
+	extra    int           // copies learned from slow spread, 0..k
+	interval time.Duration // between new live segments, smoothed; 0 until two
+	last     time.Time     // the live edge's arrival
 	edge     wire.SegmentDigest
 	hasEdge  bool
 	track    spreadTrack
@@ -109,12 +100,8 @@ type spreadTrack struct {
 // segments have arrived.
 const defaultInterval = 2 * time.Second
 
-// retryAfter is how many segments an extra copy that did not pay waits
-// before it is tried again.
-const retryAfter = 8
-
 func newPushPolicy(k int, clock func() time.Time) *pushPolicy {
-	return &pushPolicy{k: k, clock: clock, took: make([]time.Duration, k+1), seen: make([]int, k+1)}
+	return &pushPolicy{k: k, clock: clock}
 }
 
 // baseCopies is the copies a swarm of viewers, of which uploaders serve
@@ -138,8 +125,8 @@ func (pp *pushPolicy) newSegment(d wire.SegmentDigest, viewers, uploaders int) i
 		return 0 // the live edge again: never pushed twice
 	}
 	if pp.track.open { // the last one did not reach half the uploaders in a whole interval
+		pp.extra = min(pp.extra+1, pp.k)
 		pp.track.open = false
-		pp.spread(now.Sub(pp.track.at))
 	}
 	if pp.hasEdge {
 		gap := now.Sub(pp.last)
@@ -191,34 +178,12 @@ func (pp *pushPolicy) held(seq uint64) {
 		return
 	}
 	t.open = false
-	pp.spread(now.Sub(t.at))
-}
-
-// spread learns from one pushed segment that took took to reach half the
-// uploaders (or had not when the next came); the caller holds pp.mu.
-func (pp *pushPolicy) spread(took time.Duration) {
-	iv, e := pp.intervalLocked(), pp.extra
-	if pp.seen[e] == 0 {
-		pp.took[e] = took
-	} else {
-		pp.took[e] = (pp.took[e] + took) / 2
-	}
-	pp.seen[e]++
-	if pp.hold > 0 {
-		pp.hold--
-	}
+	took, iv := now.Sub(t.at), pp.intervalLocked()
 	switch {
-	case e > 0 && pp.seen[e] >= 2 && pp.seen[e-1] > 0 && 4*pp.took[e] > 3*pp.took[e-1]:
-		pp.extra-- // the added copy did not pay
-		pp.hold = retryAfter
-	case took > iv/2 && e < pp.k && pp.hold == 0 && (e == 0 || pp.seen[e] >= 2): // one more once the last paid
-		pp.extra++
-		pp.seen[e+1] = 0 // judged on the segments pushed with it
-	case took < iv/8 && e > 0:
+	case took > iv/2:
+		pp.extra = min(pp.extra+1, pp.k)
+	case took < iv/8 && pp.extra > 0:
 		pp.extra--
-	}
-	if pp.extra < e {
-		pp.seen[e] = 0
 	}
 }
 
