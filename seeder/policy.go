@@ -10,10 +10,15 @@ import (
 )
 
 // pickPushTargets chooses up to k viewers to push segment seq to, among
-// those that take pushes and do not hold it yet. Well-connected uploaders
-// come first: the least backlog (an idle connection starts at once), then
-// the best measured throughput, then the oldest connection (the most
-// likely to stay).
+// those that take pushes and do not hold it yet. The least backlog comes
+// first (an idle connection starts at once), then the viewer whose turn
+// is oldest (the longest since its last push, a viewer never pushed
+// counting from when it connected), then the best measured throughput,
+// then the oldest connection (the most likely to stay). Taking turns
+// spreads the first copies over the viewers' uplinks: every viewer asks
+// the pushed one, and always pushing to the same viewer made its uplink
+// the swarm's (the swarm bench behind 0.8 Mbit/s uplinks), while a viewer
+// that just joined is busy starting and waits for its turn.
 func pickPushTargets(peers []*peer, seq uint64, k int) []*peer {
 	var cands []pushScore
 	for _, p := range peers {
@@ -33,6 +38,9 @@ func pickPushTargets(peers []*peer, seq uint64, k int) []*peer {
 func rankPushTargets(c []pushScore) {
 	slices.SortStableFunc(c, func(a, b pushScore) int {
 		if r := cmp.Compare(a.queued, b.queued); r != 0 {
+			return r
+		}
+		if r := a.turn.Compare(b.turn); r != 0 {
 			return r
 		}
 		if r := cmp.Compare(b.throughput, a.throughput); r != 0 {

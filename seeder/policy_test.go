@@ -1,6 +1,8 @@
 package seeder
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -215,5 +217,43 @@ func TestPolicyPushCount(t *testing.T) {
 		if got := policyPushCount(tt.frac, tt.viewers); got != tt.want {
 			t.Errorf("policyPushCount(%v, %d) = %d, want %d", tt.frac, tt.viewers, got, tt.want)
 		}
+	}
+}
+
+// With one copy per segment, the super-peer pushes to its viewers in
+// turn, so that the first copies leave from every viewer's uplink and not
+// always from the same one's.
+func TestSeederPushesTakeTurns(t *testing.T) {
+	verifyNoLeaks(t)
+	cfg := DefaultConfig()
+	cfg.PushK = 1
+	e := newEnv(t, cfg, false)
+	a, _ := e.viewer(testpeer.Options{Upload: true, AcceptPush: true})
+	b, _ := e.viewer(testpeer.Options{Upload: true, AcceptPush: true})
+	got := map[string]int{}
+	for n := uint64(50); n < 54; n++ {
+		d := e.src.add(fmt.Sprintf("/live/ch1/720p/%d.ts", n), seq(n), 10_000)
+		e.publish(d)
+		first := make(chan *testpeer.Peer, 2)
+		ctx, cancel := context.WithCancel(e.ctx)
+		for _, v := range []*testpeer.Peer{a, b} {
+			go func() {
+				if _, err := v.Segment(ctx, n); err == nil {
+					first <- v
+				}
+			}()
+		}
+		var to *testpeer.Peer
+		select {
+		case to = <-first:
+		case <-e.ctx.Done():
+			t.Fatalf("segment %d was never pushed", n)
+		}
+		cancel()
+		got[to.ID()]++
+		e.waitHolds(to.ID(), n) // the seeder sees who holds it before the next
+	}
+	if got[a.ID()] != 2 || got[b.ID()] != 2 {
+		t.Errorf("pushes per viewer %v, want 2 each", got)
 	}
 }
