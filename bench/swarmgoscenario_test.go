@@ -79,3 +79,20 @@ func TestSwarmGoStartup(t *testing.T) {
 		t.Errorf("nobody started: %q", got)
 	}
 }
+
+// With churn, the swarm runner reports the viewers that left beside those
+// watching: more than n, bounded by one per churn interval.
+func TestSwarmCaseWithChurnReportsTheViewersWhoLeft(t *testing.T) {
+	c := swarmCase{Scenario: scenarioSuper, Mode: "video", Latency: 3, N: 2, WatchS: 40,
+		Viewers: []swarmViewer{{Name: "v1"}, {Name: "v2"}, {Name: "v3"}, {Name: "v4"}}}
+	if err := c.validate(0); err == nil || !strings.Contains(err.Error(), "4 viewers reported for n=2") {
+		t.Errorf("without churn: %v", err)
+	}
+	if err := c.validate(10); err != nil {
+		t.Errorf("churn every 10 s in 40 s: %v", err)
+	}
+	c.Viewers = append(c.Viewers, swarmViewer{Name: "v5"})
+	if err := c.validate(40); err == nil {
+		t.Error("churn every 40 s in 40 s: 5 viewers for n=2 accepted")
+	}
+}
