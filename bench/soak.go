@@ -221,6 +221,11 @@ type soak struct {
 	// httpKeep is how many target durations of buffer a viewer that
 	// fetches from peers keeps for HTTP (peerWaitKeeping; 0: two).
 	httpKeep float64
+	// shareHTTP makes viewers serve what they fetched over HTTP, as the
+	// browser client does (swarm-go); behind is how many segments behind
+	// the live edge a viewer starts (hls.js liveSyncDurationCount; 0: 3).
+	shareHTTP bool
+	behind    int
 }
 
 // soakSample is one measurement of the node process.
@@ -263,6 +268,9 @@ type soakViewerResult struct {
 	// StallEnds are when its first stalls ended, Unix milliseconds, so
 	// that stalls of many viewers can be lined up.
 	StallEnds []int64 `json:"stall_ends_ms,omitempty"`
+	// StartupS is from the viewer's start to its first segment buffered
+	// (-1: none).
+	StartupS float64 `json:"startup_s"`
 }
 
 type soakReport struct {
@@ -313,19 +321,12 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	origin, err := startProc(tmp, "origin", bin, "demo-origin", "--listen", oaddr)
+	origin, err := startDemoOrigin(ctx, tmp, bin, oaddr)
 	if err != nil {
 		return nil, err
 	}
 	defer origin.stop()
-	if err := origin.waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, "http://"+oaddr+"/live/master.m3u8", 200, 20*time.Second); err != nil {
-		return nil, err
-	}
-	cfgPath := filepath.Join(tmp, "edgeswarm.yaml")
-	if err := os.WriteFile(cfgPath, []byte("seeder:\n  loopback: true\n"), 0o644); err != nil {
-		return nil, err
-	}
-	node, err := startProc(tmp, "node", bin, "--config", cfgPath, "--listen", pub, "--admin", adm,
+	node, err := startBenchNode(ctx, tmp, "node", bin, "seeder:\n  loopback: true\n", adm, "--listen", pub,
 		"--origin", "http://"+oaddr, "--ice-udp", "127.0.0.1:0", "--stun-listen", "127.0.0.1:0", "--cache-size", o.CacheSize, "--super-peer", strconv.FormatBool(o.P2P))
 	if err != nil {
 		return nil, err
@@ -333,9 +334,6 @@ func (s *soak) run(ctx context.Context, bin, tmp string) (*soakReport, error) {
 	defer node.stop()
 	s.base, s.admin, s.pid = "http://"+pub, "http://"+adm, node.cmd.Process.Pid
 	s.client = &http.Client{Timeout: 10 * time.Second}
-	if err := node.waitReady(ctx, s.client, s.admin+"/readyz", 200, 20*time.Second); err != nil {
-		return nil, err
-	}
 	rep := &soakReport{Slopes: map[string]float64{}}
 	rep.Settings = map[string]any{
 		"viewers": o.Viewers, "browsers": o.Browsers, "duration": o.Duration.String(), "churn": o.Churn.String(), "sample": o.Sample.String(),
@@ -706,6 +704,8 @@ type vplayer struct {
 	httpTook time.Duration
 	// stallEnds are when the first stalls ended (the segment arrived).
 	stallEnds []time.Time
+	// httpEst is the viewer's HTTP fetch time, smoothed (clientSegment).
+	httpEst time.Duration
 }
 
 func (p *vplayer) ahead(now time.Time) time.Duration {
@@ -783,14 +783,21 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 	}
 	var vp vplayer
 	defer func() {
-		r.Stalls, r.StallS = vp.stalls, vp.stalled.Seconds()
+		r.Stalls, r.StallS, r.StartupS = vp.stalls, vp.stalled.Seconds(), -1
+		if vp.started {
+			r.StartupS = vp.start.Sub(t0).Seconds()
+		}
 		for _, t := range vp.stallEnds {
 			r.StallEnds = append(r.StallEnds, t.UnixMilli())
 		}
 	}()
 	target := time.Duration(pl.TargetDuration * float64(time.Second))
 	segs := liveSegments(pl)
-	next := pl.SeqNo + uint64(max(len(segs)-3, 0)) // three segments behind the live edge
+	behind := 3
+	if s.behind > 0 {
+		behind = s.behind
+	}
+	next := pl.SeqNo + uint64(max(len(segs)-behind, 0)) // behind the live edge
 	for ctx.Err() == nil {
 		segs = liveSegments(pl)
 		for i, seg := range segs {
@@ -822,6 +829,9 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 }
 
 func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer, vp *vplayer, r *soakViewerResult, url string, seq uint64, target, dur time.Duration) error {
+	if s.shareHTTP {
+		return s.clientSegment(ctx, c, peer, vp, r, url, seq, dur)
+	}
 	if peer != nil {
 		wait := time.Duration(0)
 		if vp.ahead(time.Now()) > 2*target {
@@ -869,16 +879,10 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 	}
 	vp.sawHTTP(time.Since(t0))
 	r.HTTP += int64(len(body))
-	if peer != nil && s.fetchPeers {
+	if peer != nil && (s.shareHTTP || s.fetchPeers) {
 		// Shared with the swarm, as a browser shares what its player
-		// loaded (once the digest is known).
-		go func() {
-			dctx, cancel := context.WithTimeout(ctx, 2*target)
-			defer cancel()
-			if _, err := peer.Digest(dctx, seq); err == nil {
-				peer.Keep(seq, body)
-			}
-		}()
+		// loaded (Keep holds it until the digest is known).
+		peer.Keep(seq, body)
 	}
 	vp.add(time.Now(), dur)
 	r.Segments++

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,8 +55,12 @@ type swarmGoOptions struct {
 	// SCTPCAStep is the viewers' SCTP congestion-avoidance step in bytes
 	// (pion's SettingEngine.SetSCTPCwndCAStep); 0 is pion's, one MTU.
 	SCTPCAStep int
-	// HTTPKeep: target durations of buffer a viewer keeps for HTTP.
+	// HTTPKeep > 0: the viewers wait for peers by their buffer, keeping
+	// this many target durations for HTTP (peerWaitKeeping), instead of
+	// the browser client's rule (swarmgomodel.go).
 	HTTPKeep float64
+	// The scenario flags (swarmgoscenario.go).
+	scenarioFlags
 }
 
 func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) {
@@ -65,15 +70,16 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 	fs.StringVar(&o.Net, "net", "mixed", "network profile: broadband, mobile, mixed or overload")
 	fs.IntVar(&o.Viewers, "viewers", 200, "Go viewers in all")
 	fs.IntVar(&o.PerHome, "per-home", 10, "viewers per home (one process per home; mobile homes' viewers are download-only)")
-	scen := fs.String("scenarios", "http,super", "http (viewers over HTTP only) and super (in the swarm, with the super-peer)")
+	scen := fs.String("scenarios", "http,super", "http (viewers over HTTP only), p2p (in the swarm, the node's super-peer off) and super (in the swarm, with the super-peer)")
 	fs.DurationVar(&o.Watch, "watch", 60*time.Second, "how long each viewer watches")
 	fs.DurationVar(&o.Stagger, "stagger", 100*time.Millisecond, "time between two viewers joining")
 	fs.StringVar(&o.Rendition, "rendition", "mid", "the rendition every viewer plays")
 	fs.StringVar(&o.Stream, "stream", liveorigin.MasterPath, "master playlist path on the node")
 	fs.StringVar(&o.NodeBin, "node-bin", "", "edgeswarm binary to run (default: go build the module)")
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
-	fs.Float64Var(&o.HTTPKeep, "http-keep", 1, "target durations of buffer a viewer keeps for HTTP (at least twice its HTTP time plus 500 ms); the rest, up to 6 s, it may wait for its peers")
+	fs.Float64Var(&o.HTTPKeep, "http-keep", 0, "0: viewers get segments by the browser client's rule; N > 0: they keep N target durations of buffer for HTTP (at least twice their HTTP time plus 500 ms) and may wait for peers with the rest, up to 6 s")
 	fs.IntVar(&o.SCTPCAStep, "sctp-ca-step", defaultSCTPCAStep, "the Go viewers' SCTP congestion-avoidance step, bytes (0: pion's, one MTU a window)")
+	o.scenarioFlags.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm-go [flags]")
 		fmt.Fprintln(stderr)
@@ -86,8 +92,8 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 		return o, err
 	}
 	for _, s := range strings.Split(*scen, ",") {
-		if s = strings.TrimSpace(s); s != scenarioHTTP && s != scenarioSuper {
-			return o, fmt.Errorf("--scenarios: %q: want http or super", s)
+		if s = strings.TrimSpace(s); s != scenarioHTTP && s != scenarioP2P && s != scenarioSuper {
+			return o, fmt.Errorf("--scenarios: %q: want http, p2p or super", s)
 		}
 		if !slices.Contains(o.Scenarios, s) {
 			o.Scenarios = append(o.Scenarios, s)
@@ -104,6 +110,9 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 		return o, errors.New("--http-keep: want 0.5 to 10 target durations")
 	case o.Watch < 10*time.Second:
 		return o, errors.New("--watch: want at least 10s")
+	}
+	if err := o.scenarioFlags.check(o.Watch); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -128,6 +137,9 @@ type swarmGoCase struct {
 	STUN map[string]float64 `json:"stun,omitempty"`
 	// ViewersCPUS is the CPU time of the viewers' processes (all homes).
 	ViewersCPUS float64 `json:"viewers_cpu_s"`
+	// HostBusy is the share of all the host's CPUs busy over the case
+	// (everything: the viewers, the node, and anybody else).
+	HostBusy float64 `json:"host_busy"`
 }
 
 type swarmGoHome struct {
@@ -143,6 +155,8 @@ type swarmGoSummary struct {
 	PeerWaits, PeerMisses             int
 	HTTP, P2P, Seed                   int64
 	StallS, WatchedS                  float64
+	// StartupS holds every viewer's start-up that started playing.
+	StartupS []float64 `json:",omitempty"`
 }
 
 func (s *swarmGoSummary) add(v soakViewerResult) {
@@ -159,6 +173,9 @@ func (s *swarmGoSummary) add(v soakViewerResult) {
 	s.Seed += v.Seed
 	s.StallS += v.StallS
 	s.WatchedS += v.WatchedS
+	if v.StartupS >= 0 {
+		s.StartupS = append(s.StartupS, v.StartupS)
+	}
 }
 
 func (s swarmGoSummary) all() int64 { return s.HTTP + s.P2P + s.Seed }
@@ -218,6 +235,9 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// the caps (its RTT and loss are the profile's). A household does not
 	// hold ten viewers; ten subscribers behind one carrier or ISP NAT do.
 	for i := range ncfg.Homes {
+		if o.Uplink > 0 {
+			ncfg.Homes[i].Up.Rate = int64(o.Uplink)
+		}
 		ncfg.Homes[i].Up.Rate *= int64(o.PerHome)
 		ncfg.Homes[i].Down.Rate *= int64(o.PerHome)
 	}
@@ -226,23 +246,16 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer n.Close()
-	oaddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	origin, err := startProc(tmp, "origin", bin, "demo-origin", "--listen", oaddr)
-	if err != nil {
-		return err
-	}
+	origin := &caseOrigin{f: o.scenarioFlags, tmp: tmp, bin: bin, rendition: o.Rendition}
 	defer origin.stop()
-	client := &http.Client{Timeout: 10 * time.Second}
-	if err := origin.waitReady(ctx, client, "http://"+oaddr+"/live/master.m3u8", 200, 20*time.Second); err != nil {
-		return err
-	}
 	var cases []swarmGoCase
 	for _, sc := range o.Scenarios {
+		originURL, err := origin.start(ctx)
+		if err != nil {
+			return err
+		}
 		log.Info("swarm-go case", "scenario", sc, "viewers", o.Viewers, "homes", homes, "net", o.Net)
-		c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, "http://"+oaddr, log)
+		c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, originURL, log)
 		if err != nil {
 			return err
 		}
@@ -254,7 +267,7 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	rep := map[string]any{"settings": map[string]any{"net": o.Net, "viewers": o.Viewers, "per_home": o.PerHome, "homes": describeHomes(ncfg, kinds),
 		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition,
-		"sctp_ca_step": o.SCTPCAStep, "http_keep": o.HTTPKeep}, "cases": cases}
+		"sctp_ca_step": o.SCTPCAStep, "http_keep": o.HTTPKeep, "scenario": o.scenarioFlags.settings()}, "cases": cases}
 	path := filepath.Join(out, "swarmgo-"+stamp+".json")
 	if err := writeJSON(path, rep); err != nil {
 		return err
@@ -276,27 +289,23 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	wan := n.WANAddr().String()
 	pub := wan + ":8080"
-	cfgPath := filepath.Join(tmp, "edgeswarm-"+scenario+".yaml")
 	// A home's viewers share its NAT's address, as subscribers behind a
 	// carrier NAT do, and each of their connections asks the node's STUN
 	// for its address: the per-source budget is raised for that (as the
 	// README says for carrier NATs), else most of the answers are dropped
 	// and pairs without server-reflexive candidates never connect.
 	stunRate := 20 * o.PerHome
-	conf := fmt.Sprintf("seeder:\n  loopback: false\n  stun_rate: %d\n  stun_burst: %d\n", stunRate, 2*stunRate)
-	if err := os.WriteFile(cfgPath, []byte(conf), 0o644); err != nil {
-		return c, err
+	yaml := o.nodeYAML()
+	if !strings.Contains(o.SeederYAML, "stun_") { // --seeder may set them itself
+		yaml += fmt.Sprintf("  stun_rate: %d\n  stun_burst: %d\n", stunRate, 2*stunRate)
 	}
-	node, err := startProc(tmp, "node-"+scenario, bin, "--config", cfgPath, "--listen", pub, "--admin", adm, "--origin", originURL,
+	node, err := startBenchNode(ctx, tmp, "node-"+scenario, bin, yaml, adm, "--listen", pub, "--origin", originURL,
 		"--ice-udp", wan+":3478", "--stun-listen", wan+":3479", "--max-conns-per-ip", "0", "--super-peer", strconv.FormatBool(scenario == scenarioSuper))
 	if err != nil {
 		return c, err
 	}
 	defer node.stop()
 	client := &http.Client{Timeout: 10 * time.Second}
-	if err := node.waitReady(ctx, client, "http://"+adm+"/readyz", 200, 20*time.Second); err != nil {
-		return c, err
-	}
 	if o.Net == "overload" {
 		bps, err := masterBitrate(ctx, client, "http://"+pub+o.Stream, o.Rendition)
 		if err != nil {
@@ -309,6 +318,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		defer func() { _ = capWAN(context.Background(), 0) }()
 	}
 	cpu0, _ := groupCPU(node.cmd.Process.Pid)
+	host0, hostOK := hostBusy()
 	t0 := time.Now()
 	homes := n.Homes()
 	c.Homes = make([]swarmGoHome, len(homes))
@@ -323,8 +333,9 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 		args := []string{"home-viewers", "--base", "http://" + pub, "--stream", o.Stream, "--rendition", o.Rendition,
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
-			"--p2p=" + strconv.FormatBool(scenario == scenarioSuper), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
+			"--p2p=" + strconv.FormatBool(scenario != scenarioHTTP), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
 			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep), "--http-keep", strconv.FormatFloat(o.HTTPKeep, 'g', -1, 64)}
+		args = append(args, o.homeArgs(i, len(homes), o.Viewers, time.Duration(o.Viewers-1)*o.Stagger)...)
 		cmd := h.Command(ctx, self, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
@@ -347,6 +358,9 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	wg.Wait()
 	c.WallS = time.Since(t0).Seconds()
+	if host1, ok := hostBusy(); ok && hostOK && c.WallS > 0 {
+		c.HostBusy = (host1 - host0).Seconds() / c.WallS / float64(runtime.NumCPU())
+	}
 	if cpu1, ok := groupCPU(node.cmd.Process.Pid); ok {
 		c.NodeCPUS = (cpu1 - cpu0).Seconds()
 	}
@@ -470,8 +484,8 @@ func lastLines(s string, n int) string {
 
 func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase) {
 	fmt.Fprintf(b, "## swarm-go: %d Go viewers, %d per home, --net %s, watching %v\n\n", o.Viewers, o.PerHome, o.Net, o.Watch)
-	fmt.Fprintln(b, "| scenario | viewers | offload | limit | http MiB | p2p MiB | seed MiB | node egress MiB | stalls (n / s) | rebuffer % | node CPU % | node uplink |")
-	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(b, "| scenario | viewers | offload | limit | http MiB | p2p MiB | seed MiB | node egress MiB | stalls (n / s) | rebuffer % | start-up p50 / p95 ms | node CPU % | host busy | node uplink |")
+	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, c := range cases {
 		uplink := "–"
 		if c.WANRateBps > 0 {
@@ -482,8 +496,8 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 			cpu = 100 * c.NodeCPUS / c.WallS
 		}
 		a := c.All
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d / %.1f | %.2f | %.1f | %s |\n", c.Scenario, a.Viewers, pct(a.offload()), pct(1-1/float64(max(a.Viewers, 1))),
-			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), cpu, uplink)
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d / %.1f | %.2f | %s | %.1f | %s | %s |\n", c.Scenario, a.Viewers, pct(a.offload()), pct(1-1/float64(max(a.Viewers, 1))),
+			mibNum(a.HTTP), mibNum(a.P2P), mibNum(a.Seed), mibNum(c.NodeHTTP+c.NodeSeed), a.Stalls, a.StallS, 100*a.rebuffer(), a.startup(), cpu, pct(c.HostBusy), uplink)
 	}
 	fmt.Fprintln(b)
 	fmt.Fprintln(b, "| scenario | homes | viewers (joined) | offload | http MiB | p2p MiB | seed MiB | stalls | waits for peers (missed) |")
@@ -537,7 +551,9 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	upload := fs.Bool("upload", true, "serve other viewers")
 	stun := fs.String("stun", "", "STUN URL for server-reflexive candidates")
 	caStep := fs.Int("sctp-ca-step", 0, "SCTP congestion-avoidance step, bytes (0: pion's)")
-	httpKeep := fs.Float64("http-keep", 1, "target durations of buffer kept for HTTP")
+	httpKeep := fs.Float64("http-keep", 0, "0: the browser client's rule; N > 0: target durations of buffer kept for HTTP")
+	var hs homeScenario
+	hs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -557,25 +573,8 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *stun != "" {
 		s.peer.ExtraICEServers = []webrtc.ICEServer{{URLs: []string{*stun}}}
 	}
-	results := make([]soakViewerResult, *k)
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for j := 0; j < *k; j++ {
-		at := *offset + time.Duration(j)**every
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Until(t0.Add(at))):
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			vctx, cancel := context.WithTimeout(ctx, *watch)
-			defer cancel()
-			results[j] = s.viewer(vctx)
-		}()
-	}
-	wg.Wait()
-	return json.NewEncoder(stdout).Encode(results)
+	s.shareHTTP, s.behind = *httpKeep == 0, hs.behind
+	return json.NewEncoder(stdout).Encode(hs.run(ctx, s, *k, *offset, *every, *watch))
 }
 
 // reexecIn runs this command again in a new network namespace with only

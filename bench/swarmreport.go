@@ -241,6 +241,15 @@ func checkSwarmKeys(data []byte) error {
 	return nil
 }
 
+// churnViewers bounds the viewers a case with churn every churnS seconds
+// adds in watchS seconds (one per interval, and the one joining at the end).
+func churnViewers(watchS, churnS float64) int {
+	if !(churnS > 0) || !(watchS > 0) || watchS > swarmMaxSeconds {
+		return 0
+	}
+	return int(math.Ceil(watchS/churnS)) + 1
+}
+
 func requireKeys(data json.RawMessage, where string, keys []string) (jsonObject, error) {
 	var obj jsonObject
 	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
@@ -263,10 +272,14 @@ func (raw *swarmRaw) validate() error {
 		latency, n     int
 	}
 	seen := map[key]int{}
+	var churnS float64 // with churn, the viewers who left are reported too
+	if n, ok := raw.Settings["churn_s"].(json.Number); ok {
+		churnS, _ = n.Float64()
+	}
 	for i := range raw.Cases {
 		c := &raw.Cases[i]
 		where := fmt.Sprintf("cases[%d]", i)
-		if err := c.validate(); err != nil {
+		if err := c.validate(churnS); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		k := key{c.Scenario, c.Mode, c.Latency, c.N}
@@ -282,7 +295,9 @@ func (c *swarmCase) label() string {
 	return fmt.Sprintf("%s latency %d %s n=%d", c.Scenario, c.Latency, c.Mode, c.N)
 }
 
-func (c *swarmCase) validate() error {
+// validate checks a case; churnS is the run's churn interval (0: none),
+// under which the viewers that left are reported beside those watching.
+func (c *swarmCase) validate(churnS float64) error {
 	if !slices.Contains(swarmScenarios, c.Scenario) {
 		return fmt.Errorf("unknown scenario %q (want %s)", c.Scenario, strings.Join(swarmScenarios, ", "))
 	}
@@ -295,7 +310,7 @@ func (c *swarmCase) validate() error {
 	if c.N < 1 || c.N > swarmMaxViewers {
 		return fmt.Errorf("n %d out of range 1..%d", c.N, swarmMaxViewers)
 	}
-	if len(c.Viewers) > c.N {
+	if most := c.N + churnViewers(c.WatchS, churnS); len(c.Viewers) > most {
 		return fmt.Errorf("%d viewers reported for n=%d", len(c.Viewers), c.N)
 	}
 	checks := []struct {

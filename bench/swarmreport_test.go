@@ -652,7 +652,7 @@ func TestSwarmPlaybackFigures(t *testing.T) {
 			{Name: "v3", SinceStartS: 0, Frames: &swarmFrames{Width: 0, Height: 0}},
 		},
 	}
-	if err := c.validate(); err != nil {
+	if err := c.validate(0); err != nil {
 		t.Fatal(err)
 	}
 	r := summarizeCase(&c)
@@ -705,7 +705,7 @@ func TestSwarmPlaybackFigures(t *testing.T) {
 
 	// More dropped frames than decoded is a runner bug.
 	c.Viewers[0].Frames = &swarmFrames{Total: 1, Dropped: 2}
-	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "frames.dropped") {
+	if err := c.validate(0); err == nil || !strings.Contains(err.Error(), "frames.dropped") {
 		t.Errorf("validate: %v, want an error naming frames.dropped", err)
 	}
 }

@@ -191,6 +191,7 @@ func runDemoOrigin(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fs.TextVar(&cfg.SegmentSize, "segment-size", cfg.SegmentSize, "synthetic segment size, e.g. 1MiB")
 	fs.DurationVar(&cfg.SegmentDuration, "segment-duration", cfg.SegmentDuration, "synthetic segment duration")
 	fs.IntVar(&cfg.Renditions, "renditions", cfg.Renditions, "synthetic renditions")
+	fs.BoolVar(&cfg.NewStream, "new-stream", cfg.NewStream, "the live stream starts with the origin: playlists list only the segments since")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "Usage: edgeswarm demo-origin [flags]\n\nServes the built-in demo origin alone, for a node elsewhere to use as its origin.\n\nFlags:")

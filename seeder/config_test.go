@@ -66,18 +66,20 @@ func TestRankPushTargets(t *testing.T) {
 	b := &peer{id: "idle-fast"}
 	c := &peer{id: "busy-fast"}
 	d := &peer{id: "idle-slow-new"}
+	e := &peer{id: "idle-fast-just-pushed"}
 	cands := []pushScore{
-		{p: c, queued: 2, throughput: 9e6, started: t0},
-		{p: d, queued: 0, throughput: 1e6, started: t0.Add(time.Minute)},
-		{p: a, queued: 0, throughput: 1e6, started: t0},
-		{p: b, queued: 0, throughput: 5e6, started: t0.Add(time.Hour)},
+		{p: c, queued: 2, throughput: 9e6, started: t0, turn: t0},
+		{p: e, queued: 0, throughput: 9e6, started: t0, turn: t0.Add(2 * time.Hour)},
+		{p: d, queued: 0, throughput: 1e6, started: t0.Add(time.Minute), turn: t0.Add(time.Hour)},
+		{p: a, queued: 0, throughput: 1e6, started: t0, turn: t0.Add(time.Hour)},
+		{p: b, queued: 0, throughput: 5e6, started: t0.Add(time.Hour), turn: t0.Add(time.Hour)},
 	}
 	rankPushTargets(cands)
 	var got []string
 	for _, c := range cands {
 		got = append(got, c.p.id)
 	}
-	want := "idle-fast idle-slow-old idle-slow-new busy-fast"
+	want := "idle-fast idle-slow-old idle-slow-new idle-fast-just-pushed busy-fast"
 	if strings.Join(got, " ") != want {
 		t.Errorf("ranked %v, want %s", got, want)
 	}

@@ -20,7 +20,8 @@
 // more when a share is download-only, one more each time a segment spread
 // to half the uploaders too slowly and one fewer when it spread fast, at
 // most PushK; a viewer that becomes ready just after a fill, while too few
-// hold the live edge to pass it on, gets it pushed (a catch-up push). The reference client never requests from the super-peer;
+// hold the live edge to pass it on and it has fewer copies than the
+// policy wanted, gets it pushed (a catch-up push). The reference client never requests from the super-peer;
 // for clients that do, a request for a segment that BusyHolders connected
 // viewers already hold is answered busy, steering it to them; a segment
 // nobody else holds is always served. Uploads obey per-peer and per-node

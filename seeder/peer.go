@@ -88,6 +88,7 @@ type peer struct {
 	started    time.Time
 	throughput float64 // bytes/s of recent responses, exponentially averaged
 	helloTimer *time.Timer
+	lastPush   time.Time // when a push was last queued; zero: never
 }
 
 func newPeer(sw *swarm, id, session, sdp string) (*peer, error) {
@@ -489,6 +490,7 @@ func (p *peer) enqueuePush(d wire.SegmentDigest) {
 		}
 	}
 	j := &job{req: p.nextPush, push: true, d: d}
+	p.lastPush = p.sw.s.clock()
 	p.nextPush++
 	if p.nextPush == 0 { // 2^31 pushes later: start the range again
 		p.nextPush = wire.MinPushReq
@@ -640,6 +642,8 @@ type pushScore struct {
 	queued     int
 	throughput float64
 	started    time.Time
+	// turn is when the peer last got a push, or connected if never.
+	turn time.Time
 }
 
 func (p *peer) score() pushScore {
@@ -649,5 +653,9 @@ func (p *peer) score() pushScore {
 	if p.current != nil {
 		q++
 	}
-	return pushScore{p: p, queued: q, throughput: p.throughput, started: p.started}
+	turn := p.lastPush
+	if turn.IsZero() {
+		turn = p.started
+	}
+	return pushScore{p: p, queued: q, throughput: p.throughput, started: p.started, turn: turn}
 }

@@ -10,10 +10,15 @@ import (
 )
 
 // pickPushTargets chooses up to k viewers to push segment seq to, among
-// those that take pushes and do not hold it yet. Well-connected uploaders
-// come first: the least backlog (an idle connection starts at once), then
-// the best measured throughput, then the oldest connection (the most
-// likely to stay).
+// those that take pushes and do not hold it yet. The least backlog comes
+// first (an idle connection starts at once), then the viewer whose turn
+// is oldest (the longest since its last push, a viewer never pushed
+// counting from when it connected), then the best measured throughput,
+// then the oldest connection (the most likely to stay). Taking turns
+// spreads the first copies over the viewers' uplinks: every viewer asks
+// the pushed one, and always pushing to the same viewer made its uplink
+// the swarm's (the swarm bench behind 0.8 Mbit/s uplinks), while a viewer
+// that just joined is busy starting and waits for its turn.
 func pickPushTargets(peers []*peer, seq uint64, k int) []*peer {
 	var cands []pushScore
 	for _, p := range peers {
@@ -33,6 +38,9 @@ func pickPushTargets(peers []*peer, seq uint64, k int) []*peer {
 func rankPushTargets(c []pushScore) {
 	slices.SortStableFunc(c, func(a, b pushScore) int {
 		if r := cmp.Compare(a.queued, b.queued); r != 0 {
+			return r
+		}
+		if r := a.turn.Compare(b.turn); r != 0 {
 			return r
 		}
 		if r := cmp.Compare(b.throughput, a.throughput); r != 0 {
@@ -60,9 +68,14 @@ func rankPushTargets(c []pushScore) {
 //     go past push_k.
 //   - a viewer that becomes ready just after a fill: when its first
 //     have-map arrives while the live edge is younger than half an
-//     interval and fewer than half the uploaders hold it, the swarm has
-//     not got it to pass on yet, and the viewer would fetch it over HTTP;
-//     the super-peer pushes it the live edge (a catch-up push).
+//     interval, fewer than half the uploaders hold it and it has not
+//     reached the copies the policy wanted for it (fewer uploaders were
+//     connected at the fill), the swarm has not got it to pass on yet,
+//     and the viewer would fetch it over HTTP; the super-peer pushes it
+//     the live edge (a catch-up push). In a flash crowd every joiner finds
+//     the edge held by few, and pushing to each would make the super-peer
+//     the swarm's source: catch-ups only make up the copies the fill
+//     could not place.
 //
 // Every pushed copy is a seed byte that no viewer gave another, so the
 // policy starts from one copy and adds only on evidence.
@@ -77,6 +90,9 @@ type pushPolicy struct {
 	edge     wire.SegmentDigest
 	hasEdge  bool
 	track    spreadTrack
+	// want is the copies wanted of the live edge, given those pushed so
+	// far (at the fill and by catch-ups).
+	want, given int
 }
 
 // spreadTrack follows one pushed segment until half the uploaders hold it.
@@ -129,13 +145,24 @@ func (pp *pushPolicy) newSegment(d wire.SegmentDigest, viewers, uploaders int) i
 		}
 	}
 	pp.edge, pp.hasEdge, pp.last = d, true, now
+	pp.want, pp.given = min(pp.k, 1), 0 // a late uploader may still get one
 	base := baseCopies(pp.k, viewers, uploaders)
 	if base == 0 {
 		return 0
 	}
 	n := min(pp.k, uploaders, base+pp.extra)
+	pp.want = n
 	pp.track = spreadTrack{open: true, seq: *d.Seq, at: now, want: (uploaders + 1) / 2}
 	return n
+}
+
+// pushed records that n copies of segment seq were handed to viewers.
+func (pp *pushPolicy) pushed(seq uint64, n int) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.hasEdge && *pp.edge.Seq == seq {
+		pp.given += n
+	}
 }
 
 // tracked is the segment whose spread is being followed.
@@ -176,15 +203,17 @@ func (pp *pushPolicy) intervalLocked() time.Duration {
 }
 
 // catchUp returns the live edge if a viewer that just became ready should
-// get it pushed: it is younger than half an interval and fewer than half
-// of the swarm's uploaders hold it (holders of them).
+// get it pushed: it is younger than half an interval, fewer than half of
+// the swarm's uploaders hold it (holders of them), and it has not reached
+// the copies wanted for it. It counts the push the caller then makes.
 func (pp *pushPolicy) catchUp(holders, uploaders int) (wire.SegmentDigest, bool) {
 	now := pp.clock()
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
-	if pp.k == 0 || !pp.hasEdge || now.Sub(pp.last) > pp.intervalLocked()/2 || 2*holders >= uploaders {
+	if pp.k == 0 || !pp.hasEdge || now.Sub(pp.last) > pp.intervalLocked()/2 || 2*holders >= uploaders || max(holders, pp.given) >= pp.want {
 		return wire.SegmentDigest{}, false
 	}
+	pp.given++
 	return pp.edge, true
 }
 

@@ -1,6 +1,8 @@
 package seeder
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -91,16 +93,39 @@ func TestPushPolicyCatchUp(t *testing.T) {
 	if _, ok := pp.catchUp(0, 1); ok {
 		t.Fatal("catch-up before any live segment")
 	}
-	pp.newSegment(digestSeq(7), 4, 4)
-	c.Advance(200 * time.Millisecond)
-	if d, ok := pp.catchUp(1, 4); !ok || *d.Seq != 7 {
-		t.Fatalf("young edge held by 1 of 4 uploaders: catch-up %v %v, want segment 7", d.Seq, ok)
+	// A fill with nobody to push to: one late uploader gets it.
+	if n := pp.newSegment(digestSeq(7), 0, 0); n != 0 {
+		t.Fatalf("%d copies with no uploader", n)
 	}
-	if _, ok := pp.catchUp(2, 4); ok {
+	c.Advance(200 * time.Millisecond)
+	if d, ok := pp.catchUp(0, 4); !ok || *d.Seq != 7 {
+		t.Fatalf("young edge nobody holds: catch-up %v %v, want segment 7", d.Seq, ok)
+	}
+	if _, ok := pp.catchUp(0, 4); ok {
+		t.Error("a second catch-up of an edge that already went to the one copy wanted")
+	}
+	// A swarm that wants two copies and got one at the fill: one
+	// catch-up makes up the other, and no more.
+	pp.newSegment(digestSeq(8), 64, 64)
+	pp.pushed(8, 1)
+	if _, ok := pp.catchUp(1, 64); !ok {
+		t.Error("no catch-up while the edge has one of the two copies wanted")
+	}
+	if _, ok := pp.catchUp(1, 64); ok {
+		t.Error("a catch-up past the two copies wanted (a flash crowd would get one each)")
+	}
+	// Four copies wanted (a quarter of 64 upload), none placed: while
+	// half the uploaders connected hold it, they pass it on.
+	pp4 := newPushPolicy(4, c.Now)
+	pp4.newSegment(digestSeq(9), 64, 16)
+	if _, ok := pp4.catchUp(2, 4); ok {
 		t.Error("catch-up while half the uploaders hold the edge: they pass it on")
 	}
-	c.Advance(time.Second) // 1.2 s: older than half the default 2 s interval
-	if _, ok := pp.catchUp(0, 4); ok {
+	if _, ok := pp4.catchUp(1, 4); !ok {
+		t.Error("no catch-up while one of four uploaders holds an edge that wants four copies")
+	}
+	c.Advance(1500 * time.Millisecond) // older than half the default 2 s interval
+	if _, ok := pp4.catchUp(0, 4); ok {
 		t.Error("catch-up of an edge older than half an interval: the next one is near")
 	}
 	if _, ok := newPushPolicy(0, c.Now).catchUp(0, 1); ok {
@@ -192,5 +217,43 @@ func TestPolicyPushCount(t *testing.T) {
 		if got := policyPushCount(tt.frac, tt.viewers); got != tt.want {
 			t.Errorf("policyPushCount(%v, %d) = %d, want %d", tt.frac, tt.viewers, got, tt.want)
 		}
+	}
+}
+
+// With one copy per segment, the super-peer pushes to its viewers in
+// turn, so that the first copies leave from every viewer's uplink and not
+// always from the same one's.
+func TestSeederPushesTakeTurns(t *testing.T) {
+	verifyNoLeaks(t)
+	cfg := DefaultConfig()
+	cfg.PushK = 1
+	e := newEnv(t, cfg, false)
+	a, _ := e.viewer(testpeer.Options{Upload: true, AcceptPush: true})
+	b, _ := e.viewer(testpeer.Options{Upload: true, AcceptPush: true})
+	got := map[string]int{}
+	for n := uint64(50); n < 54; n++ {
+		d := e.src.add(fmt.Sprintf("/live/ch1/720p/%d.ts", n), seq(n), 10_000)
+		e.publish(d)
+		first := make(chan *testpeer.Peer, 2)
+		ctx, cancel := context.WithCancel(e.ctx)
+		for _, v := range []*testpeer.Peer{a, b} {
+			go func() {
+				if _, err := v.Segment(ctx, n); err == nil {
+					first <- v
+				}
+			}()
+		}
+		var to *testpeer.Peer
+		select {
+		case to = <-first:
+		case <-e.ctx.Done():
+			t.Fatalf("segment %d was never pushed", n)
+		}
+		cancel()
+		got[to.ID()]++
+		e.waitHolds(to.ID(), n) // the seeder sees who holds it before the next
+	}
+	if got[a.ID()] != 2 || got[b.ID()] != 2 {
+		t.Errorf("pushes per viewer %v, want 2 each", got)
 	}
 }

@@ -434,9 +434,11 @@ func (sw *swarm) newSegment(d wire.SegmentDigest) {
 	if byPolicy {
 		n = policyPushCount(frac, len(peers))
 	}
-	for _, p := range pickPushTargets(peers, *d.Seq, n) {
+	targets := pickPushTargets(peers, *d.Seq, n)
+	for _, p := range targets {
 		p.enqueuePush(d)
 	}
+	sw.push.pushed(*d.Seq, len(targets))
 }
 
 // firstHave is called when a viewer's first have-map arrived: a viewer
@@ -448,7 +450,10 @@ func (sw *swarm) firstHave(p *peer) {
 	}
 	peers := sw.peerList()
 	holders, uploaders := 0, 0
-	seq, _ := sw.push.edgeSeq()
+	seq, ok := sw.push.edgeSeq()
+	if !ok || p.has(seq) {
+		return
+	}
 	for _, q := range peers {
 		if q == p || !q.pushable() {
 			continue
@@ -459,7 +464,7 @@ func (sw *swarm) firstHave(p *peer) {
 		}
 	}
 	d, ok := sw.push.catchUp(holders, uploaders+1)
-	if !ok || p.has(*d.Seq) {
+	if !ok {
 		return
 	}
 	sw.s.m.catchUps.Inc()

@@ -440,13 +440,16 @@ func (l *link) finish(t *transfer) {
 }
 
 // broadcastHave sends the new have-map on every ready connection.
-func (l *link) broadcastHave() {
-	l.p.mu.Lock()
-	links := make([]*link, 0, len(l.p.conns))
-	for _, o := range l.p.conns {
+func (l *link) broadcastHave() { l.p.broadcastHave() }
+
+// broadcastHave sends the peer's have-map on every ready connection.
+func (p *Peer) broadcastHave() {
+	p.mu.Lock()
+	links := make([]*link, 0, len(p.conns))
+	for _, o := range p.conns {
 		links = append(links, o)
 	}
-	l.p.mu.Unlock()
+	p.mu.Unlock()
 	for _, o := range links {
 		if o.isReady() {
 			o.sendHave()

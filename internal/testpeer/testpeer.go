@@ -140,6 +140,8 @@ type Peer struct {
 	stats    Stats
 	err      error // first protocol error seen
 	sessions int
+	// kept holds bytes handed to Keep before their digest arrived.
+	kept map[uint64][]byte
 }
 
 // Join sends join on conn and waits for welcome. The peer then runs until
@@ -156,7 +158,7 @@ func Join(ctx context.Context, conn Conn, swarmName string, opt Options) (*Peer,
 		conn: conn, opt: opt, swarm: swarmName,
 		bySeq: map[uint64]wire.SegmentDigest{}, byKey: map[string]wire.SegmentDigest{},
 		held: map[string]*segment{}, seeders: map[string]bool{}, conns: map[string]*link{}, infos: map[string]*LinkInfo{},
-		changed: make(chan struct{}),
+		changed: make(chan struct{}), kept: map[uint64][]byte{},
 	}
 	closeMux := func() {
 		if mux != nil {
@@ -291,9 +293,13 @@ func (p *Peer) signalLoop() {
 					p.bySeq[*d.Seq] = d
 				}
 			}
+			kept := p.keptNowKnown()
 			p.notify()
 			p.mu.Unlock()
 			p.verifyPending()
+			if kept {
+				p.broadcastHave()
+			}
 		case *wire.Peers:
 			for _, info := range m.Peers {
 				p.mu.Lock()
@@ -436,6 +442,22 @@ func (p *Peer) Holders(seq uint64) []string {
 		l.mu.Unlock()
 	}
 	return ids
+}
+
+// IsSeeder reports whether the tracker listed peer id as a seeder (the
+// node's super-peer), which the reference client never requests from.
+func (p *Peer) IsSeeder(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seeders[id]
+}
+
+// KnowsDigest reports whether the tracker published the digest of seq.
+func (p *Peer) KnowsDigest(seq uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.bySeq[seq]
+	return ok
 }
 
 // Holds reports whether the peer holds segment seq.
@@ -611,4 +633,64 @@ func (p *Peer) Forget(seq uint64) {
 			delete(p.held, d.Key)
 		}
 	}
+	for s := range p.kept {
+		if s < seq {
+			delete(p.kept, s)
+		}
+	}
+}
+
+// maxKept bounds the segments Keep holds while their digest is unknown.
+const maxKept = 8
+
+// Keep holds segment seq, got elsewhere (over HTTP, as a player's loader
+// does), so that the peer serves it to others once it matches the
+// segment's digest: at once when the digest is known, else when it
+// arrives. Its bytes are counted in no source. It reports whether the
+// segment is held now.
+func (p *Peer) Keep(seq uint64, b []byte) bool {
+	p.mu.Lock()
+	d, ok := p.bySeq[seq]
+	if !ok {
+		if len(p.kept) < maxKept {
+			p.kept[seq] = b
+		}
+		p.mu.Unlock()
+		return false
+	}
+	held := p.keepLocked(d, b)
+	p.mu.Unlock()
+	if held {
+		p.broadcastHave()
+	}
+	return held
+}
+
+// keepLocked holds b as d if it matches and is not held yet; the caller
+// holds p.mu.
+func (p *Peer) keepLocked(d wire.SegmentDigest, b []byte) bool {
+	if p.held[d.Key] != nil {
+		return false
+	}
+	sum := sha256.Sum256(b)
+	if uint64(len(b)) != d.Size || hex.EncodeToString(sum[:]) != d.SHA256 {
+		p.stats.DigestFailures++
+		return false
+	}
+	p.held[d.Key] = &segment{d: d, data: b}
+	p.notify()
+	return true
+}
+
+// keptNowKnown holds the kept segments whose digest arrived; the caller
+// holds p.mu. It reports whether one was held.
+func (p *Peer) keptNowKnown() bool {
+	any := false
+	for seq, b := range p.kept {
+		if d, ok := p.bySeq[seq]; ok {
+			delete(p.kept, seq)
+			any = p.keepLocked(d, b) || any
+		}
+	}
+	return any
 }

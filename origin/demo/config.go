@@ -28,6 +28,10 @@ type Config struct {
 	// segment instead of the demo's own (max-age based) values: "no-cache"
 	// acts like a live packager that wants every reuse revalidated.
 	CacheControl string `yaml:"cache_control"`
+	// NewStream starts the live stream when the origin starts: its media
+	// playlists answer 404 until the first segment is complete and then
+	// list only the segments since, as a stream that just went live.
+	NewStream bool `yaml:"new_stream"`
 }
 
 // Limits checked by Validate.

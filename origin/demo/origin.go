@@ -70,6 +70,7 @@ type Origin struct {
 	clip90k     uint64 // clip duration in 90 kHz ticks
 	vodSegments int64
 	retain      int64 // live segments kept available behind the edge
+	first       int64 // the live stream's first segment (Config.NewStream), else 0
 	cache       *segmentCache
 	tag         string    // distinguishes the ETags of different configs or media
 	cc          string    // Config.CacheControl
@@ -144,6 +145,9 @@ func New(cfg Config, clock func() time.Time) (*Origin, error) {
 	o.retain = int64(liveRetention / o.segDur)
 	o.cache = newSegmentCache(max(cacheBudget, 4*o.segSize))
 	o.tag = hex.EncodeToString(h.Sum(nil)[:6])
+	if cfg.NewStream {
+		o.first = o.liveEdge(clock()) + 1
+	}
 	return o, nil
 }
 
@@ -219,7 +223,7 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rt.res == resPlaylist && rt.stream == streamVOD:
 		o.serve(w, r, o.vodPlaylist(), contentTypePlaylist, cacheControlVOD, o.etag(rt.stream, rt.rendition), time.Time{})
 	case rt.res == resPlaylist:
-		if edge < 0 {
+		if edge < 0 || edge < o.first {
 			o.fail(w, http.StatusNotFound)
 			return
 		}
@@ -235,7 +239,7 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		// One segment of grace past the edge (the one being "recorded") for
 		// clocks that disagree slightly between processes.
-		if rt.seq > edge+1 || rt.seq <= edge-o.retain {
+		if rt.seq > edge+1 || rt.seq <= edge-o.retain || rt.seq < o.first {
 			o.fail(w, http.StatusNotFound)
 			return
 		}
@@ -312,7 +316,7 @@ func (o *Origin) extinf() string {
 
 // livePlaylist returns the live media playlist whose newest segment is edge.
 func (o *Origin) livePlaylist(edge int64) []byte {
-	first := max(0, edge-o.window+1)
+	first := max(0, o.first, edge-o.window+1)
 	var b strings.Builder
 	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n",
 		hlsVersion, o.target, first)

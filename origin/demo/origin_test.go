@@ -423,3 +423,30 @@ func TestNilClockUsesTime(t *testing.T) {
 		t.Errorf("live edge %v is far from the current time", edge)
 	}
 }
+
+// A new stream starts when the origin does: nothing before its first
+// segment is complete, then only the segments since, growing to the
+// window.
+func TestLiveNewStream(t *testing.T) {
+	clock := newFakeClock(testStart) // 0.5 s into segment n
+	cfg := DefaultConfig()
+	cfg.NewStream = true
+	o := newTestOrigin(t, cfg, clock)
+	if res := do(t, o, http.MethodGet, "/live/low/index.m3u8", nil); res.code != http.StatusNotFound {
+		t.Fatalf("before the new stream's first segment is complete: status %d, want 404", res.code)
+	}
+	clock.Advance(2 * time.Second) // segment n done, n+1 not
+	p := decodeMedia(t, get(t, o, "/live/low/index.m3u8"))
+	first := p.SeqNo
+	if p.Count() != 1 {
+		t.Fatalf("one segment into the new stream: %d segments listed, want 1", p.Count())
+	}
+	if res := do(t, o, http.MethodGet, fmt.Sprintf("/live/low/%d.ts", first-1), nil); res.code != http.StatusNotFound {
+		t.Errorf("a segment before the new stream: status %d, want 404", res.code)
+	}
+	get(t, o, fmt.Sprintf("/live/low/%d.ts", first))
+	clock.Advance(time.Minute)
+	if p := decodeMedia(t, get(t, o, "/live/low/index.m3u8")); p.Count() != uint(cfg.Window) || p.SeqNo <= first {
+		t.Errorf("a minute later: %d segments from %d, want the window of %d past %d", p.Count(), p.SeqNo, cfg.Window, first)
+	}
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The setup the Go-viewer benchmarks (soak, swarm-go) share: the demo
+// origin in a process of its own, and a node in front of it.
+
+// startDemoOrigin runs `edgeswarm demo-origin` on addr with extra flags
+// and waits until it serves its live master playlist.
+func startDemoOrigin(ctx context.Context, tmp, bin, addr string, extra ...string) (*proc, error) {
+	p, err := startProc(tmp, "origin", bin, append([]string{"demo-origin", "--listen", addr}, extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, "http://"+addr+"/live/master.m3u8", 200, 20*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// startBenchNode writes yaml as the node's config file, runs the node
+// with it and args, and waits until its admin address adm is ready.
+func startBenchNode(ctx context.Context, tmp, name, bin, yaml, adm string, args ...string) (*proc, error) {
+	cfgPath := filepath.Join(tmp, name+".yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o644); err != nil {
+		return nil, err
+	}
+	p, err := startProc(tmp, name, bin, append([]string{"--config", cfgPath, "--admin", adm}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(ctx, &http.Client{Timeout: 10 * time.Second}, "http://"+adm+"/readyz", 200, 20*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
