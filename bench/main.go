@@ -31,6 +31,7 @@ func commands() []command {
 		{name: "busy", summary: "a competing process that burns a share of CPU (swarm --busy)", run: runBusy, hidden: true},
 		{name: "signal", summary: "the tracker with Go WebSocket viewers: one node beside three over NATS; memory per viewer, join storm, relay latency within and across nodes", run: runSignal},
 		{name: "signal-node", summary: "one node of the signal benchmark, in its own process", run: runSignalNode, hidden: true},
+		{name: "signal-viewers", summary: "viewers of the signal benchmark, in their own process", run: runSignalViewers, hidden: true},
 		{name: "soak", summary: "Go viewers with churn for a long time: the node's RSS, heap, goroutines and fds, slopes and leaks", run: runSoak},
 		{name: "swarm-go", summary: "offload with many Go viewers in the homes of an emulated internet (--net), HTTP only beside the swarm", run: runSwarmGo},
 		{name: "home-viewers", summary: "inside one home of swarm-go: its Go viewers", run: runHomeViewers, hidden: true},

@@ -63,14 +63,18 @@ func runSignal(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *sources > 250 {
 		return errors.New("--sources: at most 250 (127.0.0.2 to 127.0.0.251)")
 	}
-	// One descriptor per viewer here and per viewer in a node, with room
-	// for the rest.
-	lim, err := raiseFDLimit(uint64(total) + 1024)
+	// A node holds one descriptor per viewer of its own, a viewer
+	// process one per viewer it holds; they inherit this limit.
+	perNode := uint64(total/slices.Min(sizes)) + 1024
+	lim, err := raiseFDLimit(max(perNode, viewerChunk+1024))
 	if err != nil {
 		return fmt.Errorf("open files: %w", err)
 	}
-	if lim < uint64(total)+256 {
-		return fmt.Errorf("open files: the limit is %d, below %d viewers (run as root, or raise ulimit -n)", lim, total)
+	if lim < perNode {
+		return fmt.Errorf("open files: the limit is %d, below the %d viewers of one node (a process without CAP_SYS_RESOURCE cannot raise its hard limit: raise it first, or spread fewer viewers over more --nodes)", lim, perNode-1024)
+	}
+	if lim < viewerChunk+256 {
+		return fmt.Errorf("open files: the limit is %d, below %d viewers per viewer process", lim, viewerChunk)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -118,6 +122,7 @@ type signalCase struct {
 
 type signalResult struct {
 	connected       int     // viewers joined when the nodes' memory was read
+	heldFailed      int     // viewers that could not join before the storm
 	heapPer, rssPer float64 // node bytes per viewer
 	storm           time.Duration
 	failed          int
@@ -131,26 +136,74 @@ func (c *signalCase) run(ctx context.Context, self, tmp string) (*signalResult, 
 	if err != nil {
 		return nil, err
 	}
-	var all []*sigViewer
+	var kids []*viewerProc
+	var held []*sigViewer
 	defer func() {
 		// The nodes go first: a node that sees every viewer leave tells
 		// each swarm of each departure, work no case measures.
 		for _, n := range ns {
 			n.p.stop()
 		}
-		for _, v := range all {
+		for _, k := range kids {
+			_ = k.in.Close()
+		}
+		for _, v := range held {
 			v.close()
+		}
+		for _, k := range kids {
+			k.p.stop()
 		}
 	}()
 	before, err := memOf(ns)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(c.log, "bench signal: %d node(s): connecting %d viewers\n", c.nodes, c.viewers)
-	held, lat, failed := c.joinMany(ctx, ns, 0, c.viewers, 0)
-	all = append(all, held...)
+	// This process holds the viewers the relays are timed between; the
+	// others are held by viewer processes of at most viewerChunk each (a
+	// process may not raise its open-file limit past the hard one).
+	local := min(c.viewers, localViewers)
+	var addrs []string
+	for _, n := range ns {
+		addrs = append(addrs, n.addr)
+	}
+	spawn := func(first, count, stormFirst, stormCount int) error {
+		k, err := startViewerProc(ctx, self, tmp, len(kids), c, addrs, first, count, stormFirst, stormCount)
+		if err == nil {
+			kids = append(kids, k)
+		}
+		return err
+	}
+	for first := local; first < c.viewers; first += viewerChunk {
+		if err := spawn(first, min(viewerChunk, c.viewers-first), 0, 0); err != nil {
+			return nil, err
+		}
+	}
+	stormKids := len(kids)
+	for first := c.viewers; first < c.viewers+c.storm; first += viewerChunk {
+		if err := spawn(0, 0, first, min(viewerChunk, c.viewers+c.storm-first)); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(c.log, "bench signal: %d node(s): connecting %d viewers (%d viewer processes beside this one)\n", c.nodes, c.viewers, stormKids)
+	held, _, failed := c.joinMany(ctx, addrs, 0, local, 0)
+	connected := len(held)
+	for _, k := range kids {
+		l, err := k.line("JOINED")
+		if err != nil {
+			return nil, err
+		}
+		var ok, bad int
+		if _, err := fmt.Sscan(l, &ok, &bad); err != nil {
+			return nil, fmt.Errorf("viewers: %q: %w", l, err)
+		}
+		connected += ok
+		failed += bad
+	}
 	if failed > 0 {
-		return nil, fmt.Errorf("%d of %d viewers could not join before the storm (join p99 %s)", failed, c.viewers, ms(latPct(lat)[1]))
+		fmt.Fprintf(c.log, "bench signal: %d node(s): %d of %d viewers could not join before the storm\n", c.nodes, failed, c.viewers)
+	}
+	if connected == 0 {
+		return nil, errors.New("no viewer joined")
 	}
 	after, err := memOf(ns)
 	if err != nil {
@@ -164,20 +217,40 @@ func (c *signalCase) run(ctx context.Context, self, tmp string) (*signalResult, 
 			return nil, err
 		}
 	}
-	r := &signalResult{connected: len(held)}
-	per := func(a, b int64) float64 { return float64(a-b) / float64(len(held)) }
+	r := &signalResult{connected: connected, heldFailed: failed}
+	per := func(a, b int64) float64 { return float64(a-b) / float64(connected) }
 	r.heapPer = per(after.heap+after.stacks, before.heap+before.stacks)
 	r.rssPer = per(after.rss, before.rss)
 	fmt.Fprintf(c.log, "bench signal: %d node(s): %d viewers joined; node heap %.0f + stacks %.0f B/viewer, RSS %.0f B/viewer, %d goroutines; the storm: %d joins over %s\n",
-		c.nodes, len(held), per(after.heap, before.heap), per(after.stacks, before.stacks), r.rssPer, after.goroutines, c.storm, c.stormFor)
+		c.nodes, connected, per(after.heap, before.heap), per(after.stacks, before.stacks), r.rssPer, after.goroutines, c.storm, c.stormFor)
 
 	host0, ok0 := hostBusy()
 	t0 := time.Now()
-	stormed, lat, failed := c.joinMany(ctx, ns, c.viewers, c.storm, c.stormFor)
+	for _, k := range kids[stormKids:] {
+		if _, err := io.WriteString(k.in, "storm\n"); err != nil {
+			return nil, err
+		}
+	}
+	var lat []time.Duration
+	for _, k := range kids[stormKids:] {
+		l, err := k.line("STORM")
+		if err != nil {
+			return nil, err
+		}
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			return nil, fmt.Errorf("viewers: %q", l)
+		}
+		bad, _ := strconv.Atoi(f[0])
+		r.failed += bad
+		for _, x := range f[1:] {
+			us, _ := strconv.ParseInt(x, 10, 64)
+			lat = append(lat, time.Duration(us)*time.Microsecond)
+		}
+	}
 	r.storm = time.Since(t0)
 	host1, ok1 := hostBusy()
-	all = append(all, stormed...)
-	r.failed, r.join = failed, latPct(lat)
+	r.join = latPct(lat)
 	r.busy = "n/a"
 	if ok0 && ok1 {
 		r.busy = fmt.Sprintf("%.0f%% of %d", 100*float64(host1-host0)/float64(r.storm)/float64(runtime.NumCPU()), runtime.NumCPU())
@@ -214,7 +287,7 @@ func (c *signalCase) run(ctx context.Context, self, tmp string) (*signalResult, 
 // i%nodes in swarm i%swarms: at once (512 dials in flight) when over is 0,
 // else starting evenly spread over that time. It returns the viewers that
 // joined, the latency of each (dial to welcome), and how many failed.
-func (c *signalCase) joinMany(ctx context.Context, ns []*signalNode, first, n int, over time.Duration) ([]*sigViewer, []time.Duration, int) {
+func (c *signalCase) joinMany(ctx context.Context, addrs []string, first, n int, over time.Duration) ([]*sigViewer, []time.Duration, int) {
 	vs := make([]*sigViewer, n)
 	lat := make([]time.Duration, n)
 	var failed atomic.Int64
@@ -242,7 +315,7 @@ func (c *signalCase) joinMany(ctx context.Context, ns []*signalNode, first, n in
 				defer func() { <-sem }()
 			}
 			t := time.Now()
-			v, err := dialViewer(ctx, ns[i%len(ns)].addr, c.source(i), fmt.Sprintf("/live/s%d/index.m3u8", i%c.swarms))
+			v, err := dialViewer(ctx, addrs[i%len(addrs)], c.source(i), fmt.Sprintf("/live/s%d/index.m3u8", i%c.swarms))
 			if err != nil {
 				failed.Add(1)
 				if !logged.Swap(true) {
@@ -519,4 +592,100 @@ func startPiped(dir, name string, cmd *exec.Cmd) (*proc, error) {
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// localViewers is how many viewers the bench process holds itself: the
+// relays are timed between them.
+const localViewers = 2000
+
+// viewerChunk bounds the viewers of one viewer process, below the open
+// file limit of 20000 that many systems give a process.
+const viewerChunk = 16000
+
+// viewerProc is a viewer process of bench signal (signal-viewers).
+type viewerProc struct {
+	p   *proc
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startViewerProc(ctx context.Context, self, dir string, i int, c *signalCase, addrs []string, first, count, stormFirst, stormCount int) (*viewerProc, error) {
+	cmd := exec.CommandContext(ctx, self, "signal-viewers", "--nodes", strings.Join(addrs, ","),
+		"--first", strconv.Itoa(first), "--count", strconv.Itoa(count),
+		"--storm-first", strconv.Itoa(stormFirst), "--storm", strconv.Itoa(stormCount), "--storm-for", c.stormFor.String(),
+		"--swarms", strconv.Itoa(c.swarms), "--sources", strconv.Itoa(c.sources))
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p, err := startPiped(dir, fmt.Sprintf("signal-viewers-%d-%d", c.nodes, i), cmd)
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 16<<20) // a storm's latencies are one line
+	return &viewerProc{p: p, in: in, out: sc}, nil
+}
+
+func (k *viewerProc) line(word string) (string, error) {
+	for k.out.Scan() {
+		if rest, ok := strings.CutPrefix(k.out.Text(), word+" "); ok {
+			return rest, nil
+		}
+	}
+	return "", k.p.failure(fmt.Errorf("no %s line", word))
+}
+
+// runSignalViewers is the hidden "signal-viewers" command: viewers of bench
+// signal in a process of their own. It joins --count viewers numbered from
+// --first and prints "JOINED ok failed"; at a "storm" line on stdin it
+// joins --storm more numbered from --storm-first, spread over --storm-for,
+// and prints "STORM failed" and each join's latency in microseconds. It
+// holds every viewer until stdin ends.
+func runSignalViewers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("signal-viewers", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	nodes := fs.String("nodes", "", "the nodes' public addresses, comma-separated")
+	first := fs.Int("first", 0, "number of the first viewer")
+	count := fs.Int("count", 0, "viewers to join at once")
+	stormFirst := fs.Int("storm-first", 0, "number of the storm's first viewer")
+	storm := fs.Int("storm", 0, "viewers of the storm")
+	stormFor := fs.Duration("storm-for", time.Second, "the storm's joins start spread over this time")
+	swarms := fs.Int("swarms", 20, "swarms")
+	sources := fs.Int("sources", 1, "loopback source addresses")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	addrs := strings.Split(*nodes, ",")
+	if *nodes == "" || *swarms < 1 || *sources < 1 || *stormFor <= 0 {
+		return errors.New("signal-viewers: --nodes, --swarms, --sources and --storm-for are needed")
+	}
+	c := &signalCase{nodes: len(addrs), swarms: *swarms, sources: *sources, log: stderr}
+	held, _, failed := c.joinMany(ctx, addrs, *first, *count, 0)
+	defer func() {
+		for _, v := range held {
+			v.close()
+		}
+	}()
+	fmt.Fprintf(stdout, "JOINED %d %d\n", len(held), failed)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() != "storm" {
+			continue
+		}
+		stormed, lat, failed := c.joinMany(ctx, addrs, *stormFirst, *storm, *stormFor)
+		held = append(held, stormed...)
+		var b strings.Builder
+		fmt.Fprintf(&b, "STORM %d", failed)
+		for _, d := range lat {
+			b.WriteString(" ")
+			b.WriteString(strconv.FormatInt(d.Microseconds(), 10))
+		}
+		fmt.Fprintln(stdout, b.String())
+	}
+	return nil
 }
