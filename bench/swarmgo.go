@@ -106,8 +106,8 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 		return o, errors.New("--viewers and --per-home must be at least 1")
 	case (o.Viewers+o.PerHome-1)/o.PerHome > netem.MaxHomes:
 		return o, fmt.Errorf("--viewers %d at --per-home %d needs more than %d homes", o.Viewers, o.PerHome, netem.MaxHomes)
-	case o.HTTPKeep < 0.5 || o.HTTPKeep > 10:
-		return o, errors.New("--http-keep: want 0.5 to 10 target durations")
+	case o.HTTPKeep != 0 && (o.HTTPKeep < 0.5 || o.HTTPKeep > 10):
+		return o, errors.New("--http-keep: want 0 (the browser client's rule) or 0.5 to 10 target durations")
 	case o.Watch < 10*time.Second:
 		return o, errors.New("--watch: want at least 10s")
 	}

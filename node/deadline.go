@@ -40,6 +40,9 @@ type lazyDeadlineConn struct {
 	rd, wd atomic.Int64
 }
 
+// Unwrap returns the connection c wraps (for the signaling hub's detach).
+func (c *lazyDeadlineConn) Unwrap() net.Conn { return c.Conn }
+
 func (c *lazyDeadlineConn) SetDeadline(t time.Time) error {
 	if err := c.SetReadDeadline(t); err != nil {
 		return err

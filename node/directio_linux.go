@@ -97,6 +97,9 @@ func directIO(c net.Conn) net.Conn {
 	return d
 }
 
+// Unwrap returns the connection c wraps (for the signaling hub's detach).
+func (c *directConn) Unwrap() net.Conn { return c.Conn }
+
 func (c *directConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil

@@ -281,6 +281,44 @@ func hasBareLF(b []byte, prevCR bool) (bad, endsCR bool) {
 	return false, b[len(b)-1] == '\r'
 }
 
+// Unwrap returns the connection c wraps (for the signaling hub's detach).
+func (c *guardConn) Unwrap() net.Conn { return c.Conn }
+
+// Handoff gives c's place in the guard to d, a duplicate of c's socket
+// that the signaling hub serves a WebSocket on from then on (so that
+// fasthttp can release what it holds for c): d counts against the
+// address's max_conns_per_ip and the descriptor cap until it is closed,
+// never idle, and closing c then only closes c's descriptor. A c already
+// closed hands over nothing.
+func (c *guardConn) Handoff(d net.Conn) net.Conn {
+	n := &guardConn{Conn: d, g: c.g, ip: c.ip}
+	n.hijacked.Store(true)
+	handed := false
+	c.closed.Do(func() {
+		handed = true
+		g := c.g
+		g.mu.Lock()
+		delete(g.conns, c)
+		g.conns[n] = struct{}{}
+		g.mu.Unlock()
+	})
+	if !handed {
+		return d
+	}
+	return &handedConn{Conn: d, gc: n}
+}
+
+// handedConn is a connection handed over by Handoff. Only Close goes
+// through the guard: reads and writes are the socket's own, without a
+// frame of the guard's on the stack of every idle viewer's reader (which
+// decides whether that stack fits in 4 KiB).
+type handedConn struct {
+	net.Conn
+	gc *guardConn
+}
+
+func (c *handedConn) Close() error { return c.gc.Close() }
+
 func (c *guardConn) Close() error {
 	err := c.Conn.Close()
 	c.closed.Do(func() {

@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -17,6 +19,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/valyala/fasthttp"
+
+	"github.com/edgeswarm/edgeswarm/internal/wsclient"
+	"github.com/edgeswarm/edgeswarm/wire"
 )
 
 // fdChildEnv marks the re-executed test binary that runs the node under a
@@ -303,4 +308,67 @@ func TestClientKey(t *testing.T) {
 			t.Errorf("clientKey(%s) = %s, want %s", tt.addr, got, tt.want)
 		}
 	}
+}
+
+// TestSignalingConnectionsLeaveFasthttpAndStayCounted: a viewer's
+// signaling WebSocket is served by the hub on a duplicate of its socket,
+// so that fasthttp's read buffer and request context (about 10 KiB) are
+// not held for each of tens of thousands of idle viewers; the guard still
+// counts it against max_conns_per_ip until it closes.
+func TestSignalingConnectionsLeaveFasthttpAndStayCounted(t *testing.T) {
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("segment")) })
+	cfg := testConfig(o.URL)
+	cfg.MaxConnsPerIP = 2
+	cfg.Signal.Open = true
+	n := startNode(t, cfg, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var held []*wsclient.Conn
+	for range 2 {
+		c, err := wsclient.Dial(ctx, "ws://"+n.Addr()+wire.SignalPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		held = append(held, c)
+	}
+	// fasthttp lets go of a connection's buffers and request context once
+	// its hijack handler returned: no goroutine of fasthttp serves them.
+	waitFor(t, func() bool {
+		var b bytes.Buffer
+		_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+		return !bytes.Contains(b.Bytes(), []byte("fasthttp.hijackConnHandler"))
+	})
+	// Both still count: a third connection from the address is refused.
+	c, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(c, "GET /a.ts HTTP/1.1\r\nHost: x\r\n\r\n")
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Fatalf("a connection over the cap got %q", b)
+	}
+	_ = c.Close()
+	if v := adminMetric(t, n.AdminAddr(), `edgeswarm_connections_refused_total{reason="per_ip"}`); v != 1 {
+		t.Fatalf("refused per_ip = %v, want 1", v)
+	}
+	// The WebSockets work: a join is welcomed.
+	if err := held[0].Send(&wire.Join{Swarm: "/live/low/index.m3u8", Caps: wire.Caps{Upload: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := held[0].Recv(ctx); err != nil {
+		t.Fatalf("no welcome: %v", err)
+	} else if _, ok := m.(*wire.Welcome); !ok {
+		t.Fatalf("got %T, want a welcome", m)
+	}
+	// One closes: its place is free again.
+	_ = held[1].Close()
+	waitFor(t, func() bool {
+		resp, err := http.Get("http://" + n.Addr() + "/a.ts")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 }

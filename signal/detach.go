@@ -9,21 +9,38 @@ import (
 // from fasthttp, and closes the original, so that fasthttp can release
 // what it holds for c while the duplicate stays open. It returns nil when
 // c is not a plain socket (TLS, a wrapped connection) or the platform
-// cannot duplicate it; c is then left as it was. A wrapped connection
-// with a Detach method does all of that itself.
+// cannot duplicate it; c is then left as it was.
+//
+// Wrappers the node puts around its public connections are looked
+// through when they say what they wrap (Unwrap, as errors do). The
+// outermost may account for the connection while it is open (the node's
+// per-address and descriptor guard): with Handoff it takes the duplicate
+// and returns the connection to serve from then on, which carries that
+// accounting until it is closed; closing the wrapper then closes only its
+// own descriptor.
 func detach(c net.Conn) net.Conn {
 	u, ok := c.(interface{ UnsafeConn() net.Conn })
 	if !ok {
 		return nil
 	}
 	raw := u.UnsafeConn()
-	if d, ok := raw.(interface{ Detach() net.Conn }); ok {
-		// A connection that hands its socket over itself (the node's,
-		// which counts its connections until they close).
-		return d.Detach()
+	under := raw
+	var sock interface{ File() (*os.File, error) }
+	for sock == nil {
+		if s, ok := under.(interface{ File() (*os.File, error) }); ok {
+			sock = s
+			break
+		}
+		w, ok := under.(interface{ Unwrap() net.Conn })
+		if !ok {
+			return nil
+		}
+		under = w.Unwrap()
 	}
-	sock, ok := raw.(interface{ File() (*os.File, error) })
-	if !ok {
+	h, accounts := raw.(interface{ Handoff(net.Conn) net.Conn })
+	if !accounts && under != raw {
+		// A wrapper that does not hand over: closing it would end
+		// whatever it keeps, leave it in place.
 		return nil
 	}
 	f, err := sock.File()
@@ -34,6 +51,9 @@ func detach(c net.Conn) net.Conn {
 	_ = f.Close()
 	if err != nil {
 		return nil
+	}
+	if accounts {
+		d = h.Handoff(d)
 	}
 	// Closing one descriptor leaves the socket open through the other.
 	// fasthttp closes raw again unless it keeps hijacked connections.

@@ -360,7 +360,13 @@ func (h *Hub) removeLocked(m *member) removal {
 		h.viewers--
 	}
 	h.met.peers.Dec()
-	r := removal{swarm: sw.name, id: m.id, viewer: !m.seeder, to: memberIDs(sw, nil)}
+	r := removal{swarm: sw.name, id: m.id, viewer: !m.seeder}
+	if !h.closing {
+		// Shutting down, every connection ends with going_away: telling
+		// each remaining peer of each departure would cost the square of
+		// the swarm's size for nothing.
+		r.to = memberIDs(sw, nil)
+	}
 	if len(sw.members) == 0 {
 		h.active--
 		h.met.swarms.Set(float64(h.active))

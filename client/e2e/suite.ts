@@ -691,8 +691,38 @@ test("an emulated mobile viewer (Chromium device emulation) uploads 0 bytes by d
   check(await peerBytesAreNodeBytes(n, mob!, rs[2]!) > 0, "no peer segment reached the mobile viewer's player");
 });
 
-knownFailure("flaky: browsers on two cluster nodes sometimes never connect (relay/announcement race on the bus, partly fixed; passes alone, failed 1 of 2 full runs)",
-  "two nodes, one swarm: a viewer on one node gets segments from a viewer on the other, no stall", async (t) => {
+/**
+ * Records the page's signaling and peer events with their times in
+ * window.__timeline: peers offered, relays sent and received (kind, the other
+ * peer, session), errors, connections made and closed. What a failing
+ * cross-node test prints, to tell a lost relay from a slow or refused one.
+ */
+const TIMELINE = `(() => {
+  const W = window.WebSocket;
+  const tl = window.__timeline = [];
+  const t0 = Date.now();
+  const note = (dir, m) => {
+    if (m.type === "relay") tl.push([Date.now() - t0, dir, m.kind, m.to || m.from, m.session]);
+    else if (m.type === "peers") tl.push([Date.now() - t0, dir, "peers", m.peers.map((p) => p.id).join(",")]);
+    else if (m.type === "welcome" || m.type === "error" || m.type === "peer_left") tl.push([Date.now() - t0, dir, m.type, m.peer_id || m.id || m.code || ""]);
+  };
+  window.WebSocket = class extends W {
+    constructor(...a) {
+      super(...a);
+      this.addEventListener("message", (e) => { try { note("in", JSON.parse(e.data)); } catch {} });
+    }
+    send(d) { try { note("out", JSON.parse(d)); } catch {} return super.send(d); }
+  };
+  const hook = () => {
+    if (!window.edgeswarm) return setTimeout(hook, 10);
+    window.edgeswarm.on("peer-connect", (e) => tl.push([Date.now() - t0, "peer", "connect", e.id]));
+    window.edgeswarm.on("peer-close", (e) => tl.push([Date.now() - t0, "peer", "close " + e.reason, e.id]));
+    window.edgeswarm.on("segment", (e) => { if (!window.__firstSeg) { window.__firstSeg = 1; tl.push([Date.now() - t0, "player", "first segment " + e.source, ""]); } });
+  };
+  hook();
+})();`;
+
+test("two nodes, one swarm: a viewer on one node gets segments from a viewer on the other, no stall", async (t) => {
   // Node a serves the demo origin and runs the super-peer; node b uses a
   // as its origin, has no super-peer, and joins a's embedded NATS server:
   // what b's viewer gets over WebRTC can only come from a's viewer.
@@ -702,11 +732,14 @@ knownFailure("flaky: browsers on two cluster nodes sometimes never connect (rela
   const b = await NodeProc.start(env, secret + `cluster:\n  name: b\n  nats:\n    url: ${bus}\n`, ["--origin", a.base, "--super-peer", "false"]);
   t.cleanup(() => b.stop());
   await waitFor("both nodes to see each other", 20000, async () => await a.metric("edgeswarm_cluster_nodes") === 2 && await b.metric("edgeswarm_cluster_nodes") === 2);
-  const [va] = await viewers(t, a, ["viewer-on-a"]);
-  const [vb] = await viewers(t, b, ["viewer-on-b"]);
+  const [va] = await viewers(t, a, ["viewer-on-a"], { init: TIMELINE });
+  const [vb] = await viewers(t, b, ["viewer-on-b"], { init: TIMELINE });
   const watchS = 40;
   await watch(watchS * 1000);
   const ra = await va!.report(), rb = await vb!.report();
+  if (process.env.E2E_DEBUG === "1" || !rb.connects.some((c) => c.id === ra.stats.peerId)) {
+    for (const v of [va!, vb!]) t.log(`${v.name} timeline (ms since its page opened): ${JSON.stringify(await v.eval("window.__timeline"))}`);
+  }
   await Promise.all([va!.stop(), vb!.stop()]);
   figures(t, [va!, vb!], [ra, rb]);
   t.log(`swarms: a ${ra.stats.swarm}, b ${rb.stats.swarm}; b knows ${await b.metric("edgeswarm_cluster_remote_peers")} remote peer(s), a ${await a.metric("edgeswarm_cluster_remote_peers")}`);

@@ -120,26 +120,30 @@ export class Peer {
     try {
       const o = await pc.createOffer();
       await pc.setLocalDescription(o);
-      if (this.closed) return;
+      // In glare the other's offer may have replaced this attempt meanwhile:
+      // this offer is then sent nowhere (this.session is the other's now).
+      if (this.closed || this.pc !== pc) return;
       this.h.relay(this.id, { session: this.session, kind: "offer", sdp: pc.localDescription?.sdp ?? o.sdp ?? "" });
     } catch {
-      this.close("offer_failed");
+      // A connection closed by a later attempt rejects: not this peer's failure.
+      if (this.pc === pc) this.close("offer_failed");
     }
   }
 
   /** Handles a relay from this peer. */
   async relay(r: { session: string; kind: string; sdp?: string; candidate?: string; sdp_mid?: string; sdp_mline_index?: number; ufrag?: string }): Promise<void> {
+    let pc = this.pc;
     try {
       if (r.kind === "offer") {
         this.session = r.session;
         this.offering = false;
-        const pc = this.makePC();
+        pc = this.makePC();
         pc.ondatachannel = (e) => { if (e.channel.label === LABEL) this.attach(e.channel); else e.channel.close(); };
         await pc.setRemoteDescription({ type: "offer", sdp: r.sdp });
         await this.flushCands();
         const a = await pc.createAnswer();
         await pc.setLocalDescription(a);
-        if (this.closed) return;
+        if (this.closed || this.pc !== pc) return;
         this.h.relay(this.id, { session: this.session, kind: "answer", sdp: pc.localDescription?.sdp ?? a.sdp ?? "" });
         return;
       }
@@ -157,7 +161,7 @@ export class Peer {
         else this.pendingCands.push(c);
       }
     } catch {
-      this.close("signaling_failed");
+      if (this.pc === pc) this.close("signaling_failed");
     }
   }
 
@@ -199,13 +203,16 @@ export class Peer {
     this.dc = dc;
     dc.binaryType = "arraybuffer";
     dc.bufferedAmountLowThreshold = BUFFERED_LOW;
+    // A channel replaced by a later attempt (glare, a new offer) is closed by
+    // teardown: its events no longer speak for this peer.
     dc.onopen = () => {
+      if (this.dc !== dc) return;
       if (this.pc) this.checkPath(this.pc);
       const f = (this.h.serves ? FLAG_SERVES : 0) | (this.h.acceptsPush ? FLAG_ACCEPTS_PUSH : 0);
       this.send({ type: "hello", min_version: 1, max_version: PEER_VERSION, flags: f });
       this.sendHave();
     };
-    dc.onclose = () => this.close("channel_closed");
+    dc.onclose = () => { if (this.dc === dc) this.close("channel_closed"); };
     dc.onbufferedamountlow = () => { const w = this.lowWaiters; this.lowWaiters = []; w.forEach((f) => f()); };
     dc.onmessage = (e) => {
       if (this.dc !== dc) return;

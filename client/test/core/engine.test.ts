@@ -316,6 +316,60 @@ test("glare: the peer with the smaller id keeps its own offer", async () => {
   assert.equal(ws.of("relay").length, before);
 });
 
+test("glare: the peer with the larger id answers the other's offer in place of its own, and they connect", async () => {
+  // Two viewers dial each other at once (across nodes a viewer is offered
+  // to a peer over the bus while that peer dials it from its welcome): the
+  // larger id drops its own attempt for the other's. Dropping it must not
+  // end the connection being answered.
+  const r = rig();
+  const ws = welcome(r); // we are p1
+  await started(r);
+  const closes: string[] = [];
+  r.e.events.on("peer-close", (e) => closes.push(e.reason));
+  let connected = false;
+  r.e.events.on("peer-connect", () => { connected = true; });
+  ws.serve({ type: "peers", peers: [{ id: "p0" }] });
+  await flush();
+  const ours = ws.of("relay").find((m) => m.to === "p0" && m.kind === "offer");
+  assert.ok(ours, "we dialled p0");
+  const mine = FakePC.all[FakePC.all.length - 1]!;
+  // p0 < p1: p0 keeps its offer, so ours goes unanswered and we answer its.
+  ws.serve({ type: "relay", from: "p0", session: "s-p0", kind: "offer", sdp: "v=0 offer" });
+  await flush();
+  assert.ok(mine.closed, "our own attempt is dropped");
+  assert.deepEqual(closes, [], "the connection to p0 lives on");
+  const ans = ws.of("relay").filter((m) => m.kind === "answer");
+  assert.deepEqual(ans.map((m) => `${m.to} ${m.session}`), ["p0 s-p0"], "p0's offer is answered, in its session");
+  const dc = FakePC.all[FakePC.all.length - 1]!.dc!;
+  assert.deepEqual(dc.frames.map((f) => f.type), ["hello", "have"]);
+  dc.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
+  assert.ok(connected, "connected to p0");
+  assert.equal(r.e.getStats().peers, 1);
+});
+
+test("glare: an offer of ours that is ready only after we took the other's is not sent", async () => {
+  const r = rig();
+  const ws = welcome(r); // we are p1
+  await started(r);
+  // Our offer takes time to create (a busy device); p0's arrives meanwhile.
+  let release!: () => void;
+  const gate = new Promise<void>((res) => { release = res; });
+  const create = FakePC.prototype.createOffer;
+  FakePC.prototype.createOffer = async function () { await gate; return create.call(this); };
+  try {
+    ws.serve({ type: "peers", peers: [{ id: "p0" }] });
+    await flush();
+    ws.serve({ type: "relay", from: "p0", session: "s-p0", kind: "offer", sdp: "v=0 offer" });
+    await flush();
+    release();
+    await flush();
+  } finally {
+    FakePC.prototype.createOffer = create;
+  }
+  assert.deepEqual(ws.of("relay").filter((m) => m.kind !== "candidate").map((m) => `${m.kind} ${m.to} ${m.session}`), ["answer p0 s-p0"],
+    "no offer in p0's session, only the answer");
+});
+
 test("a segment whose digest arrives while its HTTP fetch runs is verified and offered to peers", async () => {
   const r = rig();
   const ws = welcome(r);
