@@ -66,20 +66,31 @@ func groupTasks(pgid int) (procs, threads int, ok bool) {
 	return procs, threads, procs > 0
 }
 
+// procStatFields splits a /proc/<pid>/stat line after the command name
+// (in parentheses, which may hold spaces and parentheses itself, so the
+// fields are counted from the last ')'): f[0] is field 3 (state). It wants
+// at least n fields there and reads the process group (field 5).
+func procStatFields(line string, n int) (f []string, pgrp int, err error) {
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 {
+		return nil, 0, fmt.Errorf("no command name in %q", line)
+	}
+	f = strings.Fields(line[i+1:])
+	if len(f) < n {
+		return nil, 0, fmt.Errorf("%d fields after the command name, want at least %d", len(f), n)
+	}
+	if pgrp, err = strconv.Atoi(f[2]); err != nil {
+		return nil, 0, fmt.Errorf("pgrp: %w", err)
+	}
+	return f, pgrp, nil
+}
+
 // parseProcThreads reads the process group and the thread count (field
 // 20) from a /proc/<pid>/stat line.
 func parseProcThreads(line string) (pgrp, threads int, err error) {
-	i := strings.LastIndexByte(line, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("no command name in %q", line)
-	}
-	f := strings.Fields(line[i+1:])
-	// f[0] is field 3 (state): pgrp is field 5, num_threads 20.
-	if len(f) < 18 {
-		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 18", len(f))
-	}
-	if pgrp, err = strconv.Atoi(f[2]); err != nil {
-		return 0, 0, fmt.Errorf("pgrp: %w", err)
+	f, pgrp, err := procStatFields(line, 18)
+	if err != nil {
+		return 0, 0, err
 	}
 	if threads, err = strconv.Atoi(f[17]); err != nil || threads < 1 {
 		return 0, 0, fmt.Errorf("num_threads %q: not a positive count", f[17])
@@ -87,22 +98,12 @@ func parseProcThreads(line string) (pgrp, threads int, err error) {
 	return pgrp, threads, nil
 }
 
-// parseProcStat reads the process group and utime+stime (in clock ticks)
-// from a /proc/<pid>/stat line. The command name, in parentheses, may hold
-// spaces and parentheses itself, so the fields are counted from the last
-// ')'.
+// parseProcStat reads the process group and utime+stime (fields 14 and
+// 15, in clock ticks) from a /proc/<pid>/stat line.
 func parseProcStat(line string) (pgrp int, ticks int64, err error) {
-	i := strings.LastIndexByte(line, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("no command name in %q", line)
-	}
-	f := strings.Fields(line[i+1:])
-	// f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
-	if len(f) < 13 {
-		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 13", len(f))
-	}
-	if pgrp, err = strconv.Atoi(f[2]); err != nil {
-		return 0, 0, fmt.Errorf("pgrp: %w", err)
+	f, pgrp, err := procStatFields(line, 13)
+	if err != nil {
+		return 0, 0, err
 	}
 	for _, s := range f[11:13] {
 		v, err := strconv.ParseInt(s, 10, 64)

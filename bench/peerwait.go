@@ -2,12 +2,12 @@ package main
 
 import "time"
 
-// How long a swarm-go viewer waits for its peers, as the browser client's
-// scheduler does (client/src/core/config.ts RULES): an HTTP fetch is
-// given twice the time the last ones took plus half a second, and never
-// less than a number of target durations (peerWait: two, what the soak's
-// viewer keeps; swarm-go: --http-keep, default one); the rest of the
-// buffer is spare time for the swarm, at most maxPeerWait.
+// How long a swarm-go viewer under the buffer rule (--http-keep N) waits
+// for its peers: an HTTP fetch is given twice the time the last ones took
+// plus half a second, and never less than N target durations; the rest of
+// the buffer is spare time for the swarm, at most maxPeerWait. (Without
+// --http-keep the viewer follows the browser client's own rule,
+// swarmgomodel.go.)
 const (
 	maxPeerWait  = 6 * time.Second
 	minPeerWait  = 250 * time.Millisecond
@@ -16,10 +16,12 @@ const (
 	httpEstAlpha = 0.3
 )
 
-// peerWait is how long a viewer with ahead seconds of media buffered
-// waits for the swarm to deliver the next segment before it fetches it
-// over HTTP, when its HTTP fetches take httpTook (0: none measured yet)
-// and the playlist's target duration is target; 0 means HTTP now.
+// peerWaitKeeping is how long a viewer with ahead seconds of media
+// buffered waits for the swarm to deliver the next segment before it
+// fetches it over HTTP, keeping keep target durations (swarm-go
+// --http-keep), and at least twice its HTTP fetch time httpTook plus
+// httpPad, for that fetch; target is the playlist's target duration, and
+// 0 means HTTP now.
 //
 // A DataChannel between two homes is slower than HTTP from the node: its
 // path is the two access links in a row (both RTTs, both losses), and
@@ -28,12 +30,6 @@ const (
 // a mobile home, 155 ms RTT and 1.5 % loss in all, where HTTP took well
 // under a second). A fixed half-segment wait gave such transfers no
 // chance: mobile viewers got no P2P. The wait is what the buffer affords.
-func peerWait(ahead, httpTook, target time.Duration) time.Duration {
-	return peerWaitKeeping(ahead, httpTook, target, 2)
-}
-
-// peerWaitKeeping is peerWait keeping keep target durations for HTTP
-// instead of two (swarm-go --http-keep).
 func peerWaitKeeping(ahead, httpTook, target time.Duration, keep float64) time.Duration {
 	critical := max(time.Duration(keep*float64(target)), httpMargin*httpTook+httpPad)
 	w := min(ahead-critical, maxPeerWait)

@@ -27,9 +27,9 @@ func TestPeerWait(t *testing.T) {
 		{"2 s segments, three buffered", 6 * s, 200 * time.Millisecond, 2 * s, 2 * s, 2 * s},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := peerWait(tc.ahead, tc.httpTook, tc.target)
+			w := peerWaitKeeping(tc.ahead, tc.httpTook, tc.target, 2)
 			if w < tc.atLeast || w > tc.atMost {
-				t.Errorf("peerWait(%v, %v, %v) = %v, want %v to %v", tc.ahead, tc.httpTook, tc.target, w, tc.atLeast, tc.atMost)
+				t.Errorf("peerWaitKeeping(%v, %v, %v, 2) = %v, want %v to %v", tc.ahead, tc.httpTook, tc.target, w, tc.atLeast, tc.atMost)
 			}
 			// Whatever the wait, the HTTP fetch after it has its safe time.
 			if w > 0 && (tc.ahead-w < 2*tc.httpTook || tc.ahead-w < 2*tc.target) {

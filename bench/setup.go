@@ -2,14 +2,36 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 )
 
-// The setup the Go-viewer benchmarks (soak, swarm-go) share: the demo
-// origin in a process of its own, and a node in front of it.
+// The setup the process benchmarks (soak, swarm, swarm-go) share: their
+// folders, the demo origin in a process of its own, and a node in front
+// of it.
+
+// benchFolders returns a benchmark's results folder (out, or bench/results
+// in the module at root), a new temporary folder that the caller removes,
+// and the node binary to run (nodeBin, or the module built into that
+// folder).
+func benchFolders(ctx context.Context, name, root, out, nodeBin string, log *slog.Logger) (results, tmp, bin string, err error) {
+	if results = out; results == "" {
+		results = filepath.Join(root, "bench", "results")
+	}
+	if tmp, err = os.MkdirTemp("", "edgeswarm-bench-"+name+"-"); err != nil {
+		return "", "", "", err
+	}
+	if bin = nodeBin; bin == "" {
+		if bin, err = buildNode(ctx, tmp, log); err != nil {
+			os.RemoveAll(tmp)
+			return "", "", "", err
+		}
+	}
+	return results, tmp, bin, nil
+}
 
 // startDemoOrigin runs `edgeswarm demo-origin` on addr with extra flags
 // and waits until it serves its live master playlist.

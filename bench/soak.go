@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -134,21 +133,11 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return reexecInNetns(ctx, stdout, stderr)
 	}
-	out := o.Out
-	if out == "" {
-		out = filepath.Join(root, "bench", "results")
-	}
-	tmp, err := os.MkdirTemp("", "edgeswarm-bench-soak-")
+	out, tmp, bin, err := benchFolders(ctx, "soak", root, o.Out, o.NodeBin, log)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := o.NodeBin
-	if bin == "" {
-		if bin, err = buildNode(ctx, tmp, log); err != nil {
-			return err
-		}
-	}
 	s := &soak{o: o, log: log, stderr: stderr}
 	if o.Browsers > 0 {
 		if s.browserFiles, err = bundleSoakBrowsers(ctx, root, tmp); err != nil {
@@ -219,7 +208,7 @@ type soak struct {
 	// hold them (swarm-go), not only take the super-peer's pushes.
 	fetchPeers bool
 	// httpKeep is how many target durations of buffer a viewer that
-	// fetches from peers keeps for HTTP (peerWaitKeeping; 0: two).
+	// fetches from peers keeps for HTTP (peerWaitKeeping; swarm-go --http-keep).
 	httpKeep float64
 	// shareHTTP makes viewers serve what they fetched over HTTP, as the
 	// browser client does (swarm-go); behind is how many segments behind
@@ -262,7 +251,7 @@ type soakViewerResult struct {
 	ID    string              `json:"id,omitempty"`
 	Links []testpeer.LinkInfo `json:"links,omitempty"`
 	// PeerWaits counts the segments the viewer waited for from the swarm
-	// (swarm-go: peerWait), PeerMisses those that then came over HTTP.
+	// (swarm-go --http-keep: peerWaitKeeping), PeerMisses those that then came over HTTP.
 	PeerWaits  int `json:"peer_waits,omitempty"`
 	PeerMisses int `json:"peer_misses,omitempty"`
 	// StallEnds are when its first stalls ended, Unix milliseconds, so
@@ -700,12 +689,10 @@ type vplayer struct {
 	stalled  time.Duration
 	stalls   int
 	// httpTook is the moving average of HTTP segment fetch times
-	// (sawHTTP), for peerWait.
+	// (sawHTTP), for peerWaitKeeping and the client rule (swarmgomodel.go).
 	httpTook time.Duration
 	// stallEnds are when the first stalls ended (the segment arrived).
 	stallEnds []time.Time
-	// httpEst is the viewer's HTTP fetch time, smoothed (clientSegment).
-	httpEst time.Duration
 }
 
 func (p *vplayer) ahead(now time.Time) time.Duration {
@@ -843,10 +830,7 @@ func (s *soak) segment(ctx context.Context, c *http.Client, peer *testpeer.Peer,
 			// the super-peer, which pushes) is still waited for as long as
 			// an HTTP fetch takes: an overloaded node's HTTP is the slow
 			// path.
-			wait = peerWait(vp.ahead(time.Now()), vp.httpTook, target)
-			if s.httpKeep > 0 {
-				wait = peerWaitKeeping(vp.ahead(time.Now()), vp.httpTook, target, s.httpKeep)
-			}
+			wait = peerWaitKeeping(vp.ahead(time.Now()), vp.httpTook, target, s.httpKeep)
 			if wait == 0 && vp.started && len(peer.Holders(seq)) > 0 {
 				wait = min(max(vp.httpTook, minPeerWait), maxPeerWait)
 			}

@@ -245,17 +245,11 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	tmp, err := os.MkdirTemp("", "edgeswarm-bench-swarm-")
+	_, tmp, bin, err := benchFolders(ctx, "swarm", root, out, o.NodeBin, log)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := o.NodeBin
-	if bin == "" {
-		if bin, err = buildNode(ctx, tmp, log); err != nil {
-			return err
-		}
-	}
 	client := filepath.Join(root, "client")
 	if err := npmCI(ctx, client, false, stderr, log); err != nil {
 		return err

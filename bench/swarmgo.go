@@ -207,21 +207,11 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return reexecIn(ctx, swarmGoNetnsEnv, stdout, stderr)
 	}
 	root := moduleRoot(ctx)
-	out := o.Out
-	if out == "" {
-		out = filepath.Join(root, "bench", "results")
-	}
-	tmp, err := os.MkdirTemp("", "edgeswarm-bench-swarmgo-")
+	out, tmp, bin, err := benchFolders(ctx, "swarmgo", root, o.Out, o.NodeBin, log)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := o.NodeBin
-	if bin == "" {
-		if bin, err = buildNode(ctx, tmp, log); err != nil {
-			return err
-		}
-	}
 	self, err := os.Executable()
 	if err != nil {
 		return err

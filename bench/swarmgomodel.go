@@ -27,7 +27,6 @@ const (
 	modelReserve  = time.Second
 	modelMaxWait  = 6 * time.Second
 	modelElection = 3 * time.Second
-	modelEWMA     = 0.3
 )
 
 // modelCriticalFor is the HTTP window of a viewer whose smoothed HTTP fetch time
@@ -53,12 +52,7 @@ func (s *soak) clientSegment(ctx context.Context, c *http.Client, peer *testpeer
 	if err != nil {
 		return err
 	}
-	took := time.Since(t0)
-	if vp.httpEst == 0 {
-		vp.httpEst = took
-	} else {
-		vp.httpEst = time.Duration((1-modelEWMA)*float64(vp.httpEst) + modelEWMA*float64(took))
-	}
+	vp.sawHTTP(time.Since(t0))
 	r.HTTP += int64(len(body))
 	if peer != nil {
 		peer.Keep(seq, body)
@@ -80,7 +74,7 @@ func (s *soak) fromSwarm(ctx context.Context, peer *testpeer.Peer, vp *vplayer, 
 		return true
 	}
 	start := time.Now()
-	room := vp.ahead(start) - modelCriticalFor(vp.httpEst)
+	room := vp.ahead(start) - modelCriticalFor(vp.httpTook)
 	if room <= 0 {
 		return false
 	}
