@@ -20,8 +20,8 @@
 // more when a share is download-only, one more each time a segment spread
 // to half the uploaders too slowly and one fewer when it spread fast, at
 // most PushK, to the least backlogged viewers and among those the ones
-// pushed to longest ago (so that no one
-// home carries every first copy); a viewer that becomes ready just after a fill, while too few
+// pushed to longest ago (so that no one home carries every first copy); a
+// viewer that becomes ready just after a fill, while too few
 // hold the live edge to pass it on and it has fewer copies than the
 // policy wanted, gets it pushed (a catch-up push). The reference client never requests from the super-peer;
 // for clients that do, a request for a segment that BusyHolders connected
