@@ -266,13 +266,33 @@ func (p *peer) teardown() {
 	reason := p.reason
 	p.mu.Unlock()
 	p.cancel()
-	if err := p.pc.GracefulClose(); err != nil {
-		p.sw.s.log.Debug("seeder: closing peer connection", "peer", p.id, "err", err)
-	}
+	p.closePC()
 	p.sw.removePeer(p)
 	p.sw.s.npeers.Add(-1)
 	p.sw.s.m.peers.Dec()
 	p.sw.s.log.Debug("seeder: peer closed", "swarm", p.sw.name, "peer", p.id, "reason", reason)
+}
+
+// closeStuck bounds how long a teardown waits for the WebRTC stack to close
+// a connection (milliseconds, normally).
+const closeStuck = 10 * time.Second
+
+// closePC closes the peer connection and waits for pion's goroutines. A
+// close still running after closeStuck is logged as an error and left to
+// finish on its own: the swarm goes on (and Close returns) without it.
+func (p *peer) closePC() {
+	done := make(chan error, 1)
+	go func() { done <- p.pc.GracefulClose() }()
+	t := time.NewTimer(closeStuck)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			p.sw.s.log.Debug("seeder: closing peer connection", "peer", p.id, "err", err)
+		}
+	case <-t.C:
+		p.sw.s.log.Error("seeder: closing a peer connection is stuck; going on without it", "swarm", p.sw.name, "peer", p.id, "after", closeStuck)
+	}
 }
 
 // next pops the next job, or returns nil when there is none.

@@ -148,7 +148,12 @@ func (e *env) viewer(opt testpeer.Options) (*testpeer.Peer, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { v.Close() })
+	e.t.Cleanup(func() {
+		v.Close()
+		if err := v.Err(); err != nil {
+			e.t.Logf("viewer %s: %v", v.ID(), err)
+		}
+	})
 	id, err := v.WaitReady(e.ctx, "")
 	if err != nil {
 		e.t.Fatalf("viewer %s: no ready connection to the seeder: %v (%v)", v.ID(), err, v.Err())

@@ -123,14 +123,15 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 	buf := b.pool.Get().(*[batchSlot]byte)
 	n := copy(buf[:], p)
 	b.queue = append(b.queue, outPacket{to: addr, n: n, buf: buf})
-	first := len(b.queue) == 1
-	b.mu.Unlock()
-	if first {
+	if len(b.queue) == 1 {
+		// Under b.mu, so that Close cannot close wake between the check
+		// of closed and this send (a send on a closed channel panics).
 		select {
 		case b.wake <- struct{}{}:
 		default:
 		}
 	}
+	b.mu.Unlock()
 	return len(p), nil
 }
 
@@ -148,8 +149,8 @@ func (b *batchConn) Close() error {
 	b.closeMu.Do(func() {
 		b.mu.Lock()
 		b.closed = true
+		close(b.wake) // no writer sends after closed is set (see WriteToAddrPort)
 		b.mu.Unlock()
-		close(b.wake)
 		<-b.done
 		err = b.UDPConn.Close()
 	})

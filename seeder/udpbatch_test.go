@@ -134,3 +134,33 @@ func TestBatchConnClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// Writers still writing while the mux closes the socket (a DTLS
+// close_notify on the way out as the super-peer shuts down) get an error
+// or a queued write, never a panic (a send on the closed wake channel),
+// and Close returns.
+func TestBatchConnCloseWhileWriting(t *testing.T) {
+	for range 50 {
+		u := listenUDP(t, "udp4")
+		to := u.LocalAddr().(*net.UDPAddr).AddrPort()
+		c := newBatchConn(u)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				<-start
+				for i := 0; ; i++ {
+					if _, err := c.WriteToAddrPort(datagram(w, i), to); err != nil {
+						return
+					}
+				}
+			})
+		}
+		close(start)
+		runtime.Gosched()
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -107,9 +109,7 @@ func newLink(p *Peer, id, session string, offerer bool) (*link, error) {
 	go func() {
 		defer p.wg.Done()
 		l.serve()
-		if err := pc.GracefulClose(); err != nil {
-			p.fail(fmt.Errorf("closing the connection to %s: %w", id, err))
-		}
+		l.closePC()
 		p.mu.Lock()
 		if p.conns[id] == l {
 			delete(p.conns, id)
@@ -173,6 +173,33 @@ func (l *link) start() error {
 }
 
 func (l *link) close() { l.cancelF() }
+
+// closeStuck bounds how long the link waits for the WebRTC stack to close
+// its connection. A close takes milliseconds; one still running after this
+// is a fault of the stack, not of the peer on the other side.
+const closeStuck = 10 * time.Second
+
+// closePC closes the connection and waits for pion's goroutines to end.
+// A close that does not end within closeStuck fails the peer with every
+// goroutine's stack (where the close is stuck) and is left running, so
+// that the test waiting for the link to go shows the fault instead of
+// hanging until the test binary's timeout.
+func (l *link) closePC() {
+	done := make(chan error, 1)
+	go func() { done <- l.pc.GracefulClose() }()
+	t := time.NewTimer(closeStuck)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			l.p.fail(fmt.Errorf("closing the connection to %s: %w", l.id, err))
+		}
+	case <-t.C:
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		l.p.fail(fmt.Errorf("closing the connection to %s: GracefulClose has not returned after %v; goroutines:\n%s", l.id, closeStuck, buf))
+	}
+}
 
 func (l *link) isReady() bool {
 	l.mu.Lock()
