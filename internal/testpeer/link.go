@@ -35,6 +35,11 @@ type link struct {
 	id      string
 	session string
 	pc      *webrtc.PeerConnection
+	// ice is pc's ICE transport, taken when pc is made: asking pc for it
+	// later (pc.SCTP().Transport()) takes the SCTP transport's lock, which
+	// pc.GracefulClose holds while it waits for the DataChannel callbacks
+	// to return, so a callback that asks deadlocks the close.
+	ice     *webrtc.ICETransport
 	dc      *webrtc.DataChannel
 	ctx     context.Context
 	cancelF context.CancelFunc
@@ -72,7 +77,7 @@ func newLink(p *Peer, id, session string, offerer bool) (*link, error) {
 		}
 	}
 	l := &link{
-		p: p, id: id, session: session, pc: pc,
+		p: p, id: id, session: session, pc: pc, ice: pc.SCTP().Transport().ICETransport(),
 		offered: make(chan struct{}), low: make(chan struct{}, 1), serveQ: make(chan wire.Frame, 16),
 		transfers: map[uint32]*transfer{}, cancelled: map[uint32]bool{}, stopped: map[uint32]bool{},
 	}
@@ -555,11 +560,7 @@ func (p *Peer) rtcConfig() webrtc.Configuration {
 // relayed reports whether the connection's selected candidate pair has a
 // relay candidate on either side: its bytes left a TURN relay.
 func (l *link) relayed() bool {
-	sctp := l.pc.SCTP()
-	if sctp == nil {
-		return false
-	}
-	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	pair, err := l.ice.GetSelectedCandidatePair()
 	if err != nil || pair == nil {
 		return false
 	}

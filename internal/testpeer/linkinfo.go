@@ -105,11 +105,7 @@ func (l *link) cameUp() {
 
 // pairTypes are the candidate types of the selected pair ("" when none).
 func (l *link) pairTypes() (local, remote string) {
-	sctp := l.pc.SCTP()
-	if sctp == nil {
-		return "", ""
-	}
-	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	pair, err := l.ice.GetSelectedCandidatePair()
 	if err != nil || pair == nil {
 		return "", ""
 	}
