@@ -67,7 +67,7 @@ func parseCacheFlags(args []string, stderr io.Writer) (cacheOptions, error) {
 		o.NodeArgs = append(o.NodeArgs, s)
 		return nil
 	})
-	fs.Func("node-env", "KEY=VALUE added to the node's environment, e.g. GOMAXPROCS=1 (repeatable)", func(s string) error {
+	fs.Func("node-env", "KEY=VALUE added to the node's environment (and the --tls node's), e.g. GOMAXPROCS=1 (repeatable)", func(s string) error {
 		o.NodeEnv = append(o.NodeEnv, s)
 		return nil
 	})
@@ -407,7 +407,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		}
 		args := append([]string{"--listen", tlsAddr, "--admin", adminT, "--ice-udp", iceT, "--stun-listen", "127.0.0.1:0", "--origin", originBase, "--cache-size", o.CacheSize,
 			"--max-conns-per-ip", "0", "--tls-cert", certFile, "--tls-key", keyFile}, o.NodeArgs...)
-		nodeT, err := b.start(serverNodeH2, nodeBin, args...)
+		nodeT, err := b.startEnv(serverNodeH2, nodeBin, o.NodeEnv, args...)
 		if err != nil {
 			return err
 		}
