@@ -37,6 +37,8 @@ type cacheOptions struct {
 	NodeBin     string
 	CompareBin  string
 	NodeArgs    []string
+	NodeEnv     []string // KEY=VALUE for the first node's environment
+	CompareEnv  []string // KEY=VALUE for the second node's environment
 	Out         string
 	Install     bool
 	NoSendfile  bool
@@ -63,6 +65,14 @@ func parseCacheFlags(args []string, stderr io.Writer) (cacheOptions, error) {
 	fs.StringVar(&o.CompareBin, "compare-node-bin", "", "a second edgeswarm binary measured beside the first with the same arguments, as "+serverNodeB+" (never a baseline): A/B of a node change in one run")
 	fs.Func("node-arg", "extra argument for the node (repeatable)", func(s string) error {
 		o.NodeArgs = append(o.NodeArgs, s)
+		return nil
+	})
+	fs.Func("node-env", "KEY=VALUE added to the node's environment (and the --tls node's), e.g. GOMAXPROCS=1 (repeatable)", func(s string) error {
+		o.NodeEnv = append(o.NodeEnv, s)
+		return nil
+	})
+	fs.Func("compare-node-env", "KEY=VALUE added to the second node's environment only (repeatable); without --compare-node-bin the second node runs the first's binary: A/B of a runtime setting in one run", func(s string) error {
+		o.CompareEnv = append(o.CompareEnv, s)
 		return nil
 	})
 	fs.StringVar(&o.Out, "out", "", "JSON results file (default bench/results/cache-<timestamp>.json in the module)")
@@ -115,6 +125,16 @@ func (o cacheOptions) validate() error {
 	if _, err := o.workloads(); err != nil {
 		return err
 	}
+	for _, e := range o.NodeEnv {
+		if err := checkEnv(e); err != nil {
+			return fmt.Errorf("--node-env: %w", err)
+		}
+	}
+	for _, e := range o.CompareEnv {
+		if err := checkEnv(e); err != nil {
+			return fmt.Errorf("--compare-node-env: %w", err)
+		}
+	}
 	if _, err := parseSize(o.SegmentSize); err != nil {
 		return fmt.Errorf("--segment-size: %w", err)
 	}
@@ -123,6 +143,24 @@ func (o cacheOptions) validate() error {
 	}
 	return nil
 }
+
+// checkEnv accepts KEY=VALUE with a key of letters, digits and
+// underscores that does not start with a digit.
+func checkEnv(e string) error {
+	k, _, ok := strings.Cut(e, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q: want KEY=VALUE", e)
+	}
+	for i, c := range k {
+		if c != '_' && !('A' <= c && c <= 'Z') && !('a' <= c && c <= 'z') && !(i > 0 && '0' <= c && c <= '9') {
+			return fmt.Errorf("%q: %q is not an environment variable name", e, k)
+		}
+	}
+	return nil
+}
+
+// compares says whether a second node runs beside the first.
+func (o cacheOptions) compares() bool { return o.CompareBin != "" || len(o.CompareEnv) > 0 }
 
 func (o cacheOptions) workloads() ([]string, error) {
 	switch o.Workload {
@@ -266,7 +304,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	}
 	nodeArgs := append([]string{"--listen", nodeAddr, "--admin", adminAddr, "--ice-udp", iceAddr, "--stun-listen", "127.0.0.1:0", "--origin", originBase, "--cache-size", o.CacheSize,
 		"--max-conns-per-ip", "0"}, o.NodeArgs...) // every wrk connection is one loopback address
-	node, err := b.start(serverNode, nodeBin, nodeArgs...)
+	node, err := b.startEnv(serverNode, nodeBin, o.NodeEnv, nodeArgs...)
 	if err != nil {
 		return err
 	}
@@ -277,7 +315,8 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 	nodeProcs := b.gomaxprocs(ctx, "http://"+adminAddr+"/metrics")
 	var nodeB *proc
 	var nodeBAddr string
-	if o.CompareBin != "" {
+	var nodeBProcs int
+	if o.compares() {
 		if nodeBAddr, err = freeAddr(); err != nil {
 			return err
 		}
@@ -291,13 +330,18 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		}
 		args := append([]string{"--listen", nodeBAddr, "--admin", adminB, "--ice-udp", iceB, "--stun-listen", "127.0.0.1:0", "--origin", originBase, "--cache-size", o.CacheSize,
 			"--max-conns-per-ip", "0"}, o.NodeArgs...) // as the first node
-		if nodeB, err = b.start(serverNodeB, o.CompareBin, args...); err != nil {
+		binB := o.CompareBin
+		if binB == "" {
+			binB = nodeBin
+		}
+		if nodeB, err = b.startEnv(serverNodeB, binB, o.CompareEnv, args...); err != nil {
 			return err
 		}
 		if err := nodeB.waitReady(ctx, b.client, "http://"+adminB+"/readyz", http.StatusOK, 30*time.Second); err != nil {
 			return err
 		}
-		b.log.Info("second node ready", "bin", o.CompareBin, "addr", nodeBAddr)
+		nodeBProcs = b.gomaxprocs(ctx, "http://"+adminB+"/metrics")
+		b.log.Info("second node ready", "bin", binB, "env", o.CompareEnv, "addr", nodeBAddr)
 	}
 
 	// nginx.
@@ -363,7 +407,7 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		}
 		args := append([]string{"--listen", tlsAddr, "--admin", adminT, "--ice-udp", iceT, "--stun-listen", "127.0.0.1:0", "--origin", originBase, "--cache-size", o.CacheSize,
 			"--max-conns-per-ip", "0", "--tls-cert", certFile, "--tls-key", keyFile}, o.NodeArgs...)
-		nodeT, err := b.start(serverNodeH2, nodeBin, args...)
+		nodeT, err := b.startEnv(serverNodeH2, nodeBin, o.NodeEnv, args...)
 		if err != nil {
 			return err
 		}
@@ -420,12 +464,13 @@ func (b *cacheBench) run(ctx context.Context, stdout io.Writer) error {
 		Host: hostInfo{
 			CPUs: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 			Nginx: b.tools.nginxVersion, Varnish: b.tools.varnishVersion, Wrk: b.tools.wrkVersion,
-			NodeGOMAXPROCS: nodeProcs,
+			NodeGOMAXPROCS: nodeProcs, NodeBGOMAXPROCS: nodeBProcs,
 		},
 		Settings: cacheSettings{
 			Duration: o.Duration.String(), Warmup: o.Warmup.String(), Connections: o.Connections,
 			Threads: o.Threads, Rounds: o.Rounds, Segments: len(segments), SegmentSize: o.SegmentSize,
 			CacheSize: o.CacheSize, NodeBin: o.NodeBin, CompareBin: o.CompareBin, NginxSendfile: !o.NoSendfile,
+			NodeEnv: o.NodeEnv, CompareEnv: o.CompareEnv,
 		},
 		NginxConfig: conf,
 		VarnishVCL:  vcl,
@@ -495,7 +540,16 @@ func parseGOMAXPROCS(text string) int {
 
 // start starts a child process that is stopped when the benchmark ends.
 func (b *cacheBench) start(name, bin string, args ...string) (*proc, error) {
-	p, err := startProc(b.dir, name, bin, args...)
+	return b.startEnv(name, bin, nil, args...)
+}
+
+// startEnv is start with env (KEY=VALUE) added to the child's environment.
+func (b *cacheBench) startEnv(name, bin string, env []string, args ...string) (*proc, error) {
+	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	p, err := startCmd(b.dir, name, cmd, nil)
 	if err != nil {
 		return nil, err
 	}

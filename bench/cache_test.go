@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -420,6 +421,64 @@ func TestParseGOMAXPROCS(t *testing.T) {
 	}
 }
 
+func TestCheckEnv(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"GOMAXPROCS=1", true},
+		{"GODEBUG=gctrace=1", true}, // the value may hold '='
+		{"_X1=", true},              // an empty value is a value
+		{"=1", false},
+		{"GOMAXPROCS", false},
+		{"9A=1", false},
+		{"A B=1", false},
+		{"A-B=1", false},
+	} {
+		if err := checkEnv(tc.in); (err == nil) != tc.ok {
+			t.Errorf("checkEnv(%q) = %v, want ok %v", tc.in, err, tc.ok)
+		}
+	}
+}
+
+// A second node from the same binary with only its environment changed is
+// measured beside the first: the A/B of a runtime setting.
+func TestCompareEnvAddsSecondNode(t *testing.T) {
+	o, err := parseCacheFlags([]string{"--compare-node-env", "GOMAXPROCS=1"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.compares() || o.CompareBin != "" || len(o.CompareEnv) != 1 {
+		t.Errorf("options %+v: want a second node from the first's binary", o)
+	}
+	if o, _ := parseCacheFlags(nil, io.Discard); o.compares() {
+		t.Error("a second node without --compare-node-bin or --compare-node-env")
+	}
+}
+
+// The child gets the environment it was given on top of the bench's.
+func TestStartEnv(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("EDGESWARM_BENCH_KEPT", "kept")
+	b := &cacheBench{dir: t.TempDir()}
+	t.Cleanup(b.stop.run)
+	p, err := b.startEnv("env", sh, []string{"GOMAXPROCS=1"}, "-c", `echo "$GOMAXPROCS $EDGESWARM_BENCH_KEPT"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	out, err := os.ReadFile(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "1 kept" {
+		t.Errorf("child saw %q, want %q", got, "1 kept")
+	}
+}
+
 func TestMarkdown(t *testing.T) {
 	w := workloadReport{
 		Name: "segments", Paths: []string{"/a/0.ts", "/a/1.ts"}, ObjectBytes: 1 << 20,
@@ -503,6 +562,8 @@ func TestCLI(t *testing.T) {
 		{"threads above connections", []string{"cache", "--connections", "2", "--threads", "4"}, 2, "--threads 4"},
 		{"bad size", []string{"cache", "--cache-size", "lots"}, 2, "--cache-size"},
 		{"stray argument", []string{"cache", "extra"}, 2, "unexpected arguments"},
+		{"node env without a value", []string{"cache", "--node-env", "GOMAXPROCS"}, 2, `--node-env: "GOMAXPROCS": want KEY=VALUE`},
+		{"compare env with a bad name", []string{"cache", "--compare-node-env", "1X=2"}, 2, `--compare-node-env: "1X=2": "1X" is not an environment variable name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -569,4 +630,35 @@ func TestFindToolsNamesMissingPackages(t *testing.T) {
 			t.Errorf("varnishd = %q, want none", tl.varnishd)
 		}
 	})
+}
+
+// A second node gets its own CPU-bound ratio against the baseline and its
+// GOMAXPROCS beside the first's.
+func TestMarkdownSecondNode(t *testing.T) {
+	w := workloadReport{
+		Name: "segments", Paths: []string{"/a/0.ts"}, ObjectBytes: 680000,
+		Servers: []serverReport{
+			{Name: serverNode, Runs: []runStats{{MBPerSec: 1000, P99Ms: 50, CPUUsPerReq: 180, WrkCPUUsPerReq: 140}}},
+			{Name: serverNodeB, Runs: []runStats{{MBPerSec: 1500, P99Ms: 40, CPUUsPerReq: 140, WrkCPUUsPerReq: 132}}},
+			{Name: serverVarnish, Runs: []runStats{{MBPerSec: 2000, P99Ms: 60, CPUUsPerReq: 190, WrkCPUUsPerReq: 130}}},
+		},
+	}
+	w.summarize()
+	if w.Baseline != serverVarnish {
+		t.Fatalf("baseline %q: the second node must never be one", w.Baseline)
+	}
+	r := cacheReport{Settings: cacheSettings{Connections: 64, Threads: 2, Duration: "10s", Rounds: 1},
+		Host: hostInfo{CPUs: 2, NodeGOMAXPROCS: 2, NodeBGOMAXPROCS: 1}, Workloads: []workloadReport{w}}
+	var b bytes.Buffer
+	r.writeMarkdown(&b)
+	out := b.String()
+	for _, want := range []string{
+		"edgeswarm with GOMAXPROCS 2 (edgeswarm-b 1), nginx one worker per CPU",
+		"edgeswarm / varnish would be 1.00x",                        // (190 + 130) / (180 + 140)
+		"CPU-bound segments: edgeswarm-b / varnish would be 1.18x.", // 320 / 272
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -42,6 +42,9 @@ type hostInfo struct {
 	// worker_processes auto (one per CPU) and Varnish's thread per
 	// connection. All share the same CPUs.
 	NodeGOMAXPROCS int `json:"node_gomaxprocs,omitempty"`
+	// NodeBGOMAXPROCS is the second node's (--compare-node-bin,
+	// --compare-node-env), 0 without one.
+	NodeBGOMAXPROCS int `json:"node_b_gomaxprocs,omitempty"`
 }
 
 type cacheSettings struct {
@@ -56,6 +59,11 @@ type cacheSettings struct {
 	NodeBin       string `json:"node_bin,omitempty"` // empty: built from the module
 	CompareBin    string `json:"compare_node_bin,omitempty"`
 	NginxSendfile bool   `json:"nginx_sendfile"`
+
+	// The environment added to each node's (--node-env,
+	// --compare-node-env).
+	NodeEnv    []string `json:"node_env,omitempty"`
+	CompareEnv []string `json:"compare_node_env,omitempty"`
 }
 
 // workloadReport holds one workload's runs on every server.
@@ -77,6 +85,10 @@ type workloadReport struct {
 	CPUBound  float64           `json:"cpu_bound_ratio,omitempty"`
 	Ratios    map[string]ratios `json:"ratios"` // node / each other server
 	WarmAfter map[string]bool   `json:"still_warm_after_runs"`
+
+	// CPUBoundB is CPUBound for the second node (edgeswarm-b), 0 without
+	// one.
+	CPUBoundB float64 `json:"cpu_bound_ratio_b,omitempty"`
 }
 
 // serverReport is one server's runs of a workload and their per-metric
@@ -233,9 +245,22 @@ func (w *workloadReport) summarize() {
 	}
 	w.Baseline = w.Servers[1+best].Name
 	w.Ratio = w.Ratios[w.Baseline]
-	if b := w.Servers[1+best].Median; n.CPUUsPerReq > 0 && n.WrkCPUUsPerReq > 0 && b.CPUUsPerReq > 0 && b.WrkCPUUsPerReq > 0 {
-		w.CPUBound = (b.CPUUsPerReq + b.WrkCPUUsPerReq) / (n.CPUUsPerReq + n.WrkCPUUsPerReq)
+	b := w.Servers[1+best].Median
+	w.CPUBound = cpuBound(b, n)
+	for _, sv := range w.Servers[1:] {
+		if sv.Name == serverNodeB {
+			w.CPUBoundB = cpuBound(b, sv.Median)
+		}
 	}
+}
+
+// cpuBound is (base's CPU/req + its load generator's) / (n's + its load
+// generator's), 0 when a figure is missing.
+func cpuBound(base, n runStats) float64 {
+	if n.CPUUsPerReq > 0 && n.WrkCPUUsPerReq > 0 && base.CPUUsPerReq > 0 && base.WrkCPUUsPerReq > 0 {
+		return (base.CPUUsPerReq + base.WrkCPUUsPerReq) / (n.CPUUsPerReq + n.WrkCPUUsPerReq)
+	}
+	return 0
 }
 
 func ratio(a, b float64) float64 {
@@ -353,6 +378,9 @@ func (r *cacheReport) writeMarkdown(w io.Writer) {
 			fmt.Fprintf(w, "\nCPU-bound %s: with the server and wrk filling every CPU, %s / %s would be %.2fx "+
 				"((%s + its wrk CPU/req) / (%s + its wrk CPU/req)).\n", wl.Name, serverNode, wl.Baseline, wl.CPUBound, wl.Baseline, serverNode)
 		}
+		if wl.CPUBoundB > 0 {
+			fmt.Fprintf(w, "CPU-bound %s: %s / %s would be %.2fx.\n", wl.Name, serverNodeB, wl.Baseline, wl.CPUBoundB)
+		}
 	}
 	if len(r.Floors) == 0 {
 		return
@@ -386,7 +414,11 @@ func (r *cacheReport) writeRounds(w io.Writer) {
 	fmt.Fprintln(w)
 	budget := fmt.Sprintf("every server may run on all %d CPUs", r.Host.CPUs)
 	if r.Host.NodeGOMAXPROCS > 0 {
-		budget += fmt.Sprintf(": edgeswarm with GOMAXPROCS %d, nginx one worker per CPU, Varnish a thread per connection", r.Host.NodeGOMAXPROCS)
+		node := fmt.Sprintf("edgeswarm with GOMAXPROCS %d", r.Host.NodeGOMAXPROCS)
+		if r.Host.NodeBGOMAXPROCS > 0 {
+			node += fmt.Sprintf(" (%s %d)", serverNodeB, r.Host.NodeBGOMAXPROCS)
+		}
+		budget += ": " + node + ", nginx one worker per CPU, Varnish a thread per connection"
 	}
 	fmt.Fprintf(w, "Every round, in the order run; %s.\n\n", budget)
 	fmt.Fprintln(w, "| workload | server | throughput by round | p99 by round | other CPUs busy by round | load generator CPU/req | processes / threads |")
