@@ -215,6 +215,9 @@ type soak struct {
 	// the live edge a viewer starts (hls.js liveSyncDurationCount; 0: 3).
 	shareHTTP bool
 	behind    int
+	// slowPeers: under the client's rule, a critical segment a viewer
+	// holds is asked from it first (peerBeforeSlowNode, swarm-go).
+	slowPeers bool
 }
 
 // soakSample is one measurement of the node process.

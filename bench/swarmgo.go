@@ -62,6 +62,8 @@ type swarmGoOptions struct {
 	HTTPKeep float64
 	// The scenario flags (swarmgoscenario.go).
 	scenarioFlags
+	// SlowNodePeers adds peerBeforeSlowNode to the client's rule.
+	SlowNodePeers bool
 	// Nice is the node's and the viewers' niceness relative to the
 	// caller's (--nice; negative needs root).
 	Nice int
@@ -95,6 +97,7 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
 	fs.Float64Var(&o.HTTPKeep, "http-keep", 0, "0: viewers get segments by the browser client's rule; N > 0: they keep N target durations of buffer for HTTP (at least twice their HTTP time plus 500 ms) and may wait for peers with the rest, up to 6 s")
 	fs.IntVar(&o.SCTPCAStep, "sctp-ca-step", defaultSCTPCAStep, "the Go viewers' SCTP congestion-avoidance step, bytes (0: pion's, one MTU a window)")
+	fs.BoolVar(&o.SlowNodePeers, "slow-node-peers", true, "viewers under the client's rule ask a viewer that holds a segment that is critical already first, for as long as their HTTP fetches take (behind a slow node every segment is critical)")
 	fs.IntVar(&o.Nice, "nice", 0, "the node's and the viewers' niceness relative to this command's, -10 to 10 (the emulated wire always runs 10 below this command's)")
 	o.scenarioFlags.register(fs)
 	fs.Usage = func() {
@@ -295,7 +298,7 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	rep := map[string]any{"settings": map[string]any{"net": o.Net, "viewers": o.Viewers, "per_home": o.PerHome, "homes": describeHomes(ncfg, kinds),
 		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition,
-		"sctp_ca_step": o.SCTPCAStep, "http_keep": o.HTTPKeep, "nice": o.Nice, "scenario": o.scenarioFlags.settings()}, "cases": cases}
+		"sctp_ca_step": o.SCTPCAStep, "http_keep": o.HTTPKeep, "nice": o.Nice, "slow_node_peers": o.SlowNodePeers, "scenario": o.scenarioFlags.settings()}, "cases": cases}
 	path := filepath.Join(out, "swarmgo-"+stamp+".json")
 	if err := writeJSON(path, rep); err != nil {
 		return err
@@ -362,7 +365,8 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
 			"--p2p=" + strconv.FormatBool(scenario != scenarioHTTP), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
-			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep), "--http-keep", strconv.FormatFloat(o.HTTPKeep, 'g', -1, 64)}
+			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep), "--http-keep", strconv.FormatFloat(o.HTTPKeep, 'g', -1, 64),
+			"--slow-node-peers=" + strconv.FormatBool(o.SlowNodePeers)}
 		args = append(args, o.homeArgs(i, len(homes), o.Viewers, time.Duration(o.Viewers-1)*o.Stagger)...)
 		name, args := niceArgs(o.renice, self, args...)
 		cmd := h.Command(ctx, name, args...)
@@ -584,6 +588,7 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	stun := fs.String("stun", "", "STUN URL for server-reflexive candidates")
 	caStep := fs.Int("sctp-ca-step", 0, "SCTP congestion-avoidance step, bytes (0: pion's)")
 	httpKeep := fs.Float64("http-keep", 0, "0: the browser client's rule; N > 0: target durations of buffer kept for HTTP")
+	slowPeers := fs.Bool("slow-node-peers", true, "under the client's rule, ask a viewer that holds a critical segment first, for as long as HTTP takes")
 	var hs homeScenario
 	hs.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -605,7 +610,7 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *stun != "" {
 		s.peer.ExtraICEServers = []webrtc.ICEServer{{URLs: []string{*stun}}}
 	}
-	s.shareHTTP, s.behind = *httpKeep == 0, hs.behind
+	s.shareHTTP, s.behind, s.slowPeers = *httpKeep == 0, hs.behind, *slowPeers
 	return json.NewEncoder(stdout).Encode(hs.run(ctx, s, *k, *offset, *every, *watch))
 }
 
