@@ -159,6 +159,9 @@ type swarmGoCase struct {
 	STUN map[string]float64 `json:"stun,omitempty"`
 	// ViewersCPUS is the CPU time of the viewers' processes (all homes).
 	ViewersCPUS float64 `json:"viewers_cpu_s"`
+	// WireCPUS is this process's CPU time over the case: netem's delay
+	// lines, which carry every packet of the emulated internet.
+	WireCPUS float64 `json:"wire_cpu_s"`
 	// HostBusy is the share of all the host's CPUs busy over the case
 	// (everything: the viewers, the node, and anybody else).
 	HostBusy float64 `json:"host_busy"`
@@ -350,6 +353,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	cpu0, _ := groupCPU(node.cmd.Process.Pid)
 	host0, hostOK := hostBusy()
+	wire0 := selfCPU()
 	t0 := time.Now()
 	homes := n.Homes()
 	c.Homes = make([]swarmGoHome, len(homes))
@@ -391,6 +395,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	wg.Wait()
 	c.WallS = time.Since(t0).Seconds()
+	c.WireCPUS = (selfCPU() - wire0).Seconds()
 	if host1, ok := hostBusy(); ok && hostOK && c.WallS > 0 {
 		c.HostBusy = (host1 - host0).Seconds() / c.WallS / float64(runtime.NumCPU())
 	}
@@ -548,7 +553,7 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 	}
 	fmt.Fprintln(b)
 	for _, c := range cases {
-		fmt.Fprintf(b, "%s viewers' CPU: %.1f s in %.0f s, %.2f cores (%.4f a viewer)\n", c.Scenario, c.ViewersCPUS, c.WallS, c.ViewersCPUS/max(c.WallS, 1), c.ViewersCPUS/max(c.WallS, 1)/float64(max(c.N, 1)))
+		fmt.Fprintf(b, "%s viewers' CPU: %.1f s in %.0f s, %.2f cores (%.4f a viewer); the emulated wire's (delay lines): %.2f cores\n", c.Scenario, c.ViewersCPUS, c.WallS, c.ViewersCPUS/max(c.WallS, 1), c.ViewersCPUS/max(c.WallS, 1)/float64(max(c.N, 1)), c.WireCPUS/max(c.WallS, 1))
 		if len(c.All.JoinS) > 0 || c.All.CloseHung > 0 {
 			fmt.Fprintf(b, "%s signaling joins p50 / p95: %s ms; peers whose close hung: %d\n", c.Scenario, p50p95ms(c.All.JoinS), c.All.CloseHung)
 		}
