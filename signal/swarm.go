@@ -149,14 +149,13 @@ const sampleFactor = 4
 func (sw *swarm) pickSources(p *member, k int) []*member {
 	var local []*member
 	if l := sw.byAddr[p.s.addr]; p.s.addr.IsValid() && len(l) > 1 {
-		// A bounded sample from a random place, as the map's below.
+		// A bounded sample from a random place, as the map's below: at
+		// most sampleFactor*k entries are examined, however many of the
+		// address's viewers are no sources.
 		at := rand.IntN(len(l))
-		for i := range l {
+		for i := range min(len(l), sampleFactor*k) {
 			if m := l[(at+i)%len(l)]; m != p && m.candidate() {
 				local = append(local, m)
-				if len(local) == sampleFactor*k {
-					break
-				}
 			}
 		}
 	}
