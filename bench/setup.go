@@ -50,11 +50,18 @@ func startDemoOrigin(ctx context.Context, tmp, bin, addr string, extra ...string
 // startBenchNode writes yaml as the node's config file, runs the node
 // with it and args, and waits until its admin address adm is ready.
 func startBenchNode(ctx context.Context, tmp, name, bin, yaml, adm string, args ...string) (*proc, error) {
+	return startBenchNodeNice(ctx, tmp, name, bin, yaml, adm, 0, args...)
+}
+
+// startBenchNodeNice is startBenchNode with the node run renice above this
+// process's niceness (swarm-go, niceArgs).
+func startBenchNodeNice(ctx context.Context, tmp, name, bin, yaml, adm string, renice int, args ...string) (*proc, error) {
 	cfgPath := filepath.Join(tmp, name+".yaml")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := startProc(tmp, name, bin, append([]string{"--config", cfgPath, "--admin", adm}, args...)...)
+	cmd, cargs := niceArgs(renice, bin, append([]string{"--config", cfgPath, "--admin", adm}, args...)...)
+	p, err := startProc(tmp, name, cmd, cargs...)
 	if err != nil {
 		return nil, err
 	}

@@ -215,6 +215,9 @@ type soak struct {
 	// the live edge a viewer starts (hls.js liveSyncDurationCount; 0: 3).
 	shareHTTP bool
 	behind    int
+	// slowPeers: under the client's rule, a critical segment a viewer
+	// holds is asked from it first (peerBeforeSlowNode, swarm-go).
+	slowPeers bool
 }
 
 // soakSample is one measurement of the node process.
@@ -260,7 +263,18 @@ type soakViewerResult struct {
 	// StartupS is from the viewer's start to its first segment buffered
 	// (-1: none).
 	StartupS float64 `json:"startup_s"`
+	// JoinS is how long the signaling join took (dial to welcome).
+	JoinS float64 `json:"join_s,omitempty"`
+	// CloseHung: closing the viewer's peer did not return within
+	// peerCloseWait (its results are kept; the close goes on alone).
+	CloseHung bool `json:"close_hung,omitempty"`
 }
+
+// peerCloseWait bounds how long a viewer waits for its peer to close when
+// it leaves. A pion connection's close can block for good (seen at 200 Go
+// viewers: an SCTP abort waiting on a read loop that never ended), and one
+// such viewer would hold its home's results, and the run, forever.
+const peerCloseWait = 15 * time.Second
 
 type soakReport struct {
 	Settings map[string]any `json:"settings"`
@@ -746,6 +760,7 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 	}
 	var peer *testpeer.Peer
 	if s.o.P2P {
+		j0 := time.Now()
 		conn, err := wsclient.Dial(ctx, "ws"+strings.TrimPrefix(s.base, "http")+wire.SignalPath)
 		if err == nil {
 			po := s.peer
@@ -754,6 +769,7 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 			if err != nil {
 				conn.Close()
 			}
+			r.JoinS = time.Since(j0).Seconds()
 		}
 		if err != nil && ctx.Err() == nil {
 			r.JoinError = err.Error()
@@ -765,7 +781,16 @@ func (s *soak) viewer(ctx context.Context) (r soakViewerResult) {
 			st := peer.Stats()
 			r.P2P, r.Seed = st.P2PBytes, st.SeedBytes
 			r.ID, r.Links = peer.ID(), peer.Links()
-			_ = peer.Close()
+			closed := make(chan struct{})
+			go func() {
+				_ = peer.Close()
+				close(closed)
+			}()
+			select {
+			case <-closed:
+			case <-time.After(peerCloseWait):
+				r.CloseHung = true
+			}
 		}()
 	}
 	var vp vplayer

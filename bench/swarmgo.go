@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/edgeswarm/edgeswarm/internal/liveorigin"
@@ -61,6 +62,23 @@ type swarmGoOptions struct {
 	HTTPKeep float64
 	// The scenario flags (swarmgoscenario.go).
 	scenarioFlags
+	// SlowNodePeers adds peerBeforeSlowNode to the client's rule.
+	SlowNodePeers bool
+	// Nice is the node's and the viewers' niceness relative to the
+	// caller's (--nice; negative needs root).
+	Nice int
+	// renice is what the node and the viewers add to this process's
+	// niceness to run at the caller's (raiseWire).
+	renice int
+}
+
+// niceArgs prefixes a command with nice so that it runs renice above this
+// process's niceness (nothing when renice is 0).
+func niceArgs(renice int, name string, args ...string) (string, []string) {
+	if renice <= 0 {
+		return name, args
+	}
+	return "nice", append([]string{"-n", strconv.Itoa(renice), name}, args...)
 }
 
 func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) {
@@ -79,6 +97,8 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 	fs.StringVar(&o.Out, "out", "", "results folder (default bench/results in the module)")
 	fs.Float64Var(&o.HTTPKeep, "http-keep", 0, "0: viewers get segments by the browser client's rule; N > 0: they keep N target durations of buffer for HTTP (at least twice their HTTP time plus 500 ms) and may wait for peers with the rest, up to 6 s")
 	fs.IntVar(&o.SCTPCAStep, "sctp-ca-step", defaultSCTPCAStep, "the Go viewers' SCTP congestion-avoidance step, bytes (0: pion's, one MTU a window)")
+	fs.BoolVar(&o.SlowNodePeers, "slow-node-peers", true, "viewers under the client's rule ask a viewer that holds a segment that is critical already first, for as long as their HTTP fetches take (behind a slow node every segment is critical)")
+	fs.IntVar(&o.Nice, "nice", 0, "the node's and the viewers' niceness relative to this command's, -10 to 10 (the emulated wire always runs 10 below this command's)")
 	o.scenarioFlags.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench swarm-go [flags]")
@@ -108,6 +128,8 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 		return o, fmt.Errorf("--viewers %d at --per-home %d needs more than %d homes", o.Viewers, o.PerHome, netem.MaxHomes)
 	case o.HTTPKeep != 0 && (o.HTTPKeep < 0.5 || o.HTTPKeep > 10):
 		return o, errors.New("--http-keep: want 0 (the browser client's rule) or 0.5 to 10 target durations")
+	case o.Nice < -10 || o.Nice > 10:
+		return o, errors.New("--nice: want -10 to 10")
 	case o.Watch < 10*time.Second:
 		return o, errors.New("--watch: want at least 10s")
 	}
@@ -137,6 +159,9 @@ type swarmGoCase struct {
 	STUN map[string]float64 `json:"stun,omitempty"`
 	// ViewersCPUS is the CPU time of the viewers' processes (all homes).
 	ViewersCPUS float64 `json:"viewers_cpu_s"`
+	// WireCPUS is this process's CPU time over the case: netem's delay
+	// lines, which carry every packet of the emulated internet.
+	WireCPUS float64 `json:"wire_cpu_s"`
 	// HostBusy is the share of all the host's CPUs busy over the case
 	// (everything: the viewers, the node, and anybody else).
 	HostBusy float64 `json:"host_busy"`
@@ -157,6 +182,10 @@ type swarmGoSummary struct {
 	StallS, WatchedS                  float64
 	// StartupS holds every viewer's start-up that started playing.
 	StartupS []float64 `json:",omitempty"`
+	// JoinS holds the signaling joins' times; CloseHung counts the
+	// viewers whose peer did not close in time (soak.go, peerCloseWait).
+	JoinS     []float64 `json:",omitempty"`
+	CloseHung int       `json:",omitempty"`
 }
 
 func (s *swarmGoSummary) add(v soakViewerResult) {
@@ -175,6 +204,12 @@ func (s *swarmGoSummary) add(v soakViewerResult) {
 	s.WatchedS += v.WatchedS
 	if v.StartupS >= 0 {
 		s.StartupS = append(s.StartupS, v.StartupS)
+	}
+	if v.JoinS > 0 {
+		s.JoinS = append(s.JoinS, v.JoinS)
+	}
+	if v.CloseHung {
+		s.CloseHung++
 	}
 }
 
@@ -205,6 +240,15 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return errors.New("inside the new network namespace, interfaces other than loopback are up")
 		}
 		return reexecIn(ctx, swarmGoNetnsEnv, stdout, stderr)
+	}
+	// The emulated wire (this process) ahead of the host's other work;
+	// the node and the viewers at the caller's priority (niceArgs).
+	renice, err := raiseWire()
+	if err != nil {
+		log.Warn("the emulated wire runs at normal priority", "err", err)
+	}
+	if renice > 0 {
+		o.renice = max(0, renice+o.Nice)
 	}
 	root := moduleRoot(ctx)
 	out, tmp, bin, err := benchFolders(ctx, "swarmgo", root, o.Out, o.NodeBin, log)
@@ -257,7 +301,7 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	rep := map[string]any{"settings": map[string]any{"net": o.Net, "viewers": o.Viewers, "per_home": o.PerHome, "homes": describeHomes(ncfg, kinds),
 		"watch_s": o.Watch.Seconds(), "stagger_ms": o.Stagger.Milliseconds(), "rendition": o.Rendition,
-		"sctp_ca_step": o.SCTPCAStep, "http_keep": o.HTTPKeep, "scenario": o.scenarioFlags.settings()}, "cases": cases}
+		"sctp_ca_step": o.SCTPCAStep, "http_keep": o.HTTPKeep, "nice": o.Nice, "slow_node_peers": o.SlowNodePeers, "scenario": o.scenarioFlags.settings()}, "cases": cases}
 	path := filepath.Join(out, "swarmgo-"+stamp+".json")
 	if err := writeJSON(path, rep); err != nil {
 		return err
@@ -289,7 +333,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	if !strings.Contains(o.SeederYAML, "stun_") { // --seeder may set them itself
 		yaml += fmt.Sprintf("  stun_rate: %d\n  stun_burst: %d\n", stunRate, 2*stunRate)
 	}
-	node, err := startBenchNode(ctx, tmp, "node-"+scenario, bin, yaml, adm, "--listen", pub, "--origin", originURL,
+	node, err := startBenchNodeNice(ctx, tmp, "node-"+scenario, bin, yaml, adm, o.renice, "--listen", pub, "--origin", originURL,
 		"--ice-udp", wan+":3478", "--stun-listen", wan+":3479", "--max-conns-per-ip", "0", "--super-peer", strconv.FormatBool(scenario == scenarioSuper))
 	if err != nil {
 		return c, err
@@ -309,6 +353,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	cpu0, _ := groupCPU(node.cmd.Process.Pid)
 	host0, hostOK := hostBusy()
+	wire0 := selfCPU()
 	t0 := time.Now()
 	homes := n.Homes()
 	c.Homes = make([]swarmGoHome, len(homes))
@@ -324,9 +369,11 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 			"--viewers", strconv.Itoa(k), "--watch", o.Watch.String(),
 			"--offset", (time.Duration(i) * o.Stagger).String(), "--every", (time.Duration(len(homes)) * o.Stagger).String(),
 			"--p2p=" + strconv.FormatBool(scenario != scenarioHTTP), "--upload=" + strconv.FormatBool(kinds[i] != kindMobile),
-			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep), "--http-keep", strconv.FormatFloat(o.HTTPKeep, 'g', -1, 64)}
+			"--sctp-ca-step", strconv.Itoa(o.SCTPCAStep), "--http-keep", strconv.FormatFloat(o.HTTPKeep, 'g', -1, 64),
+			"--slow-node-peers=" + strconv.FormatBool(o.SlowNodePeers)}
 		args = append(args, o.homeArgs(i, len(homes), o.Viewers, time.Duration(o.Viewers-1)*o.Stagger)...)
-		cmd := h.Command(ctx, self, args...)
+		name, args := niceArgs(o.renice, self, args...)
+		cmd := h.Command(ctx, name, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
 		wg.Add(1)
@@ -348,6 +395,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	}
 	wg.Wait()
 	c.WallS = time.Since(t0).Seconds()
+	c.WireCPUS = (selfCPU() - wire0).Seconds()
 	if host1, ok := hostBusy(); ok && hostOK && c.WallS > 0 {
 		c.HostBusy = (host1 - host0).Seconds() / c.WallS / float64(runtime.NumCPU())
 	}
@@ -505,7 +553,10 @@ func writeSwarmGoMarkdown(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase
 	}
 	fmt.Fprintln(b)
 	for _, c := range cases {
-		fmt.Fprintf(b, "%s viewers' CPU: %.1f s in %.0f s, %.2f cores (%.4f a viewer)\n", c.Scenario, c.ViewersCPUS, c.WallS, c.ViewersCPUS/max(c.WallS, 1), c.ViewersCPUS/max(c.WallS, 1)/float64(max(c.N, 1)))
+		fmt.Fprintf(b, "%s viewers' CPU: %.1f s in %.0f s, %.2f cores (%.4f a viewer); the emulated wire's (delay lines): %.2f cores\n", c.Scenario, c.ViewersCPUS, c.WallS, c.ViewersCPUS/max(c.WallS, 1), c.ViewersCPUS/max(c.WallS, 1)/float64(max(c.N, 1)), c.WireCPUS/max(c.WallS, 1))
+		if len(c.All.JoinS) > 0 || c.All.CloseHung > 0 {
+			fmt.Fprintf(b, "%s signaling joins p50 / p95: %s ms; peers whose close hung: %d\n", c.Scenario, p50p95ms(c.All.JoinS), c.All.CloseHung)
+		}
 	}
 	for _, c := range cases {
 		writeSwarmGoPairs(b, c)
@@ -542,6 +593,7 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 	stun := fs.String("stun", "", "STUN URL for server-reflexive candidates")
 	caStep := fs.Int("sctp-ca-step", 0, "SCTP congestion-avoidance step, bytes (0: pion's)")
 	httpKeep := fs.Float64("http-keep", 0, "0: the browser client's rule; N > 0: target durations of buffer kept for HTTP")
+	slowPeers := fs.Bool("slow-node-peers", true, "under the client's rule, ask a viewer that holds a critical segment first, for as long as HTTP takes")
 	var hs homeScenario
 	hs.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -558,13 +610,21 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 		se.SetSCTPCwndCAStep(uint32(*caStep))
 	}
 	s := &soak{o: soakOptions{Stream: *stream, Rendition: *rendition, P2P: *p2p}, base: *base, client: &http.Client{Timeout: 10 * time.Second},
-		peer: testpeer.Options{API: webrtc.NewAPI(webrtc.WithSettingEngine(se))}, noUpload: !*upload, fetchPeers: true, httpKeep: *httpKeep}
+		peer: testpeer.Options{API: dataOnlyAPI(se)}, noUpload: !*upload, fetchPeers: true, httpKeep: *httpKeep}
 	s.peer.ICEServers = true // the welcome's: the node's STUN, TURN with minted credentials
 	if *stun != "" {
 		s.peer.ExtraICEServers = []webrtc.ICEServer{{URLs: []string{*stun}}}
 	}
-	s.shareHTTP, s.behind = *httpKeep == 0, hs.behind
+	s.shareHTTP, s.behind, s.slowPeers = *httpKeep == 0, hs.behind, *slowPeers
 	return json.NewEncoder(stdout).Encode(hs.run(ctx, s, *k, *offset, *every, *watch))
+}
+
+// dataOnlyAPI is a pion API for DataChannel-only peers: no interceptors.
+// pion's default ones (NACK, RTCP reports, TWCC, stats) are for media;
+// each runs a ticking goroutine per connection, and a home of ten viewers
+// holds two hundred connections.
+func dataOnlyAPI(se webrtc.SettingEngine) *webrtc.API {
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 }
 
 // reexecIn runs this command again in a new network namespace with only

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -56,4 +57,21 @@ func FuzzMetricSum(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, labels string) {
 		_ = metricSum(body, "edgeswarm_bytes_sent_total", labels)
 	})
+}
+
+// The node and the viewers run at the caller's niceness under a raised
+// wire: nice -n RENICE prefixes their command, and nothing does when the
+// wire was not raised.
+func TestNiceArgs(t *testing.T) {
+	name, args := niceArgs(10, "/bin/viewer", "--viewers", "3")
+	if name != "nice" || !slices.Equal(args, []string{"-n", "10", "/bin/viewer", "--viewers", "3"}) {
+		t.Errorf("niceArgs(10) = %s %v", name, args)
+	}
+	name, args = niceArgs(0, "/bin/viewer", "--viewers", "3")
+	if name != "/bin/viewer" || !slices.Equal(args, []string{"--viewers", "3"}) {
+		t.Errorf("niceArgs(0) = %s %v", name, args)
+	}
+	if _, err := parseSwarmGoFlags([]string{"--nice", "-11"}, &strings.Builder{}); err == nil || !strings.Contains(err.Error(), "--nice") {
+		t.Errorf("--nice -11: %v", err)
+	}
 }

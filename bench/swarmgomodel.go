@@ -62,6 +62,24 @@ func (s *soak) clientSegment(ctx context.Context, c *http.Client, peer *testpeer
 	return nil
 }
 
+// peerBeforeSlowNode is swarm-go's addition to the client's rule
+// (--slow-node-peers): a segment that is critical already, and that the
+// swarm holds (a viewer, or the super-peer, which pushes), is waited for
+// from the swarm as long as the last HTTP fetches took (at least
+// minPeerWait, at most maxPeerWait): a push, or a viewer that holds it
+// (fromPeer), then HTTP. Behind an overloaded node HTTP is the slow path:
+// its fetches take seconds, so every segment is critical at once (twice
+// the HTTP time plus 500 ms is more than the buffer) and the client's rule
+// alone never asks a peer, however many hold the segment. The wait is what
+// HTTP itself would take, so the player loses little when the swarm is no
+// faster.
+func peerBeforeSlowNode(ctx context.Context, peer *testpeer.Peer, vp *vplayer, seq uint64) bool {
+	if !vp.started || vp.httpTook == 0 || len(peer.Holders(seq)) == 0 {
+		return false
+	}
+	return fromPeer(ctx, peer, seq, min(max(vp.httpTook, minPeerWait), maxPeerWait))
+}
+
 // fromSwarm tries to get seq from the swarm before it turns critical, as
 // the client's fromSwarm: it holds it already (a push), or asks a viewer
 // whose have-map holds it, or waits for one while it has time to spare
@@ -76,7 +94,7 @@ func (s *soak) fromSwarm(ctx context.Context, peer *testpeer.Peer, vp *vplayer, 
 	start := time.Now()
 	room := vp.ahead(start) - modelCriticalFor(vp.httpTook)
 	if room <= 0 {
-		return false
+		return s.slowPeers && peerBeforeSlowNode(ctx, peer, vp, seq)
 	}
 	spare := max(0, room-modelReserve)
 	giveUp := start.Add(min(spare, modelMaxWait))

@@ -183,11 +183,15 @@ func sessions(g, n int, join, watch, from, churn time.Duration) [][2]time.Durati
 }
 
 // startup is the start-up p50 / p95 in ms ("–" when nobody started).
-func (s swarmGoSummary) startup() string {
-	if len(s.StartupS) == 0 {
+func (s swarmGoSummary) startup() string { return p50p95ms(s.StartupS) }
+
+// p50p95ms formats the median and the 95th percentile of seconds as
+// milliseconds.
+func p50p95ms(s []float64) string {
+	if len(s) == 0 {
 		return "–"
 	}
-	v := slices.Clone(s.StartupS)
+	v := slices.Clone(s)
 	slices.Sort(v)
 	q := func(p float64) float64 { return 1000 * v[min(len(v)-1, int(math.Ceil(p*float64(len(v))))-1)] }
 	return fmt.Sprintf("%.0f / %.0f", q(0.5), q(0.95))

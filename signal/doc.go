@@ -26,7 +26,10 @@
 //
 // Candidates: only peers that upload and are not mobile are offered;
 // among them the least offered first (then the most advanced by their
-// have summaries), from a bounded random sample, so load spreads; a new
+// have summaries), from a bounded random sample, so load spreads; up to
+// half of them are sources that joined from the viewer's own source
+// address (behind the same NAT, reachable over their LAN even when the
+// NAT is symmetric), which a random sample of a large swarm misses; a new
 // source is also pushed to the viewers that received the fewest
 // candidates. The super-peer is offered, marked seeder, to every viewer
 // in addition to the K viewer candidates (it does not count against K),

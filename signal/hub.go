@@ -348,6 +348,7 @@ func (h *Hub) removeLocked(m *member) removal {
 	sw := m.sw
 	h.announceLocked(m, true)
 	delete(sw.members, m.id)
+	sw.dropAddr(m)
 	delete(h.byID, m.id)
 	m.s.m = nil
 	m.detach()
@@ -489,6 +490,7 @@ func (h *Hub) join(s *session, j *wire.Join) {
 	m := &member{id: h.newIDLocked(), s: s, sw: sw, seeder: s.seeder, source: j.Caps.Upload && !j.Caps.Mobile,
 		statsAt: h.now(), availFrom: sw.published - sw.windowBytes, availFromN: sw.publishedN - uint64(len(sw.order))}
 	sw.members[m.id] = m
+	sw.addAddr(m)
 	h.byID[m.id] = m
 	s.m = m
 	m.detach = h.bus.Attach(m.id, s)

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"container/list"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"time"
@@ -29,10 +30,38 @@ type swarm struct {
 	// idle is the swarm's element in Hub.idle while it has no members
 	// but keeps digests.
 	idle *list.Element
+
+	// byAddr holds the viewers of each WebSocket source address
+	// (pickSources offers a joining viewer sources of its own address).
+	byAddr map[netip.Addr][]*member
 }
 
 func newSwarm(name string) *swarm {
-	return &swarm{name: name, members: make(map[string]*member), digests: make(map[string]wire.SegmentDigest)}
+	return &swarm{name: name, members: make(map[string]*member), digests: make(map[string]wire.SegmentDigest),
+		byAddr: make(map[netip.Addr][]*member)}
+}
+
+// addAddr and dropAddr keep byAddr: viewer m joined or left.
+func (sw *swarm) addAddr(m *member) {
+	if a := m.s.addr; a.IsValid() && !m.seeder {
+		sw.byAddr[a] = append(sw.byAddr[a], m)
+	}
+}
+
+func (sw *swarm) dropAddr(m *member) {
+	a := m.s.addr
+	l := sw.byAddr[a]
+	i := slices.Index(l, m)
+	if i < 0 {
+		return
+	}
+	l[i] = l[len(l)-1]
+	l[len(l)-1] = nil
+	if l = l[:len(l)-1]; len(l) == 0 {
+		delete(sw.byAddr, a)
+	} else {
+		sw.byAddr[a] = l
+	}
 }
 
 // member is a joined peer. Guarded by Hub.mu.
@@ -112,11 +141,29 @@ func (m *member) candidate() bool { return m.source && !m.banned }
 const sampleFactor = 4
 
 // pickSources returns up to k sources for p, least offered first, and
-// counts the offers.
+// counts the offers. Up to half of them (sameAddrShare) are sources that
+// joined from p's own source address, when there are such: viewers behind
+// one NAT reach each other over their LAN (host candidates) whatever the
+// NAT, where a symmetric NAT keeps them from every viewer elsewhere. In a
+// large swarm a random sample would hold almost none of them.
 func (sw *swarm) pickSources(p *member, k int) []*member {
+	var local []*member
+	if l := sw.byAddr[p.s.addr]; p.s.addr.IsValid() && len(l) > 1 {
+		// A bounded sample from a random place, as the map's below: at
+		// most sampleFactor*k entries are examined, however many of the
+		// address's viewers are no sources.
+		at := rand.IntN(len(l))
+		for i := range min(len(l), sampleFactor*k) {
+			if m := l[(at+i)%len(l)]; m != p && m.candidate() {
+				local = append(local, m)
+			}
+		}
+	}
+	sortSources(local)
+	local = local[:min(len(local), sameAddrShare(k))]
 	pool := make([]*member, 0, min(len(sw.members), sampleFactor*k))
 	for _, m := range sw.members {
-		if m == p || m.seeder || !m.candidate() {
+		if m == p || m.seeder || !m.candidate() || slices.Contains(local, m) {
 			continue
 		}
 		pool = append(pool, m)
@@ -124,6 +171,23 @@ func (sw *swarm) pickSources(p *member, k int) []*member {
 			break
 		}
 	}
+	sortSources(pool)
+	pool = append(local, pool[:min(len(pool), k-len(local))]...)
+	for _, m := range pool {
+		m.offered++
+	}
+	p.got += len(pool)
+	return pool
+}
+
+// sameAddrShare is how many of k candidates pickSources may take from the
+// joining viewer's own address: half, so that a shared address that is not
+// one LAN (a carrier NAT, a proxy in front of the node) still leaves the
+// other half to the swarm at large.
+func sameAddrShare(k int) int { return min(k, max(1, k/2)) }
+
+// sortSources orders sources least offered first, then most advanced.
+func sortSources(pool []*member) {
 	slices.SortFunc(pool, func(a, b *member) int {
 		if a.offered != b.offered {
 			return a.offered - b.offered
@@ -136,12 +200,6 @@ func (sw *swarm) pickSources(p *member, k int) []*member {
 		}
 		return 0
 	})
-	pool = pool[:min(len(pool), k)]
-	for _, m := range pool {
-		m.offered++
-	}
-	p.got += len(pool)
-	return pool
 }
 
 // pickStarved returns up to k viewers, other than p and those in skip,
