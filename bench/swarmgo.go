@@ -120,6 +120,7 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 // swarmGoCase is one scenario's run.
 type swarmGoCase struct {
 	Scenario   string                    `json:"scenario"`
+	Round      int                       `json:"round"` // 0.. with --repeat
 	N          int                       `json:"n"`
 	WANRateBps float64                   `json:"wan_rate_bps,omitempty"`
 	NodeCPUS   float64                   `json:"node_cpu_s"`
@@ -239,17 +240,20 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	origin := &caseOrigin{f: o.scenarioFlags, tmp: tmp, bin: bin, rendition: o.Rendition}
 	defer origin.stop()
 	var cases []swarmGoCase
-	for _, sc := range o.Scenarios {
-		originURL, err := origin.start(ctx)
-		if err != nil {
-			return err
+	for round := range o.Repeat {
+		for _, sc := range o.Scenarios {
+			originURL, err := origin.start(ctx)
+			if err != nil {
+				return err
+			}
+			log.Info("swarm-go case", "scenario", sc, "round", round, "viewers", o.Viewers, "homes", homes, "net", o.Net)
+			c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, originURL, log)
+			if err != nil {
+				return err
+			}
+			c.Round = round
+			cases = append(cases, c)
 		}
-		log.Info("swarm-go case", "scenario", sc, "viewers", o.Viewers, "homes", homes, "net", o.Net)
-		c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, originURL, log)
-		if err != nil {
-			return err
-		}
-		cases = append(cases, c)
 	}
 	stamp := time.Now().UTC().Format("20060102T150405Z")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -264,6 +268,9 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var b bytes.Buffer
 	writeSwarmGoMarkdown(&b, o, cases)
+	if o.Repeat > 1 {
+		writeSwarmGoRepeat(&b, o, cases)
+	}
 	fmt.Fprintf(&b, "\nresults: %s\n", path)
 	_, err = stdout.Write(b.Bytes())
 	return err
