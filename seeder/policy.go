@@ -10,7 +10,9 @@ import (
 )
 
 // pickPushTargets chooses up to k viewers to push segment seq to, among
-// those that take pushes and do not hold it yet. The least backlog comes
+// those that take pushes, do not hold it yet and are past their start-up
+// grace at now (peer.starting: a starting player gets its first
+// segments over HTTP undisturbed). The least backlog comes
 // first (an idle connection starts at once), then the viewer whose turn
 // is oldest (the longest since its last push, a viewer never pushed
 // counting from when it connected), then the best measured throughput,
@@ -19,10 +21,10 @@ import (
 // the pushed one, and always pushing to the same viewer made its uplink
 // the swarm's (the swarm bench behind 0.8 Mbit/s uplinks), while a viewer
 // that just joined is busy starting and waits for its turn.
-func pickPushTargets(peers []*peer, seq uint64, k int) []*peer {
+func pickPushTargets(peers []*peer, seq uint64, k int, now time.Time) []*peer {
 	var cands []pushScore
 	for _, p := range peers {
-		if p.pushable() && !p.has(seq) {
+		if p.pushable() && !p.has(seq) && !p.starting(now) {
 			cands = append(cands, p.score())
 		}
 	}

@@ -434,16 +434,17 @@ func (sw *swarm) newSegment(d wire.SegmentDigest) {
 	if byPolicy {
 		n = policyPushCount(frac, len(peers))
 	}
-	targets := pickPushTargets(peers, *d.Seq, n)
+	targets := pickPushTargets(peers, *d.Seq, n, sw.s.clock())
 	for _, p := range targets {
 		p.enqueuePush(d)
 	}
 	sw.push.pushed(*d.Seq, len(targets))
 }
 
-// firstHave is called when a viewer's first have-map arrived: a viewer
-// that became ready just after a fill gets the live edge pushed when the
-// swarm cannot pass it on yet (pushPolicy.catchUp).
+// firstHave is called when a viewer's first have-map after its start-up
+// grace arrived (with no grace, its first): a viewer that became ready
+// just after a fill gets the live edge pushed when the swarm cannot pass
+// it on yet (pushPolicy.catchUp).
 func (sw *swarm) firstHave(p *peer) {
 	if !p.pushable() {
 		return
