@@ -387,7 +387,7 @@ func (p *peer) onMessage(msg webrtc.DataChannelMessage) {
 		catchUp := !p.caughtUp && !p.startingLocked(now)
 		p.caughtUp = p.caughtUp || catchUp
 		p.mu.Unlock()
-		p.sw.heldNow(old, h, serves)
+		p.sw.heldNow(p, old, h, serves)
 		if catchUp {
 			p.sw.firstHave(p)
 		}

@@ -78,6 +78,20 @@ func rankPushTargets(c []pushScore) {
 //     the edge held by few, and pushing to each would make the super-peer
 //     the swarm's source: catch-ups only make up the copies the fill
 //     could not place.
+//   - whether a pushed copy lands first: a push is worth something when
+//     the pushed viewer holds the segment before the swarm does, so that
+//     others can take it from it. When, before the first pushed copy is
+//     announced, lateEarly or more other uploaders already announced the
+//     segment, they fetched it over HTTP the moment their playlists
+//     listed it: the viewers play so close to live (hls.js
+//     liveSyncDurationCount 1) that nobody has time to wait for a copy.
+//     A pushed copy then only makes one viewer the swarm's first holder,
+//     every late viewer asks it at once, and its uplink cannot answer
+//     them all before their segment is due (the swarm bench at liveSync 1
+//     with 1 s segments: late requests and stalls went up, offload down).
+//     After two such segments in a row the policy pushes nothing for
+//     pausePushes segments (no catch-ups either), then probes with one
+//     pushed segment; one that lands late again pauses at once.
 //
 // Every pushed copy is a seed byte that no viewer gave another, so the
 // policy starts from one copy and adds only on evidence.
@@ -95,16 +109,40 @@ type pushPolicy struct {
 	// want is the copies wanted of the live edge, given those pushed so
 	// far (at the fill and by catch-ups).
 	want, given int
+	// lateRun counts the pushed segments in a row whose copies landed
+	// late; pause the segments still to leave unpushed; probing is set
+	// for the first pushed segment after a pause.
+	lateRun, pause int
+	probing        bool
+	paused         func() // counts a segment left unpushed (a metric)
 }
 
-// spreadTrack follows one pushed segment until half the uploaders hold it.
+// spreadTrack follows one pushed segment until half the uploaders hold it,
+// and whether its pushed copies landed before the swarm held it.
 type spreadTrack struct {
 	open bool
 	seq  uint64
 	at   time.Time
 	want int // holders that make half the uploaders
 	held int
+	// targets are the viewers it was pushed to; early counts the other
+	// uploaders that announced it before the first target did, and
+	// landed is set once a target did (or the first is yet to come).
+	targets   []*peer
+	early     int
+	lateEarly int // early holders that make its pushes late
+	landed    bool
 }
+
+// pausePushes is how many new segments go unpushed once pushed copies
+// landed late twice in a row.
+const pausePushes = 8
+
+// lateEarlyFor is how many other uploaders holding a segment before its
+// first pushed copy make the push late: at least three (the viewer whose
+// request made the node fetch it holds it as soon as the node, at any
+// latency), one in eight of a large swarm.
+func lateEarlyFor(uploaders int) int { return max(3, uploaders/8) }
 
 // defaultInterval stands in for the segment interval until two live
 // segments have arrived.
@@ -138,6 +176,10 @@ func (pp *pushPolicy) newSegment(d wire.SegmentDigest, viewers, uploaders int) i
 		pp.extra = min(pp.extra+1, pp.k)
 		pp.track.open = false
 	}
+	if t := pp.track; !t.at.IsZero() && !t.landed && len(t.targets) > 0 {
+		pp.sampleLocked(true) // its pushed copies never landed in a whole interval
+	}
+	pp.track = spreadTrack{}
 	if pp.hasEdge {
 		gap := now.Sub(pp.last)
 		if pp.interval == 0 {
@@ -148,30 +190,87 @@ func (pp *pushPolicy) newSegment(d wire.SegmentDigest, viewers, uploaders int) i
 	}
 	pp.edge, pp.hasEdge, pp.last = d, true, now
 	pp.want, pp.given = min(pp.k, 1), 0 // a late uploader may still get one
+	if pp.pause > 0 {
+		pp.pause--
+		pp.probing = pp.pause == 0
+		pp.want = 0
+		if pp.paused != nil {
+			pp.paused()
+		}
+		return 0
+	}
 	base := baseCopies(pp.k, viewers, uploaders)
 	if base == 0 {
 		return 0
 	}
 	n := min(pp.k, uploaders, base+pp.extra)
 	pp.want = n
-	pp.track = spreadTrack{open: true, seq: *d.Seq, at: now, want: (uploaders + 1) / 2}
+	pp.track = spreadTrack{open: true, seq: *d.Seq, at: now, want: (uploaders + 1) / 2, lateEarly: lateEarlyFor(uploaders)}
 	return n
 }
 
-// pushed records that n copies of segment seq were handed to viewers.
-func (pp *pushPolicy) pushed(seq uint64, n int) {
+// pushed records the viewers segment seq was pushed to at the fill:
+// their have-maps are the pushed copies landing.
+func (pp *pushPolicy) pushed(seq uint64, ps []*peer) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	if pp.hasEdge && *pp.edge.Seq == seq {
-		pp.given += n
+		pp.given += len(ps)
+	}
+	pp.targetsLocked(seq, ps...)
+}
+
+// caughtUp records that p got segment seq by a catch-up push (counted
+// by catchUp).
+func (pp *pushPolicy) caughtUp(seq uint64, p *peer) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.targetsLocked(seq, p)
+}
+
+func (pp *pushPolicy) targetsLocked(seq uint64, ps ...*peer) {
+	if t := &pp.track; !t.at.IsZero() && t.seq == seq && !t.landed {
+		t.targets = append(t.targets, ps...)
 	}
 }
 
-// tracked is the segment whose spread is being followed.
+// announced records that uploader p's have-map now holds seq: a pushed
+// copy landing (p was a target) or another holder before it.
+func (pp *pushPolicy) announced(seq uint64, p *peer) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	t := &pp.track
+	if t.at.IsZero() || t.seq != seq || t.landed {
+		return
+	}
+	if !slices.Contains(t.targets, p) {
+		t.early++
+		return
+	}
+	t.landed = true
+	pp.sampleLocked(t.early >= t.lateEarly)
+}
+
+// sampleLocked learns from one pushed segment whether its copies landed
+// late: two in a row, or one right after a pause, pause pushing.
+func (pp *pushPolicy) sampleLocked(late bool) {
+	switch {
+	case !late:
+		pp.lateRun, pp.probing = 0, false
+	case pp.probing || pp.lateRun >= 1:
+		pp.lateRun, pp.probing, pp.pause = 0, false, pausePushes
+	default:
+		pp.lateRun++
+	}
+}
+
+// tracked is the segment whose spread, or whose pushed copies' landing,
+// is being followed.
 func (pp *pushPolicy) tracked() (uint64, bool) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
-	return pp.track.seq, pp.track.open
+	t := pp.track
+	return t.seq, t.open || (!t.at.IsZero() && !t.landed)
 }
 
 // held records that one more uploader holds seq.

@@ -78,6 +78,7 @@ func newSwarm(s *Seeder, name string) *swarm {
 
 		viewersHave: make(chan struct{}),
 	}
+	sw.push.paused = s.m.pushPaused.Inc
 	sw.ctx, sw.stop = context.WithCancel(s.ctx)
 	return sw
 }
@@ -438,7 +439,7 @@ func (sw *swarm) newSegment(d wire.SegmentDigest) {
 	for _, p := range targets {
 		p.enqueuePush(d)
 	}
-	sw.push.pushed(*d.Seq, len(targets))
+	sw.push.pushed(*d.Seq, targets)
 }
 
 // firstHave is called when a viewer's first have-map after its start-up
@@ -469,16 +470,18 @@ func (sw *swarm) firstHave(p *peer) {
 		return
 	}
 	sw.s.m.catchUps.Inc()
+	sw.push.caughtUp(*d.Seq, p)
 	p.enqueuePush(d)
 }
 
-// heldNow tells the push policy that an uploader's new have-map holds the
+// heldNow tells the push policy that uploader p's new have-map holds the
 // segment whose spread it follows, when the old one did not.
-func (sw *swarm) heldNow(old, now wire.HaveMap, serves bool) {
+func (sw *swarm) heldNow(p *peer, old, now wire.HaveMap, serves bool) {
 	if !serves {
 		return
 	}
 	if seq, ok := sw.push.tracked(); ok && !old.Has(seq) && now.Has(seq) {
 		sw.push.held(seq)
+		sw.push.announced(seq, p)
 	}
 }
