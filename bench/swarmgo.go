@@ -141,6 +141,9 @@ type swarmGoCase struct {
 	// HostBusy is the share of all the host's CPUs busy over the case
 	// (everything: the viewers, the node, and anybody else).
 	HostBusy float64 `json:"host_busy"`
+	// PushPaused counts the new segments the super-peer left unpushed
+	// because its pushed copies landed late (seeder/policy.go).
+	PushPaused float64 `json:"push_paused_segments,omitempty"`
 }
 
 type swarmGoHome struct {
@@ -364,6 +367,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	if body, err := get(ctx, client, "http://"+adm+"/metrics"); err == nil {
 		c.NodeHTTP = int64(metricSum(body, "edgeswarm_bytes_sent_total", `path="http"`))
 		c.NodeSeed = int64(metricSum(body, "edgeswarm_seeder_sent_bytes_total", ""))
+		c.PushPaused = metricSum(body, "edgeswarm_seeder_push_paused_segments_total", "")
 		c.STUN = map[string]float64{}
 		for _, r := range []string{"answered", "rate_limited", "malformed", "ignored"} {
 			c.STUN[r] = metricSum(body, "edgeswarm_seeder_stun_requests_total", `result="`+r+`"`)

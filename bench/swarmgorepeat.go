@@ -59,6 +59,21 @@ func (c repeatCell) format(verb string) string {
 // repeatRow is one scenario's figures over the rounds.
 type repeatRow struct {
 	offload, stalls, stallS, startup, egress, busy repeatCell
+	late, requests, paused                         repeatCell
+}
+
+// caseRequests counts the viewers' requests to other viewers and those
+// given up before the last byte (late: the segment turned critical).
+func caseRequests(c swarmGoCase) (all, late int) {
+	for _, h := range c.Homes {
+		for _, v := range h.Viewers {
+			for _, l := range v.Links {
+				all += l.Requests
+				late += l.Late
+			}
+		}
+	}
+	return all, late
 }
 
 // caseStartupP50 is a case's start-up p50 in ms (NaN when nobody started).
@@ -90,6 +105,10 @@ func repeatRows(scenarios []string, cases []swarmGoCase) map[string]*repeatRow {
 		}
 		r.egress.add(float64(c.NodeHTTP+c.NodeSeed) / (1 << 20))
 		r.busy.add(100 * c.HostBusy)
+		all, late := caseRequests(c)
+		r.requests.add(float64(all))
+		r.late.add(float64(late))
+		r.paused.add(c.PushPaused)
 	}
 	return rows
 }
@@ -140,13 +159,13 @@ func verdict(d repeatCell, higherBetter bool, minMove float64) string {
 // of every scenario's figures, then super against p2p round by round.
 func writeSwarmGoRepeat(b *bytes.Buffer, o swarmGoOptions, cases []swarmGoCase) {
 	fmt.Fprintf(b, "\n## over %d rounds (interleaved): median (min–max)\n\n", o.Repeat)
-	fmt.Fprintln(b, "| scenario | offload % | stalls | stall s | start-up p50 ms | node egress MiB | host busy % |")
-	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(b, "| scenario | offload % | stalls | stall s | start-up p50 ms | node egress MiB | viewer requests | given up late | pushes paused | host busy % |")
+	fmt.Fprintln(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	rows := repeatRows(o.Scenarios, cases)
 	for _, sc := range o.Scenarios {
 		r := rows[sc]
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", sc, r.offload.format("%.1f"), r.stalls.format("%g"), r.stallS.format("%.1f"),
-			r.startup.format("%.0f"), r.egress.format("%.1f"), r.busy.format("%.0f"))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, r.offload.format("%.1f"), r.stalls.format("%g"), r.stallS.format("%.1f"),
+			r.startup.format("%.0f"), r.egress.format("%.1f"), r.requests.format("%g"), r.late.format("%g"), r.paused.format("%g"), r.busy.format("%.0f"))
 	}
 	if !slices.Contains(o.Scenarios, scenarioP2P) || !slices.Contains(o.Scenarios, scenarioSuper) {
 		return

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/edgeswarm/edgeswarm/internal/testpeer"
 )
 
 // goCase is a case of round r with p2p bytes out of 100 (offload p2p %),
@@ -100,6 +102,10 @@ func TestSwarmGoRepeatReport(t *testing.T) {
 		goCase("http", 0, 0, 9, 0.2), goCase("p2p", 0, 40, 5, 0.3), goCase("super", 0, 50, 1, 0.4),
 		goCase("http", 1, 0, 7, 0.2), goCase("p2p", 1, 30, 5, 0.3), goCase("super", 1, 45, 2, 0.4),
 	}
+	// Round 1's super viewers asked others 10 times, 4 of them in vain
+	// (late), and the super-peer left 3 segments unpushed.
+	cs[5].Homes = []swarmGoHome{{Viewers: []soakViewerResult{{Links: []testpeer.LinkInfo{{Requests: 6, Late: 3}, {Requests: 4, Late: 1}}}}}}
+	cs[5].PushPaused = 3
 	var b bytes.Buffer
 	writeSwarmGoRepeat(&b, o, cs)
 	out := b.String()
@@ -107,6 +113,7 @@ func TestSwarmGoRepeatReport(t *testing.T) {
 		"over 2 rounds",
 		"| http | 0.0 (0.0–0.0) | 8 (7–9) |",
 		"| super | 47.5 (45.0–50.0) | 1.5 (1–2) |",
+		"| 5 (0–10) | 2 (0–4) | 1.5 (0–3) |",
 		"| offload, points | +12.5 (+10.0–+15.0) | better |",
 		"| stalls | -3.5 (-4–-3) | better |",
 		"| start-up p50, ms | +100 (+100–+100) | worse |",
