@@ -27,8 +27,8 @@
 // land late (several other viewers announce a segment before the first
 // pushed copy does: they fetched it over HTTP as soon as it was listed,
 // very close to live), pushing pauses for a few segments and then probes
-// again, since a copy nobody waits for only draws every late viewer's
-// request to one uplink. With push_start_grace_ms a viewer gets no push
+// again: the swarm starts from its own HTTP copies there, and a pushed
+// one lowers no HTTP fetch but its receiver's. With push_start_grace_ms a viewer gets no push
 // in its first moments, while its player starts over HTTP. The reference client never requests from the super-peer;
 // for clients that do, a request for a segment that BusyHolders connected
 // viewers already hold is answered busy, steering it to them; a segment

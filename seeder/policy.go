@@ -84,14 +84,13 @@ func rankPushTargets(c []pushScore) {
 //     announced, lateEarly or more other uploaders already announced the
 //     segment, they fetched it over HTTP the moment their playlists
 //     listed it: the viewers play so close to live (hls.js
-//     liveSyncDurationCount 1) that nobody has time to wait for a copy.
-//     A pushed copy then only makes one viewer the swarm's first holder,
-//     every late viewer asks it at once, and its uplink cannot answer
-//     them all before their segment is due (the swarm bench at liveSync 1
-//     with 1 s segments: late requests and stalls went up, offload down).
-//     After two such segments in a row the policy pushes nothing for
-//     pausePushes segments (no catch-ups either), then probes with one
-//     pushed segment; one that lands late again pauses at once.
+//     liveSyncDurationCount 1) that nobody waits for a copy, the swarm
+//     starts from its own HTTP copies, and the pushed ones are seed bytes
+//     that lower no HTTP fetch but the pushed viewer's (some land after
+//     the viewer fetched the segment itself). After two such segments in
+//     a row the policy pushes nothing for pausePushes segments (no
+//     catch-ups either), then probes with one pushed segment; one that
+//     lands late again pauses at once.
 //
 // Every pushed copy is a seed byte that no viewer gave another, so the
 // policy starts from one copy and adds only on evidence.
