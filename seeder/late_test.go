@@ -32,7 +32,7 @@ func newLateSwarm(t *testing.T, k, n int) *lateSwarm {
 // announce is an uploader's have-map holding seq, as heldNow reports it.
 func (ls *lateSwarm) announce(seq uint64, p *peer) {
 	ls.pp.held(seq)
-	ls.pp.announced(seq, p)
+	ls.pp.announced(seq, p, time.Minute)
 }
 
 // segment plays one segment and returns the copies pushed.
@@ -108,18 +108,47 @@ func TestPushPolicyKeepsPushingWhenPushesLandFirst(t *testing.T) {
 	}
 }
 
-// A pushed copy that never lands before the next segment is late too.
-func TestPushPolicyCopyThatNeverLandsIsLate(t *testing.T) {
+// A pushed copy that never lands (a viewer that stopped reading) says
+// nothing of the swarm's latency: it pauses nothing.
+func TestPushPolicyCopyThatNeverLandsIsNoSign(t *testing.T) {
 	ls := newLateSwarm(t, 1, 20)
-	for range 2 {
+	for range 3 {
 		seq := ls.next
 		ls.next++
 		n := ls.pp.newSegment(digestSeq(seq), 20, 20)
 		ls.pp.pushed(seq, ls.ps[:n])
 		ls.c.Advance(time.Second)
 	}
-	if n := ls.segment(0); n != 0 {
-		t.Errorf("after two pushes that never landed: %d copies, want a pause", n)
+	if n := ls.segment(0); n != 1 {
+		t.Errorf("after three pushes that never landed: %d copies, want 1", n)
+	}
+}
+
+// Viewers that just joined fetch their first segments over HTTP at once,
+// the live edge among them: in a flash crowd they announce it before the
+// pushed copy lands, and that is no sign of viewers close to live.
+func TestPushPolicyIgnoresStartingViewersHoldingEarly(t *testing.T) {
+	ls := newLateSwarm(t, 2, 20)
+	for i := range 6 {
+		seq := ls.next
+		ls.next++
+		n := ls.pp.newSegment(digestSeq(seq), 20, 20)
+		if n != 1 {
+			t.Fatalf("segment %d: %d copies, want 1", i, n)
+		}
+		ls.pp.pushed(seq, ls.ps[:1])
+		for _, p := range ls.ps[1:6] { // joined a second ago
+			ls.pp.held(seq)
+			ls.pp.announced(seq, p, time.Second)
+		}
+		ls.announce(seq, ls.ps[0])
+		for _, p := range ls.ps[6:] {
+			ls.announce(seq, p)
+		}
+		ls.c.Advance(2 * time.Second)
+	}
+	if ls.paused != 0 {
+		t.Errorf("%d segments paused for starting viewers' HTTP fetches", ls.paused)
 	}
 }
 

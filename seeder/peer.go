@@ -386,8 +386,9 @@ func (p *peer) onMessage(msg webrtc.DataChannelMessage) {
 		p.have, p.haveSeen = h, true
 		catchUp := !p.caughtUp && !p.startingLocked(now)
 		p.caughtUp = p.caughtUp || catchUp
+		age := now.Sub(p.helloAt)
 		p.mu.Unlock()
-		p.sw.heldNow(p, old, h, serves)
+		p.sw.heldNow(p, old, h, serves, age)
 		if catchUp {
 			p.sw.firstHave(p)
 		}

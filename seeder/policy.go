@@ -175,9 +175,6 @@ func (pp *pushPolicy) newSegment(d wire.SegmentDigest, viewers, uploaders int) i
 		pp.extra = min(pp.extra+1, pp.k)
 		pp.track.open = false
 	}
-	if t := pp.track; !t.at.IsZero() && !t.landed && len(t.targets) > 0 {
-		pp.sampleLocked(true) // its pushed copies never landed in a whole interval
-	}
 	pp.track = spreadTrack{}
 	if pp.hasEdge {
 		gap := now.Sub(pp.last)
@@ -233,9 +230,13 @@ func (pp *pushPolicy) targetsLocked(seq uint64, ps ...*peer) {
 	}
 }
 
-// announced records that uploader p's have-map now holds seq: a pushed
-// copy landing (p was a target) or another holder before it.
-func (pp *pushPolicy) announced(seq uint64, p *peer) {
+// announced records that uploader p, connected for age, now holds seq:
+// a pushed copy landing (p was a target) or another holder before it.
+// A viewer connected for less than two segment intervals does not count
+// as an early holder: a starting player fetches its first segments, the
+// live edge among them, over HTTP at once, whatever its latency (a flash
+// crowd is full of them).
+func (pp *pushPolicy) announced(seq uint64, p *peer, age time.Duration) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	t := &pp.track
@@ -243,7 +244,9 @@ func (pp *pushPolicy) announced(seq uint64, p *peer) {
 		return
 	}
 	if !slices.Contains(t.targets, p) {
-		t.early++
+		if age >= 2*pp.intervalLocked() {
+			t.early++
+		}
 		return
 	}
 	t.landed = true

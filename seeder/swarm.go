@@ -436,10 +436,10 @@ func (sw *swarm) newSegment(d wire.SegmentDigest) {
 		n = policyPushCount(frac, len(peers))
 	}
 	targets := pickPushTargets(peers, *d.Seq, n, sw.s.clock())
+	sw.push.pushed(*d.Seq, targets) // before a copy can land
 	for _, p := range targets {
 		p.enqueuePush(d)
 	}
-	sw.push.pushed(*d.Seq, targets)
 }
 
 // firstHave is called when a viewer's first have-map after its start-up
@@ -474,14 +474,15 @@ func (sw *swarm) firstHave(p *peer) {
 	p.enqueuePush(d)
 }
 
-// heldNow tells the push policy that uploader p's new have-map holds the
+// heldNow tells the push policy that uploader p (connected for age) has a
+// new have-map that holds the
 // segment whose spread it follows, when the old one did not.
-func (sw *swarm) heldNow(p *peer, old, now wire.HaveMap, serves bool) {
+func (sw *swarm) heldNow(p *peer, old, now wire.HaveMap, serves bool, age time.Duration) {
 	if !serves {
 		return
 	}
 	if seq, ok := sw.push.tracked(); ok && !old.Has(seq) && now.Has(seq) {
 		sw.push.held(seq)
-		sw.push.announced(seq, p)
+		sw.push.announced(seq, p, age)
 	}
 }
