@@ -142,6 +142,7 @@ func parseSwarmGoFlags(args []string, stderr io.Writer) (swarmGoOptions, error) 
 // swarmGoCase is one scenario's run.
 type swarmGoCase struct {
 	Scenario   string                    `json:"scenario"`
+	Round      int                       `json:"round"` // 0.. with --repeat
 	N          int                       `json:"n"`
 	WANRateBps float64                   `json:"wan_rate_bps,omitempty"`
 	NodeCPUS   float64                   `json:"node_cpu_s"`
@@ -165,6 +166,9 @@ type swarmGoCase struct {
 	// HostBusy is the share of all the host's CPUs busy over the case
 	// (everything: the viewers, the node, and anybody else).
 	HostBusy float64 `json:"host_busy"`
+	// PushPaused counts the new segments the super-peer left unpushed
+	// because its pushed copies landed late (seeder/policy.go).
+	PushPaused float64 `json:"push_paused_segments,omitempty"`
 }
 
 type swarmGoHome struct {
@@ -283,17 +287,20 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	origin := &caseOrigin{f: o.scenarioFlags, tmp: tmp, bin: bin, rendition: o.Rendition}
 	defer origin.stop()
 	var cases []swarmGoCase
-	for _, sc := range o.Scenarios {
-		originURL, err := origin.start(ctx)
-		if err != nil {
-			return err
+	for round := range o.Repeat {
+		for _, sc := range o.Scenarios {
+			originURL, err := origin.start(ctx)
+			if err != nil {
+				return err
+			}
+			log.Info("swarm-go case", "scenario", sc, "round", round, "viewers", o.Viewers, "homes", homes, "net", o.Net)
+			c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, originURL, log)
+			if err != nil {
+				return err
+			}
+			c.Round = round
+			cases = append(cases, c)
 		}
-		log.Info("swarm-go case", "scenario", sc, "viewers", o.Viewers, "homes", homes, "net", o.Net)
-		c, err := swarmGoRun(ctx, o, sc, n, kinds, bin, self, tmp, originURL, log)
-		if err != nil {
-			return err
-		}
-		cases = append(cases, c)
 	}
 	stamp := time.Now().UTC().Format("20060102T150405Z")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -308,6 +315,9 @@ func runSwarmGo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var b bytes.Buffer
 	writeSwarmGoMarkdown(&b, o, cases)
+	if o.Repeat > 1 {
+		writeSwarmGoRepeat(&b, o, cases)
+	}
 	fmt.Fprintf(&b, "\nresults: %s\n", path)
 	_, err = stdout.Write(b.Bytes())
 	return err
@@ -405,6 +415,7 @@ func swarmGoRun(ctx context.Context, o swarmGoOptions, scenario string, n *netem
 	if body, err := get(ctx, client, "http://"+adm+"/metrics"); err == nil {
 		c.NodeHTTP = int64(metricSum(body, "edgeswarm_bytes_sent_total", `path="http"`))
 		c.NodeSeed = int64(metricSum(body, "edgeswarm_seeder_sent_bytes_total", ""))
+		c.PushPaused = metricSum(body, "edgeswarm_seeder_push_paused_segments_total", "")
 		c.STUN = map[string]float64{}
 		for _, r := range []string{"answered", "rate_limited", "malformed", "ignored"} {
 			c.STUN[r] = metricSum(body, "edgeswarm_seeder_stun_requests_total", `result="`+r+`"`)

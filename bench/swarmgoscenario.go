@@ -41,6 +41,9 @@ type scenarioFlags struct {
 	NewStream bool
 	// SeederYAML are extra seeder keys for the node, ';'-separated.
 	SeederYAML string
+	// Repeat is how many rounds of the scenarios to play, interleaved
+	// (swarmgorepeat.go).
+	Repeat int
 }
 
 func (f *scenarioFlags) register(fs *flag.FlagSet) {
@@ -51,6 +54,7 @@ func (f *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.DownloadOnly, "download-only", 0, "share of viewers that do not upload (0..1), beside mobile homes")
 	fs.DurationVar(&f.Churn, "churn", 0, "once all joined, every this long one viewer leaves and a new one joins in its place (0: none)")
 	fs.StringVar(&f.SeederYAML, "seeder", "", "extra seeder keys for the node, YAML separated by ';', e.g. 'push_k: 4'")
+	fs.IntVar(&f.Repeat, "repeat", 1, "rounds of the scenarios, interleaved (http, p2p, super, http, ...); above 1 adds the median and range of every figure and super against p2p round by round")
 	fs.BoolVar(&f.NewStream, "new-stream", false, "every case gets a new stream, live from the case's start (viewers join as its first segment completes)")
 }
 
@@ -68,6 +72,8 @@ func (f scenarioFlags) check(watch time.Duration) error {
 		return fmt.Errorf("--download-only %v: want a share from 0 to 1", f.DownloadOnly)
 	case f.Churn < 0 || (f.Churn > 0 && f.Churn < time.Second):
 		return errors.New("--churn: want 0 or at least 1s")
+	case f.Repeat < 1 || f.Repeat > 20:
+		return fmt.Errorf("--repeat %d: want 1 to 20 rounds", f.Repeat)
 	case f.Churn > watch:
 		return fmt.Errorf("--churn %v is longer than --watch %v: nobody would leave", f.Churn, watch)
 	}
@@ -149,7 +155,7 @@ func (f scenarioFlags) homeArgs(i, homes, n int, lastJoin time.Duration) []strin
 
 func (f scenarioFlags) settings() map[string]any {
 	return map[string]any{"latency_segments": f.Latency, "segment_duration_s": f.SegmentDuration.Seconds(), "bitrate_bps": f.Bitrate,
-		"uplink_bps": f.Uplink, "download_only": f.DownloadOnly, "churn_s": f.Churn.Seconds(), "new_stream": f.NewStream, "seeder": f.SeederYAML}
+		"uplink_bps": f.Uplink, "download_only": f.DownloadOnly, "churn_s": f.Churn.Seconds(), "new_stream": f.NewStream, "seeder": f.SeederYAML, "repeat": f.Repeat}
 }
 
 // downloadOnly says whether viewer g (join order) of the fleet does not

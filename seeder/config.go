@@ -101,6 +101,14 @@ type Config struct {
 	// address for its STUN client, so the super-peer's ICE answers from
 	// that address would never reach ICE. "" serves no STUN.
 	STUNListen string `yaml:"stun_listen"`
+	// PushStartGraceMs: a viewer gets no pushes, neither a fill's nor a
+	// catch-up, for this long after its hello reached the super-peer. It
+	// is starting its player then, and a push competes with its first
+	// segments' HTTP fetches and its other handshakes (a browser verifies
+	// and stores every pushed byte on its main thread); once the grace is
+	// over its next have-map may bring a catch-up. 0..60000; 0 pushes at
+	// once (the default).
+	PushStartGraceMs int `yaml:"push_start_grace_ms"`
 }
 
 // DefaultConfig returns the production defaults: ICE on UDP port 3478,
@@ -165,6 +173,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("seeder.send_buffer: %s, allowed 64KiB..64MiB", c.SendBuffer)
 	case c.ChunkSize < 0 || c.ChunkSize > wire.MaxChunkPayload:
 		return fmt.Errorf("seeder.chunk_size: %d, allowed 0..%d", c.ChunkSize, wire.MaxChunkPayload)
+	case c.PushStartGraceMs < 0 || c.PushStartGraceMs > 60000:
+		return fmt.Errorf("seeder.push_start_grace_ms: %d, allowed 0..60000", c.PushStartGraceMs)
 	case c.MaxPeers < 1:
 		return errors.New("seeder.max_peers: must be at least 1")
 	case c.STUN && !(c.STUNRate > 0):

@@ -23,7 +23,13 @@
 // pushed to longest ago (so that no one home carries every first copy); a
 // viewer that becomes ready just after a fill, while too few
 // hold the live edge to pass it on and it has fewer copies than the
-// policy wanted, gets it pushed (a catch-up push). The reference client never requests from the super-peer;
+// policy wanted, gets it pushed (a catch-up push). When pushed copies
+// land late (several other viewers announce a segment before the first
+// pushed copy does: they fetched it over HTTP as soon as it was listed,
+// very close to live), pushing pauses for a few segments and then probes
+// again: the swarm starts from its own HTTP copies there, and a pushed
+// one lowers no HTTP fetch but its receiver's. With push_start_grace_ms a viewer gets no push
+// in its first moments, while its player starts over HTTP. The reference client never requests from the super-peer;
 // for clients that do, a request for a segment that BusyHolders connected
 // viewers already hold is answered busy, steering it to them; a segment
 // nobody else holds is always served. Uploads obey per-peer and per-node

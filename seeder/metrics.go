@@ -12,6 +12,7 @@ type metrics struct {
 	pushes     prometheus.Counter
 	pushBytes  prometheus.Counter
 	catchUps   prometheus.Counter     // pushes of the live edge to a viewer that arrived late
+	pushPaused prometheus.Counter     // new segments left unpushed: pushed copies landed late
 	requests   *prometheus.CounterVec // by result
 	served     prometheus.Counter
 	absent     prometheus.Counter
@@ -40,6 +41,8 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 			Help: "Segment bytes sent in pushes (included in sent_bytes_total)."}),
 		catchUps: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "catchup_pushes_total",
 			Help: "Pushes of the live edge to a viewer that became ready after the segment's own pushes, while the swarm held too few copies to pass it on (included in pushes_total once sent)."}),
+		pushPaused: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "push_paused_segments_total",
+			Help: "New live segments the super-peer did not push because the copies it pushed landed after other viewers already held them (viewers fetching the live edge over HTTP at once, very close to live)."}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "requests_total",
 			Help: "Segment requests from viewers, by answer: served, absent, busy (too many in flight) or busy_held (enough viewers hold it)."}, []string{"result"}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "offers_refused_total",
@@ -69,7 +72,7 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.peers, m.swarms, m.sent, m.pushes, m.pushBytes, m.catchUps, m.requests,
+	for _, c := range []prometheus.Collector{m.peers, m.swarms, m.sent, m.pushes, m.pushBytes, m.catchUps, m.pushPaused, m.requests,
 		m.refused, m.budgetNode, m.budgetPeer, m.budgetBps, dropped, stun} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -89,6 +89,10 @@ type peer struct {
 	throughput float64 // bytes/s of recent responses, exponentially averaged
 	helloTimer *time.Timer
 	lastPush   time.Time // when a push was last queued; zero: never
+	helloAt    time.Time // when the viewer's hello arrived
+	// caughtUp: the viewer was considered for a catch-up push (once,
+	// at its first have-map after its start-up grace).
+	caughtUp bool
 }
 
 func newPeer(sw *swarm, id, session, sdp string) (*peer, error) {
@@ -386,6 +390,7 @@ func (p *peer) onMessage(msg webrtc.DataChannelMessage) {
 		}
 		p.mu.Lock()
 		p.ready, p.version, p.flags = true, v, f.Flags
+		p.helloAt = p.sw.s.clock()
 		p.helloTimer.Stop()
 		p.mu.Unlock()
 		return
@@ -395,12 +400,16 @@ func (p *peer) onMessage(msg webrtc.DataChannelMessage) {
 	case wire.FrameHave:
 		h := f.Have
 		h.Bits = slices.Clone(h.Bits) // f aliases msg.Data
+		now := p.sw.s.clock()
 		p.mu.Lock()
-		old, first, serves := p.have, !p.haveSeen, p.flags&wire.FlagServes != 0
+		old, serves := p.have, p.flags&wire.FlagServes != 0
 		p.have, p.haveSeen = h, true
+		catchUp := !p.caughtUp && !p.startingLocked(now)
+		p.caughtUp = p.caughtUp || catchUp
+		age := now.Sub(p.helloAt)
 		p.mu.Unlock()
-		p.sw.heldNow(old, h, serves)
-		if first {
+		p.sw.heldNow(p, old, h, serves, age)
+		if catchUp {
 			p.sw.firstHave(p)
 		}
 		p.sw.haveChanged()
@@ -491,6 +500,19 @@ func (p *peer) pushable() bool {
 	defer p.mu.Unlock()
 	return p.ready && p.ctx.Err() == nil && p.version >= 2 &&
 		p.flags&wire.FlagAcceptsPush != 0 && p.flags&wire.FlagServes != 0
+}
+
+// starting reports whether the viewer is in its start-up grace at now
+// (Config.PushStartGraceMs after its hello): it gets no pushes.
+func (p *peer) starting(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.startingLocked(now)
+}
+
+func (p *peer) startingLocked(now time.Time) bool {
+	g := time.Duration(p.sw.s.cfg.PushStartGraceMs) * time.Millisecond
+	return g > 0 && (!p.ready || now.Sub(p.helloAt) < g)
 }
 
 // enqueuePush queues a push of d (which has a seq).

@@ -107,7 +107,7 @@ func TestPushPolicyCatchUp(t *testing.T) {
 	// A swarm that wants two copies and got one at the fill: one
 	// catch-up makes up the other, and no more.
 	pp.newSegment(digestSeq(8), 64, 64)
-	pp.pushed(8, 1)
+	pp.pushed(8, make([]*peer, 1))
 	if _, ok := pp.catchUp(1, 64); !ok {
 		t.Error("no catch-up while the edge has one of the two copies wanted")
 	}

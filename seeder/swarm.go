@@ -78,6 +78,7 @@ func newSwarm(s *Seeder, name string) *swarm {
 
 		viewersHave: make(chan struct{}),
 	}
+	sw.push.paused = s.m.pushPaused.Inc
 	sw.ctx, sw.stop = context.WithCancel(s.ctx)
 	return sw
 }
@@ -434,16 +435,17 @@ func (sw *swarm) newSegment(d wire.SegmentDigest) {
 	if byPolicy {
 		n = policyPushCount(frac, len(peers))
 	}
-	targets := pickPushTargets(peers, *d.Seq, n)
+	targets := pickPushTargets(peers, *d.Seq, n, sw.s.clock())
+	sw.push.pushed(*d.Seq, targets) // before a copy can land
 	for _, p := range targets {
 		p.enqueuePush(d)
 	}
-	sw.push.pushed(*d.Seq, len(targets))
 }
 
-// firstHave is called when a viewer's first have-map arrived: a viewer
-// that became ready just after a fill gets the live edge pushed when the
-// swarm cannot pass it on yet (pushPolicy.catchUp).
+// firstHave is called when a viewer's first have-map after its start-up
+// grace arrived (with no grace, its first): a viewer that became ready
+// just after a fill gets the live edge pushed when the swarm cannot pass
+// it on yet (pushPolicy.catchUp).
 func (sw *swarm) firstHave(p *peer) {
 	if !p.pushable() {
 		return
@@ -468,16 +470,19 @@ func (sw *swarm) firstHave(p *peer) {
 		return
 	}
 	sw.s.m.catchUps.Inc()
+	sw.push.caughtUp(*d.Seq, p)
 	p.enqueuePush(d)
 }
 
-// heldNow tells the push policy that an uploader's new have-map holds the
+// heldNow tells the push policy that uploader p (connected for age) has a
+// new have-map that holds the
 // segment whose spread it follows, when the old one did not.
-func (sw *swarm) heldNow(old, now wire.HaveMap, serves bool) {
+func (sw *swarm) heldNow(p *peer, old, now wire.HaveMap, serves bool, age time.Duration) {
 	if !serves {
 		return
 	}
 	if seq, ok := sw.push.tracked(); ok && !old.Has(seq) && now.Has(seq) {
 		sw.push.held(seq)
+		sw.push.announced(seq, p, age)
 	}
 }
