@@ -293,10 +293,25 @@ export class Engine {
     if (await verify(this.d.sha256, h.data, d)) {
       if (this.store.get(key) === h) { h.verified = true; h.seq = d.seq; this.haveDirty = true; }
       if (d.seq !== undefined) this.store.put({ ...h });
+      this.sendHaves(this.d.clock.now());
     }
   }
 
   private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers, this.risk.limits.peers, this.policy.maxPeers); }
+
+  /**
+   * The connections that count against maxPeers when this viewer dials:
+   * viewers that serve, or whose hello has not come yet. The super-peer is
+   * never asked for a segment, and a viewer that does not serve (a mobile,
+   * download-only one) is never a source: those take the room of the
+   * connections answered for others (peerCap) instead, so that a viewer
+   * seeks maxPeers sources.
+   */
+  private seeking(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (!p.seeder && (!p.ready || p.serves)) n++;
+    return n;
+  }
 
   /**
    * A new policy: the critical window is re-read, and the connections it no
@@ -321,7 +336,8 @@ export class Engine {
       for (const id of this.knownPeers) if (id > me && !this.peers.has(id) && !this.candidates.includes(id)) this.candidates.push(id);
     }
     for (const p of [...this.peers.values()]) {
-      if (pol.httpOnly || (pol.noViewerP2P && !p.seeder) || this.peers.size > this.maxPeers()) {
+      if (pol.httpOnly || (pol.noViewerP2P && !p.seeder) || this.peers.size > this.totalCap()
+        || (this.seeking() > this.maxPeers() && !p.seeder && (!p.ready || p.serves))) {
         // Kept as a candidate if this viewer is the one to dial it again
         // (the smaller id, see backOn below); the super-peer always.
         if ((p.seeder || p.id > me) && !this.candidates.includes(p.id)) this.candidates.push(p.id);
@@ -334,6 +350,9 @@ export class Engine {
 
   /** Peer connections at most, other viewers' offers included. */
   private peerCap(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers) + RULES.inboundExtraPeers; }
+
+  /** Peer connections at most now: peerCap, within the risk mode's and the policy's caps. */
+  private totalCap(): number { return Math.min(this.peerCap(), this.risk.limits.peers, this.policy.maxPeers); }
 
   /**
    * Start-up first: peer connections (offers, ICE, DTLS, ours and other
@@ -352,7 +371,7 @@ export class Engine {
     // should not spend its CPU on eight of them at once.
     let connecting = 0;
     for (const p of this.peers.values()) if (!p.ready) connecting++;
-    while (this.peers.size < this.maxPeers() && this.candidates.length > 0 && connecting < Math.min(RULES.connectingMax, this.maxPeers())) {
+    while (this.seeking() < this.maxPeers() && this.peers.size < this.totalCap() && this.candidates.length > 0 && connecting < Math.min(RULES.connectingMax, this.maxPeers())) {
       // With viewer P2P off only the super-peer is dialled; the others wait.
       const i = this.policy.noViewerP2P ? this.candidates.findIndex((c) => this.seeders.has(c)) : 0;
       if (i < 0) return;
@@ -574,12 +593,7 @@ export class Engine {
       if (why) this.abort(x, why);
     }
     this.prefetch();
-    if (this.haveDirty && now - this.lastPeerHave >= RULES.havePeerMs) {
-      this.haveDirty = false;
-      this.lastPeerHave = now;
-      for (const p of this.peers.values()) p.sendHave();
-      this.trackerHaveDue = true;
-    }
+    this.sendHaves(now);
     if (this.trackerHaveDue && now - this.lastTrackerHave >= RULES.haveTrackerMs && this.swarm) {
       this.trackerHaveDue = false;
       this.lastTrackerHave = now;
@@ -589,6 +603,20 @@ export class Engine {
   }
   private trackerHaveDue = false;
   private tickDue = 0;
+
+  /**
+   * Sends the have-map to the peers when it changed, at most every
+   * havePeerMs. Called on every tick and as soon as a segment is verified:
+   * a new live segment is what the swarm waits for, and each hop of it
+   * through the swarm would otherwise wait for a tick too.
+   */
+  private sendHaves(now: number): void {
+    if (!this.haveDirty || now - this.lastPeerHave < RULES.havePeerMs) return;
+    this.haveDirty = false;
+    this.lastPeerHave = now;
+    for (const p of this.peers.values()) p.sendHave();
+    this.trackerHaveDue = true;
+  }
 
   /**
    * Feeds the risk controller and applies its mode: the critical factor,
@@ -615,7 +643,7 @@ export class Engine {
         p.close("risk");
       }
     }
-    if (this.peers.size < this.maxPeers() && this.candidates.length > 0) this.connectMore();
+    if (this.seeking() < this.maxPeers() && this.peers.size < this.totalCap() && this.candidates.length > 0) this.connectMore();
   }
 
   /** The stream's bits/s near the playhead, from the digests' sizes (undefined: unknown). */
@@ -772,7 +800,7 @@ export class Engine {
   private keep(key: string, data: Uint8Array, verified: boolean, seq: number | undefined, info?: SegmentInfo): void {
     const end = info?.start !== undefined && info.duration !== undefined ? info.start + info.duration : undefined;
     this.store.put({ key, seq, data, verified, end });
-    if (verified) this.haveDirty = true;
+    if (verified) { this.haveDirty = true; this.sendHaves(this.d.clock.now()); }
     this.wake();
   }
 

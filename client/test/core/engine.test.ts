@@ -724,3 +724,46 @@ test("load and peer-load events say where each segment came from and why not fro
   assert.equal((await q).source, "http");
   assert.deepEqual(loads[2], { source: "http", why: "no_digest" }, "nobody fetched it yet");
 });
+
+test("a segment verified from a peer is announced to the other peers at once, not at the next tick", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const other = await connectTo(r.ws[0]!, "p8");
+  other.dc!.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
+  await r.clock.advance(2 * RULES.havePeerMs); // the last have-map went out more than havePeerMs ago
+  const haves = (): number => other.dc!.frames.filter((f) => f.type === "have").length;
+  const before = haves();
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  answer(pc, GOOD);
+  assert.equal((await p).source, "p2p");
+  await flush();
+  assert.equal(haves(), before + 1, "p8 hears of segment 5 without waiting for a tick");
+  const last = other.dc!.frames.filter((f) => f.type === "have").pop()!;
+  assert.ok(last.type === "have" && last.have.base <= 5 && last.have.base + last.have.count > 5);
+});
+
+test("viewers that do not serve do not take the room of sources: a viewer dials until maxPeers of its peers serve", async () => {
+  const r = rig();
+  const ws = welcome(r);
+  await started(r);
+  const ids = ["pa", "pb", "pc", "pd", "pe", "pf", "pg", "ph"];
+  const first = FakePC.all.length;
+  ws.serve({ type: "peers", peers: ids.map((id) => ({ id })) });
+  const offers = () => ws.of("relay").filter((m) => m.kind === "offer");
+  const offered = (): string[] => offers().map((m) => m.to!);
+  // Each attempt is answered; pa and pb are download-only (mobile), the others serve.
+  for (let done = 0, round = 0; round < 8; round++) {
+    await flush();
+    const os = offers();
+    for (; done < os.length; done++) {
+      const m = os[done]!;
+      ws.serve({ type: "relay", from: m.to!, session: m.session, kind: "answer", sdp: "v=0 answer" });
+      await flush();
+      FakePC.all[first + done]!.dc!.recv({ type: "hello", min_version: 1, max_version: 2, flags: m.to === "pa" || m.to === "pb" ? 0 : FLAG_SERVES });
+    }
+  }
+  await flush();
+  assert.deepEqual(offered(), ids.slice(0, 7), "5 that serve (maxPeers) beside the 2 that do not");
+  assert.equal(r.e.getStats().peers, 7);
+});
