@@ -86,6 +86,8 @@ interface ViewerResult {
   home?: number; nat?: string; kind?: string; public?: string; conns?: ConnResult[];
   /** edgeswarm viewers: where the segments came from and why (page.ts DiagResult). */
   diag?: DiagResult;
+  /** Virtual player: the last 64 segments, [seq, asked ms, arrived ms, buffer ahead s when asked]. */
+  log?: [number, number, number, number][];
 }
 
 interface CaseResult {
@@ -216,6 +218,7 @@ ${tags}
       segments: r?.segments ?? 0, segment_bytes: r?.segmentBytes ?? 0, media_s: r?.mediaS ?? 0,
       ...(r?.frames ? { frames: r.frames } : {}),
       ...(r?.diag ? { diag: r.diag } : {}),
+      ...(r?.log ? { log: r.log } : {}),
       errors: [...(r?.errors ?? []), ...this.errors].slice(0, 20),
       ...(this.home !== undefined && cfg.net ? {
         home: this.home, nat: cfg.net.homes[this.home]?.nat, kind: cfg.net.homes[this.home]?.kind,
