@@ -899,6 +899,8 @@ export class Engine {
     // A player that waits for this very segment may not move its playhead
     // (before it starts, or stalled): the wait is bounded by the clock too.
     const giveUpAt = start + Math.min(spare0, RULES.maxWaitMs);
+    // Viewers asked for it by this load, each at most once.
+    const tried = new Set<string>();
     while (!signal?.aborted && !this.destroyed && this.swarm) {
       const held = this.store.get(key);
       if (held) return { data: held.data.slice(), source: "memory" };
@@ -908,15 +910,24 @@ export class Engine {
       const d = this.digests.get(key);
       let x = this.xfers.get(key);
       if (!x && d) {
-        const src = this.sources(d);
+        const src = this.sources(d).filter((s) => !tried.has(s.id));
         if (this.sched.decide(this.msLeft(info), d.size, src.length > 0, true) === "p2p") x = this.startP2P(key, d, info, src);
       }
       if (x) {
-        // One transfer: when it fails (a bad or busy peer, too slow), HTTP.
         x.info ??= info;
         x.requested = true;
+        tried.add(x.peer.id);
         const b = await x.done;
-        return b ? { data: b.slice(), source: peerSource(x.peer) } : x.outcome ?? "failed";
+        if (b) return { data: b.slice(), source: peerSource(x.peer) };
+        // Abandoned (too late, or silent): HTTP. A viewer that answered
+        // busy or absent, or whose connection or bytes went bad, leaves the
+        // time that is left to another viewer that holds it now, if any
+        // (the same rules decide); else HTTP.
+        if (x.outcome !== "failed") return x.outcome ?? "failed";
+        const dNow = this.digests.get(key);
+        const other = dNow && this.sched.pick(this.d.clock.now(), this.sources(dNow).filter((s) => !tried.has(s.id)));
+        if (!other) return "failed";
+        continue;
       }
       // The player's first segment never waits: before playback starts a
       // player's playhead says nothing of when it needs it (hls.js sits at

@@ -767,3 +767,25 @@ test("viewers that do not serve do not take the room of sources: a viewer dials 
   assert.deepEqual(offered(), ids.slice(0, 7), "5 that serve (maxPeers) beside the 2 that do not");
   assert.equal(r.e.getStats().peers, 7);
 });
+
+test("a viewer that answers busy leaves the load to another one that holds the segment, not to HTTP", async () => {
+  const r = rig();
+  const pc = await joinWithPeer(r);
+  const other = await connectTo(r.ws[0]!, "p8");
+  other.dc!.recv({ type: "hello", min_version: 1, max_version: 2, flags: FLAG_SERVES });
+  other.dc!.recv({ type: "have", have: { base: 5, count: 1, bits: new Uint8Array([1]) } });
+  await flush();
+  const p = r.e.load(SEG, { url: SEG, seq: 5, start: 20, duration: 2 });
+  await flush();
+  // Whichever was asked first answers busy.
+  const asked = [pc, other].find((c) => c.dc!.frames.some((f) => f.type === "request"))!;
+  const req = asked.dc!.frames.find((f) => f.type === "request")!;
+  assert.ok(req.type === "request");
+  asked.dc!.recv({ type: "busy", req: req.req, retry_after_ms: 2000 });
+  await flush();
+  const next = asked === pc ? other : pc;
+  answer(next, GOOD);
+  const got = await p;
+  assert.equal(got.source, "p2p");
+  assert.equal(r.fetches.length, 0, "no HTTP");
+});
