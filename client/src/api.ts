@@ -94,7 +94,7 @@ export interface RiskInputs {
   bufferTrend?: number;
   /** Share of the frames decoded in the last 5 s that were dropped, 0..1. */
   droppedFrames?: number;
-  /** Peer loads abandoned for HTTP as late in the last 20 s. */
+  /** Peer loads abandoned for HTTP whose segment HTTP then brought late too, in the last 20 s. */
   lateLoads: number;
   /** Stalls the player reported in the last 30 s. */
   stalls: number;
