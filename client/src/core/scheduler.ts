@@ -105,11 +105,13 @@ export class Scheduler {
    * access links' RTTs, SCTP's window growth after a loss) and speeds up,
    * so its rate so far says little about its end, and giving up earlier
    * saves the viewer nothing (the deadline leaves HTTP its safe time).
+   * The engine asks once a tick: a transfer is abandoned at the last tick
+   * before its deadline, never up to a tick after it.
    */
   shouldAbort(now: number, t: { startedAt: number; lastByteAt: number; got: number; size: number }, msLeft: number | undefined): string | undefined {
     if (now - t.lastByteAt > this.p.idleMs + RULES.lagFactor * this.lagMs) return "idle";
     if (msLeft === undefined) return undefined;
-    if (msLeft - this.criticalMs(t.size - t.got) <= 0) return "critical";
+    if (msLeft - this.criticalMs(t.size - t.got) <= RULES.tickMs) return "critical";
     return undefined;
   }
 

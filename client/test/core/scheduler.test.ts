@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { RULES } from "../../src/core/config";
 import { HttpEstimator, Scheduler, Source } from "../../src/core/scheduler";
 
 const params = { criticalMs: 8000, prefetchMs: 30000, idleMs: 2000, margin: 2, padMs: 500 };
@@ -55,7 +56,10 @@ test("a transfer is abandoned when idle or turning critical, not for a slow star
   // at that rate it would take 100 s, but it runs on while the segment is
   // not critical; HTTP keeps its safe time either way.
   assert.equal(s.shouldAbort(1000, { ...t, got: 10_000, lastByteAt: 1000 }, 6000), undefined);
-  // Turning critical for what is missing: the more came, the later.
+  // Turning critical for what is missing (the engine asks once a tick: at
+  // the last tick before it), the more came, the later.
+  assert.equal(s.shouldAbort(1000, { ...t, got: 10_000, lastByteAt: 1000 }, s.criticalMs(MB - 10_000) + RULES.tickMs / 2), "critical",
+    "the next tick would be past the deadline");
   const left = s.criticalMs(MB - 10_000) - 1;
   assert.equal(s.shouldAbort(1000, { ...t, got: 10_000, lastByteAt: 1000 }, left), "critical");
   assert.equal(s.shouldAbort(1000, { ...t, got: MB - 10_000, lastByteAt: 1000 }, left), undefined);
