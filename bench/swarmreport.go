@@ -133,6 +133,8 @@ type swarmViewer struct {
 	Kind   string      `json:"kind,omitempty"`
 	Public string      `json:"public,omitempty"`
 	Conns  []swarmConn `json:"conns,omitempty"`
+	// edgeswarm viewers: where the segments came from and why.
+	Diag *swarmDiag `json:"diag,omitempty"`
 }
 
 // swarmFrames is what the video element's getVideoPlaybackQuality() and
@@ -886,6 +888,7 @@ func writeSwarmMarkdown(w io.Writer, raw *swarmRaw, rows []swarmRow, floors []fl
 		fmt.Fprintf(&b, "No case was run.\n\n")
 	}
 	writeNetSection(&b, raw)
+	writeDiagSection(&b, raw)
 	if len(floors) > 0 {
 		fmt.Fprintln(&b, "| floor | want | got | result |")
 		fmt.Fprintln(&b, "|---|---|---|---|")

@@ -29,6 +29,26 @@ export interface ConnResult {
   local?: string; remote?: string;
   /** Addresses of the remote candidates the peer sent (its public address among them, behind a NAT). */
   remoteAddrs: string[];
+  /** The selected pair's last round-trip time, ms (getStats currentRoundTripTime), when connected. */
+  rttMs?: number;
+}
+
+/**
+ * Where a viewer's segments came from and why (edgeswarm's load and
+ * peer-load events, --net runs): counts by "source/why" of the player's
+ * loads, peer loads by "outcome/reason" (prefetches apart), the time to
+ * the first ready viewer peer and to the super-peer (ms after the page
+ * started), the risk mode changes, and peer connection closes by reason.
+ */
+export interface DiagResult {
+  loads: Record<string, number>;
+  peerLoads: Record<string, number>;
+  /** Peer loads that completed: their ms, as [p50, max]. */
+  peerLoadMs: [number, number] | null;
+  firstPeerMs: number | null;
+  firstSeedMs: number | null;
+  modes: string[];
+  closes: Record<string, number>;
 }
 
 /** What one viewer reports (the raw file's viewer fields, before the runner adds its own). */
@@ -54,12 +74,44 @@ export interface PageResult {
   errors: string[];
   /** Virtual player: per segment [seq, asked ms, arrived ms, buffer ahead s when asked]. */
   log?: [number, number, number, number][];
+  diag?: DiagResult;
 }
 
 interface Totals { http: number; p2p: number; seed: number; relay?: number; upload: number; failures: number; rejected: number; peers: number }
 
 interface EsStats { httpBytes: number; p2pBytes: number; seedBytes: number; relayBytes?: number; uploadBytes: number; aborts: number; segmentsRejected: number; peers: number }
-interface EsSession { getStats(): EsStats; on(ev: "error", f: (e: { code: string; message: string }) => void): () => void }
+interface EsEvents {
+  error: { code: string; message: string };
+  load: { source: string; why: string; waitedMs: number };
+  "peer-load": { outcome: string; reason: string; ms: number; requested: boolean };
+  "peer-connect": { id: string; seeder: boolean };
+  "peer-close": { reason: string };
+  mode: { mode: string; reason: string };
+}
+interface EsSession { getStats(): EsStats; on<K extends keyof EsEvents>(ev: K, f: (e: EsEvents[K]) => void): () => void }
+
+/** Records edgeswarm's diagnostic events into a DiagResult. */
+function diagnose(s: EsSession): () => DiagResult {
+  const t0 = performance.now();
+  const d: DiagResult = { loads: {}, peerLoads: {}, peerLoadMs: null, firstPeerMs: null, firstSeedMs: null, modes: [], closes: {} };
+  const inc = (m: Record<string, number>, k: string): void => { m[k] = (m[k] ?? 0) + 1; };
+  const took: number[] = [];
+  s.on("load", (e) => inc(d.loads, e.source + (e.why ? "/" + e.why : "")));
+  s.on("peer-load", (e) => {
+    inc(d.peerLoads, (e.requested ? "" : "prefetch ") + e.outcome + (e.reason ? "/" + e.reason : ""));
+    if (e.outcome === "done") took.push(e.ms);
+  });
+  s.on("peer-connect", (e) => {
+    const at = Math.round(performance.now() - t0);
+    if (e.seeder) d.firstSeedMs ??= at; else d.firstPeerMs ??= at;
+  });
+  s.on("peer-close", (e) => inc(d.closes, e.reason));
+  s.on("mode", (e) => { if (d.modes.length < 32) d.modes.push(Math.round(performance.now() - t0) + " " + e.mode + " " + e.reason); });
+  return () => {
+    const t = [...took].sort((a, b) => a - b);
+    return { ...d, peerLoadMs: t.length ? [Math.round(t[Math.floor(t.length / 2)]!), Math.round(t[t.length - 1]!)] : null };
+  };
+}
 interface NetOptions { mobile?: boolean; upload?: boolean }
 interface Edgeswarm {
   attachGeneric(o: { media: () => unknown } & NetOptions): EsSession;
@@ -127,6 +179,7 @@ async function selectedPair(pc: RTCPeerConnection, r: ConnResult): Promise<void>
     if (pair) {
       r.local = String(byId.get(String(pair.localCandidateId))?.candidateType ?? "");
       r.remote = String(byId.get(String(pair.remoteCandidateId))?.candidateType ?? "");
+      if (typeof pair.currentRoundTripTime === "number") r.rttMs = Math.round(pair.currentRoundTripTime * 1000);
     }
   } catch (e) { errors.push("getStats: " + String(e)); }
 }
@@ -191,6 +244,7 @@ function virtual(): void {
     return { url: res.url || new URL(url, location.href).href, text: await res.text() };
   };
   let loadSegment: (s: VSeg) => Promise<number>;
+  let diag: (() => DiagResult) | undefined;
   if (cfg.scenario === "p2pml") {
     const l = loader = w.P2PML!.createVirtualLoader(p2pConfig());
     loadSegment = async (s) => (await l.load(s)).byteLength;
@@ -215,6 +269,7 @@ function virtual(): void {
     session.on("error", (e) => errors.push(`edgeswarm ${e.code}: ${e.message}`));
     const s = session;
     totals = () => esTotals(s.getStats());
+    diag = diagnose(s);
   }
   void player.start();
   w.benchStop = () => { player.stop(); loader?.destroy(); };
@@ -226,7 +281,7 @@ function virtual(): void {
       latencyS: Number.isNaN(r.latencyS) ? null : r.latencyS,
       bytes: { http: t.http, p2p: t.p2p, seed: t.seed, relay: t.relay ?? 0 }, upload: t.upload, failures: t.failures,
       rejected: t.rejected, peers: t.peers, segments: r.segments, segmentBytes: r.bytes, mediaS: r.mediaS, frames: null,
-      errors: [...errors, ...r.errors], log: r.log,
+      errors: [...errors, ...r.errors], log: r.log, ...(diag ? { diag: diag() } : {}),
     };
   };
 }

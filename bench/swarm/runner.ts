@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Browser, BrowserContext, chromium, Page } from "playwright-core";
 import { CHROMIUM_FLAGS, Env, launchChromium, NodeProc, sumMetric } from "../../client/e2e/harness";
-import type { BenchConfig, ConnResult, PageResult } from "./page";
+import type { BenchConfig, ConnResult, DiagResult, PageResult } from "./page";
 
 type Scenario = "http" | "p2p" | "super" | "p2pml";
 
@@ -84,6 +84,10 @@ interface ViewerResult {
   errors: string[];
   /** --net: the viewer's home (index), its NAT and link kind, and its peer connections. */
   home?: number; nat?: string; kind?: string; public?: string; conns?: ConnResult[];
+  /** edgeswarm viewers: where the segments came from and why (page.ts DiagResult). */
+  diag?: DiagResult;
+  /** Virtual player: the last 64 segments, [seq, asked ms, arrived ms, buffer ahead s when asked]. */
+  log?: [number, number, number, number][];
 }
 
 interface CaseResult {
@@ -213,6 +217,8 @@ ${tags}
       rejected: r?.rejected ?? 0, peers: r?.peers ?? 0,
       segments: r?.segments ?? 0, segment_bytes: r?.segmentBytes ?? 0, media_s: r?.mediaS ?? 0,
       ...(r?.frames ? { frames: r.frames } : {}),
+      ...(r?.diag ? { diag: r.diag } : {}),
+      ...(r?.log ? { log: r.log } : {}),
       errors: [...(r?.errors ?? []), ...this.errors].slice(0, 20),
       ...(this.home !== undefined && cfg.net ? {
         home: this.home, nat: cfg.net.homes[this.home]?.nat, kind: cfg.net.homes[this.home]?.kind,

@@ -94,7 +94,7 @@ export interface RiskInputs {
   bufferTrend?: number;
   /** Share of the frames decoded in the last 5 s that were dropped, 0..1. */
   droppedFrames?: number;
-  /** Peer loads abandoned for HTTP as late in the last 20 s. */
+  /** Peer loads abandoned for HTTP whose segment HTTP then brought late too, in the last 20 s. */
   lateLoads: number;
   /** Stalls the player reported in the last 30 s. */
   stalls: number;
@@ -117,6 +117,21 @@ export interface EdgeswarmEvents {
   mode: { mode: RiskMode; reason: string };
   /** A problem worth knowing about; playback continues over HTTP. */
   error: { code: string; message: string };
+  /**
+   * A segment load of the player ended (diagnostics): where it came from,
+   * how long it waited for the swarm before HTTP, or in all (ms), and why
+   * it was not taken from a peer: "startup", "no_swarm", "no_digest" (nobody
+   * fetched it yet), "no_source" (no peer held it in time), "critical",
+   * "abandoned", "failed", "risk", "policy"; "" when it was.
+   */
+  load: { key: string; source: SegmentSource; why: string; waitedMs: number };
+  /**
+   * A transfer from a peer ended (diagnostics): "done", "abandoned" for HTTP
+   * (reason "critical", "idle", "timeout", "risk") or "failed" (reason
+   * "busy", "absent", "closed", "protocol", "digest"); its bytes received
+   * of size, ms since it was asked, and whether the player was waiting for it.
+   */
+  "peer-load": { key: string; peer: string; outcome: "done" | "abandoned" | "failed"; reason: string; ms: number; bytes: number; size: number; requested: boolean };
 }
 
 /** One delivery manager, attached to one player. */

@@ -66,6 +66,10 @@ interface Xfer {
   key: string; seq?: number; d: Digest; info?: SegmentInfo; peer: Peer; req: number;
   buf: Uint8Array; got: number; gotData: boolean; startedAt: number; lastByteAt: number;
   settle: (b: Uint8Array | undefined) => void; done: Promise<Uint8Array | undefined>;
+  /** The player waits for it (else a prefetch); how it ended, for the peer-load event and the load's why. */
+  requested: boolean; outcome?: "done" | "abandoned" | "failed";
+  /** Bytes that a previous, abandoned load had brought (this one resumed after them). */
+  offset: number;
 }
 
 export class Engine {
@@ -82,6 +86,8 @@ export class Engine {
   readonly policy: PolicyState;
   /** Segments a peer load was abandoned for: never asked from peers again (their bytes would be sent twice). */
   private abandoned = new Set<string>();
+  /** Abandoned segments whose HTTP delivery is judged for the risk control (late: a late peer load). */
+  private lateCheck = new Set<string>();
   private offLongTasks?: () => void;
   private keyFn: KeyFn = compileKeyRules();
   private sig?: Signaling;
@@ -287,10 +293,25 @@ export class Engine {
     if (await verify(this.d.sha256, h.data, d)) {
       if (this.store.get(key) === h) { h.verified = true; h.seq = d.seq; this.haveDirty = true; }
       if (d.seq !== undefined) this.store.put({ ...h });
+      this.sendHaves(this.d.clock.now());
     }
   }
 
   private maxPeers(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers, this.risk.limits.peers, this.policy.maxPeers); }
+
+  /**
+   * The connections that count against maxPeers when this viewer dials:
+   * viewers that serve, or whose hello has not come yet. The super-peer is
+   * never asked for a segment, and a viewer that does not serve (a mobile,
+   * download-only one) is never a source: those take the room of the
+   * connections answered for others (peerCap) instead, so that a viewer
+   * seeks maxPeers sources.
+   */
+  private seeking(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (!p.seeder && (!p.ready || p.serves)) n++;
+    return n;
+  }
 
   /**
    * A new policy: the critical window is re-read, and the connections it no
@@ -315,7 +336,8 @@ export class Engine {
       for (const id of this.knownPeers) if (id > me && !this.peers.has(id) && !this.candidates.includes(id)) this.candidates.push(id);
     }
     for (const p of [...this.peers.values()]) {
-      if (pol.httpOnly || (pol.noViewerP2P && !p.seeder) || this.peers.size > this.maxPeers()) {
+      if (pol.httpOnly || (pol.noViewerP2P && !p.seeder) || this.peers.size > this.totalCap()
+        || (this.seeking() > this.maxPeers() && !p.seeder && (!p.ready || p.serves))) {
         // Kept as a candidate if this viewer is the one to dial it again
         // (the smaller id, see backOn below); the super-peer always.
         if ((p.seeder || p.id > me) && !this.candidates.includes(p.id)) this.candidates.push(p.id);
@@ -328,6 +350,9 @@ export class Engine {
 
   /** Peer connections at most, other viewers' offers included. */
   private peerCap(): number { return Math.min(this.s.maxPeers, this.cfg.max_peers) + RULES.inboundExtraPeers; }
+
+  /** Peer connections at most now: peerCap, within the risk mode's and the policy's caps. */
+  private totalCap(): number { return Math.min(this.peerCap(), this.risk.limits.peers, this.policy.maxPeers); }
 
   /**
    * Start-up first: peer connections (offers, ICE, DTLS, ours and other
@@ -346,7 +371,7 @@ export class Engine {
     // should not spend its CPU on eight of them at once.
     let connecting = 0;
     for (const p of this.peers.values()) if (!p.ready) connecting++;
-    while (this.peers.size < this.maxPeers() && this.candidates.length > 0 && connecting < Math.min(RULES.connectingMax, this.maxPeers())) {
+    while (this.seeking() < this.maxPeers() && this.peers.size < this.totalCap() && this.candidates.length > 0 && connecting < Math.min(RULES.connectingMax, this.maxPeers())) {
       // With viewer P2P off only the super-peer is dialled; the others wait.
       const i = this.policy.noViewerP2P ? this.candidates.findIndex((c) => this.seeders.has(c)) : 0;
       if (i < 0) return;
@@ -568,12 +593,7 @@ export class Engine {
       if (why) this.abort(x, why);
     }
     this.prefetch();
-    if (this.haveDirty && now - this.lastPeerHave >= RULES.havePeerMs) {
-      this.haveDirty = false;
-      this.lastPeerHave = now;
-      for (const p of this.peers.values()) p.sendHave();
-      this.trackerHaveDue = true;
-    }
+    this.sendHaves(now);
     if (this.trackerHaveDue && now - this.lastTrackerHave >= RULES.haveTrackerMs && this.swarm) {
       this.trackerHaveDue = false;
       this.lastTrackerHave = now;
@@ -583,6 +603,20 @@ export class Engine {
   }
   private trackerHaveDue = false;
   private tickDue = 0;
+
+  /**
+   * Sends the have-map to the peers when it changed, at most every
+   * havePeerMs. Called on every tick and as soon as a segment is verified:
+   * a new live segment is what the swarm waits for, and each hop of it
+   * through the swarm would otherwise wait for a tick too.
+   */
+  private sendHaves(now: number): void {
+    if (!this.haveDirty || now - this.lastPeerHave < RULES.havePeerMs) return;
+    this.haveDirty = false;
+    this.lastPeerHave = now;
+    for (const p of this.peers.values()) p.sendHave();
+    this.trackerHaveDue = true;
+  }
 
   /**
    * Feeds the risk controller and applies its mode: the critical factor,
@@ -609,7 +643,7 @@ export class Engine {
         p.close("risk");
       }
     }
-    if (this.peers.size < this.maxPeers() && this.candidates.length > 0) this.connectMore();
+    if (this.seeking() < this.maxPeers() && this.peers.size < this.totalCap() && this.candidates.length > 0) this.connectMore();
   }
 
   /** The stream's bits/s near the playhead, from the digests' sizes (undefined: unknown). */
@@ -664,7 +698,7 @@ export class Engine {
     const offset = part && part.buf === buf ? part.got : 0;
     let settle!: (b: Uint8Array | undefined) => void;
     const done = new Promise<Uint8Array | undefined>((r) => { settle = r; });
-    const x: Xfer = { key, seq: d.seq, d, info, peer, req: -1, buf, got: offset, gotData: false, startedAt: now, lastByteAt: now, settle, done };
+    const x: Xfer = { key, seq: d.seq, d, info, peer, req: -1, buf, got: offset, gotData: false, startedAt: now, lastByteAt: now, settle, done, requested: false, offset };
     x.req = peer.request(d.seq !== undefined ? { seq: d.seq } : { key }, offset, this.receiver(x));
     if (x.req < 0) return undefined;
     this.xfers.set(key, x);
@@ -689,7 +723,7 @@ export class Engine {
       done: () => void this.complete(x),
       fail: (reason) => {
         if (reason === "busy") this.c.aborts++;
-        this.finish(x, undefined);
+        this.finish(x, undefined, "failed", reason);
       },
     };
   }
@@ -708,23 +742,25 @@ export class Engine {
     x.peer.rate = x.peer.rate ? 0.7 * x.peer.rate + 0.3 * ((x.d.size - 0) * 1000) / el : (x.d.size * 1000) / el;
     this.keep(x.key, x.buf, true, x.d.seq, x.info);
     this.events.emit("segment", { url: x.info?.url ?? x.key, key: x.key, source, bytes: x.d.size });
-    this.finish(x, x.buf);
+    this.finish(x, x.buf, "done", "");
   }
 
   /** A bad segment or a size mismatch: drop the bytes and the peer, report, HTTP. */
-  private fail(x: Xfer, _why: string, got?: { sha256?: string; size?: number }): void {
+  private fail(x: Xfer, why: string, got?: { sha256?: string; size?: number }): void {
     this.c.rejected++;
     this.partials.delete(x.key);
     this.report(x.peer.id, "digest_mismatch", x.key, got);
     x.peer.cancel(x.req);
-    this.finish(x, undefined);
+    this.finish(x, undefined, "failed", why);
     x.peer.close("digest_mismatch");
   }
 
   /**
    * Abandons a peer load for HTTP, which resumes it from the bytes that
    * came (a Range request). The segment is not asked from peers again: a
-   * second peer would send what the first one already sent.
+   * second peer would send what the first one already sent. The peer's
+   * rate learns from what it sent, so that the next pick prefers a faster
+   * one.
    */
   private abort(x: Xfer, why: string): void {
     this.c.aborts++;
@@ -733,8 +769,16 @@ export class Engine {
     this.abandoned.add(x.key);
     if (this.abandoned.size > 256) this.abandoned.delete(this.abandoned.values().next().value!);
     const now = this.d.clock.now();
-    if (why !== "risk") this.risk.lateLoad(now);
-    this.finish(x, undefined);
+    const sent = ((x.got - x.offset) * 1000) / Math.max(1, now - x.startedAt);
+    x.peer.rate = x.peer.rate ? 0.7 * x.peer.rate + 0.3 * sent : sent;
+    if (why !== "risk") {
+      // Late for the risk control only if HTTP then brings the segment
+      // late too (httpLoad): an abandon at the deadline leaves HTTP its
+      // safe time, and is no risk to playback by itself.
+      this.lateCheck.add(x.key);
+      if (this.lateCheck.size > 64) this.lateCheck.delete(this.lateCheck.values().next().value!);
+    }
+    this.finish(x, undefined, "abandoned", why);
     // A peer that stops answering is dropped and reported; one that is
     // merely slower than this deadline stays. A device whose own event
     // loop lags blames nobody: the silence may be its own.
@@ -744,8 +788,11 @@ export class Engine {
     }
   }
 
-  private finish(x: Xfer, b: Uint8Array | undefined): void {
+  private finish(x: Xfer, b: Uint8Array | undefined, outcome: "done" | "abandoned" | "failed", reason: string): void {
     if (this.xfers.get(x.key) === x) this.xfers.delete(x.key);
+    if (x.outcome) return;
+    x.outcome = outcome;
+    this.events.emit("peer-load", { key: x.key, peer: x.peer.id, outcome, reason, ms: this.d.clock.now() - x.startedAt, bytes: x.got, size: x.d.size, requested: x.requested });
     x.settle(b);
     this.wake();
   }
@@ -753,7 +800,7 @@ export class Engine {
   private keep(key: string, data: Uint8Array, verified: boolean, seq: number | undefined, info?: SegmentInfo): void {
     const end = info?.start !== undefined && info.duration !== undefined ? info.start + info.duration : undefined;
     this.store.put({ key, seq, data, verified, end });
-    if (verified) this.haveDirty = true;
+    if (verified) { this.haveDirty = true; this.sendHaves(this.d.clock.now()); }
     this.wake();
   }
 
@@ -819,13 +866,21 @@ export class Engine {
   private async loadSegment(url: string, info?: SegmentInfo, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" }> {
     const key = this.keyOf(url);
     const held = this.store.get(key);
-    if (held) return { data: held.data.slice(), source: "memory" };
+    const t0 = this.d.clock.now();
+    const done = (source: Source_ | "memory", why: string): void =>
+      this.events.emit("load", { key, source, why, waitedMs: this.d.clock.now() - t0 });
+    if (held) { done("memory", ""); return { data: held.data.slice(), source: "memory" }; }
+    let why = "no_swarm";
     if (this.swarm && this.d.sha256) {
       info ??= this.segs.find((s) => s.url === url);
       const got = await this.fromSwarm(key, info, signal);
-      if (got) return got;
+      if (typeof got !== "string") { done(got.source, ""); return got; }
+      why = got;
     }
-    return { data: await this.httpLoad(url, key, info, signal), source: "http" };
+    const waited = this.d.clock.now() - t0;
+    const data = await this.httpLoad(url, key, info, signal);
+    this.events.emit("load", { key, source: "http", why, waitedMs: waited });
+    return { data, source: "http" };
   }
 
   /**
@@ -834,9 +889,9 @@ export class Engine {
    * waits while it has time to spare: for the viewer the super-peer pushes
    * it to, or, when nobody fetched it yet, for a random share of a few
    * seconds, so that one viewer fetches it over HTTP and the others take it
-   * from that one. undefined: HTTP.
+   * from that one. A string: HTTP, and why.
    */
-  private async fromSwarm(key: string, info: SegmentInfo | undefined, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" } | undefined> {
+  private async fromSwarm(key: string, info: SegmentInfo | undefined, signal?: AbortSignal): Promise<{ data: Uint8Array; source: Source_ | "memory" } | string> {
     const start = this.d.clock.now();
     const guess = this.digests.get(key)?.size ?? RULES.guessSegmentBytes;
     const spare0 = this.sched.spareMs(this.msLeft(info), guess);
@@ -844,32 +899,48 @@ export class Engine {
     // A player that waits for this very segment may not move its playhead
     // (before it starts, or stalled): the wait is bounded by the clock too.
     const giveUpAt = start + Math.min(spare0, RULES.maxWaitMs);
+    // Viewers asked for it by this load, each at most once.
+    const tried = new Set<string>();
     while (!signal?.aborted && !this.destroyed && this.swarm) {
       const held = this.store.get(key);
       if (held) return { data: held.data.slice(), source: "memory" };
-      if (this.risk.limits.loads === 0 || this.policy.noViewerP2P || (this.abandoned.has(key) && !this.xfers.has(key))) return undefined;
+      if (this.risk.limits.loads === 0) return "risk";
+      if (this.policy.noViewerP2P) return "policy";
+      if (this.abandoned.has(key) && !this.xfers.has(key)) return "abandoned";
       const d = this.digests.get(key);
       let x = this.xfers.get(key);
       if (!x && d) {
-        const src = this.sources(d);
+        const src = this.sources(d).filter((s) => !tried.has(s.id));
         if (this.sched.decide(this.msLeft(info), d.size, src.length > 0, true) === "p2p") x = this.startP2P(key, d, info, src);
       }
       if (x) {
-        // One transfer: when it fails (a bad or busy peer, too slow), HTTP.
         x.info ??= info;
+        x.requested = true;
+        tried.add(x.peer.id);
         const b = await x.done;
-        return b ? { data: b.slice(), source: peerSource(x.peer) } : undefined;
+        if (b) return { data: b.slice(), source: peerSource(x.peer) };
+        // Abandoned (too late, or silent): HTTP. A viewer that answered
+        // busy or absent, or whose connection or bytes went bad, leaves the
+        // time that is left to another viewer that holds it now, if any
+        // (the same rules decide); else HTTP.
+        if (x.outcome !== "failed") return x.outcome ?? "failed";
+        const dNow = this.digests.get(key);
+        const other = dNow && this.sched.pick(this.d.clock.now(), this.sources(dNow).filter((s) => !tried.has(s.id)));
+        if (!other) return "failed";
+        continue;
       }
       // The player's first segment never waits: before playback starts a
       // player's playhead says nothing of when it needs it (hls.js sits at
       // 0 until it seeks to the live start), and start-up comes first.
-      if (this.startingUp) return undefined;
+      if (this.startingUp) return "startup";
       const now = this.d.clock.now();
       const spare = this.sched.spareMs(this.msLeft(info), d?.size ?? guess);
-      if (spare <= 0 || now >= giveUpAt || (!d && now >= electAt)) return undefined;
+      if (spare <= 0) return "critical";
+      if (!d && now >= electAt) return "no_digest";
+      if (now >= giveUpAt) return d ? "no_source" : "no_digest";
       await this.changed(Math.max(1, Math.min(250, spare, giveUpAt - now, d ? spare : electAt - now)));
     }
-    return undefined;
+    return "no_swarm";
   }
 
   private async httpLoad(url: string, key: string, info: SegmentInfo | undefined, signal?: AbortSignal): Promise<Uint8Array> {
@@ -894,6 +965,10 @@ export class Engine {
           this.c[part.source] += from;
         }
         this.partials.delete(key);
+        if (this.lateCheck.delete(key)) {
+          const left = this.msLeft(info);
+          if (left === undefined || left < this.s.httpPadMs) this.risk.lateLoad(this.d.clock.now());
+        }
         // The digest often arrives while the fetch runs (this fetch may be
         // what made the node fill and hash the segment): use the current one.
         // A verified copy that landed meanwhile (a push) is kept as it is.
