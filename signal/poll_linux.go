@@ -240,8 +240,14 @@ func (p *poller) poll() bool {
 				p.serve(pc)
 			}
 		}
-		if n < len(p.events) {
+		switch {
+		case n == len(p.events):
+			// More may be ready.
+		case n == 0 || p.h.cfg.PollBatch <= 0:
 			return false
+		default:
+			// Busy: let more arrive, to handle them on this wake-up.
+			time.Sleep(p.h.cfg.PollBatch)
 		}
 	}
 }

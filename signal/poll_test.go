@@ -217,3 +217,42 @@ func TestCloseCutsConnections(t *testing.T) {
 		c.expectGone()
 	})
 }
+
+// TestPollersLoseNoMessage: many clients in request-and-answer turns on
+// few pollers, each answer waited for before the next request, so that a
+// wake-up a poller missed would leave a client waiting for ever.
+func TestPollersLoseNoMessage(t *testing.T) {
+	readModels(t, func(t *testing.T, cfg Config) {
+		cfg.MessageRate, cfg.MessageBurst = 1e6, 1e6
+		h := newHub(t, cfg, Options{})
+		url := serve(t, h)
+		const clients, turns = 64, 40
+		cs := make([]*wsClient, clients)
+		for i := range cs {
+			cs[i] = dial(t, url)
+		}
+		errs := make(chan error, clients)
+		for _, c := range cs {
+			go func() {
+				for range turns {
+					b, _ := wire.Encode(&wire.Leave{}) // not joined: answered with an error
+					if err := c.c.WriteMessage(websocket.TextMessage, b); err != nil {
+						errs <- err
+						return
+					}
+					_ = c.c.SetReadDeadline(time.Now().Add(waitFor))
+					if _, _, err := c.c.ReadMessage(); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range clients {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
