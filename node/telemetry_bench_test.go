@@ -55,15 +55,24 @@ func BenchmarkTelemetry(b *testing.B) {
 	// Both read models of the signaling hub, one after the other in the
 	// same run (the goroutines' profiles get .goroutines appended): pollers (signal.pollers, the default) and a goroutine per
 	// connection (signal.pollers 0, the model before them).
-	def := signal.DefaultConfig()
-	for _, m := range []struct {
-		name    string
-		pollers int
-		batch   time.Duration
-	}{{"pollers", def.Pollers, def.PollBatch}, {"pollers-batch5ms", def.Pollers, 5 * time.Millisecond}, {"goroutines", 0, 0}} {
-		b.Run(m.name, func(b *testing.B) {
+	// EDGESWARM_TELEMETRY_MODELS (default "pollers,goroutines") lists
+	// them in the order to run, repeats allowed.
+	models := os.Getenv("EDGESWARM_TELEMETRY_MODELS")
+	if models == "" {
+		models = "pollers,goroutines"
+	}
+	for m := range strings.SplitSeq(models, ",") {
+		pollers := signal.DefaultConfig().Pollers
+		switch m {
+		case "pollers":
+		case "goroutines":
+			pollers = 0
+		default:
+			b.Fatalf("EDGESWARM_TELEMETRY_MODELS: %q is neither pollers nor goroutines", m)
+		}
+		b.Run(m, func(b *testing.B) {
 			for b.Loop() {
-				runTelemetryBench(b, n, total, rounds, m.pollers, m.batch)
+				runTelemetryBench(b, n, total, rounds, pollers)
 			}
 		})
 	}
@@ -71,9 +80,9 @@ func BenchmarkTelemetry(b *testing.B) {
 
 const benchSwarmSize = 100
 
-func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds, pollers int, batch time.Duration) {
+func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds, pollers int) {
 	cfg := testConfig("")
-	cfg.Signal.Pollers, cfg.Signal.PollBatch = pollers, batch
+	cfg.Signal.Pollers = pollers
 	cfg.SuperPeer = false
 	cfg.Signal.Open = true
 	cfg.Signal.JoinTimeout = time.Minute
@@ -120,11 +129,8 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds, pollers
 	// with go tool pprof -diff_base.
 	var prof, idleProf *os.File
 	if path := os.Getenv("EDGESWARM_TELEMETRY_CPUPROFILE"); path != "" {
-		switch {
-		case pollers == 0:
+		if pollers == 0 {
 			path += ".goroutines" // the profiles of the other read model
-		case batch > 0:
-			path += ".batch"
 		}
 		for _, p := range []struct {
 			f    **os.File

@@ -100,12 +100,6 @@ type Config struct {
 	// 0 reads each connection on a goroutine of its own, as on other
 	// systems and for connections that are no plain socket (TLS).
 	Pollers int `yaml:"pollers"`
-	// PollBatch is how long a poller that has just handled messages lets
-	// more arrive before it reads them, so that one wake-up serves several
-	// viewers: while the node is busy a message may wait this long; one
-	// arriving at an idle poller is read at once. 0 reads every message as
-	// it comes.
-	PollBatch time.Duration `yaml:"poll_batch"`
 }
 
 // ICEServer is one STUN or TURN server offered to viewers.
@@ -153,9 +147,6 @@ func DefaultConfig() Config {
 // maxPollers bounds Config.Pollers.
 const maxPollers = 256
 
-// maxPollBatch bounds Config.PollBatch: far below any timeout.
-const maxPollBatch = 100 * time.Millisecond
-
 // MinTicketSecret is the shortest accepted ticket secret, in bytes.
 const MinTicketSecret = 16
 
@@ -196,7 +187,6 @@ func (c Config) Validate() error {
 		{c.StatsMaxRate < 1, "stats_max_rate", "must be positive"},
 		{!(c.StatsSlack >= 1), "stats_slack", "must be at least 1"},
 		{c.Pollers < 0 || c.Pollers > maxPollers, "pollers", fmt.Sprintf("%d is outside 0..%d", c.Pollers, maxPollers)},
-		{c.PollBatch < 0 || c.PollBatch > maxPollBatch, "poll_batch", fmt.Sprintf("%v is outside 0..%v", c.PollBatch, maxPollBatch)},
 	}
 	for _, k := range c.iceChecks() {
 		checks = append(checks, check(k))

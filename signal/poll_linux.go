@@ -240,14 +240,8 @@ func (p *poller) poll() bool {
 				p.serve(pc)
 			}
 		}
-		switch {
-		case n == len(p.events):
-			// More may be ready.
-		case n == 0 || p.h.cfg.PollBatch <= 0:
+		if n < len(p.events) {
 			return false
-		default:
-			// Busy: let more arrive, to handle them on this wake-up.
-			time.Sleep(p.h.cfg.PollBatch)
 		}
 	}
 }

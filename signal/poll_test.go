@@ -15,16 +15,16 @@ import (
 )
 
 // readModels runs f with each way of reading WebSockets: pollers (where
-// the platform has them) and a goroutine per connection.
+// the platform has them; one, and several) and a goroutine per
+// connection.
 func readModels(t *testing.T, f func(t *testing.T, cfg Config)) {
-	for _, n := range []int{2, 0} {
-		name := "pollers"
-		if n == 0 {
-			name = "goroutines"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, m := range []struct {
+		name    string
+		pollers int
+	}{{"pollers", 2}, {"one-poller", 1}, {"goroutines", 0}} {
+		t.Run(m.name, func(t *testing.T) {
 			cfg := testConfig()
-			cfg.Pollers = n
+			cfg.Pollers = m.pollers
 			f(t, cfg)
 		})
 	}
