@@ -203,10 +203,8 @@ func (pc *pconn) take() {
 	pc.p.release(pc)
 }
 
-// shutdown makes the poller find the connection at its end (its next
-// read returns end of file), where the poller takes it off and finishes
-// the session. Unlike a close, it cannot leave a connection that the
-// poller never hears of again.
+// shutdown shuts the socket down; unlike a close, it leaves the
+// descriptor, which the poller's set holds, to the one who finishes.
 func (pc *pconn) shutdown(how int) {
 	_ = pc.rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), how) })
 }
@@ -254,7 +252,7 @@ func (p *poller) serve(pc *pconn) {
 		return
 	}
 	err := p.read(pc)
-	if err == nil && !pc.s.isEnded() {
+	if err == nil && !pc.s.isEnded() && !pc.timedOut.Load() {
 		pc.mu.Unlock()
 		return
 	}
@@ -291,15 +289,32 @@ func (p *poller) read(pc *pconn) error {
 	}
 }
 
-// cut ends the connection: the poller finds it at its end and finishes
-// it, or, when it is off the poller already, its last read (linger)
-// fails.
-func (pc *pconn) cut() { pc.shutdown(syscall.SHUT_RDWR) }
+// cut ends the connection at once: shut down, so that a read in
+// progress (linger) ends, then taken off the poller and finished.
+func (pc *pconn) cut() {
+	pc.shutdown(syscall.SHUT_RDWR)
+	go pc.takeAndFinish()
+}
 
-// idleCut ends the connection because its read deadline passed.
+// idleCut ends the connection because its read deadline passed. It is
+// called by the idle timer, holding its lock, which finishing takes.
 func (pc *pconn) idleCut() {
 	pc.timedOut.Store(true)
-	pc.shutdown(syscall.SHUT_RD)
+	go pc.takeAndFinish()
+}
+
+// takeAndFinish takes pc off its poller and finishes it, unless the
+// poller did (the poller may be reading it: it finishes it then, having
+// seen the session end or the time out).
+func (pc *pconn) takeAndFinish() {
+	pc.mu.Lock()
+	if pc.gone {
+		pc.mu.Unlock()
+		return
+	}
+	pc.take()
+	pc.mu.Unlock()
+	pc.p.h.finishPolled(pc, nil)
 }
 
 // queuePong answers a ping. The answer is written by a goroutine of its
