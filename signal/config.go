@@ -96,7 +96,7 @@ type Config struct {
 	TURNTTL time.Duration `yaml:"turn_ttl"`
 	// Pollers is how many goroutines read the viewers' WebSockets, each
 	// waiting on many sockets at once (Linux, epoll): a message then costs
-	// one read and a share of one wake-up, and an idle viewer no goroutine.
+	// one read, and an idle viewer no goroutine (about 4 KiB of stack).
 	// 0 reads each connection on a goroutine of its own, as on other
 	// systems and for connections that are no plain socket (TLS).
 	Pollers int `yaml:"pollers"`

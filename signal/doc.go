@@ -19,8 +19,8 @@
 // holds tens of thousands: the socket is detached from fasthttp after the
 // handshake (releasing the server's read buffer and request context); on
 // Linux a few pollers (Config.Pollers) read all sockets, each waiting on
-// an epoll set of many, so that a message costs one read and a share of
-// one wake-up and an idle peer holds no goroutine (elsewhere, and with
+// an epoll set of many, so that a message costs one read and an idle
+// peer holds no goroutine (elsewhere, and with
 // pollers 0, one goroutine with a shallow stack reads each socket); the
 // writer goroutine, at most one per connection, runs only while the send
 // queue holds something (pings are queued by a timer). Swarm logic hands messages for
