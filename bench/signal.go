@@ -42,8 +42,20 @@ func runSignal(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	nodeList := fs.String("nodes", "1,3", "cluster sizes to measure, one after the other")
 	heapProf := fs.String("heap-profile", "", "write each case's first node's heap profile, with the viewers joined, to this path (its name gets the cluster size)")
 	sources := fs.Int("sources", 0, "loopback source addresses (127.0.0.2 on) the viewers dial from, so that ports do not run out (0: one per 16000 viewers)")
+	pollerList := fs.String("pollers", "", "signal.pollers of the nodes, a comma-separated list measured one after the other for each cluster size (0: a goroutine per connection; empty: the default)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	pollers := []int{-1} // -1: the node's default
+	if *pollerList != "" {
+		pollers = nil
+		for f := range strings.SplitSeq(*pollerList, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 0 {
+				return fmt.Errorf("--pollers: %q is not a list of poller counts", *pollerList)
+			}
+			pollers = append(pollers, n)
+		}
 	}
 	var sizes []int
 	for f := range strings.SplitSeq(*nodeList, ",") {
@@ -87,32 +99,49 @@ func runSignal(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer os.RemoveAll(tmp)
 	fmt.Fprintf(stdout, "bench signal: %d viewers, then a storm of %d joins over %s, in %d swarms; %d relays per kind; viewers from %d loopback addresses; GOMAXPROCS %d, %d CPUs\n\n",
 		*viewers, *storm, *stormFor, *swarms, *relays, *sources, runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Fprintln(stdout, "| nodes | viewers | node heap+stacks / viewer | node RSS / viewer | storm: joins, time | failed | join p50 / p99 | relay same node p50 / p99 | relay across nodes p50 / p99 | host CPU busy |")
-	fmt.Fprintln(stdout, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(stdout, "| nodes | viewers | node heap+stacks / viewer | node RSS / viewer | storm: joins, time | failed | join p50 / p99 | relay same node p50 / p99 | relay across nodes p50 / p99 | host CPU busy | signal.pollers |")
+	fmt.Fprintln(stdout, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, n := range sizes {
-		c := &signalCase{nodes: n, viewers: *viewers, storm: *storm, stormFor: *stormFor, swarms: *swarms, relays: *relays, sources: *sources, log: stderr}
-		if *heapProf != "" {
-			c.heapProfile = fmt.Sprintf("%s.%dnodes", *heapProf, n)
+		for _, np := range pollers {
+			if err := runSignalCase(ctx, stdout, stderr, self, tmp, &signalCase{nodes: n, viewers: *viewers, storm: *storm, stormFor: *stormFor, swarms: *swarms, relays: *relays, sources: *sources, log: stderr, pollers: np}, *heapProf); err != nil {
+				return err
+			}
 		}
-		r, err := c.run(ctx, self, tmp)
-		if err != nil {
-			return fmt.Errorf("%d node(s): %w", n, err)
-		}
-		across := "n/a"
-		if n > 1 {
-			across = fmt.Sprintf("%s / %s", ms(r.across[0]), ms(r.across[1]))
-		}
-		connected := strconv.Itoa(r.connected)
-		if r.heldFailed > 0 {
-			connected += fmt.Sprintf(" (%d failed)", r.heldFailed)
-		}
-		if r.lost > 0 {
-			across += fmt.Sprintf(" (%d relays lost)", r.lost)
-		}
-		fmt.Fprintf(stdout, "| %d | %s | %s | %s | %d in %s | %d | %s / %s | %s / %s | %s | %s |\n", n, connected,
-			kib(r.heapPer), kib(r.rssPer), *storm, r.storm.Round(time.Millisecond), r.failed,
-			ms(r.join[0]), ms(r.join[1]), ms(r.within[0]), ms(r.within[1]), across, r.busy)
 	}
+	return nil
+}
+
+// runSignalCase measures one case and prints its row.
+func runSignalCase(ctx context.Context, stdout, stderr io.Writer, self, tmp string, c *signalCase, heapProf string) error {
+	n := c.nodes
+	if heapProf != "" {
+		c.heapProfile = fmt.Sprintf("%s.%dnodes", heapProf, n)
+		if c.pollers >= 0 {
+			c.heapProfile += fmt.Sprintf(".pollers%d", c.pollers)
+		}
+	}
+	r, err := c.run(ctx, self, tmp)
+	if err != nil {
+		return fmt.Errorf("%d node(s): %w", n, err)
+	}
+	across := "n/a"
+	if n > 1 {
+		across = fmt.Sprintf("%s / %s", ms(r.across[0]), ms(r.across[1]))
+	}
+	connected := strconv.Itoa(r.connected)
+	if r.heldFailed > 0 {
+		connected += fmt.Sprintf(" (%d failed)", r.heldFailed)
+	}
+	if r.lost > 0 {
+		across += fmt.Sprintf(" (%d relays lost)", r.lost)
+	}
+	np := "default"
+	if c.pollers >= 0 {
+		np = strconv.Itoa(c.pollers)
+	}
+	fmt.Fprintf(stdout, "| %d | %s | %s | %s | %d in %s | %d | %s / %s | %s / %s | %s | %s | %s |\n", n, connected,
+		kib(r.heapPer), kib(r.rssPer), c.storm, r.storm.Round(time.Millisecond), r.failed,
+		ms(r.join[0]), ms(r.join[1]), ms(r.within[0]), ms(r.within[1]), across, r.busy, np)
 	return nil
 }
 
@@ -125,6 +154,7 @@ type signalCase struct {
 	stormFor                                       time.Duration
 	log                                            io.Writer
 	heapProfile                                    string
+	pollers                                        int // signal.pollers of the nodes; -1: the default
 }
 
 type signalResult struct {
@@ -140,7 +170,7 @@ type signalResult struct {
 }
 
 func (c *signalCase) run(ctx context.Context, self, tmp string) (*signalResult, error) {
-	ns, err := startSignalNodes(ctx, self, tmp, c.nodes)
+	ns, err := startSignalNodes(ctx, self, tmp, c.nodes, c.pollers)
 	if err != nil {
 		return nil, err
 	}
@@ -506,7 +536,7 @@ type signalMem struct {
 // startSignalNodes starts n node processes, clustered over their embedded
 // nats-servers (routes to the first) when n > 1, and waits until each
 // sees all of them.
-func startSignalNodes(ctx context.Context, self, dir string, n int) ([]*signalNode, error) {
+func startSignalNodes(ctx context.Context, self, dir string, n, pollers int) ([]*signalNode, error) {
 	var ns []*signalNode
 	fail := func(err error) ([]*signalNode, error) {
 		for _, s := range ns {
@@ -519,6 +549,9 @@ func startSignalNodes(ctx context.Context, self, dir string, n int) ([]*signalNo
 		args := []string{"signal-node", "--nodes", strconv.Itoa(n), "--name", "n" + strconv.Itoa(i)}
 		if route != "" {
 			args = append(args, "--route", route)
+		}
+		if pollers >= 0 {
+			args = append(args, "--pollers", strconv.Itoa(pollers))
 		}
 		cmd := exec.CommandContext(ctx, self, args...)
 		in, err := cmd.StdinPipe()

@@ -31,10 +31,14 @@ func runSignalNode(ctx context.Context, args []string, stdout, stderr io.Writer)
 	nodes := fs.Int("nodes", 1, "nodes of the cluster, this one included")
 	name := fs.String("name", "n0", "the node's cluster name")
 	route := fs.String("route", "", "the NATS route of a node already running (nats-route://host:port)")
+	pollers := fs.Int("pollers", -1, "signal.pollers (-1: the default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg := node.DefaultConfig()
+	if *pollers >= 0 {
+		cfg.Signal.Pollers = *pollers
+	}
 	cfg.Listen, cfg.Admin = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.SuperPeer = false
 	cfg.MaxConnsPerIP = 0

@@ -319,6 +319,10 @@ type handedConn struct {
 
 func (c *handedConn) Close() error { return c.gc.Close() }
 
+// Unwrap returns the socket (for the signaling hub's pollers, which read
+// it directly).
+func (c *handedConn) Unwrap() net.Conn { return c.Conn }
+
 func (c *guardConn) Close() error {
 	err := c.Conn.Close()
 	c.closed.Do(func() {

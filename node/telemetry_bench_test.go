@@ -21,6 +21,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/edgeswarm/edgeswarm/signal"
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
@@ -51,18 +52,43 @@ func BenchmarkTelemetry(b *testing.B) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < uint64(n)+200 {
 		b.Fatalf("open file limit %d is below %d viewers; raise it with ulimit -n", lim.Cur, n)
 	}
-	for b.Loop() {
-		runTelemetryBench(b, n, total, rounds)
+	// Both read models of the signaling hub, one after the other in the
+	// same run (the goroutines' profiles get .goroutines appended): pollers (signal.pollers, the default) and a goroutine per
+	// connection (signal.pollers 0, the model before them).
+	// EDGESWARM_TELEMETRY_MODELS (default "pollers,goroutines") lists
+	// them in the order to run, repeats allowed.
+	models := os.Getenv("EDGESWARM_TELEMETRY_MODELS")
+	if models == "" {
+		models = "pollers,goroutines"
+	}
+	for m := range strings.SplitSeq(models, ",") {
+		pollers := signal.DefaultConfig().Pollers
+		switch m {
+		case "pollers":
+		case "goroutines":
+			pollers = 0
+		default:
+			b.Fatalf("EDGESWARM_TELEMETRY_MODELS: %q is neither pollers nor goroutines", m)
+		}
+		b.Run(m, func(b *testing.B) {
+			for b.Loop() {
+				runTelemetryBench(b, n, total, rounds, pollers)
+			}
+		})
 	}
 }
 
 const benchSwarmSize = 100
 
-func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
+func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds, pollers int) {
 	cfg := testConfig("")
+	cfg.Signal.Pollers = pollers
 	cfg.SuperPeer = false
 	cfg.Signal.Open = true
 	cfg.Signal.JoinTimeout = time.Minute
+	// Pings every 20 s as deployed, but a viewer process starved on a
+	// saturated host may answer late: a minute before one is dropped.
+	cfg.Signal.PongTimeout = time.Minute
 	cfg.MaxConnsPerIP = 0
 	nd := startNode(b, cfg, nil)
 	swarms := (n + benchSwarmSize - 1) / benchSwarmSize
@@ -103,6 +129,9 @@ func runTelemetryBench(b *testing.B, n int, total time.Duration, rounds int) {
 	// with go tool pprof -diff_base.
 	var prof, idleProf *os.File
 	if path := os.Getenv("EDGESWARM_TELEMETRY_CPUPROFILE"); path != "" {
+		if pollers == 0 {
+			path += ".goroutines" // the profiles of the other read model
+		}
 		for _, p := range []struct {
 			f    **os.File
 			path string

@@ -94,6 +94,12 @@ type Config struct {
 	// TURNTTL is how long minted TURN credentials admit new allocations
 	// and refreshes.
 	TURNTTL time.Duration `yaml:"turn_ttl"`
+	// Pollers is how many goroutines read the viewers' WebSockets, each
+	// waiting on many sockets at once (Linux, epoll): a message then costs
+	// one read, and an idle viewer no goroutine (about 4 KiB of stack).
+	// 0 reads each connection on a goroutine of its own, as on other
+	// systems and for connections that are no plain socket (TLS).
+	Pollers int `yaml:"pollers"`
 }
 
 // ICEServer is one STUN or TURN server offered to viewers.
@@ -134,8 +140,12 @@ func DefaultConfig() Config {
 		StatsMaxRate:    125_000_000, // 1 Gbit/s
 		StatsSlack:      2,
 		TURNTTL:         6 * time.Hour,
+		Pollers:         2,
 	}
 }
+
+// maxPollers bounds Config.Pollers.
+const maxPollers = 256
 
 // MinTicketSecret is the shortest accepted ticket secret, in bytes.
 const MinTicketSecret = 16
@@ -176,6 +186,7 @@ func (c Config) Validate() error {
 		{c.ReportThreshold < 1, "report_threshold", "must be at least 1"},
 		{c.StatsMaxRate < 1, "stats_max_rate", "must be positive"},
 		{!(c.StatsSlack >= 1), "stats_slack", "must be at least 1"},
+		{c.Pollers < 0 || c.Pollers > maxPollers, "pollers", fmt.Sprintf("%d is outside 0..%d", c.Pollers, maxPollers)},
 	}
 	for _, k := range c.iceChecks() {
 		checks = append(checks, check(k))

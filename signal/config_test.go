@@ -27,6 +27,8 @@ func TestConfigValidate(t *testing.T) {
 		{"rate", func(c *Config) { c.MessageRate = 0 }, "signal.message_rate"},
 		{"digests", func(c *Config) { c.DigestsKept = 0 }, "signal.digests_kept"},
 		{"join timeout", func(c *Config) { c.JoinTimeout = -time.Second }, "signal.join_timeout"},
+		{"no pollers", func(c *Config) { c.Pollers = 0 }, ""},
+		{"pollers", func(c *Config) { c.Pollers = -1 }, "signal.pollers"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,12 +15,15 @@
 // are sessions with a bounded send queue: a client that does not keep up
 // is disconnected, never buffered for.
 //
-// Memory per idle WebSocket peer is kept small, since a node holds tens
-// of thousands: the socket is detached from fasthttp after the handshake
-// (releasing the server's read buffer and request context), one goroutine
-// with a shallow stack reads it, and the writer goroutine, at most one per
-// connection, runs only while the send queue holds something (pings are
-// queued by a timer). Swarm logic hands messages for
+// Memory and CPU per idle WebSocket peer are kept small, since a node
+// holds tens of thousands: the socket is detached from fasthttp after the
+// handshake (releasing the server's read buffer and request context); on
+// Linux a few pollers (Config.Pollers) read all sockets, each waiting on
+// an epoll set of many, so that a message costs one read and an idle
+// peer holds no goroutine (elsewhere, and with
+// pollers 0, one goroutine with a shallow stack reads each socket); the
+// writer goroutine, at most one per connection, runs only while the send
+// queue holds something (pings are queued by a timer). Swarm logic hands messages for
 // other peers to a [Bus]; the in-process bus is the default and a bus
 // spanning nodes can replace it.
 //

@@ -91,6 +91,11 @@ type Hub struct {
 	// guarded by mu.
 	remote  map[string]map[string]*remotePeer
 	remotes int
+	// polls read the WebSocket connections (Config.Pollers), started on
+	// first use; nil while none were needed, and where they cannot run.
+	pollOnce sync.Once
+	polls    *pollers
+
 	// ownICE is how many of client.ICEServers are the node's own (its
 	// STUN and TURN), ahead of signal.ice_servers.
 	ownICE int
@@ -246,13 +251,17 @@ func (h *Hub) Close(ctx context.Context) error {
 		err = ctx.Err()
 		for _, s := range all {
 			if s.ws != nil {
-				_ = s.ws.NetConn().Close()
+				s.cutConn()
 			}
 		}
 		<-done
 	}
 	if h.notify != nil {
 		h.notify.stop()
+	}
+	h.pollOnce.Do(func() {}) // none start from now on
+	if h.polls != nil {
+		h.polls.close()
 	}
 	return err
 }
@@ -321,7 +330,7 @@ func (h *Hub) end(s *session, reason string, final *wire.Error) {
 	// Counted before the client can see its connection go.
 	h.met.disconnect(reason)
 	if final == nil && s.ws != nil {
-		_ = s.ws.NetConn().Close()
+		s.cutConn()
 	}
 	h.mu.Lock()
 	delete(h.sessions, s)

@@ -29,6 +29,9 @@ type session struct {
 	final  *wire.Error // sent after the queue is flushed; nil: drop the queue
 	ws     *websocket.Conn
 	box    *outbox // WebSocket only
+	// pc is the poller's hold of a WebSocket that a poller reads; nil
+	// when a goroutine of its own reads it. Set once at the start.
+	pc *pconn
 
 	// mu serializes the handling of client messages.
 	mu       sync.Mutex
@@ -103,6 +106,17 @@ func (s *session) tryPut(m wire.Message) bool {
 	default:
 		return false
 	}
+}
+
+// cutConn cuts a WebSocket's connection at once.
+func (s *session) cutConn() {
+	if s.pc != nil {
+		// Closing the socket would take it out of the poller's set
+		// unseen; the poller closes it once it saw the end.
+		s.pc.cut()
+		return
+	}
+	_ = s.ws.NetConn().Close()
 }
 
 func (s *session) isEnded() bool {

@@ -109,10 +109,10 @@ func (h *Hub) serveHijacked(c net.Conn, key string) {
 		return
 	}
 	if d := detach(c); d != nil {
-		go h.serveConn(d, key)
+		go h.serveConn(d, key, true)
 		return
 	}
-	h.serveConn(c, key)
+	h.serveConn(c, key, false)
 }
 
 // upgrade completes a handshake that ServeWS checked, answering it on c,
@@ -174,9 +174,12 @@ func goingAway(c *websocket.Conn) {
 // are kept small, the work being done in functions called from them, so
 // that the stack of an idle peer fits in 4 KiB (the runtime halves a
 // stack whose use, plus a reserve, is under a quarter of it).
-func (h *Hub) serveConn(nc net.Conn, key string) {
+func (h *Hub) serveConn(nc net.Conn, key string, detached bool) {
 	if c := h.upgrade(nc, key); c != nil {
-		if s, it := h.open(c); s != nil {
+		if s, it := h.open(c, detached); s != nil {
+			if h.poll(s) {
+				return // the poller leaves the wait group
+			}
 			h.readLoop(s, c, it)
 			it.stop()
 			h.linger(s, c)
@@ -186,22 +189,32 @@ func (h *Hub) serveConn(nc net.Conn, key string) {
 }
 
 // open registers a session for c and starts its pings and its read
-// deadline; it returns nil, closing c, if the hub is closing.
+// deadline; it returns nil, closing c, if the hub is closing. With
+// poll, the session is prepared for a poller to read c (see poll).
 //
 //go:noinline
-func (h *Hub) open(c *websocket.Conn) (*session, *idleTimer) {
+func (h *Hub) open(c *websocket.Conn, poll bool) (*session, *idleTimer) {
 	s := h.newSession(false, h.cfg.SendQueue, c)
 	if ta, ok := c.NetConn().RemoteAddr().(*net.TCPAddr); ok {
 		s.addr = ta.AddrPort().Addr().Unmap()
+	}
+	it := &idleTimer{}
+	// Only a detached connection may be left to a poller: the hijack
+	// handler's connection is closed by fasthttp when serveConn returns.
+	if ps := h.pollers(); poll && ps != nil {
+		s.pc = ps.prepare(s, it)
 	}
 	if !h.register(s) {
 		goingAway(c)
 		return nil, nil
 	}
 	s.box.startPings(h.cfg.PingInterval, func() { go h.writeLoop(s) })
-	it := &idleTimer{}
 	nc := c.NetConn()
-	it.start(h.deadline(s), h.cfg.PingInterval+h.cfg.PongTimeout, func() { _ = nc.SetReadDeadline(time.Unix(1, 0)) })
+	cut := func() { _ = nc.SetReadDeadline(time.Unix(1, 0)) }
+	if pc := s.pc; pc != nil {
+		cut = pc.idleCut
+	}
+	it.start(h.deadline(s), h.cfg.PingInterval+h.cfg.PongTimeout, cut)
 	c.SetPongHandler(func(string) error {
 		if !s.isEnded() {
 			it.set(h.deadline(s))
@@ -209,6 +222,22 @@ func (h *Hub) open(c *websocket.Conn) (*session, *idleTimer) {
 		return nil
 	})
 	return s, it
+}
+
+// poll hands s's connection to its poller, if prepared for one (see
+// open), and reports whether it did. A connection that cannot be added to
+// the poller's set is cut.
+//
+//go:noinline
+func (h *Hub) poll(s *session) bool {
+	switch {
+	case s.pc == nil:
+		return false
+	case s.pc.register():
+		return true
+	}
+	h.end(s, reasonError, nil)
+	return false
 }
 
 // deadline is when the connection times out if nothing arrives: the
@@ -293,16 +322,21 @@ func (h *Hub) linger(s *session, c *websocket.Conn) {
 func (h *Hub) readErrReason(s *session, err error) string {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		if !s.joinBy.IsZero() && !time.Now().Before(s.joinBy) {
-			return reasonJoinTimeout
-		}
-		return reasonPingTimeout
+		return h.timeoutReason(s)
 	}
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
 		return reasonClosed
 	}
 	return reasonError
+}
+
+// timeoutReason is why a connection whose read deadline passed ends.
+func (h *Hub) timeoutReason(s *session) string {
+	if !s.joinBy.IsZero() && !time.Now().Before(s.joinBy) {
+		return reasonJoinTimeout
+	}
+	return reasonPingTimeout
 }
 
 // writeLoop sends what the outbox holds, then returns; the outbox starts
