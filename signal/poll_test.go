@@ -176,7 +176,9 @@ func TestPolledConnectionsHoldNoGoroutine(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("pollers need epoll")
 	}
-	h := newHub(t, testConfig(), Options{})
+	cfg := testConfig()
+	cfg.Pollers = 2
+	h := newHub(t, cfg, Options{})
 	url := serve(t, h)
 	first := dial(t, url)
 	first.join(swarmA, h.IssueTicket(swarmA), wire.Caps{})
