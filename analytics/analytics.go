@@ -202,6 +202,16 @@ func (a *Analytics) AddPlaylist(key string, master bool) {
 	a.known[key] = master
 }
 
+// Knows reports whether AddPlaylist recorded key. A fill's response can
+// reach its viewer before the fill is recorded, so a report sent right
+// after the playlist came may precede it.
+func (a *Analytics) Knows(key string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.known[key]
+	return ok
+}
+
 // Observe adds one accepted stats report of a viewer of swarm over
 // signaling; prev is the previous accepted report of the same join (zero
 // after the join). It has the signature of signal.Options.OnStats.

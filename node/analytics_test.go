@@ -68,6 +68,9 @@ func TestTelemetryReachesTheAPI(t *testing.T) {
 	httpGet(t, base+"/live/master.m3u8")
 	r, _ := httpGet(t, base+"/live/low/index.m3u8")
 	swarm, ticket := r.Header.Get(wire.SwarmHeader), r.Header.Get(wire.TicketHeader)
+	// The playlist's response may come before its fill is recorded; a
+	// viewer reports 10 s later, this test at once.
+	waitFor(t, func() bool { return n.stats.Knows("/live/master.m3u8") && n.stats.Knows(swarm) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
