@@ -144,6 +144,7 @@ export interface PageReport {
   modes: { at: number; mode: string; reason: string; risk: Record<string, unknown> }[];
   /** Each "waiting" after playback started: ms after, media seconds played by then, the playhead, the buffered ranges. */
   waits: { at: number; played: number; currentTime: number; buffered: [number, number][] }[];
+  seeks: { at: number; currentTime: number }[];
   stats: Stats;
   supported: boolean;
   /** hls.js: the largest distance to live (s) after the first 10 s of playing; 0 for other players. */

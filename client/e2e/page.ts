@@ -43,6 +43,10 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
     var b = []; for (var i = 0; i < video.buffered.length; i++) b.push([+video.buffered.start(i).toFixed(2), +video.buffered.end(i).toFixed(2)]);
     E.waits.push({ at: Date.now() - E.playingAt, played: +E.played.toFixed(2), currentTime: +video.currentTime.toFixed(2), buffered: b });
   });
+  // Each seek (a player's own jump to the live edge is one), and each
+  // "buffering" the player reported to the client (a stall in its stats).
+  E.seeks = [];
+  video.addEventListener("seeking", function () { E.seeks.push({ at: E.playingAt ? Date.now() - E.playingAt : -1, currentTime: +video.currentTime.toFixed(2) }); });
   // Media time actually played: timeupdate steps, not seeks (a live player
   // may jump to the live edge after it starts).
   var last = 0;
@@ -180,7 +184,7 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
     return Promise.all(pending).then(function () {
       return {
         playingAt: E.playingAt, played: E.played, currentTime: video.currentTime, waiting: E.waiting,
-        fatal: E.fatal, errors: E.errors, sources: E.sources, hashes: E.hashes, connects: E.connects, closes: E.closes, modes: E.modes, waits: E.waits,
+        fatal: E.fatal, errors: E.errors, sources: E.sources, hashes: E.hashes, connects: E.connects, closes: E.closes, modes: E.modes, waits: E.waits, seeks: E.seeks,
         stats: edgeswarm.getStats(), supported: edgeswarm.supported(), latency: E.latency || 0, latencies: E.latencies || [],
       };
     });

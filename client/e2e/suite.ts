@@ -54,7 +54,7 @@ async function viewers(t: T, n: NodeProc, names: string[], o: ViewerOptions = {}
 function played(v: Watched, r: PageReport, watchedS: number): void {
   check(r.playingAt > 0, `${v.name}: never played`);
   check(r.waiting === 0, `${v.name}: ${r.waiting} stall(s) ("waiting" events after playback started): ${JSON.stringify(r.waits)}`);
-  check(r.stats.stalls === 0, `${v.name}: the player reported ${r.stats.stalls} stall(s)`);
+  check(r.stats.stalls === 0, `${v.name}: the player reported ${r.stats.stalls} stall(s); seeks ${JSON.stringify(r.seeks)}, modes ${JSON.stringify(r.modes)}`);
   check(r.fatal.length === 0, `${v.name}: fatal player errors: ${r.fatal.join(", ")}`);
   check(v.pageErrors.length === 0, `${v.name}: uncaught page errors: ${v.pageErrors.join("; ")}`);
   check(r.played >= watchedS / 2, `${v.name}: ${r.played.toFixed(1)} s of video played in about ${watchedS} s`);
