@@ -9,11 +9,13 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/edgeswarm/edgeswarm/internal/rtcwire"
 )
 
 // BenchmarkIdleConnections measures the CPU that open, idle DataChannel
 // connections cost with pion's default API (its media interceptors) and
-// with dataOnlyAPI, side by side: CPU milliseconds per connection and
+// with rtcwire.DataOnlyAPI, side by side: CPU milliseconds per connection and
 // second of idling (both ends of 25 loopback pairs in this process).
 //
 //	go test -run '^$' -bench IdleConnections -benchtime 20x ./bench
@@ -26,7 +28,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		api  *webrtc.API
-	}{{"default", webrtc.NewAPI(webrtc.WithSettingEngine(se))}, {"data-only", dataOnlyAPI(se)}} {
+	}{{"default", webrtc.NewAPI(webrtc.WithSettingEngine(se))}, {"data-only", rtcwire.DataOnlyAPI(se)}} {
 		b.Run(c.name, func(b *testing.B) {
 			const pairs = 25
 			for range pairs {

@@ -20,8 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeswarm/edgeswarm/internal/rtcwire"
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/edgeswarm/edgeswarm/internal/liveorigin"
@@ -621,21 +621,13 @@ func runHomeViewers(ctx context.Context, args []string, stdout, stderr io.Writer
 		se.SetSCTPCwndCAStep(uint32(*caStep))
 	}
 	s := &soak{o: soakOptions{Stream: *stream, Rendition: *rendition, P2P: *p2p}, base: *base, client: &http.Client{Timeout: 10 * time.Second},
-		peer: testpeer.Options{API: dataOnlyAPI(se)}, noUpload: !*upload, fetchPeers: true, httpKeep: *httpKeep}
+		peer: testpeer.Options{API: rtcwire.DataOnlyAPI(se)}, noUpload: !*upload, fetchPeers: true, httpKeep: *httpKeep}
 	s.peer.ICEServers = true // the welcome's: the node's STUN, TURN with minted credentials
 	if *stun != "" {
 		s.peer.ExtraICEServers = []webrtc.ICEServer{{URLs: []string{*stun}}}
 	}
 	s.shareHTTP, s.behind, s.slowPeers = *httpKeep == 0, hs.behind, *slowPeers
 	return json.NewEncoder(stdout).Encode(hs.run(ctx, s, *k, *offset, *every, *watch))
-}
-
-// dataOnlyAPI is a pion API for DataChannel-only peers: no interceptors.
-// pion's default ones (NACK, RTCP reports, TWCC, stats) are for media;
-// each runs a ticking goroutine per connection, and a home of ten viewers
-// holds two hundred connections.
-func dataOnlyAPI(se webrtc.SettingEngine) *webrtc.API {
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 }
 
 // reexecIn runs this command again in a new network namespace with only

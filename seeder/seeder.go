@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/edgeswarm/edgeswarm/internal/rtcwire"
 	"github.com/edgeswarm/edgeswarm/wire"
 )
 
@@ -207,10 +207,7 @@ func (s *Seeder) newAPI(opt Options) (*webrtc.API, error) {
 		s.muxes = append(s.muxes, mux)
 		se.SetICETCPMux(mux)
 	}
-	// No interceptors: pion's defaults (NACK, RTCP reports, TWCC, stats)
-	// are for media and each ticks on every connection, which the
-	// super-peer holds by the thousand for DataChannels alone.
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{})), nil
+	return rtcwire.DataOnlyAPI(se), nil
 }
 
 // filteredMux applies Config.Loopback and Config.Interfaces to the

@@ -1,9 +1,11 @@
 // Package rtcwire converts between pion's ICE candidates and the relay
 // messages of the signaling protocol, so that every Go peer (the
-// super-peer, the test viewer) maps them the same way.
+// super-peer, the test viewer) maps them the same way, and builds the
+// pion API those DataChannel-only peers share (DataOnlyAPI).
 package rtcwire
 
 import (
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/edgeswarm/edgeswarm/wire"
@@ -40,4 +42,12 @@ func CandidateInit(m *wire.Relay) webrtc.ICECandidateInit {
 		c.UsernameFragment = &u
 	}
 	return c
+}
+
+// DataOnlyAPI is a pion API for peers that carry DataChannels only: no
+// interceptors. pion's default ones (NACK, RTCP reports, TWCC, stats) are
+// for media, and each ticks on every connection, which a super-peer or a
+// bench home of viewers holds by the hundred or thousand.
+func DataOnlyAPI(se webrtc.SettingEngine) *webrtc.API {
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 }
