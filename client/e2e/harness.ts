@@ -145,6 +145,10 @@ export interface PageReport {
   /** Each "waiting" after playback started: ms after, media seconds played by then, the playhead, the buffered ranges. */
   waits: { at: number; played: number; currentTime: number; buffered: [number, number][] }[];
   seeks: { at: number; currentTime: number }[];
+  /** Errors the player reported as recoverable (Shaka viewers only). */
+  recovered?: string[];
+  /** Shaka's "buffering" events (Shaka viewers only). */
+  bufferings?: { at: number; buffering: boolean; currentTime: number; rate: number; paused: boolean; seeking: boolean; readyState: number; buffered: [number, number][] }[];
   stats: Stats;
   supported: boolean;
   /** hls.js: the largest distance to live (s) after the first 10 s of playing; 0 for other players. */

@@ -47,6 +47,27 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
   // "buffering" the player reported to the client (a stall in its stats).
   E.seeks = [];
   video.addEventListener("seeking", function () { E.seeks.push({ at: E.playingAt ? Date.now() - E.playingAt : -1, currentTime: +video.currentTime.toFixed(2) }); });
+  // What Shaka's "buffering" events saw: its own starving state is what the
+  // client counts as a stall, so a failure shows the element at each one.
+  E.bufferings = [];
+  // Errors the player recovered from on its own (Shaka's RECOVERABLE): no
+  // viewer sees them; stalls and played time are checked on their own.
+  E.recovered = [];
+  var ranges = function () { var b = []; for (var i = 0; i < video.buffered.length; i++) b.push([+video.buffered.start(i).toFixed(2), +video.buffered.end(i).toFixed(2)]); return b; };
+  // A Shaka error as a failure names it: code, severity, and what it carries.
+  var shakaError = function (e) {
+    var d = e && e.detail;
+    if (!d) return "shaka error event without detail";
+    var s = (E.playingAt ? (Date.now() - E.playingAt) + " ms: " : "before playing: ") + "shaka " + d.code + " (severity " + d.severity + ", category " + d.category + ")";
+    try { s += " " + JSON.stringify(d.data).slice(0, 300); } catch (x) { s += " " + String(d.data); }
+    if (d.code === undefined) s += " " + String(d.message || d);
+    return s;
+  };
+  var traceShaka = function (p) {
+    p.addEventListener("buffering", function (e) {
+      E.bufferings.push({ at: E.playingAt ? Date.now() - E.playingAt : -1, buffering: !!e.buffering, currentTime: +video.currentTime.toFixed(2), rate: video.playbackRate, paused: video.paused, seeking: video.seeking, readyState: video.readyState, buffered: ranges() });
+    });
+  };
   // Media time actually played: timeupdate steps, not seeks (a live player
   // may jump to the live edge after it starts).
   var last = 0;
@@ -95,7 +116,8 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
       streaming: { rebufferingGoal: 2 },
       manifest: { defaultPresentationDelay: 12, dash: { ignoreSuggestedPresentationDelay: true } } });
     E.session = edgeswarm.attachShaka(shaka, sp);
-    sp.addEventListener("error", function (e) { E.fatal.push("shaka " + (e.detail && e.detail.code)); });
+    traceShaka(sp);
+    sp.addEventListener("error", function (e) { (e.detail && e.detail.severity === 1 ? E.recovered : E.fatal).push(shakaError(e)); });
     sp.getNetworkingEngine().registerResponseFilter(function (type, r) {
       if (type === shaka.net.NetworkingEngine.RequestType.SEGMENT) hash(r.data, r.originalUri || r.uri);
     });
@@ -141,7 +163,8 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
     player.configure({ abr: { enabled: false }, restrictions: { maxBandwidth: 300000 }, streaming: { rebufferingGoal: 2 },
       manifest: { hls: { liveSegmentsDelay: 6 } } });
     E.session = edgeswarm.attachShaka(shaka, player);
-    player.addEventListener("error", function (e) { E.fatal.push("shaka " + (e.detail && e.detail.code)); });
+    traceShaka(player);
+    player.addEventListener("error", function (e) { (e.detail && e.detail.severity === 1 ? E.recovered : E.fatal).push(shakaError(e)); });
     player.getNetworkingEngine().registerResponseFilter(function (type, r) {
       if (type === shaka.net.NetworkingEngine.RequestType.SEGMENT) hash(r.data, r.originalUri || r.uri);
     });
@@ -184,7 +207,7 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
     return Promise.all(pending).then(function () {
       return {
         playingAt: E.playingAt, played: E.played, currentTime: video.currentTime, waiting: E.waiting,
-        fatal: E.fatal, errors: E.errors, sources: E.sources, hashes: E.hashes, connects: E.connects, closes: E.closes, modes: E.modes, waits: E.waits, seeks: E.seeks,
+        fatal: E.fatal, errors: E.errors, sources: E.sources, hashes: E.hashes, connects: E.connects, closes: E.closes, modes: E.modes, waits: E.waits, seeks: E.seeks, bufferings: E.bufferings, recovered: E.recovered,
         stats: edgeswarm.getStats(), supported: edgeswarm.supported(), latency: E.latency || 0, latencies: E.latencies || [],
       };
     });

@@ -54,7 +54,7 @@ async function viewers(t: T, n: NodeProc, names: string[], o: ViewerOptions = {}
 function played(v: Watched, r: PageReport, watchedS: number): void {
   check(r.playingAt > 0, `${v.name}: never played`);
   check(r.waiting === 0, `${v.name}: ${r.waiting} stall(s) ("waiting" events after playback started): ${JSON.stringify(r.waits)}`);
-  check(r.stats.stalls === 0, `${v.name}: the player reported ${r.stats.stalls} stall(s); seeks ${JSON.stringify(r.seeks)}, modes ${JSON.stringify(r.modes)}`);
+  check(r.stats.stalls === 0, `${v.name}: the player reported ${r.stats.stalls} stall(s); seeks ${JSON.stringify(r.seeks)}, Shaka's buffering ${JSON.stringify(r.bufferings ?? [])}, modes ${JSON.stringify(r.modes)}`);
   check(r.fatal.length === 0, `${v.name}: fatal player errors: ${r.fatal.join(", ")}`);
   check(v.pageErrors.length === 0, `${v.name}: uncaught page errors: ${v.pageErrors.join("; ")}`);
   check(r.played >= watchedS / 2, `${v.name}: ${r.played.toFixed(1)} s of video played in about ${watchedS} s`);
@@ -104,6 +104,7 @@ function figures(t: T, vs: Watched[], rs: PageReport[]): void {
     const s = r.stats;
     t.log(`${vs[i]!.name}: http ${mib(s.httpBytes)}, p2p ${mib(s.p2pBytes)}, seed ${mib(s.seedBytes)}, uploaded ${mib(s.uploadBytes)}, ` +
       `verified ${s.segmentsVerified}, rejected ${s.segmentsRejected}, aborts ${s.aborts}, peers ${s.peers}, offload ${(s.offload * 100).toFixed(1)}%`);
+    if (r.recovered?.length) t.log(`${vs[i]!.name}: errors the player recovered from: ${r.recovered.join("; ")}`);
     if (process.env.E2E_DEBUG) t.log(JSON.stringify({ ...r, hashes: undefined, sources: Object.values(r.sources).join(",") }));
   });
 }

@@ -7,7 +7,7 @@
 // (its swarm) and reads the coming segments from Shaka's segment index.
 
 import { DashSwarms, SWARMS_HEADER } from "../core/dash";
-import type { Engine, SegmentInfo } from "../core/engine";
+import { type Engine, HTTPStatusError, type SegmentInfo } from "../core/engine";
 import { isMediaPlaylist, Timeline } from "../core/playlist";
 import { playhead } from "./media";
 
@@ -15,7 +15,7 @@ import { playhead } from "./media";
 interface ShakaRequest { uris: string[]; method: string; headers: { [k: string]: string } }
 interface ShakaResponse {
   uri: string; originalUri: string; data: ArrayBuffer | ArrayBufferView; headers: { [k: string]: string };
-  status?: number; fromCache?: boolean;
+  status?: number; fromCache?: boolean; originalRequest?: ShakaRequest;
 }
 interface ShakaSegmentRef { getStartTime(): number; getEndTime(): number; getUris?(): string[] }
 /** The parts of a shaka.extern.Stream used here. */
@@ -37,7 +37,21 @@ export interface ShakaLike {
     };
     HttpFetchPlugin: { parse: SchemePlugin };
   };
-  util: { AbortableOperation: { notAbortable<T>(p: Promise<T>): unknown } };
+  util: {
+    AbortableOperation: { notAbortable<T>(p: Promise<T>): unknown };
+    /** shaka.util.Error: what Shaka's retry and failure handling understand. */
+    Error?: ShakaErrorClass;
+  };
+}
+/** shaka.util.AbortableOperation's constructor: the operation's promise and what aborts it. */
+type AbortableOperationClass = new <T>(promise: Promise<T>, onAbort: () => Promise<unknown>) => unknown;
+/** A load Shaka aborted. */
+const ABORTED = Symbol("aborted");
+interface ShakaErrorClass {
+  new (severity: number, category: number, code: number, ...data: unknown[]): Error;
+  Severity?: { RECOVERABLE: number; CRITICAL: number };
+  Category?: { NETWORK: number };
+  Code?: { BAD_HTTP_STATUS: number; HTTP_ERROR: number; OPERATION_ABORTED: number };
 }
 /** The parts of a shaka.Player the adapter uses. */
 export interface ShakaPlayerLike {
@@ -77,11 +91,17 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
       try { starts.set(req, { start: s.getStartTime(), end: s.getEndTime() }); } catch { /* not a SegmentReference */ }
       try { if (dash.active && ctx?.stream?.type === "video") dashVideo(ctx.stream, s); } catch { /* never break playback */ }
     });
-    // A stall: buffering again after the startup buffering ended.
+    // A stall: buffering again after playback started. Shaka ends its
+    // startup buffering before its first seek to the live start (it
+    // measures the buffer ahead of time 0 then), so the end of a buffering
+    // counts as the start only while the element plays; and the buffering
+    // of a seek is the seek's, not a stall.
     let started = false;
     player.addEventListener?.("buffering", (e) => {
-      if (!e.buffering) started = true;
-      else if (started) engine.stall();
+      const m = media();
+      if (!e.buffering) {
+        if (m && !m.paused && !m.seeking) started = true;
+      } else if (started && !m?.seeking) engine.stall();
     });
   }
 
@@ -106,7 +126,7 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
     engine.setSegments(list);
   };
 
-  const segment = (uri: string, req: ShakaRequest): Promise<ShakaResponse> => {
+  const segment = (uri: string, req: ShakaRequest, signal?: AbortSignal): Promise<ShakaResponse> => {
     const at = starts.get(req);
     timeline.requested(uri, at?.start);
     const known = timeline.info(uri);
@@ -114,16 +134,25 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
       ? { url: uri, seq: known?.seq, start: at.start, duration: at.end - at.start }
       : known ?? { url: uri };
     if (at && known) engine.setSegments(timeline.segments());
-    return engine.load(uri, info).then(({ data, source }): ShakaResponse => ({
+    return engine.load(uri, info, signal).then(({ data, source }): ShakaResponse => ({
       uri, originalUri: uri, data: data.buffer.byteLength === data.length ? data.buffer as ArrayBuffer : data.slice().buffer as ArrayBuffer,
       headers: { "content-length": String(data.length) }, status: 200,
       // Peer and memory speed says nothing about the network: keep it out of Shaka's bandwidth estimate.
       fromCache: source !== "http",
-    }));
+      originalRequest: req,
+    }), (e: unknown) => { throw shakaError(shaka, uri, signal?.aborted ? ABORTED : e, NE.RequestType.SEGMENT); });
   };
 
   const plugin: SchemePlugin = (uri, req, type, ...rest) => {
     if (type === NE.RequestType.SEGMENT && req.method === "GET" && !Object.keys(req.headers).some((h) => h.toLowerCase() === "range")) {
+      // Abortable, as Shaka's own plugin: Shaka aborts what it no longer
+      // needs (a seek, a switch, unload), and the engine stops waiting for
+      // peers and stops the HTTP fetch.
+      const AO = shaka.util.AbortableOperation as unknown;
+      if (typeof AO === "function" && typeof AbortController === "function") {
+        const ctl = new AbortController();
+        return new (AO as AbortableOperationClass)(segment(uri, req, ctl.signal), () => { ctl.abort(); return Promise.resolve(); });
+      }
       return shaka.util.AbortableOperation.notAbortable(segment(uri, req));
     }
     const op = base(uri, req, type, ...rest) as { promise: Promise<ShakaResponse> };
@@ -144,4 +173,26 @@ export function attachShaka(engine: Engine, shaka: ShakaLike, target?: HTMLMedia
   const prio = NE.PluginPriority?.APPLICATION ?? 3;
   NE.registerScheme("http", plugin, prio);
   NE.registerScheme("https", plugin, prio);
+}
+
+/**
+ * A failed segment load as Shaka's own HTTP plugin reports it: a
+ * shaka.util.Error of the NETWORK category, RECOVERABLE (so that Shaka
+ * retries it and, on a live stream, goes on) except for 401 and 403, as
+ * Shaka's plugin does; a load Shaka aborted is OPERATION_ABORTED. A plain
+ * Error is neither retried nor understood: the player surfaced it as an
+ * error without a code.
+ */
+export function shakaError(shaka: ShakaLike, uri: string, e: unknown, requestType: number): unknown {
+  const E = shaka.util.Error;
+  if (!E) return e;
+  const sev = E.Severity ?? { RECOVERABLE: 1, CRITICAL: 2 };
+  const network = E.Category?.NETWORK ?? 1;
+  const code = E.Code ?? { BAD_HTTP_STATUS: 1001, HTTP_ERROR: 1002, OPERATION_ABORTED: 7001 };
+  if (e === ABORTED) return new E(sev.RECOVERABLE, network, code.OPERATION_ABORTED, uri, requestType);
+  if (e instanceof HTTPStatusError) {
+    const severity = e.status === 401 || e.status === 403 ? sev.CRITICAL : sev.RECOVERABLE;
+    return new E(severity, network, code.BAD_HTTP_STATUS, uri, e.status, null, {}, requestType, e.url);
+  }
+  return new E(sev.RECOVERABLE, network, code.HTTP_ERROR, uri, e, requestType);
 }

@@ -28,6 +28,11 @@ export interface Playhead {
 }
 export type Source_ = "http" | "p2p" | "seed" | "relay";
 
+/** A segment the origin (through the node) answered with a status that is not a success. */
+export class HTTPStatusError extends Error {
+  constructor(readonly status: number, readonly url: string) { super("HTTP " + status); }
+}
+
 /** Where the bytes from a peer count: the super-peer's as seed, a relayed viewer's as relay. */
 const peerSource = (p: { seeder: boolean; relayed: boolean }): "p2p" | "seed" | "relay" =>
   p.seeder ? "seed" : p.relayed ? "relay" : "p2p";
@@ -953,7 +958,7 @@ export class Engine {
       try {
         const res = await this.d.fetch(url, { signal, headers: from > 0 ? { Range: "bytes=" + from + "-" } : undefined, credentials: "same-origin" });
         const t1 = this.d.clock.now();
-        if (!res.ok) throw new Error("HTTP " + res.status);
+        if (!res.ok) throw new HTTPStatusError(res.status, url);
         const body = new Uint8Array(await res.arrayBuffer());
         this.http.sample(body.length, t1 - t0, this.d.clock.now() - t0);
         this.c.http += body.length;

@@ -89,11 +89,24 @@ test("given the player, each requested segment reaches the engine with its media
   await plugins.http!("http://n/live/43.ts", get(), 1).promise;
   assert.deepEqual(loads[1], { url: "http://n/live/43.ts", seq: 43, start: 108, duration: 2.5 });
 
+  // Shaka 5 on a live DASH stream, as seen in Chromium: the startup
+  // buffering ends while the element still sits paused at 0 (the buffer
+  // ahead of 0 is all of it), then the seek to the live start buffers again.
+  const v = video as { currentTime: number; paused: boolean; seeking: boolean };
+  v.paused = true; v.currentTime = 0;
   listeners.buffering?.({ buffering: true });
-  assert.equal(e.getStats().stalls, 0, "the startup buffering is no stall");
+  listeners.buffering?.({ buffering: false });
+  v.currentTime = 100; v.seeking = true;
+  listeners.buffering?.({ buffering: true });
+  assert.equal(e.getStats().stalls, 0, "the startup buffering, ended before the start seek, is no stall");
+  v.paused = false; v.seeking = false;
   listeners.buffering?.({ buffering: false });
   listeners.buffering?.({ buffering: true });
   assert.equal(e.getStats().stalls, 1, "buffering after playback started is a stall");
+  listeners.buffering?.({ buffering: false });
+  v.seeking = true;
+  listeners.buffering?.({ buffering: true });
+  assert.equal(e.getStats().stalls, 1, "the buffering of a seek is no stall");
 });
 
 test("DASH: a video request joins its Representation's swarm with the manifest's ticket and reports the coming segments from Shaka's index", async () => {
@@ -126,4 +139,75 @@ test("DASH: a video request joins its Representation's swarm with the manifest's
   assert.deepEqual(joined[1], ["http://n/dash/live.mpd", "/dash/live.mpd#mid", "tm"]);
   assert.deepEqual(segs.map((s) => [s.url, s.start, s.duration]), [
     ["http://n/dash/live/mid/100.m4s", 200, 2], ["http://n/dash/live/mid/101.m4s", 202, 2], ["http://n/dash/live/mid/102.m4s", 204, 2]]);
+});
+
+test("a failed segment load reaches Shaka as the shaka.util.Error its own HTTP plugin would throw, so that Shaka retries it", async () => {
+  class FakeShakaError extends Error {
+    static Severity = { RECOVERABLE: 1, CRITICAL: 2 };
+    static Category = { NETWORK: 1 };
+    static Code = { BAD_HTTP_STATUS: 1001, HTTP_ERROR: 1002, OPERATION_ABORTED: 7001 };
+    readonly data: unknown[];
+    constructor(readonly severity: number, readonly category: number, readonly code: number, ...data: unknown[]) { super("shaka " + code); this.data = data; }
+  }
+  const status: Record<string, number> = { "http://n/live/9.ts": 404, "http://n/live/10.ts": 403 };
+  const clock = new FakeClock();
+  const e = new Engine({}, {
+    clock, random: () => 0.5, userAgent: "", base: "http://n/",
+    fetch: (async (u: string) => {
+      const s = status[String(u)];
+      if (!s) throw new TypeError("Failed to fetch");
+      return new Response("gone", { status: s });
+    }) as typeof fetch,
+  });
+  const plugins: Record<string, Plugin> = {};
+  const shaka = fakeShaka(plugins);
+  shaka.util.Error = FakeShakaError;
+  attachShaka(e, shaka, { currentTime: 0, playbackRate: 1, paused: false } as HTMLMediaElement);
+  const failure = async (uri: string): Promise<FakeShakaError> => {
+    const load = plugins.http!(uri, get(), 1).promise.then(() => undefined, (err: unknown) => err);
+    await clock.advance(60_000); // the engine's own retries
+    const err = await load;
+    assert.ok(err instanceof FakeShakaError, `a shaka.util.Error, not ${String(err)}`);
+    return err;
+  };
+  const notFound = await failure("http://n/live/9.ts");
+  assert.deepEqual([notFound.severity, notFound.category, notFound.code, notFound.data[1]], [1, 1, 1001, 404], "a 404 is a recoverable BAD_HTTP_STATUS with its status");
+  const forbidden = await failure("http://n/live/10.ts");
+  assert.deepEqual([forbidden.severity, forbidden.code, forbidden.data[1]], [2, 1001, 403], "403 is critical, as with Shaka's plugin");
+  const down = await failure("http://n/live/11.ts");
+  assert.deepEqual([down.severity, down.code], [1, 1002], "a network failure is a recoverable HTTP_ERROR");
+});
+
+test("a segment load Shaka aborts stops the engine's fetch and rejects with OPERATION_ABORTED, as Shaka's own plugin does", async () => {
+  class FakeShakaError extends Error {
+    static Code = { BAD_HTTP_STATUS: 1001, HTTP_ERROR: 1002, OPERATION_ABORTED: 7001 };
+    constructor(readonly severity: number, readonly category: number, readonly code: number) { super("shaka " + code); }
+  }
+  class FakeOperation<T> {
+    static notAbortable<T>(p: Promise<T>): unknown { return { promise: p, abort: () => Promise.resolve() }; }
+    constructor(readonly promise: Promise<T>, readonly abort: () => Promise<unknown>) {}
+  }
+  let fetchSignal: AbortSignal | undefined;
+  const e = new Engine({}, {
+    clock: new FakeClock(), random: () => 0.5, userAgent: "", base: "http://n/",
+    // A fetch that answers only when aborted, as a browser's does.
+    fetch: ((_u: string, init?: RequestInit) => new Promise<Response>((_res, rej) => {
+      fetchSignal = init?.signal ?? undefined;
+      fetchSignal?.addEventListener("abort", () => rej(new DOMException("aborted", "AbortError")));
+    })) as typeof fetch,
+  });
+  const plugins: Record<string, Plugin> = {};
+  const shaka = fakeShaka(plugins);
+  shaka.util.Error = FakeShakaError;
+  shaka.util.AbortableOperation = FakeOperation;
+  attachShaka(e, shaka, { currentTime: 0, playbackRate: 1, paused: false } as HTMLMediaElement);
+  const op = plugins.http!("http://n/live/5.ts", get(), 1) as unknown as FakeOperation<unknown>;
+  assert.ok(op instanceof FakeOperation, "an abortable operation");
+  const outcome = op.promise.then(() => undefined, (err: unknown) => err);
+  for (let i = 0; i < 20 && !fetchSignal; i++) await new Promise((r) => setImmediate(r));
+  assert.ok(fetchSignal, "the engine fetched the segment");
+  await op.abort();
+  const err = await outcome;
+  assert.ok(err instanceof FakeShakaError && err.code === 7001, `OPERATION_ABORTED, not ${String(err)}`);
+  assert.equal(fetchSignal.aborted, true, "the HTTP fetch was aborted");
 });
