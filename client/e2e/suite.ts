@@ -718,6 +718,50 @@ test("an emulated mobile viewer (Chromium device emulation) uploads 0 bytes by d
 });
 
 /**
+ * A mobile viewer (Chromium device emulation) made to upload by how, in a
+ * node started with yaml: no pushes, and a desktop viewer playing further
+ * behind the live edge than the mobile one, so that every segment it needs
+ * next the mobile one holds and is its only viewer peer. The node's API
+ * must see the mobile viewer as uploading, and the desktop viewer must play
+ * segments the mobile one uploaded, with the node's bytes.
+ */
+async function mobileUploads(t: T, how: string, yaml: string, init: string): Promise<void> {
+  const n = await node(t, `  push_k: 0\nadmin: {token: ${ADMIN_TOKEN}}\n${yaml}`);
+  const [[mob], [desk]] = await Promise.all([
+    viewers(t, n, ["mobile"], { context: { ...devices["Pixel 7"] }, init }),
+    viewers(t, n, ["desktop (behind)"], { init: "window.__hlsConfig = { liveSyncDurationCount: 7 };" }),
+  ]);
+  await waitFor(`the desktop viewer to play a segment from the mobile one (${how})`, 60000, async () => {
+    const r = await desk!.report();
+    return r.stats.p2pBytes > 0 && Object.entries(r.sources).some(([p, src]) => src === "p2p" && r.hashes[p]);
+  }, 500).catch(() => undefined);
+  const swarm = (await mob!.report()).stats.swarm ?? "";
+  const peers = await adminAPI(n, "GET", "/api/v1/peers?swarm=" + encodeURIComponent(swarm));
+  const myID = (await mob!.report()).stats.peerId;
+  const me = (peers.json as { peers: { id: string; platform: string; upload: boolean }[] }).peers.find((p) => p.id === myID);
+  const all = [mob!, desk!];
+  const { rs } = await stopAndSettle(n, all);
+  figures(t, all, rs);
+  rs.forEach((r, i) => played(all[i]!, r, (Date.now() - r.playingAt) / 1000));
+  const [m, d] = rs as [PageReport, PageReport];
+  check(me?.platform === "mobile" && me.upload === true, `${how}: the node sees the mobile viewer as ${JSON.stringify(me)}`);
+  check(d.stats.p2pBytes > 0, `${how}: the desktop viewer got nothing from the mobile one (mobile's risk mode ${m.stats.mode}: ${m.stats.modeReason})`);
+  check(m.stats.uploadBytes >= d.stats.p2pBytes, `${how}: the desktop viewer got ${d.stats.p2pBytes} bytes from a viewer, the mobile one uploaded ${m.stats.uploadBytes}`);
+  check(d.stats.segmentsRejected === 0, `${how}: ${d.stats.segmentsRejected} segment(s) rejected`);
+  const checked = await peerBytesAreNodeBytes(n, desk!, d);
+  check(checked > 0, `${how}: no segment from the mobile viewer reached the desktop's player`);
+  t.log(`${how}: mobile -> desktop ${mib(d.stats.p2pBytes)}, ${checked} segments, each identical to the node's`);
+}
+
+test("a node policy (upload.mobile) makes an emulated mobile viewer upload: a desktop viewer behind it gets its segments", (t) =>
+  mobileUploads(t, "the node's policy upload.mobile", "policies:\n  - {name: mobile-up, prefix: /live/, upload: {mobile: true}}\n", ""));
+
+knownFailure("the node sends upload_off to every mobile viewer that no policy lets upload, and the client lets upload_off win over its upload option, " +
+  "so the page's option cannot override the mobile default (the node's hub sees caps.upload but its policy default ignores it)",
+"the page's option upload: true makes an emulated mobile viewer upload: a desktop viewer behind it gets its segments", (t) =>
+  mobileUploads(t, "the page's option upload: true", "", "window.__esOptions = { upload: true };"));
+
+/**
  * Records the page's signaling and peer events with their times in
  * window.__timeline: peers offered, relays sent and received (kind, the other
  * peer, session), errors, connections made and closed. What a failing
