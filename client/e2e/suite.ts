@@ -756,9 +756,7 @@ async function mobileUploads(t: T, how: string, yaml: string, init: string): Pro
 test("a node policy (upload.mobile) makes an emulated mobile viewer upload: a desktop viewer behind it gets its segments", (t) =>
   mobileUploads(t, "the node's policy upload.mobile", "policies:\n  - {name: mobile-up, prefix: /live/, upload: {mobile: true}}\n", ""));
 
-knownFailure("the node sends upload_off to every mobile viewer that no policy lets upload, and the client lets upload_off win over its upload option, " +
-  "so the page's option cannot override the mobile default (the node's hub sees caps.upload but its policy default ignores it)",
-"the page's option upload: true makes an emulated mobile viewer upload: a desktop viewer behind it gets its segments", (t) =>
+test("the page's option upload: true makes an emulated mobile viewer upload: a desktop viewer behind it gets its segments", (t) =>
   mobileUploads(t, "the page's option upload: true", "", "window.__esOptions = { upload: true };"));
 
 /**
