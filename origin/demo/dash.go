@@ -19,6 +19,7 @@ import (
 //	/dash/live.mpd                     dynamic manifest (SegmentTemplate, $Number$)
 //	/dash/vod.mpd                      static manifest (4 minutes)
 //	/dash/timeline.mpd                 the live stream as SegmentTimeline with $Time$ (dash_timeline.go)
+//	/dash/ondemand.mpd                 the clip as SegmentBase, one file per Representation (dash_ondemand.go)
 //	/dash/{live,vod}/<rep>/init.mp4    init segment
 //	/dash/{live,vod}/<rep>/<n>.m4s     segment n (from 0)
 //	/dash/time                         the clock (UTCTiming, ISO 8601)
@@ -52,6 +53,8 @@ type dashRep struct {
 	base                           []uint64
 	clipTicks                      uint64 // the clip's duration in the track's timescale
 	timescale                      uint32 // the track's timescale (its init segment's mdhd)
+	onDemand                       []byte // the clip as one file (SegmentBase, dash_ondemand.go)
+	indexEnd                       int    // onDemand's offset past its sidx
 	bandwidth                      int64
 }
 
@@ -98,6 +101,9 @@ func loadDASH(fsys fs.FS, segments int, clipDur time.Duration) ([]dashRep, error
 			peak = max(peak, len(b))
 		}
 		r.bandwidth = int64(peak) * 8 * int64(time.Second) / int64(clipSegmentDuration)
+		if r.onDemand, r.indexEnd, err = onDemandFile(&r); err != nil {
+			return nil, fmt.Errorf("demo DASH media %s: on-demand file: %w", d.id, err)
+		}
 		reps = append(reps, r)
 	}
 	return reps, nil
@@ -272,6 +278,9 @@ func (o *Origin) serveDASH(w http.ResponseWriter, r *http.Request, p string) {
 	case "vod.mpd":
 		o.serve(w, r, o.dashManifest(false), contentTypeMPD, cacheControlVOD, o.etag("dash", "vod"), time.Time{})
 		return
+	case "ondemand.mpd":
+		o.serveOnDemand(w, r, p)
+		return
 	case "timeline.mpd":
 		edge := o.liveEdge(now)
 		o.serve(w, r, o.dashTimelineManifest(edge), contentTypeMPD, "public, max-age=1", o.etag("dash", "timeline", strconv.FormatInt(edge, 10)), time.Time{})
@@ -281,6 +290,10 @@ func (o *Origin) serveDASH(w http.ResponseWriter, r *http.Request, p string) {
 		w.Header().Set("Cache-Control", cacheControlError)
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		_, _ = w.Write([]byte(now.UTC().Format("2006-01-02T15:04:05.000Z")))
+		return
+	}
+	if strings.HasPrefix(p, "ondemand/") {
+		o.serveOnDemand(w, r, p)
 		return
 	}
 	stream, rest, _ := strings.Cut(p, "/")
