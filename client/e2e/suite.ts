@@ -226,60 +226,6 @@ test("dash.js 5 with DASH: 3 viewers share segments of one Representation, never
   t.log(`${checked} DASH segments from peers reached dash.js, each identical to the node's`);
 });
 
-test("dash.js 5 with a SegmentTimeline $Time$ live stream (no startNumber): 3 viewers share segments of one Representation, never stall, verify every P2P segment", async (t) => {
-  // The demo's timeline.mpd: the live stream as most packagers write it, a
-  // manifest that changes with every segment and names segments by time.
-  const n = await node(t, "");
-  const vs = await viewers(t, n, ["dashjs-1", "dashjs-2", "dashjs-3"], { player: "dashjs", init: "window.__src = '/dash/timeline.mpd';" });
-  const watchS = Number(process.env.E2E_DASH_S ?? 40);
-  await watch(watchS * 1000);
-  const { rs } = await stopAndSettle(n, vs);
-  figures(t, vs, rs);
-  vs.forEach((v, i) => played(v, rs[i]!, watchS));
-  const http = sum(rs, (r) => r.stats.httpBytes), p2p = sum(rs, (r) => r.stats.p2pBytes), seed = sum(rs, (r) => r.stats.seedBytes);
-  t.log(`dash.js viewers ($Time$): http ${mib(http)}, p2p ${mib(p2p)}, seed ${mib(seed)}: peer efficiency ${((p2p + seed) / (http + p2p + seed) * 100).toFixed(1)}%`);
-  check(p2p > 0, "no $Time$ DASH segment went from viewer to viewer");
-  for (const [i, r] of rs.entries()) {
-    const v = vs[i]!;
-    check(r.stats.swarm === "/dash/timeline.mpd#low", `${v.name}: in swarm ${r.stats.swarm}, want the low Representation's`);
-    check(r.stats.segmentsRejected === 0, `${v.name}: ${r.stats.segmentsRejected} segment(s) rejected from honest peers`);
-    check(near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
-    check(Object.keys(r.sources).every((p) => /\/t\d+\.m4s$/.test(p) || /init\.mp4$/.test(p)), `${v.name}: played segments that are not $Time$ names: ${Object.keys(r.sources).slice(0, 3).join(", ")}`);
-  }
-  let checked = 0;
-  for (const [i, r] of rs.entries()) checked += await peerBytesAreNodeBytes(n, vs[i]!, r);
-  check(checked > 0, "no $Time$ DASH segment from a peer reached dash.js");
-  t.log(`${checked} $Time$ DASH segments from peers reached dash.js, each identical to the node's`);
-});
-
-test("dash.js 5 with on-demand DASH (SegmentBase, byte ranges): two viewers play the VOD through the node over HTTP, never stall; the node fetched each file once", async (t) => {
-  // The demo's ondemand.mpd: one file per Representation, read by byte
-  // ranges (its init, its sidx, then fragments). Peers share whole
-  // segments only, so this plays over HTTP (client/README.md).
-  const n = await node(t, "");
-  const vs = await viewers(t, n, ["dashjs-od-1", "dashjs-od-2"], { player: "dashjs", init: "window.__src = '/dash/ondemand.mpd';" });
-  const watchS = 10;
-  await watch(watchS * 1000);
-  const { rs } = await stopAndSettle(n, vs);
-  figures(t, vs, rs);
-  vs.forEach((v, i) => played(v, rs[i]!, watchS));
-  for (const [i, r] of rs.entries()) {
-    const v = vs[i]!;
-    check(r.net.segments > 0, `${v.name}: no bytes of the on-demand files reached the page`);
-    check(r.stats.p2pBytes === 0 && r.stats.segmentsRejected === 0, `${v.name}: p2p ${r.stats.p2pBytes}, rejected ${r.stats.segmentsRejected}`);
-    // Ranges pass the engine by, not the figures.
-    check(near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
-  }
-  // Every range of both viewers came out of one origin fetch per file: the
-  // origin saw each viewer's page (the node's 404 document), the manifest
-  // and at most the three files.
-  const originReqs = await n.metric("edgeswarm_origin_requests_total");
-  const hits = await n.metric("edgeswarm_cache_requests_total", { result: "hit" });
-  t.log(`node: ${originReqs} origin requests, ${hits} cache hits`);
-  check(originReqs <= vs.length + 1 + 3, `the node asked the origin ${originReqs} times for ${vs.length} pages, one manifest and its files`);
-  check(hits > 0, "no range came from the node's cache");
-});
-
 test("Shaka Player with DASH requests segments from peers, never stalls, verifies them", async (t) => {
   // No pushes: whatever reaches the Shaka viewer from the swarm, it asked for.
   const n = await node(t, "  push_k: 0\n");
@@ -337,6 +283,60 @@ test("Clappr with its bundled hls.js playback and the generic interception gets 
   check(checked > 0, "clappr: no segment from a peer reached the player");
   check(near(r.stats.httpBytes, r.net.segments), `clappr: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
   t.log(`clappr: ${checked} segments from peers reached Clappr, each identical to the node's`);
+});
+
+test("dash.js 5 with a SegmentTimeline $Time$ live stream (no startNumber): 3 viewers share segments of one Representation, never stall, verify every P2P segment", async (t) => {
+  // The demo's timeline.mpd: the live stream as most packagers write it, a
+  // manifest that changes with every segment and names segments by time.
+  const n = await node(t, "");
+  const vs = await viewers(t, n, ["dashjs-1", "dashjs-2", "dashjs-3"], { player: "dashjs", init: "window.__src = '/dash/timeline.mpd';" });
+  const watchS = Number(process.env.E2E_DASH_S ?? 40);
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, vs);
+  figures(t, vs, rs);
+  vs.forEach((v, i) => played(v, rs[i]!, watchS));
+  const http = sum(rs, (r) => r.stats.httpBytes), p2p = sum(rs, (r) => r.stats.p2pBytes), seed = sum(rs, (r) => r.stats.seedBytes);
+  t.log(`dash.js viewers ($Time$): http ${mib(http)}, p2p ${mib(p2p)}, seed ${mib(seed)}: peer efficiency ${((p2p + seed) / (http + p2p + seed) * 100).toFixed(1)}%`);
+  check(p2p > 0, "no $Time$ DASH segment went from viewer to viewer");
+  for (const [i, r] of rs.entries()) {
+    const v = vs[i]!;
+    check(r.stats.swarm === "/dash/timeline.mpd#low", `${v.name}: in swarm ${r.stats.swarm}, want the low Representation's`);
+    check(r.stats.segmentsRejected === 0, `${v.name}: ${r.stats.segmentsRejected} segment(s) rejected from honest peers`);
+    check(near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+    check(Object.keys(r.sources).every((p) => /\/t\d+\.m4s$/.test(p) || /init\.mp4$/.test(p)), `${v.name}: played segments that are not $Time$ names: ${Object.keys(r.sources).slice(0, 3).join(", ")}`);
+  }
+  let checked = 0;
+  for (const [i, r] of rs.entries()) checked += await peerBytesAreNodeBytes(n, vs[i]!, r);
+  check(checked > 0, "no $Time$ DASH segment from a peer reached dash.js");
+  t.log(`${checked} $Time$ DASH segments from peers reached dash.js, each identical to the node's`);
+});
+
+test("dash.js 5 with on-demand DASH (SegmentBase, byte ranges): two viewers play the VOD through the node over HTTP, never stall; the node fetched each file once", async (t) => {
+  // The demo's ondemand.mpd: one file per Representation, read by byte
+  // ranges (its init, its sidx, then fragments). Peers share whole
+  // segments only, so this plays over HTTP (client/README.md).
+  const n = await node(t, "");
+  const vs = await viewers(t, n, ["dashjs-od-1", "dashjs-od-2"], { player: "dashjs", init: "window.__src = '/dash/ondemand.mpd';" });
+  const watchS = 10;
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, vs);
+  figures(t, vs, rs);
+  vs.forEach((v, i) => played(v, rs[i]!, watchS));
+  for (const [i, r] of rs.entries()) {
+    const v = vs[i]!;
+    check(r.net.segments > 0, `${v.name}: no bytes of the on-demand files reached the page`);
+    check(r.stats.p2pBytes === 0 && r.stats.segmentsRejected === 0, `${v.name}: p2p ${r.stats.p2pBytes}, rejected ${r.stats.segmentsRejected}`);
+    // Ranges pass the engine by, not the figures.
+    check(near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+  }
+  // Every range of both viewers came out of one origin fetch per file: the
+  // origin saw each viewer's page (the node's 404 document), the manifest
+  // and at most the three files.
+  const originReqs = await n.metric("edgeswarm_origin_requests_total");
+  const hits = await n.metric("edgeswarm_cache_requests_total", { result: "hit" });
+  t.log(`node: ${originReqs} origin requests, ${hits} cache hits`);
+  check(originReqs <= vs.length + 1 + 3, `the node asked the origin ${originReqs} times for ${vs.length} pages, one manifest and its files`);
+  check(hits > 0, "no range came from the node's cache");
 });
 
 test("a Firefox viewer and a Chromium viewer exchange segments both ways, never stall, verify them", async (t) => {
