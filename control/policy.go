@@ -33,7 +33,8 @@ type Policy struct {
 	// super-peer may still push to them). Default true.
 	P2P *bool `yaml:"p2p,omitempty" json:"p2p,omitempty"`
 	// Upload says which platforms serve segments to other viewers.
-	// Default: desktop true, mobile false (mobile viewers download only).
+	// Default: desktop true, mobile false (mobile viewers download only,
+	// unless their join asked to upload: see DecideViewer).
 	Upload Upload `yaml:"upload,omitempty" json:"upload,omitzero"`
 	// MaxPeers bounds each viewer's peer connections, 0..64 (0: the
 	// node's signal default).
@@ -282,9 +283,16 @@ func (p *Policies) Same(ps []Policy) bool {
 // that matches, else the defaults (P2P on, desktop uploads, mobile
 // downloads only).
 func (p *Policies) Decide(swarm string, mobile bool) Decision {
+	return p.DecideViewer(swarm, mobile, false)
+}
+
+// DecideViewer is Decide for a viewer that says whether its page asked it
+// to upload (the join's caps.upload): a mobile viewer that asked is not
+// made download-only by the default, only by a policy that says so.
+func (p *Policies) DecideViewer(swarm string, mobile, asked bool) Decision {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	d := Decision{Policy: wire.Policy{Revision: p.revision, UploadOff: mobile}}
+	d := Decision{Policy: wire.Policy{Revision: p.revision, UploadOff: mobile && !asked}}
 	for i := range p.list {
 		c := &p.list[i]
 		if !c.matches(swarm) {

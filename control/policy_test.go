@@ -56,6 +56,34 @@ func TestDecideFirstMatchWinsAndDefaults(t *testing.T) {
 	}
 }
 
+// A mobile viewer whose page asked it to upload (caps.upload) is spared the
+// download-only default, not a policy's upload.mobile: false.
+func TestDecideViewerMobileThatAskedToUpload(t *testing.T) {
+	ps, err := NewPolicies("policies", []Policy{
+		{Name: "no-mobile-upload", Prefix: "/live/sports/", Upload: Upload{Mobile: ptr(false)}},
+		{Name: "limits", Prefix: "/live/", MaxPeers: 3},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		swarm         string
+		mobile, asked bool
+		uploadOff     bool
+	}{
+		{"/vod/a.m3u8", true, false, true},
+		{"/vod/a.m3u8", true, true, false},
+		{"/live/news/a.m3u8", true, true, false}, // a policy that says nothing of upload
+		{"/live/news/a.m3u8", true, false, true},
+		{"/live/sports/a.m3u8", true, true, true}, // the policy's word wins
+		{"/vod/a.m3u8", false, false, false},
+	} {
+		if d := ps.DecideViewer(c.swarm, c.mobile, c.asked); d.Policy.UploadOff != c.uploadOff {
+			t.Errorf("%s mobile=%v asked=%v: upload_off %v, want %v", c.swarm, c.mobile, c.asked, d.Policy.UploadOff, c.uploadOff)
+		}
+	}
+}
+
 func TestPolicyErrorsNameTheKey(t *testing.T) {
 	cases := []struct {
 		p    Policy

@@ -172,11 +172,20 @@ func (n *Node) setupControl(cfg Config, load func() (Config, error)) error {
 }
 
 // hubPolicy is the policies as the tracker asks them.
-func (n *Node) hubPolicy() signal.Policy {
-	return signal.PolicyFunc(func(swarm string, mobile bool) (wire.Policy, float64) {
-		d := n.ctl.policies.Decide(swarm, mobile)
-		return d.Policy, d.HoldbackFraction
-	})
+func (n *Node) hubPolicy() signal.Policy { return hubPolicies{n} }
+
+// hubPolicies is a signal.ViewerPolicy over the node's control policies.
+type hubPolicies struct{ n *Node }
+
+var _ signal.ViewerPolicy = hubPolicies{}
+
+func (h hubPolicies) Decide(swarm string, mobile bool) (wire.Policy, float64) {
+	return h.DecideViewer(swarm, mobile, false)
+}
+
+func (h hubPolicies) DecideViewer(swarm string, mobile, upload bool) (wire.Policy, float64) {
+	d := h.n.ctl.policies.DecideViewer(swarm, mobile, upload)
+	return d.Policy, d.HoldbackFraction
 }
 
 // startControl connects the policies to the tracker and mounts the API

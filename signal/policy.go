@@ -31,6 +31,15 @@ type PolicyFunc func(swarm string, mobile bool) (wire.Policy, float64)
 // Decide implements Policy.
 func (f PolicyFunc) Decide(swarm string, mobile bool) (wire.Policy, float64) { return f(swarm, mobile) }
 
+// ViewerPolicy is a Policy that also weighs what the viewer's join asked
+// for: whether its page wants it to upload (caps.upload), which spares a
+// mobile viewer the download-only default. The hub uses it when its
+// Policy implements it.
+type ViewerPolicy interface {
+	Policy
+	DecideViewer(swarm string, mobile, upload bool) (p wire.Policy, holdback float64)
+}
+
 // viewerPolicy is the policy state of one member. Guarded by Hub.mu.
 type viewerPolicy struct {
 	mobile   bool // the join's caps.mobile
@@ -148,7 +157,12 @@ func (h *Hub) joinPolicyLocked(m *member, caps wire.Caps) *wire.Policy {
 }
 
 func (h *Hub) decideLocked(m *member) *wire.Policy {
-	p, _ := h.policy.Decide(m.sw.name, m.pol.mobile)
+	var p wire.Policy
+	if vp, ok := h.policy.(ViewerPolicy); ok {
+		p, _ = vp.DecideViewer(m.sw.name, m.pol.mobile, m.pol.upload)
+	} else {
+		p, _ = h.policy.Decide(m.sw.name, m.pol.mobile)
+	}
 	p.Holdback = m.pol.holdback
 	return &p
 }

@@ -134,7 +134,7 @@ ${player === "clappr" ? '<script src="/e2e/clappr.min.js"></script>' : ""}
     dp.on("fragmentLoadingCompleted", function (e) {
       if (e && e.response && e.request && e.request.url) hash(e.response, e.request.url);
     });
-    dp.initialize(video, "/dash/live.mpd", true);
+    dp.initialize(video, window.__src || "/dash/live.mpd", true);
     stop = function () { dp.reset(); return Promise.resolve(); };
   } else if (${JSON.stringify(player)} === "videojs") {
     hashXHR(/\\.ts(\\?|$)/);

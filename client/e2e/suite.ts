@@ -286,6 +286,60 @@ test("Clappr with its bundled hls.js playback and the generic interception gets 
   t.log(`clappr: ${checked} segments from peers reached Clappr, each identical to the node's`);
 });
 
+test("dash.js 5 with a SegmentTimeline $Time$ live stream (no startNumber): 3 viewers share segments of one Representation, never stall, verify every P2P segment", async (t) => {
+  // The demo's timeline.mpd: the live stream as most packagers write it, a
+  // manifest that changes with every segment and names segments by time.
+  const n = await node(t, "");
+  const vs = await viewers(t, n, ["dashjs-1", "dashjs-2", "dashjs-3"], { player: "dashjs", init: "window.__src = '/dash/timeline.mpd';" });
+  const watchS = Number(process.env.E2E_DASH_S ?? 40);
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, vs);
+  figures(t, vs, rs);
+  vs.forEach((v, i) => played(v, rs[i]!, watchS));
+  const http = sum(rs, (r) => r.stats.httpBytes), p2p = sum(rs, (r) => r.stats.p2pBytes), seed = sum(rs, (r) => r.stats.seedBytes);
+  t.log(`dash.js viewers ($Time$): http ${mib(http)}, p2p ${mib(p2p)}, seed ${mib(seed)}: peer efficiency ${((p2p + seed) / (http + p2p + seed) * 100).toFixed(1)}%`);
+  check(p2p > 0, "no $Time$ DASH segment went from viewer to viewer");
+  for (const [i, r] of rs.entries()) {
+    const v = vs[i]!;
+    check(r.stats.swarm === "/dash/timeline.mpd#low", `${v.name}: in swarm ${r.stats.swarm}, want the low Representation's`);
+    check(r.stats.segmentsRejected === 0, `${v.name}: ${r.stats.segmentsRejected} segment(s) rejected from honest peers`);
+    check(near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+    check(Object.keys(r.sources).every((p) => /\/t\d+\.m4s$/.test(p) || /init\.mp4$/.test(p)), `${v.name}: played segments that are not $Time$ names: ${Object.keys(r.sources).slice(0, 3).join(", ")}`);
+  }
+  let checked = 0;
+  for (const [i, r] of rs.entries()) checked += await peerBytesAreNodeBytes(n, vs[i]!, r);
+  check(checked > 0, "no $Time$ DASH segment from a peer reached dash.js");
+  t.log(`${checked} $Time$ DASH segments from peers reached dash.js, each identical to the node's`);
+});
+
+test("dash.js 5 with on-demand DASH (SegmentBase, byte ranges): two viewers play the VOD through the node over HTTP, never stall; the node fetched each file once", async (t) => {
+  // The demo's ondemand.mpd: one file per Representation, read by byte
+  // ranges (its init, its sidx, then fragments). Peers share whole
+  // segments only, so this plays over HTTP (client/README.md).
+  const n = await node(t, "");
+  const vs = await viewers(t, n, ["dashjs-od-1", "dashjs-od-2"], { player: "dashjs", init: "window.__src = '/dash/ondemand.mpd';" });
+  const watchS = 10;
+  await watch(watchS * 1000);
+  const { rs } = await stopAndSettle(n, vs);
+  figures(t, vs, rs);
+  vs.forEach((v, i) => played(v, rs[i]!, watchS));
+  for (const [i, r] of rs.entries()) {
+    const v = vs[i]!;
+    check(r.net.segments > 0, `${v.name}: no bytes of the on-demand files reached the page`);
+    check(r.stats.p2pBytes === 0 && r.stats.segmentsRejected === 0, `${v.name}: p2p ${r.stats.p2pBytes}, rejected ${r.stats.segmentsRejected}`);
+    // Ranges pass the engine by, not the figures.
+    check(near(r.stats.httpBytes, r.net.segments), `${v.name}: getStats() says ${r.stats.httpBytes} HTTP segment bytes, the network ${r.net.segments}`);
+  }
+  // Every range of both viewers came out of one origin fetch per file: the
+  // origin saw each viewer's page (the node's 404 document), the manifest
+  // and at most the three files.
+  const originReqs = await n.metric("edgeswarm_origin_requests_total");
+  const hits = await n.metric("edgeswarm_cache_requests_total", { result: "hit" });
+  t.log(`node: ${originReqs} origin requests, ${hits} cache hits`);
+  check(originReqs <= vs.length + 1 + 3, `the node asked the origin ${originReqs} times for ${vs.length} pages, one manifest and its files`);
+  check(hits > 0, "no range came from the node's cache");
+});
+
 test("a Firefox viewer and a Chromium viewer exchange segments both ways, never stall, verify them", async (t) => {
   // No pushes, and two rounds on one node: in each, one browser plays
   // further behind the live edge (hls.js liveSyncDurationCount 7 against
@@ -691,6 +745,48 @@ test("an emulated mobile viewer (Chromium device emulation) uploads 0 bytes by d
   check(m.p2pBytes > 0, "the mobile viewer got nothing from peers");
   check(await peerBytesAreNodeBytes(n, mob!, rs[2]!) > 0, "no peer segment reached the mobile viewer's player");
 });
+
+/**
+ * A mobile viewer (Chromium device emulation) made to upload by how, in a
+ * node started with yaml: no pushes, and a desktop viewer playing further
+ * behind the live edge than the mobile one, so that every segment it needs
+ * next the mobile one holds and is its only viewer peer. The node's API
+ * must see the mobile viewer as uploading, and the desktop viewer must play
+ * segments the mobile one uploaded, with the node's bytes.
+ */
+async function mobileUploads(t: T, how: string, yaml: string, init: string): Promise<void> {
+  const n = await node(t, `  push_k: 0\nadmin: {token: ${ADMIN_TOKEN}}\n${yaml}`);
+  const [[mob], [desk]] = await Promise.all([
+    viewers(t, n, ["mobile"], { context: { ...devices["Pixel 7"] }, init }),
+    viewers(t, n, ["desktop (behind)"], { init: "window.__hlsConfig = { liveSyncDurationCount: 7 };" }),
+  ]);
+  await waitFor(`the desktop viewer to play a segment from the mobile one (${how})`, 60000, async () => {
+    const r = await desk!.report();
+    return r.stats.p2pBytes > 0 && Object.entries(r.sources).some(([p, src]) => src === "p2p" && r.hashes[p]);
+  }, 500).catch(() => undefined);
+  const swarm = (await mob!.report()).stats.swarm ?? "";
+  const peers = await adminAPI(n, "GET", "/api/v1/peers?swarm=" + encodeURIComponent(swarm));
+  const myID = (await mob!.report()).stats.peerId;
+  const me = (peers.json as { peers: { id: string; platform: string; upload: boolean }[] }).peers.find((p) => p.id === myID);
+  const all = [mob!, desk!];
+  const { rs } = await stopAndSettle(n, all);
+  figures(t, all, rs);
+  rs.forEach((r, i) => played(all[i]!, r, (Date.now() - r.playingAt) / 1000));
+  const [m, d] = rs as [PageReport, PageReport];
+  check(me?.platform === "mobile" && me.upload === true, `${how}: the node sees the mobile viewer as ${JSON.stringify(me)}`);
+  check(d.stats.p2pBytes > 0, `${how}: the desktop viewer got nothing from the mobile one (mobile's risk mode ${m.stats.mode}: ${m.stats.modeReason})`);
+  check(m.stats.uploadBytes >= d.stats.p2pBytes, `${how}: the desktop viewer got ${d.stats.p2pBytes} bytes from a viewer, the mobile one uploaded ${m.stats.uploadBytes}`);
+  check(d.stats.segmentsRejected === 0, `${how}: ${d.stats.segmentsRejected} segment(s) rejected`);
+  const checked = await peerBytesAreNodeBytes(n, desk!, d);
+  check(checked > 0, `${how}: no segment from the mobile viewer reached the desktop's player`);
+  t.log(`${how}: mobile -> desktop ${mib(d.stats.p2pBytes)}, ${checked} segments, each identical to the node's`);
+}
+
+test("a node policy (upload.mobile) makes an emulated mobile viewer upload: a desktop viewer behind it gets its segments", (t) =>
+  mobileUploads(t, "the node's policy upload.mobile", "policies:\n  - {name: mobile-up, prefix: /live/, upload: {mobile: true}}\n", ""));
+
+test("the page's option upload: true makes an emulated mobile viewer upload: a desktop viewer behind it gets its segments", (t) =>
+  mobileUploads(t, "the page's option upload: true", "", "window.__esOptions = { upload: true };"));
 
 /**
  * Records the page's signaling and peer events with their times in

@@ -18,6 +18,8 @@ import (
 //
 //	/dash/live.mpd                     dynamic manifest (SegmentTemplate, $Number$)
 //	/dash/vod.mpd                      static manifest (4 minutes)
+//	/dash/timeline.mpd                 the live stream as SegmentTimeline with $Time$ (dash_timeline.go)
+//	/dash/ondemand.mpd                 the clip as SegmentBase, one file per Representation (dash_ondemand.go)
 //	/dash/{live,vod}/<rep>/init.mp4    init segment
 //	/dash/{live,vod}/<rep>/<n>.m4s     segment n (from 0)
 //	/dash/time                         the clock (UTCTiming, ISO 8601)
@@ -50,6 +52,9 @@ type dashRep struct {
 	mfhd                           []int // offset of each segment's sequence number
 	base                           []uint64
 	clipTicks                      uint64 // the clip's duration in the track's timescale
+	timescale                      uint32 // the track's timescale (its init segment's mdhd)
+	onDemand                       []byte // the clip as one file (SegmentBase, dash_ondemand.go)
+	indexEnd                       int    // onDemand's offset past its sidx
 	bandwidth                      int64
 }
 
@@ -78,6 +83,7 @@ func loadDASH(fsys fs.FS, segments int, clipDur time.Duration) ([]dashRep, error
 			return nil, fmt.Errorf("demo DASH media %s/init.mp4: %w", d.id, err)
 		}
 		r.clipTicks = uint64(clipDur/time.Millisecond) * uint64(ts) / 1000
+		r.timescale = ts
 		var peak int
 		for n := 0; n < segments; n++ {
 			b, err := fs.ReadFile(fsys, fmt.Sprintf("media/dash/%s/%d.m4s", d.id, n))
@@ -95,6 +101,9 @@ func loadDASH(fsys fs.FS, segments int, clipDur time.Duration) ([]dashRep, error
 			peak = max(peak, len(b))
 		}
 		r.bandwidth = int64(peak) * 8 * int64(time.Second) / int64(clipSegmentDuration)
+		if r.onDemand, r.indexEnd, err = onDemandFile(&r); err != nil {
+			return nil, fmt.Errorf("demo DASH media %s: on-demand file: %w", d.id, err)
+		}
 		reps = append(reps, r)
 	}
 	return reps, nil
@@ -269,11 +278,22 @@ func (o *Origin) serveDASH(w http.ResponseWriter, r *http.Request, p string) {
 	case "vod.mpd":
 		o.serve(w, r, o.dashManifest(false), contentTypeMPD, cacheControlVOD, o.etag("dash", "vod"), time.Time{})
 		return
+	case "ondemand.mpd":
+		o.serveOnDemand(w, r, p)
+		return
+	case "timeline.mpd":
+		edge := o.liveEdge(now)
+		o.serve(w, r, o.dashTimelineManifest(edge), contentTypeMPD, "public, max-age=1", o.etag("dash", "timeline", strconv.FormatInt(edge, 10)), time.Time{})
+		return
 	case "time":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", cacheControlError)
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		_, _ = w.Write([]byte(now.UTC().Format("2006-01-02T15:04:05.000Z")))
+		return
+	}
+	if strings.HasPrefix(p, "ondemand/") {
+		o.serveOnDemand(w, r, p)
 		return
 	}
 	stream, rest, _ := strings.Cut(p, "/")
@@ -298,6 +318,15 @@ func (o *Origin) serveDASH(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	num, ok := strings.CutSuffix(file, ".m4s")
+	if t, isTime := strings.CutPrefix(num, "t"); isTime && ok && stream == "live" {
+		// A $Time$ name (timeline.mpd): the same segment as its number.
+		n, found := o.dashNumberAt(ri, t)
+		if !found {
+			o.fail(w, http.StatusNotFound)
+			return
+		}
+		num = strconv.FormatInt(n, 10)
+	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if !ok || err != nil || n < 0 || strconv.FormatInt(n, 10) != num {
 		o.fail(w, http.StatusNotFound)

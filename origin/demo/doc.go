@@ -8,6 +8,8 @@
 //	/live/<rendition>/index.m3u8  media playlist
 //	/live/<rendition>/<seq>.ts    segment
 //	/dash/live.mpd, /dash/vod.mpd the same clip as DASH (fMP4, dash.go)
+//	/dash/timeline.mpd           the live DASH stream as SegmentTimeline, $Time$ names (dash_timeline.go)
+//	/dash/ondemand.mpd           the clip as on-demand DASH, SegmentBase (dash_ondemand.go)
 //	/ll/master.m3u8               the live stream as LL-HLS: parts, blocking reloads (ll.go)
 //
 // The live stream is computed from the clock alone: segment n covers

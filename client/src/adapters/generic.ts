@@ -85,6 +85,9 @@ export function attachGeneric(engine: Engine, o: GenericOptions = {}, hooks: Gen
       return new Response(data as Uint8Array<ArrayBuffer>, { status: 200, headers: { "Content-Length": String(data.length) } });
     }
     const res = await orig.call(globalThis, input as RequestInfo, init);
+    // A segment the engine does not load (a byte range: SegmentBase, HLS
+    // byte ranges) still came over HTTP: count its bytes.
+    if (method === "GET" && seg.test(url) && res.ok) countBody(engine, res);
     if (pl.test(url) && res.ok) {
       const h = res.headers;
       let body: string | undefined;
@@ -101,6 +104,24 @@ export function attachGeneric(engine: Engine, o: GenericOptions = {}, hooks: Gen
     if (g.fetch === wrapped) g.fetch = orig;
     off();
   };
+}
+
+/** Counts a passed-through segment response's body as HTTP bytes, from its length or, without one, its bytes. */
+function countBody(engine: Engine, res: Response): void {
+  const n = Number(res.headers.get("content-length"));
+  if (Number.isFinite(n) && n > 0) { engine.countHTTP(n); return; }
+  res.clone().arrayBuffer().then((b) => engine.countHTTP(b.byteLength), () => undefined);
+}
+
+/** The size of a finished XHR's body, whatever its response type. */
+function xhrBodySize(x: XMLHttpRequest): number {
+  try {
+    const r: unknown = x.response;
+    if (r instanceof ArrayBuffer) return r.byteLength;
+    if (typeof Blob !== "undefined" && r instanceof Blob) return r.size;
+    if (typeof r === "string") return r.length;
+    return typeof x.responseText === "string" ? x.responseText.length : 0;
+  } catch { return 0; }
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -190,6 +211,12 @@ function patchXHR(
   }
   P.send = function (this: XMLHttpRequest, body?: unknown) {
     const st = states.get(this);
+    if (st && !st.served && st.method === "GET" && seg.test(st.url) && !servable(this, st)) {
+      // Out on the real XHR (a byte range): its bytes came over HTTP.
+      this.addEventListener("load", () => {
+        if (states.get(this) === st && !st.served && (this.status === 200 || this.status === 206)) engine.countHTTP(xhrBodySize(this));
+      });
+    }
     if (!st || st.served || !servable(this, st)) return o.send.call(this, body);
     const x = this;
     let req: { abs: string; info?: SegmentInfo };

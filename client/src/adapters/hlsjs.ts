@@ -55,8 +55,8 @@ export function hlsLoaders(engine: Engine, base: LoaderClass): { fLoader: Loader
       // non-segment loads stay with hls.js' own loader.
       if (!c.frag || c.part || c.rangeStart !== undefined && (c.rangeStart > 0 || (c.rangeEnd ?? 0) > 0)) {
         this.inner = new base(this.cfg);
-        // A part's bytes came over HTTP all the same: count them.
-        const counted: Callbacks = !c.part ? cb : { ...cb, onSuccess: (r, st, ctx, net) => {
+        // A part's or a byte range's bytes came over HTTP all the same: count them.
+        const counted: Callbacks = !c.frag ? cb : { ...cb, onSuccess: (r, st, ctx, net) => {
           engine.countHTTP(typeof r.data === "string" ? r.data.length : r.data.byteLength);
           cb.onSuccess(r, st, ctx, net);
         } };

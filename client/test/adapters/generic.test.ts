@@ -172,6 +172,28 @@ test("XHR segment requests with a Range header, or a response type the engine ca
   assert.deepEqual(fetched, ["http://node.test/l/22.ts"]);
 });
 
+test("segment bytes that go out on the real XHR or fetch (byte ranges) count as HTTP bytes", async (t) => {
+  // The page's fetch, as generic mode finds it when it attaches.
+  const g = globalThis as { fetch: typeof fetch };
+  const orig = g.fetch;
+  g.fetch = (async () => new Response(new Uint8Array(7), { status: 206, headers: { "Content-Length": "7" } })) as typeof fetch;
+  t.after(() => { g.fetch = orig; });
+  const fetched: string[] = [];
+  const { e } = xhrRig(t, fetched);
+  FakeXHR.table["http://node.test/od/v.mp4"] = { status: 206, body: new Uint8Array([1, 2, 3, 4, 5]) };
+  await xhrGet("http://node.test/od/v.mp4", (x) => { x.responseType = "arraybuffer"; x.setRequestHeader("Range", "bytes=0-4"); });
+  assert.equal(e.getStats().httpBytes, 5, "the range's body counts as HTTP bytes");
+  // A miss is not counted.
+  await xhrGet("http://node.test/od/missing.mp4", (x) => { x.responseType = "arraybuffer"; x.setRequestHeader("Range", "bytes=0-4"); });
+  // A playlist is not a segment.
+  await xhrGet("http://node.test/l/p.m3u8", (x) => { x.responseType = "text"; });
+  assert.equal(e.getStats().httpBytes, 5);
+  const res = await fetch("http://node.test/od/a.mp4", { headers: { Range: "bytes=10-16" } });
+  assert.equal((await res.arrayBuffer()).byteLength, 7, "the player reads its range");
+  assert.equal(e.getStats().httpBytes, 12, "a fetched range counts too");
+  assert.deepEqual(fetched, [], "the engine loaded none of them");
+});
+
 test("an XHR segment the engine cannot load is retried on the real XHR, which reports the status", async (t) => {
   const { e } = xhrRig(t, []);
   const tried: string[] = [];

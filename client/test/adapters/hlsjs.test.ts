@@ -104,6 +104,22 @@ test("LL-HLS parts load over hls.js' own HTTP loader, never through the swarm", 
   assert.equal(e.getStats().httpBytes, "#EXTM3U".length, "the part's bytes count as HTTP bytes");
 });
 
+test("byte-range segments load over hls.js' own loader and their bytes count as HTTP bytes", () => {
+  const fetched: string[] = [];
+  const e = engine(fetched);
+  const hls = fakeHls();
+  attachHls(e, hls);
+  BaseLoader.loads = [];
+  let ok = false;
+  new (hls.config.fLoader!)({}).load({
+    url: "http://node.test/br/all.ts", rangeStart: 1000, rangeEnd: 2000, frag: { sn: 5, start: 10, duration: 2, url: "http://node.test/br/all.ts" },
+  }, {}, { onSuccess: () => { ok = true; }, onError: () => undefined, onTimeout: () => undefined });
+  assert.ok(ok, "hls.js gets its range");
+  assert.deepEqual(BaseLoader.loads, ["http://node.test/br/all.ts"]);
+  assert.deepEqual(fetched, [], "the engine did not load the range");
+  assert.equal(e.getStats().httpBytes, "#EXTM3U".length, "the range's bytes count as HTTP bytes");
+});
+
 test("aborting a load on hls.js' own loader, which destroys the loader from onAbort as hls.js does, ends", () => {
   const e = engine([]);
   const hls = fakeHls();
