@@ -70,9 +70,16 @@ func restartServer(t *testing.T, old *Server, others []*Server) *Server {
 
 func startNode(t *testing.T, name, region, url, token string) *node {
 	t.Helper()
-	nd := &node{name: name, reg: prometheus.NewRegistry(), nodes: make(chan int, 64)}
 	cfg := DefaultConfig()
 	cfg.URL, cfg.Token = url, token
+	return startNodeWith(t, name, region, cfg)
+}
+
+// startNodeWith starts a node whose bus connects as cfg says (cfg.URL).
+func startNodeWith(t *testing.T, name, region string, cfg Config) *node {
+	t.Helper()
+	url := cfg.URL
+	nd := &node{name: name, reg: prometheus.NewRegistry(), nodes: make(chan int, 64)}
 	b, err := New(cfg, Options{Name: name, Region: region, SignalURL: "ws://" + name + ".test/swarm", Registerer: nd.reg,
 		OnNodes: func(n int) { nd.nodes <- n }})
 	if err != nil {

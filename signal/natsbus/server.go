@@ -147,6 +147,10 @@ func serverOptions(cfg Config) (*server.Options, error) {
 			if err != nil {
 				return nil, fmt.Errorf("cluster.nats.tls: %w", err)
 			}
+			// A server is both ends of its routes: the one that dials
+			// verifies the other against the CA too (as nats-server
+			// does for a cluster configured from its own file).
+			rc.RootCAs = rc.ClientCAs
 			opts.Cluster.TLSConfig = rc
 			opts.Cluster.TLSTimeout = 2
 		}
