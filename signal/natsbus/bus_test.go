@@ -513,3 +513,31 @@ func nextRelay(v *viewer) *wire.Relay {
 		}
 	}
 }
+
+// TestCandidatesPreferTheSameRegionAcrossTheBus: the region labels travel
+// in the heartbeats, and a joining viewer is offered its own node's
+// viewers first, then those of nodes in its region, then the others.
+func TestCandidatesPreferTheSameRegionAcrossTheBus(t *testing.T) {
+	srv := startServers(t, 3, "")
+	a := startNode(t, "a", "eu", srv[0].ClientURL(), "")
+	b := startNode(t, "b", "eu", srv[1].ClientURL(), "")
+	c := startNode(t, "c", "us", srv[2].ClientURL(), "")
+	for _, nd := range []*node{a, b, c} {
+		nd.waitNodes(t, 3)
+	}
+	local := join(t, b, testSwarm)
+	far := join(t, c, testSwarm)
+	local.waitOffered(far.id) // b knows c's viewer
+	near := join(t, a, testSwarm)
+	local.waitOffered(near.id) // and a's
+
+	v := join(t, b, testSwarm)
+	got := next[*wire.Peers](v, "candidates")
+	var ids []string
+	for _, p := range got.Peers {
+		ids = append(ids, p.ID)
+	}
+	if want := []string{local.id, near.id, far.id}; strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Fatalf("candidates on b %v, want b's own viewer %s, then a's (same region) %s, then c's %s", ids, local.id, near.id, far.id)
+	}
+}
