@@ -106,6 +106,7 @@ type Bus struct {
 // nodeState is another node as this one knows it. Guarded by loopMu.
 type nodeState struct {
 	name, region, url string
+	swarms, viewers   int // as of its latest hello
 	lastSeen          time.Time
 	seq               uint64 // of the latest event applied
 	peers             map[string]signal.PeerEvent
@@ -605,6 +606,7 @@ func (b *Bus) onHello(h *hello) {
 	}
 	changed := st.url != h.URL || st.name != h.Name
 	st.name, st.region, st.url = h.Name, h.Region, h.URL
+	st.swarms, st.viewers = h.Swarms, h.Peers
 	st.lastSeen = b.now()
 	if changed {
 		b.setURLsLocked()

@@ -541,3 +541,61 @@ func TestCandidatesPreferTheSameRegionAcrossTheBus(t *testing.T) {
 		t.Fatalf("candidates on b %v, want b's own viewer %s, then a's (same region) %s, then c's %s", ids, local.id, near.id, far.id)
 	}
 }
+
+// TestHeartbeatsTellEachNodesCounts: every node learns the others' viewer
+// and swarm counts from their heartbeats, and exports one series per node.
+func TestHeartbeatsTellEachNodesCounts(t *testing.T) {
+	srv := startServers(t, 1, "")
+	a := startNode(t, "a", "eu", srv[0].ClientURL(), "")
+	b := startNode(t, "b", "us", srv[0].ClientURL(), "")
+	a.waitNodes(t, 2)
+	b.waitNodes(t, 2)
+	join(t, a, testSwarm)
+	join(t, a, "/live/high/index.m3u8")
+	join(t, b, testSwarm)
+
+	want := "a eu 2 viewers 2 swarms self, b us 1 viewers 1 swarms"
+	got := ""
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(waitFor)
+	for got != want {
+		var parts []string
+		for _, m := range a.bus.Members() {
+			s := fmt.Sprintf("%s %s %d viewers %d swarms", m.Name, m.Region, m.Viewers, m.Swarms)
+			if m.Self {
+				s += " self"
+			}
+			parts = append(parts, s)
+		}
+		got = strings.Join(parts, ", ")
+		select {
+		case <-tick.C: // b's next heartbeat carries its counts
+		case <-deadline:
+			t.Fatalf("a sees %q, want %q", got, want)
+		}
+	}
+	mfs, err := a.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]float64{}
+	for _, mf := range mfs {
+		if n := mf.GetName(); n == "edgeswarm_cluster_node_viewers" || n == "edgeswarm_cluster_node_swarms" {
+			for _, m := range mf.Metric {
+				lbl := map[string]string{}
+				for _, l := range m.Label {
+					lbl[l.GetName()] = l.GetValue()
+				}
+				series[n+"{"+lbl["node"]+","+lbl["region"]+"}"] = m.Gauge.GetValue()
+			}
+		}
+	}
+	wantSeries := map[string]float64{
+		"edgeswarm_cluster_node_viewers{a,eu}": 2, "edgeswarm_cluster_node_swarms{a,eu}": 2,
+		"edgeswarm_cluster_node_viewers{b,us}": 1, "edgeswarm_cluster_node_swarms{b,us}": 1,
+	}
+	if fmt.Sprint(series) != fmt.Sprint(wantSeries) {
+		t.Errorf("a exports %v, want %v", series, wantSeries)
+	}
+}

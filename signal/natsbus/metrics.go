@@ -69,7 +69,7 @@ func newMetrics(reg prometheus.Registerer, b *Bus) (*metrics, error) {
 		m.sent[k] = sent.WithLabelValues(k)
 		m.received[k] = recv.WithLabelValues(k)
 	}
-	for _, c := range []prometheus.Collector{nodes, m.connected, m.remotePeers, sent, recv, m.sentBytes, m.receivedBytes, m.sendErrors, m.invalid, m.resyncs} {
+	for _, c := range []prometheus.Collector{nodes, newMemberCollector(b), m.connected, m.remotePeers, sent, recv, m.sentBytes, m.receivedBytes, m.sendErrors, m.invalid, m.resyncs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
