@@ -1,12 +1,14 @@
 package natsbus
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -108,6 +110,11 @@ func TestNKeyAuthenticatesTheBus(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), "cluster.nats") || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 			t.Errorf("a node with nkey %q: %v", c.NKeySeedFile, err)
 		}
+	}
+
+	// The route port admits no stranger: routes authenticate too.
+	for _, s := range srv {
+		routeRefusesStrangers(t, s.ClusterAddr().String())
 	}
 
 	// A seed file that holds no seed says which key is wrong.
@@ -238,5 +245,36 @@ func TestTLSSecuresTheBus(t *testing.T) {
 	c.Listen, c.TLS.Key = "127.0.0.1:0", filepath.Join(t.TempDir(), "missing.key")
 	if _, err := StartServer(c); err == nil || !strings.HasPrefix(err.Error(), "cluster.nats.tls") {
 		t.Errorf("an embedded server without its key: %v", err)
+	}
+}
+
+// routeRefusesStrangers connects to a route port as a server without
+// credentials would and wants an authorization error, not a PONG.
+func routeRefusesStrangers(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, waitFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(waitFor))
+	r := bufio.NewReader(c)
+	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "INFO ") {
+		t.Fatalf("route port %s: %q %v, want its INFO", addr, l, err)
+	}
+	if _, err := io.WriteString(c, `CONNECT {"verbose":false,"pedantic":false,"tls_required":false,"name":"stranger","cluster":"edgeswarm"}`+"\r\nPING\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("route port %s: closed without an authorization error: %v", addr, err)
+		}
+		switch {
+		case strings.HasPrefix(l, "-ERR") && strings.Contains(strings.ToLower(l), "authorization"):
+			return
+		case strings.HasPrefix(l, "PONG"):
+			t.Fatalf("route port %s admitted a server without credentials", addr)
+		}
 	}
 }

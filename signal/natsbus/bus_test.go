@@ -391,6 +391,7 @@ func TestWrongTokenIsRefusedClearly(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cluster.nats") || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 		t.Fatalf("Start with a wrong token: %v", err)
 	}
+	routeRefusesStrangers(t, srv[0].ClusterAddr().String())
 }
 
 func TestConfigValidateNamesTheKey(t *testing.T) {
