@@ -34,7 +34,7 @@ type localNode struct {
 // startLocalCluster runs deploy/local/run.sh (in the test's private
 // network namespace, so its fixed ports are the test's own) until the
 // end of the test, and returns the three nodes it printed.
-func startLocalCluster(t *testing.T, ctx context.Context) []localNode {
+func startLocalCluster(t *testing.T) []localNode {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "edgeswarm.yaml")
 	// The super-peers offer loopback candidates: the namespace has no
@@ -185,9 +185,11 @@ func joinLocal(t *testing.T, ctx context.Context, n localNode, swarm string, opt
 // within 5 s.
 func TestLocalClusterRunsThreeNodes(t *testing.T) {
 	netns.RequireLoopbackOnly(t)
+	// The script builds the binary first, as long as that takes; the
+	// cluster then has 90 s for the test.
+	nodes := startLocalCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	nodes := startLocalCluster(t, ctx)
 	for _, n := range nodes {
 		until(t, ctx, n.name+" to see 3 nodes", func() bool { return n.metric("edgeswarm_cluster_nodes") == 3 })
 	}
