@@ -70,6 +70,7 @@ type Bus struct {
 	id   string
 	met  *metrics
 	logs rate.Sometimes
+	dig  *digests
 
 	boxMu sync.RWMutex
 	boxes map[string]signal.Mailbox
@@ -144,6 +145,7 @@ func New(cfg Config, opt Options) (*Bus, error) {
 		quit:   make(chan struct{}),
 		nodes:  make(map[string]*nodeState),
 		logs:   rate.Sometimes{Interval: time.Second},
+		dig:    newDigests(),
 	}
 	met, err := newMetrics(reg, b)
 	if err != nil {
@@ -245,7 +247,8 @@ func (b *Bus) Start(url string, remote Remote) error {
 		nc.Close()
 		return fmt.Errorf("cluster.nats: %w", err)
 	}
-	b.wg.Add(3)
+	b.wg.Add(4)
+	go b.digestLoop()
 	go b.dispatchLoop(ordered)
 	go b.publishLoop()
 	go b.heartbeatLoop()
@@ -359,18 +362,6 @@ func (b *Bus) Announce(e signal.PeerEvent) {
 	case b.wake <- struct{}{}:
 	default:
 	}
-}
-
-// ShareDigest implements signal.Cluster.
-func (b *Bus) ShareDigest(swarm string, d wire.SegmentDigest) {
-	if b.nc == nil {
-		return
-	}
-	data, err := json.Marshal(&digestMsg{Node: b.id, Swarm: swarm, Digest: d})
-	if err != nil {
-		return
-	}
-	b.send(b.subject("bc", "digest"), kindDigest, data)
 }
 
 // SetSignalURL sets this node's signaling URL (Options.SignalURL) once
@@ -573,6 +564,7 @@ func (b *Bus) onBroadcast(m *nats.Msg) {
 		b.met.received[kindDigest].Inc()
 		var d *digestMsg
 		if d, err = decodeDigest(m.Data); err == nil && d.Node != b.id {
+			b.heardDigest(d.Swarm, d.Digest.Key)
 			b.remote.RemoteDigest(d.Swarm, d.Digest)
 		}
 	default:

@@ -600,3 +600,80 @@ func TestHeartbeatsTellEachNodesCounts(t *testing.T) {
 		t.Errorf("a exports %v, want %v", series, wantSeries)
 	}
 }
+
+// TestDigestSharedOnceWhenNodesHashItTogether: three nodes that hash the
+// same segment at the same moment (each filled it for its own viewers)
+// share its digest once between them; every viewer has it.
+func TestDigestSharedOnceWhenNodesHashItTogether(t *testing.T) {
+	srv := startServers(t, 3, "")
+	nodes := []*node{
+		startNode(t, "a", "", srv[0].ClientURL(), ""),
+		startNode(t, "b", "", srv[1].ClientURL(), ""),
+		startNode(t, "c", "", srv[2].ClientURL(), ""),
+	}
+	var viewers []*viewer
+	for _, nd := range nodes {
+		nd.waitNodes(t, 3)
+		viewers = append(viewers, join(t, nd, testSwarm))
+	}
+	for i := range 5 {
+		seq := uint64(i)
+		d := wire.SegmentDigest{Key: fmt.Sprintf("/live/low/%d.ts", i), Seq: &seq, Size: 1000, SHA256: strings.Repeat("cd", 32)}
+		for _, nd := range nodes {
+			nd.hub.PublishDigest(testSwarm, d)
+		}
+		for _, v := range viewers {
+			if g := next[*wire.Digest](v, "digest"); g.Segments[0].Key != d.Key {
+				t.Fatalf("%s got digest %+v, want %s", v.id, g, d.Key)
+			}
+		}
+	}
+	// Each node either shared a digest or withheld it once another had.
+	sentSum := func() (sent, withheld float64) {
+		for _, nd := range nodes {
+			sent += labelled(t, nd.reg, "edgeswarm_cluster_bus_sent_total", "digest")
+			withheld += metric(t, nd.reg, "edgeswarm_cluster_digests_withheld_total")
+		}
+		return
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(waitFor)
+	for {
+		sent, withheld := sentSum()
+		if sent+withheld == 15 {
+			if sent != 5 {
+				t.Fatalf("the nodes shared %v digests of 5 segments (%v withheld), want each once", sent, withheld)
+			}
+			return
+		}
+		select {
+		case <-tick.C: // the later-ranked nodes decide digestStep apart
+		case <-deadline:
+			t.Fatalf("sent %v, withheld %v, want 15 between them", sent, withheld)
+		}
+	}
+}
+
+// labelled returns the value of reg's counter name{kind=kind}.
+func labelled(t *testing.T, reg *prometheus.Registry, name, kind string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "kind" && l.GetValue() == kind {
+					return m.Counter.GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{kind=%q}", name, kind)
+	return 0
+}
