@@ -15,9 +15,14 @@ import (
 // by a hash of the node id and the segment's key, the same order on every
 // node. The first shares at once; the one after it waits digestStep and
 // shares only if the digest has not reached it from the bus meanwhile, the
-// third waits twice that, and so on. A node that hashes a segment no other
-// node hashed shares it at most (nodes-1)*digestStep late.
-const digestStep = 100 * time.Millisecond
+// third waits twice that, and so on up to maxDigestSteps. A node that
+// hashes a segment no other node hashed shares it at most
+// maxDigestSteps*digestStep late (nodes ranked beyond it may then both
+// share it, if none before them hashed it).
+const (
+	digestStep     = 100 * time.Millisecond
+	maxDigestSteps = 3
+)
 
 // heardKept bounds the digest keys remembered as shared or heard.
 const heardKept = 1 << 13
@@ -86,7 +91,7 @@ func (b *Bus) digestRank(key string) int {
 			rank++
 		}
 	}
-	return rank
+	return min(rank, maxDigestSteps)
 }
 
 // ShareDigest implements signal.Cluster.
