@@ -41,6 +41,10 @@ type Options struct {
 	// sees (itself included) whenever it changes, in order, from the
 	// bus's goroutines; it must not block or call the bus.
 	OnNodes func(nodes int)
+	// DigestStep is how long a node waits per rank before it shares a
+	// digest that a node ranked before it may share (digest.go); 0 is
+	// 100ms.
+	DigestStep time.Duration
 }
 
 // Remote is what the bus tells the hub of the other nodes; *signal.Hub
@@ -129,6 +133,9 @@ func New(cfg Config, opt Options) (*Bus, error) {
 	}
 	if opt.Clock == nil {
 		opt.Clock = time.Now
+	}
+	if opt.DigestStep <= 0 {
+		opt.DigestStep = digestStep
 	}
 	reg := opt.Registerer
 	if reg == nil {

@@ -18,7 +18,8 @@ import (
 // third waits twice that, and so on up to maxDigestSteps. A node that
 // hashes a segment no other node hashed shares it at most
 // maxDigestSteps*digestStep late (nodes ranked beyond it may then both
-// share it, if none before them hashed it).
+// share it, if none before them hashed it). Options.DigestStep overrides
+// digestStep.
 const (
 	digestStep     = 100 * time.Millisecond
 	maxDigestSteps = 3
@@ -108,7 +109,7 @@ func (b *Bus) ShareDigest(swarm string, d wire.SegmentDigest) {
 		return
 	}
 	if rank > 0 {
-		b.dig.held = append(b.dig.held, heldDigest{at: time.Now().Add(time.Duration(rank) * digestStep), swarm: swarm, d: d})
+		b.dig.held = append(b.dig.held, heldDigest{at: time.Now().Add(time.Duration(rank) * b.opt.DigestStep), swarm: swarm, d: d})
 		b.dig.mu.Unlock()
 		select {
 		case b.dig.wake <- struct{}{}:
