@@ -41,6 +41,7 @@ func runSignal(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	relays := fs.Int("relays", 2000, "relays timed per case and kind (within a node, across nodes), one at a time")
 	nodeList := fs.String("nodes", "1,3", "cluster sizes to measure, one after the other")
 	heapProf := fs.String("heap-profile", "", "write each case's first node's heap profile, with the viewers joined, to this path (its name gets the cluster size)")
+	cpuProf := fs.String("cpu-profile", "", "write each node's CPU profile of the join storm to this path (its name gets the cluster size and the node)")
 	sources := fs.Int("sources", 0, "loopback source addresses (127.0.0.2 on) the viewers dial from, so that ports do not run out (0: one per 16000 viewers)")
 	pollerList := fs.String("pollers", "", "signal.pollers of the nodes, a comma-separated list measured one after the other for each cluster size (0: a goroutine per connection; empty: the default)")
 	if err := fs.Parse(args); err != nil {
@@ -103,7 +104,7 @@ func runSignal(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintln(stdout, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, n := range sizes {
 		for _, np := range pollers {
-			if err := runSignalCase(ctx, stdout, stderr, self, tmp, &signalCase{nodes: n, viewers: *viewers, storm: *storm, stormFor: *stormFor, swarms: *swarms, relays: *relays, sources: *sources, log: stderr, pollers: np}, *heapProf); err != nil {
+			if err := runSignalCase(ctx, stdout, stderr, self, tmp, &signalCase{nodes: n, viewers: *viewers, storm: *storm, stormFor: *stormFor, swarms: *swarms, relays: *relays, sources: *sources, log: stderr, pollers: np, cpuProfile: *cpuProf}, *heapProf); err != nil {
 				return err
 			}
 		}
@@ -155,6 +156,7 @@ type signalCase struct {
 	log                                            io.Writer
 	heapProfile                                    string
 	pollers                                        int // signal.pollers of the nodes; -1: the default
+	cpuProfile                                     string
 }
 
 type signalResult struct {
@@ -262,6 +264,20 @@ func (c *signalCase) run(ctx context.Context, self, tmp string) (*signalResult, 
 	fmt.Fprintf(c.log, "bench signal: %d node(s): %d viewers joined; node heap %.0f + stacks %.0f B/viewer, RSS %.0f B/viewer, %d goroutines; the storm: %d joins over %s\n",
 		c.nodes, connected, per(after.heap, before.heap), per(after.stacks, before.stacks), r.rssPer, after.goroutines, c.storm, c.stormFor)
 
+	if c.cpuProfile != "" {
+		for i, n := range ns {
+			path := fmt.Sprintf("%s.%dnodes.node%d", c.cpuProfile, c.nodes, i)
+			if c.pollers >= 0 {
+				path += fmt.Sprintf(".pollers%d", c.pollers)
+			}
+			if _, err := fmt.Fprintf(n.in, "cpu %s\n", path); err != nil {
+				return nil, err
+			}
+			if _, err := n.line("CPU"); err != nil {
+				return nil, err
+			}
+		}
+	}
 	host0, ok0 := hostBusy()
 	t0 := time.Now()
 	for _, k := range kids[stormKids:] {
@@ -288,6 +304,16 @@ func (c *signalCase) run(ctx context.Context, self, tmp string) (*signalResult, 
 	}
 	r.storm = time.Since(t0)
 	host1, ok1 := hostBusy()
+	if c.cpuProfile != "" {
+		for _, n := range ns {
+			if _, err := io.WriteString(n.in, "cpustop\n"); err != nil {
+				return nil, err
+			}
+			if _, err := n.line("CPUSTOP"); err != nil {
+				return nil, err
+			}
+		}
+	}
 	r.join = latPct(lat)
 	r.busy = "n/a"
 	if ok0 && ok1 {

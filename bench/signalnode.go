@@ -23,8 +23,9 @@ import (
 // addr" (its public address) once it sees --nodes nodes; then each "mem"
 // line on stdin is answered with "MEM heap stacks rss goroutines" (heap in
 // use after a collection, goroutine stacks, resident set, in bytes) and
-// each "heap PATH" line with a heap profile written to PATH and "HEAP". It
-// exits when stdin ends.
+// each "heap PATH" line with a heap profile written to PATH and "HEAP";
+// "cpu PATH" starts a CPU profile into PATH ("CPU"), "cpustop" ends it
+// ("CPUSTOP"). It exits when stdin ends.
 func runSignalNode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("signal-node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -76,7 +77,25 @@ func runSignalNode(ctx context.Context, args []string, stdout, stderr io.Writer)
 	// Stopped by a signal, the node ends with stdin still open.
 	go func() { <-ctx.Done(); _ = os.Stdin.Close() }()
 	sc := bufio.NewScanner(os.Stdin)
+	var cpu *os.File
 	for sc.Scan() {
+		if path, ok := strings.CutPrefix(sc.Text(), "cpu "); ok {
+			// A CPU profile until "cpustop" (--cpu-profile: the storm).
+			if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+				cpu = f
+			}
+			fmt.Fprintln(stdout, "CPU")
+			continue
+		}
+		if sc.Text() == "cpustop" {
+			if cpu != nil {
+				pprof.StopCPUProfile()
+				_ = cpu.Close()
+				cpu = nil
+			}
+			fmt.Fprintln(stdout, "CPUSTOP")
+			continue
+		}
 		if path, ok := strings.CutPrefix(sc.Text(), "heap "); ok {
 			// A heap profile, for looking into a figure (--heap-profile).
 			if f, err := os.Create(path); err == nil {

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -132,4 +133,51 @@ func TestClusterSuperPeerIsNotAnnounced(t *testing.T) {
 	if len(fc.events) != 0 {
 		t.Fatalf("the super-peer was announced: %+v", fc.events)
 	}
+}
+
+// TestRemoteSourceReachesStarvedViewers: a source that joined another node
+// is pushed to this node's viewers that have fewer than K candidates, the
+// least served first, never to those that have K, nor to the super-peer.
+func TestRemoteSourceReachesStarvedViewers(t *testing.T) {
+	sw := newSwarm("s")
+	const k = 3
+	add := func(id string, got int, seeder bool) *member {
+		m := &member{id: id, sw: sw, got: got, seeder: seeder}
+		sw.members[id] = m
+		return m
+	}
+	full := add("full", k, false)
+	sp := add("sp", 0, true)
+	one := add("one", 1, false)
+	zero := add("zero", 0, false)
+	got := sw.pickStarvedSample(k)
+	if len(got) != 2 || got[0] != zero || got[1] != one {
+		t.Fatalf("pushed to %v, want zero then one", got)
+	}
+	if zero.got != 1 || one.got != 2 || full.got != k || sp.got != 0 {
+		t.Fatalf("got counts: zero %d one %d full %d sp %d", zero.got, one.got, full.got, sp.got)
+	}
+}
+
+// BenchmarkRemoteSourcePush: the work of one source joining another node
+// on this one, in a swarm of 2100 viewers that all have their K
+// candidates (three nodes holding 42000 viewers in 20 swarms): the full
+// scan (pickStarved) beside the bounded sample (pickStarvedSample).
+func BenchmarkRemoteSourcePush(b *testing.B) {
+	sw := newSwarm("s")
+	const k = 10
+	for i := range 2100 {
+		id := strconv.Itoa(i)
+		sw.members[id] = &member{id: id, sw: sw, got: k, source: true}
+	}
+	b.Run("full", func(b *testing.B) {
+		for b.Loop() {
+			sw.pickStarved(nil, nil, k)
+		}
+	})
+	b.Run("sample", func(b *testing.B) {
+		for b.Loop() {
+			sw.pickStarvedSample(k)
+		}
+	})
 }

@@ -12,7 +12,8 @@
 #
 # EDGESWARM_LOCAL_PORT (default 8081) is node 1's HTTP port; the other
 # ports follow from it: HTTP base+0..2, admin base+1000..1002, ICE (UDP)
-# base-4600.., NATS clients base-3860.., NATS routes base-1860...
+# base-4600.., STUN (UDP) base-4500.., NATS clients base-3860.., NATS routes
+# base-1860... EDGESWARM_CONFIG names a YAML file every node reads.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 base=${EDGESWARM_LOCAL_PORT:-8081}
@@ -44,6 +45,7 @@ for i in 0 1 2; do
     --node-name "node$n" \
     --listen "127.0.0.1:$http" --admin "127.0.0.1:$((base + 1000 + i))" \
     --ice-udp "127.0.0.1:$((base - 4600 + i))" \
+    --stun-listen "127.0.0.1:$((base - 4500 + i))" \
     --signal-url "ws://127.0.0.1:$http/swarm" \
     --nats-listen "127.0.0.1:$((base - 3860 + i))" \
     --nats-cluster-listen "127.0.0.1:$((base - 1860 + i))" \

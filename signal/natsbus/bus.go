@@ -41,6 +41,10 @@ type Options struct {
 	// sees (itself included) whenever it changes, in order, from the
 	// bus's goroutines; it must not block or call the bus.
 	OnNodes func(nodes int)
+	// DigestStep is how long a node waits per rank before it shares a
+	// digest that a node ranked before it may share (digest.go); 0 is
+	// 100ms.
+	DigestStep time.Duration
 }
 
 // Remote is what the bus tells the hub of the other nodes; *signal.Hub
@@ -70,6 +74,7 @@ type Bus struct {
 	id   string
 	met  *metrics
 	logs rate.Sometimes
+	dig  *digests
 
 	boxMu sync.RWMutex
 	boxes map[string]signal.Mailbox
@@ -106,6 +111,7 @@ type Bus struct {
 // nodeState is another node as this one knows it. Guarded by loopMu.
 type nodeState struct {
 	name, region, url string
+	swarms, viewers   int // as of its latest hello
 	lastSeen          time.Time
 	seq               uint64 // of the latest event applied
 	peers             map[string]signal.PeerEvent
@@ -128,6 +134,9 @@ func New(cfg Config, opt Options) (*Bus, error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
+	if opt.DigestStep <= 0 {
+		opt.DigestStep = digestStep
+	}
 	reg := opt.Registerer
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -143,6 +152,7 @@ func New(cfg Config, opt Options) (*Bus, error) {
 		quit:   make(chan struct{}),
 		nodes:  make(map[string]*nodeState),
 		logs:   rate.Sometimes{Interval: time.Second},
+		dig:    newDigests(),
 	}
 	met, err := newMetrics(reg, b)
 	if err != nil {
@@ -244,7 +254,8 @@ func (b *Bus) Start(url string, remote Remote) error {
 		nc.Close()
 		return fmt.Errorf("cluster.nats: %w", err)
 	}
-	b.wg.Add(3)
+	b.wg.Add(4)
+	go b.digestLoop()
 	go b.dispatchLoop(ordered)
 	go b.publishLoop()
 	go b.heartbeatLoop()
@@ -358,18 +369,6 @@ func (b *Bus) Announce(e signal.PeerEvent) {
 	case b.wake <- struct{}{}:
 	default:
 	}
-}
-
-// ShareDigest implements signal.Cluster.
-func (b *Bus) ShareDigest(swarm string, d wire.SegmentDigest) {
-	if b.nc == nil {
-		return
-	}
-	data, err := json.Marshal(&digestMsg{Node: b.id, Swarm: swarm, Digest: d})
-	if err != nil {
-		return
-	}
-	b.send(b.subject("bc", "digest"), kindDigest, data)
 }
 
 // SetSignalURL sets this node's signaling URL (Options.SignalURL) once
@@ -572,6 +571,7 @@ func (b *Bus) onBroadcast(m *nats.Msg) {
 		b.met.received[kindDigest].Inc()
 		var d *digestMsg
 		if d, err = decodeDigest(m.Data); err == nil && d.Node != b.id {
+			b.heardDigest(d.Swarm, d.Digest.Key)
 			b.remote.RemoteDigest(d.Swarm, d.Digest)
 		}
 	default:
@@ -605,6 +605,7 @@ func (b *Bus) onHello(h *hello) {
 	}
 	changed := st.url != h.URL || st.name != h.Name
 	st.name, st.region, st.url = h.Name, h.Region, h.URL
+	st.swarms, st.viewers = h.Swarms, h.Peers
 	st.lastSeen = b.now()
 	if changed {
 		b.setURLsLocked()

@@ -33,7 +33,9 @@ type Config struct {
 	// clients and routes must present it too.
 	Token string `yaml:"token"`
 	// NKeySeedFile authenticates the node with an NKey instead (the file
-	// holds the seed, SU...); an embedded server then admits that key.
+	// holds the seed, SU...); an embedded server then admits that key,
+	// and its routes authenticate with a password derived from the seed
+	// (every node holds the same one).
 	NKeySeedFile string `yaml:"nkey_seed_file"`
 	// TLS secures the connections to the bus (and, with an embedded
 	// server, its client and route listeners).

@@ -6,7 +6,9 @@
 // heartbeat with its signaling URL, region and counts; every join and
 // departure of its viewers, numbered, so that a node that missed some
 // asks for a snapshot; the digests it computed, so that viewers can
-// verify segments whatever node fetched them; and messages for one peer,
+// verify segments whatever node fetched them (once per segment: nodes
+// that hashed it together defer to one another, see digest.go); and
+// messages for one peer,
 // sent to the node that holds it. A node not heard of for
 // Config.NodeTimeout is gone and its viewers leave every swarm. While the
 // bus is down each node goes on alone; when it is back the nodes see

@@ -28,6 +28,9 @@ type metrics struct {
 	sendErrors    prometheus.Counter
 	invalid       prometheus.Counter
 	resyncs       prometheus.Counter
+	// digestsWithheld counts this node's digests not shared because
+	// another node shared them first.
+	digestsWithheld prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, b *Bus) (*metrics, error) {
@@ -55,6 +58,9 @@ func newMetrics(reg prometheus.Registerer, b *Bus) (*metrics, error) {
 		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgeswarm_cluster_resyncs_total", Help: "Membership snapshots asked of other nodes (a node appeared, or events were missed).",
 		}),
+		digestsWithheld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgeswarm_cluster_digests_withheld_total", Help: "Digests this node computed and did not share because another node of the cluster shared them first.",
+		}),
 	}
 	nodes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "edgeswarm_cluster_nodes", Help: "Nodes of the cluster this node sees, itself included.",
@@ -69,7 +75,7 @@ func newMetrics(reg prometheus.Registerer, b *Bus) (*metrics, error) {
 		m.sent[k] = sent.WithLabelValues(k)
 		m.received[k] = recv.WithLabelValues(k)
 	}
-	for _, c := range []prometheus.Collector{nodes, m.connected, m.remotePeers, sent, recv, m.sentBytes, m.receivedBytes, m.sendErrors, m.invalid, m.resyncs} {
+	for _, c := range []prometheus.Collector{nodes, newMemberCollector(b), m.connected, m.remotePeers, sent, recv, m.sentBytes, m.receivedBytes, m.sendErrors, m.invalid, m.resyncs, m.digestsWithheld} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

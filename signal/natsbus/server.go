@@ -1,7 +1,9 @@
 package natsbus
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -109,18 +111,26 @@ func serverOptions(cfg Config) (*server.Options, error) {
 			return nil, fmt.Errorf("cluster.nats.cluster_listen: %w", err)
 		}
 		opts.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: h, Port: p, ConnectRetries: -1}
+		routeSecret := cfg.Token
+		if routeSecret == "" && cfg.NKeySeedFile != "" {
+			// NKeys admit clients only: the routes authenticate with a
+			// password every node derives from the seed they share.
+			if routeSecret, err = routePassword(cfg.NKeySeedFile); err != nil {
+				return nil, err
+			}
+		}
 		for i, r := range cfg.Routes {
 			u, err := url.Parse(r)
 			if err != nil {
 				return nil, fmt.Errorf("cluster.nats.routes[%d]: %w", i, err)
 			}
-			if cfg.Token != "" && u.User == nil {
-				u.User = url.UserPassword("edgeswarm", cfg.Token)
+			if routeSecret != "" && u.User == nil {
+				u.User = url.UserPassword("edgeswarm", routeSecret)
 			}
 			opts.Routes = append(opts.Routes, u)
 		}
-		if cfg.Token != "" {
-			opts.Cluster.Username, opts.Cluster.Password = "edgeswarm", cfg.Token
+		if routeSecret != "" {
+			opts.Cluster.Username, opts.Cluster.Password = "edgeswarm", routeSecret
 		}
 	}
 	switch {
@@ -147,6 +157,10 @@ func serverOptions(cfg Config) (*server.Options, error) {
 			if err != nil {
 				return nil, fmt.Errorf("cluster.nats.tls: %w", err)
 			}
+			// A server is both ends of its routes: the one that dials
+			// verifies the other against the CA too (as nats-server
+			// does for a cluster configured from its own file).
+			rc.RootCAs = rc.ClientCAs
 			opts.Cluster.TLSConfig = rc
 			opts.Cluster.TLSTimeout = 2
 		}
@@ -189,4 +203,20 @@ func seedPublicKey(file string) (string, error) {
 		return "", fmt.Errorf("cluster.nats.nkey_seed_file: %w", err)
 	}
 	return pub, nil
+}
+
+// routePassword derives the routes' password from an NKey seed file: a
+// hash of the seed, the same on every node that holds it and useless to
+// anyone who does not.
+func routePassword(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("cluster.nats.nkey_seed_file: %w", err)
+	}
+	seed := strings.TrimSpace(string(b))
+	if _, err := nkeys.FromSeed([]byte(seed)); err != nil {
+		return "", fmt.Errorf("cluster.nats.nkey_seed_file: %s: %w", file, err)
+	}
+	sum := sha256.Sum256([]byte("edgeswarm nats route\x00" + seed))
+	return hex.EncodeToString(sum[:]), nil
 }
