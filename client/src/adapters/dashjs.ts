@@ -38,13 +38,25 @@ export function attachDashjs(engine: Engine, player: DashjsPlayerLike): () => vo
       if (infos.size > KEEP) infos.delete(infos.keys().next().value!);
     } catch { /* never break playback */ }
   });
-  // A stall: dash.js reports its buffer ran dry after playback started.
+  // dash.js throws once reset (no view attached): no playhead then.
+  const media = (): HTMLVideoElement | null | undefined => { try { return player.getVideoElement?.(); } catch { return null; } };
+  // A stall: playback stopped for data after it started. With its element
+  // that is the element's "waiting" (not during a seek): dash.js's
+  // bufferStalled fires when one track's buffer runs low, and under load
+  // it fired a second after start with the element playing on. Without an
+  // element dash.js's word is all there is.
   let started = false;
-  player.on("playbackPlaying", () => { started = true; });
-  player.on("bufferStalled", () => { if (started) engine.stall(); });
+  let watched: HTMLVideoElement | undefined;
+  player.on("playbackPlaying", () => {
+    started = true;
+    const m = media();
+    if (!m || m === watched || typeof m.addEventListener !== "function") return;
+    watched = m;
+    m.addEventListener("waiting", () => { if (!m.seeking) engine.stall(); });
+  });
+  player.on("bufferStalled", () => { if (started && !watched) engine.stall(); });
   return attachGeneric(engine, {
     playlists: /\.mpd(\?|$)/i,
-    // dash.js throws once reset (no view attached): no playhead then.
-    media: () => { try { return player.getVideoElement?.(); } catch { return null; } },
+    media,
   }, { dash, info: (abs) => infos.get(abs) });
 }

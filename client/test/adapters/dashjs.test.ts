@@ -59,3 +59,27 @@ test("dash.js: a player that was reset (getVideoElement throws) leaves the engin
   assert.equal(playhead!(), undefined);
   off();
 });
+
+test("dash.js with its element: a stall is the element's waiting after playback started, not a bufferStalled it played through, nor a seek", () => {
+  const e = new Engine({ p2p: false }, { clock: new FakeClock(), fetch: globalThis.fetch, random: () => 0.5, userAgent: "", base: "http://n/" });
+  const handlers: Record<string, (() => void)[]> = {};
+  const el = new EventTarget() as EventTarget & { seeking: boolean; currentTime: number; paused: boolean; playbackRate: number };
+  Object.assign(el, { seeking: false, currentTime: 0, paused: false, playbackRate: 1 });
+  const off = attachDashjs(e, { on: (t, f) => { (handlers[t] ??= []).push(f as () => void); }, getVideoElement: () => el as unknown as HTMLVideoElement });
+  const emit = (t: string) => { for (const f of handlers[t] ?? []) f(); };
+  el.dispatchEvent(new Event("waiting"));
+  emit("playbackPlaying");
+  assert.equal(e.getStats().stalls, 0, "waiting before playback started is start-up");
+  emit("bufferStalled");
+  assert.equal(e.getStats().stalls, 0, "a track ran low and the element played on");
+  el.seeking = true;
+  el.dispatchEvent(new Event("waiting"));
+  assert.equal(e.getStats().stalls, 0, "the waiting of a seek is the seek's");
+  el.seeking = false;
+  el.dispatchEvent(new Event("waiting"));
+  assert.equal(e.getStats().stalls, 1, "playback stopped for data");
+  emit("playbackPlaying");
+  el.dispatchEvent(new Event("waiting"));
+  assert.equal(e.getStats().stalls, 2, "one listener, however often playback resumes");
+  off();
+});
