@@ -185,13 +185,13 @@ func TestKubernetesManifests(t *testing.T) {
 		po := asMap(p)
 		ports[po.str("protocol")+"/"+fmt.Sprint(po.get("containerPort"))]++
 	}
-	for _, want := range []string{"TCP/8443", "UDP/8443", "UDP/3478", "TCP/9090"} {
+	for _, want := range []string{"TCP/8080", "TCP/8443", "UDP/8443", "UDP/3478", "TCP/9090"} {
 		if ports[want] != 1 {
 			t.Errorf("container port %s missing", want)
 		}
 	}
 
-	// The Service: HTTPS and HTTP/3 on 443, ICE on UDP 3478, to the
+	// The Service: HTTP on 80, HTTPS and HTTP/3 on 443, ICE on UDP 3478, to the
 	// container's ports.
 	if !labelsMatch(svc.m("spec", "selector"), podLabels) {
 		t.Error("Service edgeswarm selects no edgeswarm pod")
@@ -201,7 +201,7 @@ func TestKubernetesManifests(t *testing.T) {
 		po := asMap(p)
 		sp[po.str("protocol")+"/"+fmt.Sprint(po.get("port"))] = po.str("protocol") + "/" + fmt.Sprint(po.get("targetPort"))
 	}
-	for port, target := range map[string]string{"TCP/443": "TCP/8443", "UDP/443": "UDP/8443", "UDP/3478": "UDP/3478"} {
+	for port, target := range map[string]string{"TCP/80": "TCP/8080", "TCP/443": "TCP/8443", "UDP/443": "UDP/8443", "UDP/3478": "UDP/3478"} {
 		if sp[port] != target || ports[target] != 1 {
 			t.Errorf("Service port %s -> %q, want -> %s (a container port)", port, sp[port], target)
 		}

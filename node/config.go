@@ -30,6 +30,10 @@ type Config struct {
 	// Listen is the public HTTP address (HTTPS and HTTP/3 on the same port
 	// when TLS is configured).
 	Listen string `yaml:"listen"`
+	// ListenHTTP is an optional second public address served over plain
+	// HTTP/1.1 (port 80 beside HTTPS on Listen): the same handler, cache
+	// and limits, no TLS.
+	ListenHTTP string `yaml:"listen_http"`
 	// Admin is the address of /healthz, /readyz, /metrics and the control
 	// API. Keep it private. The file's admin key sets it (AdminFile).
 	Admin string `yaml:"-"`
@@ -121,6 +125,11 @@ func DefaultConfig() Config {
 
 // Validate checks the whole configuration; messages name the key.
 func (c *Config) Validate() error {
+	if c.ListenHTTP != "" {
+		if err := validAddr("listen_http", c.ListenHTTP); err != nil {
+			return err
+		}
+	}
 	if err := validAddr("listen", c.Listen); err != nil {
 		return err
 	}
@@ -387,6 +396,7 @@ func settings() []setting {
 	}
 	all := []setting{
 		str("listen", "listen", "public HTTP `address` (HTTPS and HTTP/3 too with TLS)", func(c *Config) *string { return &c.Listen }),
+		str("listen-http", "listen_http", "second public `address` for plain HTTP/1.1 (e.g. :80 beside HTTPS on listen)", func(c *Config) *string { return &c.ListenHTTP }),
 		str("admin", "admin", "`address` of /metrics, /healthz and /readyz; keep it private", func(c *Config) *string { return &c.Admin }),
 		str("origin", "origin", "origin `URL` (unset: the built-in demo origin)", func(c *Config) *string { return &c.Origin }),
 		size("cache-size", "cache_size", "memory for cached objects, a `size` such as 2GiB", func(c *Config) *ByteSize { return &c.CacheSize }),

@@ -58,10 +58,12 @@ type Node struct {
 	demoURL string
 	ctl     *controlState
 
-	pubLn   net.Listener
-	udp     net.PacketConn
-	adminLn net.Listener
-	demoLn  net.Listener
+	pubLn net.Listener
+	// httpAddr is listen_http's address, "" without it.
+	httpAddr string
+	udp      net.PacketConn
+	adminLn  net.Listener
+	demoLn   net.Listener
 
 	h1    *fasthttp.Server
 	h3    *http3.Server
@@ -188,6 +190,14 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 		}
 		altSvc = `h3=":` + strconv.Itoa(port) + `"; ma=86400`
 	}
+	if cfg.ListenHTTP != "" {
+		plain, err := net.Listen("tcp", cfg.ListenHTTP)
+		if err != nil {
+			return nil, fmt.Errorf("listen_http: %w", err)
+		}
+		n.httpAddr = plain.Addr().String()
+		n.pubLn = newMergedListener(n.pubLn, lazyDeadlineListener{plain})
+	}
 	n.edgeFor = func(cfg Config) *edge.Server {
 		return edge.New(edge.Config{CORSAllowOrigins: cfg.CORS.AllowOrigins, CORSMaxAge: cfg.CORS.MaxAge, AltSvc: altSvc, TargetedHeader: cfg.Upstream.TTL.TargetedHeader},
 			n.cache, n.origin, n.hub, edge.Options{Log: opt.Log, Clock: opt.Clock, Assets: client.Assets(), OnLookup: n.metrics.lookup, Pass: fetch})
@@ -229,6 +239,9 @@ func New(cfg Config, opt Options) (n *Node, err error) {
 
 // Addr is the public listener's address.
 func (n *Node) Addr() string { return n.pubLn.Addr().String() }
+
+// HTTPAddr is the plain HTTP listener's address (listen_http), "" without one.
+func (n *Node) HTTPAddr() string { return n.httpAddr }
 
 // AdminAddr is the admin listener's address.
 func (n *Node) AdminAddr() string { return n.adminLn.Addr().String() }
